@@ -1,0 +1,160 @@
+/* config.h — rollguard.yaml as typed structs.
+ * The loader is strict: unknown keys, wrong types and dangling references are
+ * errors with FILE:LINE:COL, and a config with any error is never used.
+ * Everything hangs off rg_config, which owns all strings and arrays; free it
+ * with rg_config_release(). */
+#ifndef RG_CONFIG_H
+#define RG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef enum { RG_SEV_P0 = 0, RG_SEV_P1, RG_SEV_P2, RG_SEV_P3, RG_SEV_COUNT } rg_severity;
+
+typedef enum {
+	RG_ACTION_ROLLBACK = 0,
+	RG_ACTION_ROLLBACK_AFTER_APPROVAL,
+	RG_ACTION_NOTIFY
+} rg_action;
+
+typedef enum { RG_ON_FAILURE_ROLLBACK = 0, RG_ON_FAILURE_HALT } rg_on_failure;
+
+typedef struct rg_kv {
+	char *key;
+	char *value;
+} rg_kv;
+
+typedef enum { RG_CHECK_HTTP = 0, RG_CHECK_COMMAND } rg_check_kind;
+
+typedef struct rg_check {
+	char *name;
+	rg_check_kind kind;
+	char *url;            /* http: the URL to GET */
+	int expect_status;    /* http: default 200 */
+	char *contains;       /* http: optional substring the body must contain */
+	char *run;            /* command: shell command, exit 0 = healthy */
+	int64_t timeout_ms;   /* default 10s */
+	int line, col;        /* where it was defined */
+} rg_check;
+
+typedef enum { RG_STEP_EXEC = 0, RG_STEP_CHECKS, RG_STEP_TRAFFIC } rg_step_kind;
+
+typedef struct rg_traffic {
+	char *backend;        /* "STEP.KEY": the step output naming the backend(s) */
+	int *steps;           /* canary percentages, each 1..100, increasing */
+	size_t n_steps;
+	int64_t pause_ms;     /* pause between steps; default 0 */
+	int64_t drain_ms;     /* how long the old release stays registered */
+} rg_traffic;
+
+typedef struct rg_step {
+	char *name;           /* unique within its pipeline */
+	rg_step_kind kind;
+	char *run;            /* exec: command */
+	char *undo;           /* exec: optional undo command */
+	char **checks;        /* checks: names of entries in rg_config.checks */
+	size_t n_checks;
+	rg_traffic traffic;   /* traffic: canary shift */
+	int64_t timeout_ms;   /* default 10m */
+	int retries;          /* extra attempts after a failure; default 0 */
+	int64_t retry_backoff_ms; /* first backoff, doubled each retry; default 1s */
+	rg_severity severity; /* default P1 */
+	rg_on_failure on_failure; /* default rollback */
+	bool rerun;           /* may run again after a crash; default true */
+	char **environments;  /* `environments: [..]`: run only there; none = all */
+	size_t n_environments;
+	int line, col;
+} rg_step;
+
+typedef struct rg_env {
+	char *name;
+	int64_t timeout_ms;               /* whole deploy run; default 30m */
+	int64_t monitor_ms;               /* default 0 */
+	int64_t post_rollback_monitor_ms; /* default 0 */
+	rg_kv *vars;                      /* exported to every command */
+	size_t n_vars;
+	char *proxy_listen;               /* optional "host:port" */
+	int proxy_threads;                /* 0 = one per core */
+	int line, col;
+} rg_env;
+
+typedef enum {
+	RG_TRIGGER_CHECK = 0,  /* check + every + failures */
+	RG_TRIGGER_METRIC,     /* metric: error_rate | latency_p50/p95/p99 | request_rate */
+	RG_TRIGGER_QUERY,      /* query: PromQL */
+	RG_TRIGGER_COMMAND,    /* command printing one number */
+	RG_TRIGGER_ANALYSIS    /* analysis: sequential */
+} rg_trigger_kind;
+
+typedef struct rg_trigger {
+	char *name;
+	rg_trigger_kind kind;
+	char *check;          /* check trigger: name of a check */
+	int failures;         /* consecutive failures that fire; default 3 */
+	int64_t every_ms;     /* evaluation interval; default 10s */
+	char *metric;
+	char *query;
+	char *command;
+	bool has_above, has_below;
+	double above, below;  /* percentages are stored as fractions (1% = 0.01),
+	                         durations as milliseconds */
+	int64_t for_ms;       /* condition must hold this long; default 0 */
+	bool fire_on_no_data; /* on_no_data: fire (default ignore) */
+	double alpha, beta;   /* analysis; default 0.05 each */
+	int64_t latency_bound_ms;
+	rg_severity severity; /* default P1 */
+	int line, col;
+} rg_trigger;
+
+typedef struct rg_config {
+	char *path;           /* as given */
+	char *dir;            /* directory of the file: cwd of every command */
+	char *service;
+	char *listen;         /* server.listen, default "127.0.0.1:7070" */
+	char *state_dir;      /* server.state, absolute (resolved against dir) */
+	rg_env *envs;
+	size_t n_envs;
+	rg_step *deploy;
+	size_t n_deploy;
+	rg_step *rollback;    /* optional rollback pipeline (exec steps only) */
+	size_t n_rollback;
+	rg_check *checks;
+	size_t n_checks;
+	rg_trigger *triggers;
+	size_t n_triggers;
+	char *prometheus;     /* metrics.prometheus */
+	rg_action actions[RG_SEV_COUNT]; /* default P0,P1 rollback; P2 after approval; P3 notify */
+} rg_config;
+
+/* One problem found while loading: printed as "FILE:LINE:COL: message". */
+typedef struct rg_diag {
+	int line, col;
+	char message[256];
+} rg_diag;
+
+typedef struct rg_diags {
+	rg_diag *items;       /* owned */
+	size_t n, cap;
+} rg_diags;
+
+/* Parse and validate path into cfg. Returns RG_OK, or RG_EINVAL with every
+ * problem in diags (cfg is then released and zeroed). diags may be NULL. */
+rg_err rg_config_load(const char *path, rg_config *cfg, rg_diags *diags, rg_error *err);
+void rg_config_release(rg_config *cfg);
+void rg_diags_release(rg_diags *d);
+
+/* Lookups; NULL when absent. Pointers are owned by cfg. */
+const rg_env *rg_config_env(const rg_config *cfg, const char *name);
+const rg_check *rg_config_check(const rg_config *cfg, const char *name);
+const rg_step *rg_config_step(const rg_config *cfg, const char *name);
+
+const char *rg_severity_name(rg_severity s);   /* "P0" … */
+const char *rg_action_name(rg_action a);       /* "rollback", … */
+
+/* The commented starter file `rollguard init` writes; lints clean. */
+extern const char rg_config_starter[];
+
+#endif

@@ -1,0 +1,69 @@
+/* engine.h — runs as durable state machines on the control-plane loop.
+ * The engine owns every run in progress: it persists each transition before
+ * acting on it, runs steps as child processes, watches checks and monitor
+ * windows, and rolls back. All functions must be called on the loop thread.
+ * The engine borrows cfg and store; both must outlive it. */
+#ifndef RG_ENGINE_H
+#define RG_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "config/config.h"
+#include "store/store.h"
+#include "util/err.h"
+
+typedef struct rg_engine rg_engine;
+
+/* Called after each committed change of run_id (new events to read). */
+typedef void (*rg_engine_event_fn)(void *ctx, int64_t run_id);
+
+rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
+		     rg_engine **out, rg_error *err);
+void rg_engine_set_event_hook(rg_engine *e, rg_engine_event_fn fn, void *ctx);
+/* Picks up every unfinished run from the store (start-up after a crash). */
+rg_err rg_engine_resume_all(rg_engine *e, rg_error *err);
+
+/* Starts a deploy of version to env. RG_EINVAL for bad names or unknown env,
+ * RG_ECONFLICT when env has an unfinished run. */
+rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
+			const char *actor, int64_t *run_id, rg_error *err);
+
+typedef struct rg_rollback_request {
+	const char *env;
+	const char *to;        /* NULL: the previous known-good release */
+	const char *reason;    /* may be NULL */
+	const char *actor;
+	bool dry_run;
+	bool force;            /* allow a target that never became known good */
+} rg_rollback_request;
+
+/* Starts a manual rollback, or with dry_run only describes it. On success
+ * *plan (caller owns) is {"env","from","to","steps":[{"name","action",
+ * "command","env":{…}}],"checks":[…],"risks":[…]} and, unless dry_run,
+ * *run_id is set. RG_EFORBIDDEN for a target that never became known good
+ * (without force), RG_ENOTFOUND for an unknown target. */
+rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t *run_id,
+			  json_t **plan, rg_error *err);
+
+/* Run controls. RG_ENOTFOUND for an unknown run, RG_ECONFLICT when the run's
+ * state does not allow it. */
+rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
+rg_err rg_engine_pause(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
+rg_err rg_engine_resume(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
+rg_err rg_engine_promote(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
+
+/* Log of a step: the live tail while it runs, else the stored one.
+ * *log owned by the caller. */
+rg_err rg_engine_step_log(rg_engine *e, int64_t run_id, const char *step, char **log,
+			  rg_error *err);
+
+/* Stops starting new work and ends running children (they are run again on
+ * the next start); calls done(ctx) once nothing of the engine is left on
+ * the loop. */
+void rg_engine_shutdown(rg_engine *e, void (*done)(void *ctx), void *ctx);
+void rg_engine_free(rg_engine *e);
+
+#endif

@@ -1,0 +1,175 @@
+/* store.h — durable state of rollguard: releases, runs, step runs, events,
+ * decisions. SQLite in WAL mode with synchronous=FULL: a call that returned
+ * RG_OK inside a committed transaction survives a crash or power loss.
+ *
+ * Writes happen inside rg_store_begin()/rg_store_commit() (BEGIN IMMEDIATE);
+ * the engine composes one transaction per state change (run row
+ * compare-and-set + appended event). A write outside a transaction is its own
+ * transaction. Read functions return jansson objects in the API's shapes
+ * (DESIGN §7); the caller owns the returned json_t (json_decref).
+ *
+ * Times are milliseconds since the epoch (rg_now_ms()). Strings inside the
+ * structs are fixed buffers, except where a comment says "owned". */
+#ifndef RG_STORE_H
+#define RG_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef struct rg_store rg_store;
+
+/* ---- open / transactions ---------------------------------------------- */
+
+/* Opens (creating and migrating) the database at path. */
+rg_err rg_store_open(const char *path, rg_store **out, rg_error *err);
+void rg_store_free(rg_store *s);
+rg_err rg_store_begin(rg_store *s, rg_error *err);   /* BEGIN IMMEDIATE */
+rg_err rg_store_commit(rg_store *s, rg_error *err);
+void rg_store_abandon(rg_store *s);                  /* ROLLBACK; safe if none open */
+
+/* ---- runs ---------------------------------------------------------------- */
+
+/* Run states (DESIGN §3). Terminal: succeeded failed rolled_back
+ * rollback_failed aborted. */
+#define RG_STATE_LEN 24
+#define RG_VNAME_LEN 72
+
+typedef struct rg_run {
+	int64_t id;
+	char env[RG_VNAME_LEN];
+	char kind[16];                   /* "deploy" | "rollback" */
+	char version[RG_VNAME_LEN];      /* deploy: the new release; rollback: the target */
+	char from_version[RG_VNAME_LEN]; /* the release live when the run was created; "" if none */
+	char state[RG_STATE_LEN];
+	char phase[16];                  /* "forward" (deploy steps, monitor) | "reverse" (undo, verify, post-rollback monitor) */
+	int cursor;                      /* index of the next plan entry to run in this phase */
+	char step[80];                   /* name of the current step, "" if none */
+	int total;                       /* entries in the current phase's plan ("step n/m") */
+	char *plan;                      /* owned: JSON text of the reverse-phase plan, NULL until decided */
+	int64_t created, started, ended;
+	int64_t deadline;                /* whole-run timeout, absolute ms; 0 = none */
+	int64_t window_until;            /* end of the monitor window in progress; 0 = none */
+	char actor[64];
+	char reason[512];                /* why the run was started (manual rollback) or ended */
+	char error[1024];                /* what failed, e.g. the steps that could not be undone */
+	char warning[512];
+	bool force;                      /* manual rollback with --force */
+	bool paused;                     /* pause requested; the engine holds before the next step */
+} rg_run;
+
+void rg_run_release(rg_run *r);      /* frees plan */
+bool rg_run_state_terminal(const char *state);
+
+/* Inserts r (id set on return). RG_ECONFLICT when the environment already has
+ * an unfinished run; the message names it ("run 12 (deploy v1.2.0) is running"). */
+rg_err rg_store_run_insert(rg_store *s, rg_run *r, rg_error *err);
+rg_err rg_store_run_get(rg_store *s, int64_t id, rg_run *out, rg_error *err);
+/* Writes every field of r, but only if the stored state is expect_state
+ * (compare-and-set); RG_ECONFLICT otherwise. */
+rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_state, rg_error *err);
+/* Ids of unfinished runs, oldest first (resumed at start-up). *ids is owned by the caller (free). */
+rg_err rg_store_runs_unfinished(rg_store *s, int64_t **ids, size_t *n, rg_error *err);
+
+/* ---- step runs ------------------------------------------------------------ */
+
+typedef struct rg_step_run {
+	int64_t run_id;
+	char phase[16];      /* "forward" | "reverse" */
+	int idx;             /* position in the phase's plan */
+	char name[80];
+	char action[16];     /* "run" | "undo" | "redeploy" | "checks" | "verify" */
+	char state[16];      /* "running" | "succeeded" | "failed" | "skipped" */
+	int attempts;
+	int exit_code;       /* -1 when killed or not applicable */
+	int64_t pgid;        /* process group of the running attempt, 0 if none */
+	int64_t started, ended;
+	char error[512];
+} rg_step_run;
+
+/* Insert or replace the row (run_id, phase, idx). */
+rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err);
+/* RG_ENOTFOUND when there is no such row. */
+rg_err rg_store_step_get(rg_store *s, int64_t run_id, const char *phase, int idx,
+			 rg_step_run *out, rg_error *err);
+rg_err rg_store_step_set_log(rg_store *s, int64_t run_id, const char *phase, int idx,
+			     const char *log, size_t len, rg_error *err);
+/* The log of the newest step run with that name (any phase). *log owned by caller. */
+rg_err rg_store_step_log(rg_store *s, int64_t run_id, const char *name, char **log,
+			 rg_error *err);
+
+/* ---- events ---------------------------------------------------------------- */
+
+/* Appends to the run's timeline; at = now. step may be NULL. */
+rg_err rg_store_event_add(rg_store *s, int64_t run_id, const char *type, const char *step,
+			  const char *message, rg_error *err);
+
+/* ---- decisions ------------------------------------------------------------- */
+
+typedef struct rg_decision {
+	char trigger[80];      /* "step_failed:smoke", "run_timeout", "health", "manual" */
+	char severity[4];      /* "P0".."P3" */
+	char action[32];       /* "rollback", "halt", "notify", … */
+	char observed[256];
+	char threshold[256];
+	char reason[512];      /* one sentence */
+} rg_decision;
+
+rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, rg_error *err);
+
+/* ---- releases and outputs --------------------------------------------------- */
+
+/* Release states: pending live known_good failed rolled_back superseded.
+ * At most one release per environment is current (live or known_good). */
+typedef struct rg_release {
+	char env[RG_VNAME_LEN];
+	char version[RG_VNAME_LEN];
+	char state[RG_STATE_LEN];
+	int64_t created, updated;
+	int64_t verified_at;   /* when it first became known good; 0 = never */
+	int64_t run_id;        /* the run that last changed it */
+} rg_release;
+
+/* Insert or replace (env, version). */
+rg_err rg_store_release_put(rg_store *s, const rg_release *r, rg_error *err);
+rg_err rg_store_release_get(rg_store *s, const char *env, const char *version,
+			    rg_release *out, rg_error *err);
+/* The release in state live or known_good; RG_ENOTFOUND if none. */
+rg_err rg_store_release_current(rg_store *s, const char *env, rg_release *out, rg_error *err);
+/* Most recently verified release (verified_at > 0) other than exclude
+ * (may be NULL); RG_ENOTFOUND if none. */
+rg_err rg_store_release_last_known_good(rg_store *s, const char *env, const char *exclude,
+					rg_release *out, rg_error *err);
+
+typedef struct rg_output {
+	char step[80];
+	char key[72];
+	char *value;           /* owned */
+} rg_output;
+
+rg_err rg_store_outputs_clear(rg_store *s, const char *env, const char *version, rg_error *err);
+rg_err rg_store_output_put(rg_store *s, const char *env, const char *version, const char *step,
+			   const char *key, const char *value, rg_error *err);
+/* *out is an owned array; free with rg_outputs_free. */
+rg_err rg_store_outputs_get(rg_store *s, const char *env, const char *version,
+			    rg_output **out, size_t *n, rg_error *err);
+void rg_outputs_free(rg_output *o, size_t n);
+
+/* ---- read side: the API's JSON shapes ---------------------------------------- */
+
+/* The run plus "steps", "events", "decision" (DESIGN §7 `show RUN --json`). */
+rg_err rg_store_run_json(rg_store *s, int64_t id, json_t **out, rg_error *err);
+/* Newest first: [{"id","kind","version","from_version","state","started","ended","reason",…}]. env may be NULL. */
+rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
+/* {"env","live":{"version","state"}|null,"run":{"id","kind","version","state","step"}|null} */
+rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error *err);
+/* Events with id > after_id, oldest first: [{"id","at","type","step","message"}]. */
+rg_err rg_store_events_json(rg_store *s, int64_t run_id, int64_t after_id, json_t **out,
+			    rg_error *err);
+/* {"runs_by_state":{state:n,…},"rollbacks_total":n,
+ *  "step_durations":[{"step","phase","seconds"},…]} for GET /metrics. */
+rg_err rg_store_metrics_json(rg_store *s, json_t **out, rg_error *err);
+
+#endif
