@@ -4,6 +4,7 @@
 #ifndef RG_API_SERVER_H
 #define RG_API_SERVER_H
 
+#include <netinet/in.h>
 #include <uv.h>
 
 #include "config/config.h"
@@ -13,10 +14,22 @@
 
 typedef struct rg_api rg_api;
 
-/* Listens on listen ("host:port"). Borrows loop, cfg, engine and store. */
+/* Listens on listen ("host:port"). Borrows loop, cfg, engine and store;
+ * takes the engine's event hook (rg_engine_set_event_hook) for the event
+ * streams. A port in use is RG_EIO "cannot listen on 127.0.0.1:7070:
+ * address in use". */
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		    rg_engine *engine, rg_store *store, rg_api **out, rg_error *err);
-/* Closes the listener and every connection; frees api. */
+/* Closes the listener and every connection, event streams included, and
+ * gives the engine's event hook back. Call on the loop thread, not from
+ * inside a request. api is freed by the close callbacks of its loop
+ * handles: run the loop (uv_run) afterwards. */
 void rg_api_stop(rg_api *api);
+/* The port listened on (the one the kernel chose for port 0). */
+int rg_api_port(const rg_api *api);
+
+/* "host:port" with an IPv4 host or localhost, port 0..65535; RG_EINVAL
+ * with field "listen" otherwise. */
+rg_err rg_api_parse_listen(const char *listen, struct sockaddr_in *out, rg_error *err);
 
 #endif

@@ -4,6 +4,12 @@
 #ifndef RG_CMD_H
 #define RG_CMD_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/err.h"
+
 int cmd_init(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -19,5 +25,42 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+
+/* ---- help.c: what every command accepts, its usage text, and the parser
+ * that enforces it (so the help and the parser cannot disagree). ---- */
+
+/* One parsed command line; strings point into argv. */
+typedef struct rg_cli_args {
+	const char *env, *to, *reason, *limit;
+	bool wait, watch, json, dry_run, force, help;
+	const char *operands[2];
+	int noperands;
+} rg_cli_args;
+
+/* Parses argv (argv[0] is the command's name) against the options and
+ * operands the help table gives cmd. RG_EINVAL names the offending argument:
+ * "unknown option '--foo'", "unexpected argument 'x'", "missing --env". */
+rg_err rg_cli_parse(const char *cmd, int argc, char **argv, rg_cli_args *out, rg_error *err);
+/* rg_cli_parse for a command's entry point: true to go on; false when the
+ * command is over with *exit_code (usage error printed: 2; --help shown: 0). */
+bool rg_cli_args_get(const char *cmd, int argc, char **argv, rg_cli_args *out, int *exit_code);
+
+/* Checks of user input, before anything is sent (exit 2 on failure). */
+rg_err rg_cli_check_name(const char *what, const char *value, rg_error *err);
+rg_err rg_cli_check_step(const char *value, rg_error *err);
+rg_err rg_cli_check_text(const char *what, const char *value, size_t max, rg_error *err);
+rg_err rg_cli_parse_run_id(const char *s, int64_t *id, rg_error *err);
+rg_err rg_cli_parse_limit(const char *s, int *limit, rg_error *err);
+
+/* The full help of cmd; -1 when there is no such command. */
+int rg_help_print(const char *cmd, FILE *out);
+/* "usage: rollguard deploy VERSION --env E [--wait] [--json]" */
+void rg_help_usage(const char *cmd, FILE *out);
+/* Every command, grouped, one line each. */
+void rg_help_overview(FILE *out);
+/* The command name closest to word ("deplyo" → "deploy"), NULL if none is close. */
+const char *rg_help_suggest(const char *word);
+/* True for commands the help knows but this binary does not run (demo). */
+bool rg_help_external(const char *cmd, const char **how);
 
 #endif

@@ -50,6 +50,9 @@ void rg_exec_kill(rg_exec *x);
 /* Frees x. If the child still runs it is killed (SIGKILL to the group) and
  * done never fires. Handles are closed asynchronously. */
 void rg_exec_free(rg_exec *x);
+/* rg_exec_free, then on_closed(ctx) once every handle is closed and x is
+ * freed, for owners that must know nothing of theirs is left on the loop. */
+void rg_exec_close(rg_exec *x, void (*on_closed)(void *ctx), void *ctx);
 
 /* Kills a process group left from before a crash (SIGKILL; no error if gone). */
 void rg_exec_kill_stale_group(int64_t pgid);

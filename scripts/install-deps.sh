@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# install-deps.sh — installs the Debian 12 packages that building, testing and
+# the demo need (`make deps`; `make test` and `make demo` run it first).
+# Idempotent and quiet when all is present; it never installs anything but PACKAGES.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	make gcc pkg-config
+	libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev
+	libjansson-dev libyaml-dev libsodium-dev
+	# unit tests
+	libcriterion-dev
+	# integration tests and the demo: curl (HTTP probes), sqlite3 (inspect
+	# state.db), procps (pgrep/ps), psmisc (fuser), util-linux (setsid)
+	curl sqlite3 procps psmisc util-linux
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+install=(apt-get install -y --no-install-recommends "${missing[@]}")
+if [ "$(id -u)" -ne 0 ]; then
+	echo "error: missing packages: ${missing[*]}" >&2
+	echo "run as root:" >&2
+	echo "  apt-get update && DEBIAN_FRONTEND=noninteractive ${install[*]}" >&2
+	exit 1
+fi
+
+echo "installing: ${missing[*]}"
+# A fresh machine may have no package lists at all, so update first; if the
+# mirror is unreachable the install below still works from a warm cache.
+apt-get update -qq || echo "warning: apt-get update failed; trying the cached lists" >&2
+DEBIAN_FRONTEND=noninteractive "${install[@]}" </dev/null

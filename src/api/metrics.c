@@ -1,0 +1,160 @@
+/* metrics.c — Prometheus text exposition (format 0.0.4) of the store's figures.
+ * Pure: takes a json_t, returns text. Must never emit a malformed line: label
+ * values are escaped and every sample has its HELP and TYPE lines. */
+#include "api/metrics.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Every run state is exported, zero or not, so a dashboard query for a
+ * state that has no runs yet returns 0 rather than nothing. */
+static const char *const run_states[] = {
+	"queued", "awaiting_approval", "running", "paused", "verifying", "monitoring",
+	"rolling_back", "succeeded", "failed", "rolled_back", "rollback_failed", "aborted",
+};
+#define N_RUN_STATES (sizeof run_states / sizeof run_states[0])
+
+/* Steps range from sub-second checks to hour-long infrastructure changes. */
+static const double buckets[] = { 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600 };
+#define N_BUCKETS (sizeof buckets / sizeof buckets[0])
+
+static rg_err shape_error(rg_error *err, const char *what)
+{
+	return rg_fail(err, RG_EINTERNAL, NULL, "metrics: %s", what);
+}
+
+/* Label value escaping of the exposition format: \\, \" and \n. */
+static void put_label_value(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static bool known_state(const char *s)
+{
+	for (size_t i = 0; i < N_RUN_STATES; i++)
+		if (strcmp(run_states[i], s) == 0)
+			return true;
+	return false;
+}
+
+static rg_err render_runs(FILE *f, const json_t *by_state, rg_error *err)
+{
+	if (by_state && !json_is_object(by_state))
+		return shape_error(err, "'runs_by_state' is not an object");
+	const char *key;
+	json_t *v;
+	json_object_foreach((json_t *)by_state, key, v)
+		if (!json_is_integer(v))
+			return shape_error(err, "a count in 'runs_by_state' is not an integer");
+	fputs("# HELP rollguard_runs Runs by state.\n# TYPE rollguard_runs gauge\n", f);
+	for (size_t i = 0; i < N_RUN_STATES; i++)
+		fprintf(f, "rollguard_runs{state=\"%s\"} %lld\n", run_states[i],
+			(long long)json_integer_value(json_object_get(by_state, run_states[i])));
+	/* A state this file does not know yet is still worth showing. */
+	json_object_foreach((json_t *)by_state, key, v) {
+		if (known_state(key))
+			continue;
+		fputs("rollguard_runs{state=\"", f);
+		put_label_value(f, key);
+		fprintf(f, "\"} %lld\n", (long long)json_integer_value(v));
+	}
+	return RG_OK;
+}
+
+static rg_err render_rollbacks(FILE *f, const json_t *total, rg_error *err)
+{
+	if (total && !json_is_integer(total))
+		return shape_error(err, "'rollbacks_total' is not an integer");
+	fprintf(f, "# HELP rollguard_rollbacks_total Rollback runs started.\n"
+		   "# TYPE rollguard_rollbacks_total counter\n"
+		   "rollguard_rollbacks_total %lld\n",
+		(long long)json_integer_value(total));
+	return RG_OK;
+}
+
+/* Counts each duration into its first bucket (le is inclusive); the
+ * exposition wants cumulative counts, summed up when printing. */
+static rg_err histogram_fill(const json_t *durations, size_t counts[N_BUCKETS + 1],
+			     double *sum, size_t *count, rg_error *err)
+{
+	if (durations && !json_is_array(durations))
+		return shape_error(err, "'step_durations' is not an array");
+	size_t i;
+	json_t *d;
+	json_array_foreach(durations, i, d) {
+		json_t *secs = json_object_get(d, "seconds");
+		if (!json_is_number(secs))
+			return shape_error(err, "a step duration has no number 'seconds'");
+		double s = json_number_value(secs);
+		if (isnan(s))
+			continue;
+		if (s < 0)
+			s = 0;   /* a wall-clock step backwards, not a negative duration */
+		size_t b = 0;
+		while (b < N_BUCKETS && s > buckets[b])
+			b++;
+		counts[b]++;
+		*sum += s;
+		(*count)++;
+	}
+	return RG_OK;
+}
+
+static rg_err render_histogram(FILE *f, const json_t *durations, rg_error *err)
+{
+	size_t counts[N_BUCKETS + 1] = { 0 }, count = 0, cum = 0;
+	double sum = 0;
+	rg_err rc = histogram_fill(durations, counts, &sum, &count, err);
+	if (rc)
+		return rc;
+	fputs("# HELP rollguard_step_duration_seconds Duration of finished step runs.\n"
+	      "# TYPE rollguard_step_duration_seconds histogram\n", f);
+	for (size_t b = 0; b < N_BUCKETS; b++) {
+		cum += counts[b];
+		fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"%g\"} %zu\n", buckets[b], cum);
+	}
+	fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"+Inf\"} %zu\n", count);
+	fprintf(f, "rollguard_step_duration_seconds_sum %.9g\n", sum);
+	fprintf(f, "rollguard_step_duration_seconds_count %zu\n", count);
+	return RG_OK;
+}
+
+rg_err rg_metrics_render(const json_t *m, char **out, size_t *len, rg_error *err)
+{
+	*out = NULL;
+	*len = 0;
+	if (!json_is_object(m))
+		return shape_error(err, "figures are not an object");
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	if (!f)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for metrics");
+	rg_err rc = render_runs(f, json_object_get(m, "runs_by_state"), err);
+	if (!rc)
+		rc = render_rollbacks(f, json_object_get(m, "rollbacks_total"), err);
+	if (!rc)
+		rc = render_histogram(f, json_object_get(m, "step_durations"), err);
+	bool failed = ferror(f);
+	if (fclose(f) != 0 || failed) {
+		if (!rc)
+			rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory for metrics");
+	}
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = n;
+	return RG_OK;
+}

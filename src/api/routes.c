@@ -1,0 +1,604 @@
+/* routes.c — the routing table of the JSON API and its handlers.
+ * Every name from a request is checked (rg_name_valid, the config) before it
+ * reaches the engine, the store or a log; a handler must never pass on input
+ * it has not validated, and never answers anything but JSON or plain text. */
+#include "api/routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/metrics.h"
+#include "api/request.h"
+#include "util/log.h"
+
+#define RUNS_DEFAULT_LIMIT 20
+#define RUNS_MAX_LIMIT 1000
+#define REASON_MAX_CHARS 500
+
+typedef rg_err (*route_fn)(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			   rg_reply *reply, rg_error *err);
+typedef rg_err (*control_fn)(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
+
+static rg_err h_health(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		       rg_error *);
+static rg_err h_metrics(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			rg_error *);
+static rg_err h_deploy(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		       rg_error *);
+static rg_err h_rollback(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			 rg_error *);
+static rg_err h_status(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		       rg_error *);
+static rg_err h_runs(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		     rg_error *);
+static rg_err h_run(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		    rg_error *);
+static rg_err h_events(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		       rg_error *);
+static rg_err h_step_log(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			 rg_error *);
+static rg_err h_control(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			rg_error *);
+
+/* The whole API in one table. In patterns, {id} is one path segment holding
+ * a positive run id and {name} one non-empty segment. query lists the
+ * accepted query arguments; any other is refused. */
+static const struct route {
+	const char *name;
+	const char *method;
+	const char *pattern;
+	const char *query;
+	route_fn fn;
+	control_fn control;
+} routes[] = {
+	{ "health",     "GET",  "/health",                           "",          h_health,   NULL },
+	{ "metrics",    "GET",  "/metrics",                          "",          h_metrics,  NULL },
+	{ "deploys",    "POST", "/api/v1/deploys",                   "",          h_deploy,   NULL },
+	{ "rollbacks",  "POST", "/api/v1/rollbacks",                 "",          h_rollback, NULL },
+	{ "status",     "GET",  "/api/v1/status",                    "env",       h_status,   NULL },
+	{ "runs",       "GET",  "/api/v1/runs",                      "env limit", h_runs,     NULL },
+	{ "run",        "GET",  "/api/v1/runs/{id}",                 "",          h_run,      NULL },
+	{ "run_events", "GET",  "/api/v1/runs/{id}/events",          "after",     h_events,   NULL },
+	{ "step_log",   "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",         h_step_log, NULL },
+	{ "run_abort",  "POST", "/api/v1/runs/{id}/abort",           "",          h_control,  rg_engine_abort },
+	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",        "",          h_control,  rg_engine_promote },
+	{ "run_pause",  "POST", "/api/v1/runs/{id}/pause",           "",          h_control,  rg_engine_pause },
+	{ "run_resume", "POST", "/api/v1/runs/{id}/resume",          "",          h_control,  rg_engine_resume },
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* ---- matching (pure) --------------------------------------------------------- */
+
+/* Segment text of path starting at p (after a '/'), copied into buf. */
+static size_t segment(const char *p, char *buf, size_t size)
+{
+	size_t n = strcspn(p, "/");
+	snprintf(buf, size, "%.*s", (int)n, p);
+	return n;
+}
+
+/* Matches path against pattern segment by segment. With lax, {id} takes
+ * any segment, so a path like /api/v1/runs/abc can be told apart from an
+ * unknown path. Captures go to m; the raw {id} text to id_text. */
+static bool path_match(const char *pattern, const char *path, bool lax, rg_route_match *m,
+		       char *id_text, size_t id_size)
+{
+	while (*pattern == '/' && *path == '/') {
+		pattern++;
+		path++;
+		size_t plen = strcspn(pattern, "/");
+		char seg[256];
+		size_t slen = segment(path, seg, sizeof seg);
+		if (plen == 4 && strncmp(pattern, "{id}", 4) == 0) {
+			rg_error ignored;
+			if (slen == 0 || slen >= sizeof seg)
+				return false;
+			snprintf(id_text, id_size, "%s", seg);
+			if (!lax && rg_parse_int(seg, 1, INT64_MAX, "id", &m->run_id, &ignored))
+				return false;
+		} else if (plen == 6 && strncmp(pattern, "{name}", 6) == 0) {
+			if (slen == 0 || slen >= sizeof m->step)
+				return false;
+			memcpy(m->step, seg, slen + 1);
+		} else if (plen != slen || strncmp(pattern, path, plen) != 0) {
+			return false;
+		}
+		pattern += plen;
+		path += slen;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+static void allow_add(char *allow, size_t size, const char *method)
+{
+	if (strstr(allow, method))
+		return;
+	size_t n = strlen(allow);
+	snprintf(allow + n, size - n, "%s%s", n ? ", " : "", method);
+}
+
+rg_route_result rg_route_find(const char *method, const char *path, rg_route_match *m,
+			      rg_error *err)
+{
+	char id_text[64] = "";
+	memset(m, 0, sizeof *m);
+	for (size_t i = 0; i < N_ROUTES; i++) {
+		rg_route_match cand = { 0 };
+		if (!path_match(routes[i].pattern, path, false, &cand, id_text, sizeof id_text))
+			continue;
+		if (strcmp(routes[i].method, method) == 0) {
+			*m = cand;
+			m->index = (int)i;
+			m->name = routes[i].name;
+			return RG_ROUTE_FOUND;
+		}
+		allow_add(m->allow, sizeof m->allow, routes[i].method);
+	}
+	if (m->allow[0]) {
+		rg_fail(err, RG_EINVAL, NULL, "method %.16s is not allowed here (allowed: %s)",
+			method, m->allow);
+		return RG_ROUTE_BAD_METHOD;
+	}
+	for (size_t i = 0; i < N_ROUTES; i++) {
+		rg_route_match cand = { 0 };
+		if (path_match(routes[i].pattern, path, true, &cand, id_text, sizeof id_text)) {
+			rg_fail(err, RG_ENOTFOUND, NULL, "no run '%s'", id_text);
+			return RG_ROUTE_NOT_FOUND;
+		}
+	}
+	rg_fail(err, RG_ENOTFOUND, NULL, "no such endpoint '%.128s'", path);
+	return RG_ROUTE_NOT_FOUND;
+}
+
+const char *rg_request_actor(const char *header)
+{
+	return header && rg_name_valid(header) ? header : "api";
+}
+
+/* ---- replies -------------------------------------------------------------------- */
+
+void rg_reply_release(rg_reply *r)
+{
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+	if (r->stream)
+		MHD_destroy_response(r->stream);
+	r->stream = NULL;
+}
+
+json_t *rg_api_error_json(const char *code, const char *message, const char *field)
+{
+	json_t *inner = json_pack("{s:s, s:s}", "code", code, "message", message);
+	if (inner && field && *field &&
+	    json_object_set_new(inner, "field", json_string(field)) != 0) {
+		json_decref(inner);
+		return NULL;
+	}
+	return inner ? json_pack("{s:o}", "error", inner) : NULL;
+}
+
+/* Serialises v (stolen) as the reply body, newline-terminated for curl. */
+static rg_err reply_json(rg_reply *reply, unsigned status, json_t *v, rg_error *err)
+{
+	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	json_decref(v);
+	char *body = NULL;
+	int n = text ? asprintf(&body, "%s\n", text) : -1;
+	free(text);
+	if (n < 0)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for the response");
+	free(reply->body);
+	reply->body = body;
+	reply->body_len = (size_t)n;
+	reply->status = status;
+	reply->content_type = RG_JSON_CONTENT_TYPE;
+	return RG_OK;
+}
+
+rg_err rg_reply_error(rg_reply *reply, unsigned status, const char *code, const rg_error *e)
+{
+	rg_reply_release(reply);
+	reply->status = 500;
+	reply->content_type = RG_JSON_CONTENT_TYPE;
+	json_t *v = rg_api_error_json(code, e->message, e->field);
+	return reply_json(reply, status, v, NULL);
+}
+
+/* ---- request helpers -------------------------------------------------------------- */
+
+static const char *query_get(const rg_request *req, const char *key)
+{
+	const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+	return v && *v ? v : NULL;   /* "?env=" means no env */
+}
+
+static const char *header_get(const rg_request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, key);
+}
+
+typedef struct query_check {
+	const char *allowed;
+	char unknown[64];
+	bool bad;
+} query_check;
+
+static bool word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = list; *p; p += strcspn(p, " "), p += strspn(p, " "))
+		if (strncmp(p, w, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static enum MHD_Result query_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	query_check *q = cls;
+	if (*key && word_in(q->allowed, key))
+		return MHD_YES;
+	snprintf(q->unknown, sizeof q->unknown, "%s", key);
+	q->bad = true;
+	return MHD_NO;
+}
+
+/* Unknown query arguments are refused like unknown JSON fields. */
+static rg_err check_query(const rg_request *req, const char *allowed, rg_error *err)
+{
+	query_check q = { .allowed = allowed };
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_visit, &q);
+	if (q.bad)
+		return rg_fail(err, RG_EINVAL, q.unknown, "unknown query argument '%s'", q.unknown);
+	return RG_OK;
+}
+
+static rg_err check_name(const char *v, const char *field, const char *what, rg_error *err)
+{
+	if (!rg_name_valid(v))
+		return rg_fail(err, RG_EINVAL, field, "invalid %s '%.64s': use letters, digits "
+			       "and . _ + - (at most 64, starting with a letter or digit)", what, v);
+	return RG_OK;
+}
+
+/* An environment named in a request body: a bad or unknown name is invalid
+ * input (400), as the engine would say. */
+static rg_err check_body_env(const rg_api_ctx *ctx, const char *env, rg_error *err)
+{
+	rg_err rc = check_name(env, "env", "environment name", err);
+	if (rc)
+		return rc;
+	if (!rg_config_env(ctx->cfg, env))
+		return rg_fail(err, RG_EINVAL, "env", "unknown environment '%s'", env);
+	return RG_OK;
+}
+
+/* An environment named in a URL: an unknown one is a missing resource (404). */
+static rg_err check_query_env(const rg_api_ctx *ctx, const char *env, rg_error *err)
+{
+	rg_err rc = check_name(env, "env", "environment name", err);
+	if (rc)
+		return rc;
+	if (!rg_config_env(ctx->cfg, env))
+		return rg_fail(err, RG_ENOTFOUND, "env", "unknown environment '%s'", env);
+	return RG_OK;
+}
+
+/* The store's and engine's "not found" for a run id, worded as the router's. */
+static rg_err run_not_found(rg_err rc, int64_t id, rg_error *err)
+{
+	if (rc == RG_ENOTFOUND)
+		rg_fail(err, RG_ENOTFOUND, NULL, "no run '%lld'", (long long)id);
+	return rc;
+}
+
+static rg_err run_exists(rg_api_ctx *ctx, int64_t id, rg_error *err)
+{
+	rg_run run;
+	memset(&run, 0, sizeof run);
+	rg_err rc = rg_store_run_get(ctx->store, id, &run, err);
+	rg_run_release(&run);
+	return run_not_found(rc, id, err);
+}
+
+/* {"run": <run json>} (plus "plan" if given, stolen) with status. */
+static rg_err reply_run(rg_api_ctx *ctx, rg_reply *reply, unsigned status, int64_t id,
+			json_t *plan, rg_error *err)
+{
+	json_t *run = NULL;
+	rg_err rc = rg_store_run_json(ctx->store, id, &run, err);
+	if (rc) {
+		json_decref(plan);
+		return run_not_found(rc, id, err);
+	}
+	json_t *v = plan ? json_pack("{s:o, s:o}", "run", run, "plan", plan)
+			 : json_pack("{s:o}", "run", run);
+	if (status == 201)
+		snprintf(reply->location, sizeof reply->location, "/api/v1/runs/%lld",
+			 (long long)id);
+	return reply_json(reply, status, v, err);
+}
+
+/* ---- handlers: service --------------------------------------------------------------- */
+
+static rg_err h_health(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		       rg_reply *reply, rg_error *err)
+{
+	const char *service = ctx->cfg->service ? ctx->cfg->service : "";
+	return reply_json(reply, 200, json_pack("{s:s, s:s}", "status", "ok", "service", service),
+			  err);
+}
+
+static rg_err h_metrics(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			rg_reply *reply, rg_error *err)
+{
+	json_t *figures = NULL;
+	rg_err rc = rg_store_metrics_json(ctx->store, &figures, err);
+	if (rc)
+		return rc;
+	rc = rg_metrics_render(figures, &reply->body, &reply->body_len, err);
+	json_decref(figures);
+	if (rc)
+		return rc;
+	reply->status = 200;
+	reply->content_type = RG_METRICS_CONTENT_TYPE;
+	return RG_OK;
+}
+
+/* ---- handlers: starting runs ----------------------------------------------------------- */
+
+static const rg_json_field deploy_fields[] = {
+	{ "env", RG_JSON_STRING, true, 0 },
+	{ "version", RG_JSON_STRING, true, 0 },
+};
+
+static rg_err h_deploy(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		       rg_reply *reply, rg_error *err)
+{
+	json_t *in = NULL;
+	rg_err rc = rg_json_parse_checked(req->body, req->body_len, deploy_fields, 2, &in, err);
+	if (rc)
+		return rc;
+	const char *env = rg_json_get_str(in, "env");
+	const char *version = rg_json_get_str(in, "version");
+	int64_t id = 0;
+	rc = check_body_env(ctx, env, err);
+	if (!rc)
+		rc = check_name(version, "version", "version", err);
+	if (!rc)
+		rc = rg_engine_deploy(ctx->engine, env, version, req->actor, &id, err);
+	json_decref(in);
+	return rc ? rc : reply_run(ctx, reply, 201, id, NULL, err);
+}
+
+static const rg_json_field rollback_fields[] = {
+	{ "env", RG_JSON_STRING, true, 0 },
+	{ "to", RG_JSON_STRING, false, 0 },
+	{ "reason", RG_JSON_STRING, false, REASON_MAX_CHARS },
+	{ "dry_run", RG_JSON_BOOL, false, 0 },
+	{ "force", RG_JSON_BOOL, false, 0 },
+};
+
+/* The reason reaches logs, notifications and reports: one line of text. */
+static rg_err check_reason(const char *reason, rg_error *err)
+{
+	for (const char *p = reason; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return rg_fail(err, RG_EINVAL, "reason",
+				       "field 'reason' must not contain control characters");
+	return RG_OK;
+}
+
+static rg_err rollback_validate(rg_api_ctx *ctx, const rg_rollback_request *rr, rg_error *err)
+{
+	rg_err rc = check_body_env(ctx, rr->env, err);
+	if (!rc && rr->to)
+		rc = check_name(rr->to, "to", "version", err);
+	if (!rc)
+		rc = check_reason(rr->reason, err);
+	return rc;
+}
+
+static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			 rg_reply *reply, rg_error *err)
+{
+	json_t *in = NULL;
+	rg_err rc = rg_json_parse_checked(req->body, req->body_len, rollback_fields, 5, &in, err);
+	if (rc)
+		return rc;
+	rg_rollback_request rr = {
+		.env = rg_json_get_str(in, "env"),
+		.to = rg_json_get_str(in, "to"),
+		.reason = rg_json_get_str(in, "reason"),
+		.actor = req->actor,
+		.dry_run = rg_json_get_bool(in, "dry_run"),
+		.force = rg_json_get_bool(in, "force"),
+	};
+	int64_t id = 0;
+	json_t *plan = NULL;
+	rc = rollback_validate(ctx, &rr, err);
+	if (!rc)
+		rc = rg_engine_rollback(ctx->engine, &rr, &id, &plan, err);
+	json_decref(in);
+	if (rc) {
+		json_decref(plan);
+		return rc;
+	}
+	if (!plan)
+		plan = json_null();
+	if (rr.dry_run)
+		return reply_json(reply, 200, json_pack("{s:o}", "plan", plan), err);
+	return reply_run(ctx, reply, 201, id, plan, err);
+}
+
+/* ---- handlers: reading ------------------------------------------------------------------- */
+
+static rg_err all_status(rg_api_ctx *ctx, rg_reply *reply, rg_error *err)
+{
+	json_t *list = json_array();
+	if (!list)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < ctx->cfg->n_envs; i++) {
+		json_t *st = NULL;
+		rg_err rc = rg_store_status_json(ctx->store, ctx->cfg->envs[i].name, &st, err);
+		if (!rc && json_array_append_new(list, st) != 0)
+			rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+		if (rc) {
+			json_decref(list);
+			return rc;
+		}
+	}
+	return reply_json(reply, 200, json_pack("{s:o}", "environments", list), err);
+}
+
+static rg_err h_status(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		       rg_reply *reply, rg_error *err)
+{
+	const char *env = query_get(req, "env");
+	if (!env && ctx->cfg->n_envs != 1)
+		return all_status(ctx, reply, err);
+	if (!env)
+		env = ctx->cfg->envs[0].name;
+	rg_err rc = check_query_env(ctx, env, err);
+	json_t *st = NULL;
+	if (!rc)
+		rc = rg_store_status_json(ctx->store, env, &st, err);
+	return rc ? rc : reply_json(reply, 200, st, err);
+}
+
+static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		     rg_reply *reply, rg_error *err)
+{
+	const char *env = query_get(req, "env");
+	const char *limit_text = query_get(req, "limit");
+	int64_t limit = RUNS_DEFAULT_LIMIT;
+	rg_err rc = env ? check_query_env(ctx, env, err) : RG_OK;
+	if (!rc && limit_text)
+		rc = rg_parse_int(limit_text, 1, RUNS_MAX_LIMIT, "limit", &limit, err);
+	json_t *runs = NULL;
+	if (!rc)
+		rc = rg_store_runs_json(ctx->store, env, (int)limit, &runs, err);
+	return rc ? rc : reply_json(reply, 200, json_pack("{s:o}", "runs", runs), err);
+}
+
+static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		    rg_reply *reply, rg_error *err)
+{
+	json_t *run = NULL;
+	rg_err rc = rg_store_run_json(ctx->store, m->run_id, &run, err);
+	return rc ? run_not_found(rc, m->run_id, err) : reply_json(reply, 200, run, err);
+}
+
+/* Where a stream or listing starts: Last-Event-ID (a reconnecting
+ * EventSource) wins over ?after=. */
+static rg_err events_after(const rg_request *req, int64_t *after, rg_error *err)
+{
+	const char *last = header_get(req, "Last-Event-ID");
+	if (last && *last)
+		return rg_parse_int(last, 0, INT64_MAX, "Last-Event-ID", after, err);
+	const char *q = query_get(req, "after");
+	*after = 0;
+	return q ? rg_parse_int(q, 0, INT64_MAX, "after", after, err) : RG_OK;
+}
+
+static rg_err h_events(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		       rg_reply *reply, rg_error *err)
+{
+	int64_t after = 0;
+	rg_err rc = events_after(req, &after, err);
+	if (!rc)
+		rc = run_exists(ctx, m->run_id, err);
+	if (rc)
+		return rc;
+	const char *accept = header_get(req, MHD_HTTP_HEADER_ACCEPT);
+	if (accept && strstr(accept, "text/event-stream")) {
+		rc = rg_sse_open(ctx->sse, req->conn, m->run_id, after, &reply->stream, err);
+		reply->status = 200;
+		return rc;
+	}
+	json_t *events = NULL;
+	rc = rg_store_events_json(ctx->store, m->run_id, after, &events, err);
+	return rc ? rc : reply_json(reply, 200, json_pack("{s:o}", "events", events), err);
+}
+
+static rg_err h_step_log(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			 rg_reply *reply, rg_error *err)
+{
+	long long id = (long long)m->run_id;
+	rg_err rc = run_exists(ctx, m->run_id, err);
+	if (rc)
+		return rc;
+	if (!rg_ident_valid(m->step))
+		return rg_fail(err, RG_ENOTFOUND, NULL, "no step '%.64s' in run %lld", m->step, id);
+	char *log = NULL;
+	rc = rg_engine_step_log(ctx->engine, m->run_id, m->step, &log, err);
+	if (rc == RG_ENOTFOUND || (!rc && !log))
+		rc = rg_fail(err, RG_ENOTFOUND, NULL, "no log of step '%s' in run %lld", m->step, id);
+	if (rc) {
+		free(log);
+		return rc;
+	}
+	reply->status = 200;
+	reply->content_type = "text/plain; charset=utf-8";
+	reply->body = log;
+	reply->body_len = strlen(log);
+	return RG_OK;
+}
+
+/* ---- handlers: run controls ----------------------------------------------------------------- */
+
+static rg_err h_control(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			rg_reply *reply, rg_error *err)
+{
+	json_t *in = NULL;
+	rg_err rc = rg_json_parse_checked(req->body, req->body_len, NULL, 0, &in, err);
+	json_decref(in);
+	if (!rc)
+		rc = routes[m->index].control(ctx->engine, m->run_id, req->actor, err);
+	if (rc)
+		return run_not_found(rc, m->run_id, err);
+	return reply_run(ctx, reply, 200, m->run_id, NULL, err);
+}
+
+/* ---- dispatch ---------------------------------------------------------------------------------- */
+
+void rg_request_log_text(char *out, size_t size, const char *s)
+{
+	size_t i = 0;
+	for (; *s && i + 1 < size; s++, i++)
+		out[i] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	out[i] = '\0';
+}
+
+void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply)
+{
+	memset(reply, 0, sizeof *reply);
+	rg_error err;
+	rg_error_clear(&err);
+	rg_route_match m;
+	switch (rg_route_find(req->method, req->path, &m, &err)) {
+	case RG_ROUTE_NOT_FOUND:
+		rg_reply_error(reply, 404, rg_err_name(RG_ENOTFOUND), &err);
+		return;
+	case RG_ROUTE_BAD_METHOD:
+		rg_reply_error(reply, 405, "method_not_allowed", &err);
+		snprintf(reply->allow, sizeof reply->allow, "%s", m.allow);
+		return;
+	case RG_ROUTE_FOUND:
+		break;
+	}
+	rg_err rc = check_query(req, routes[m.index].query, &err);
+	if (!rc)
+		rc = routes[m.index].fn(ctx, req, &m, reply, &err);
+	if (!rc)
+		return;
+	int status = rg_err_http_status(rc);
+	if (status >= 500) {
+		char path[256];
+		rg_request_log_text(path, sizeof path, req->path);
+		rg_error_log("api: %s %s: %s", req->method, path, err.message);
+	}
+	rg_reply_error(reply, (unsigned)status, rg_err_name(rc), &err);
+}

@@ -1,0 +1,81 @@
+/* routes.h — the API's routing table: method and path → handler (DESIGN §7).
+ * Handlers run on the loop thread, validate every input before it reaches
+ * the engine or the store, and describe their answer in an rg_reply that
+ * server.c turns into an HTTP response. */
+#ifndef RG_API_ROUTES_H
+#define RG_API_ROUTES_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/sse.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/names.h"
+
+/* What handlers may use; borrowed from rg_api. */
+typedef struct rg_api_ctx {
+	const rg_config *cfg;
+	rg_engine *engine;
+	rg_store *store;
+	rg_sse_hub *sse;
+} rg_api_ctx;
+
+typedef struct rg_request {
+	struct MHD_Connection *conn;   /* query arguments and headers */
+	const char *method;
+	const char *path;              /* without the query string */
+	const char *body;              /* complete, at most RG_BODY_MAX bytes */
+	size_t body_len;
+	const char *actor;             /* see rg_request_actor() */
+} rg_request;
+
+typedef struct rg_reply {
+	unsigned status;
+	const char *content_type;      /* static string */
+	char *body;                    /* owned (malloc) */
+	size_t body_len;
+	char allow[32];                /* Allow header (405), "" if none */
+	char location[64];             /* Location header (201), "" if none */
+	struct MHD_Response *stream;   /* SSE response; the reply owns one reference */
+} rg_reply;
+
+#define RG_JSON_CONTENT_TYPE "application/json"
+
+typedef enum { RG_ROUTE_FOUND = 0, RG_ROUTE_NOT_FOUND, RG_ROUTE_BAD_METHOD } rg_route_result;
+
+typedef struct rg_route_match {
+	int index;            /* row of the routing table */
+	const char *name;     /* e.g. "run_events" */
+	int64_t run_id;       /* {id}; 0 if the route has none */
+	char step[128];       /* {name}, "" if the route has none */
+	char allow[32];       /* RG_ROUTE_BAD_METHOD: the methods the path accepts */
+} rg_route_match;
+
+/* Pure. RG_ROUTE_NOT_FOUND for an unknown path or a run id that is not a
+ * positive integer ("no run 'abc'"); RG_ROUTE_BAD_METHOD when the path
+ * exists for other methods (m->allow lists them). err says why. */
+rg_route_result rg_route_find(const char *method, const char *path, rg_route_match *m,
+			      rg_error *err);
+
+/* Answers req; always fills reply, errors included. */
+void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply);
+void rg_reply_release(rg_reply *r);
+
+/* {"error":{"code","message","field"?}} with the status of code. Returns
+ * RG_ENOMEM (reply left with status 500 and no body) if it cannot be built. */
+rg_err rg_reply_error(rg_reply *reply, unsigned status, const char *code, const rg_error *e);
+json_t *rg_api_error_json(const char *code, const char *message, const char *field);
+
+/* The engine's actor for a request: the X-Rollguard-Actor header when it is
+ * a valid name, else "api". */
+const char *rg_request_actor(const char *header);
+/* s copied into out with control characters masked: request text (a path
+ * may hold a decoded newline) reaches the log only this way. */
+void rg_request_log_text(char *out, size_t size, const char *s);
+
+#endif

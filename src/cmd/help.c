@@ -1,0 +1,399 @@
+/* help.c — what every command accepts: its usage text, and the parser and
+ * input checks that enforce exactly that, so help and behaviour agree.
+ * It must never accept an option its help does not document. */
+#include "cmd/cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/output.h"
+#include "util/names.h"
+
+enum {
+	OPT_ENV = 1 << 0, OPT_TO = 1 << 1, OPT_REASON = 1 << 2, OPT_LIMIT = 1 << 3,
+	OPT_WAIT = 1 << 4, OPT_WATCH = 1 << 5, OPT_JSON = 1 << 6, OPT_DRY_RUN = 1 << 7,
+	OPT_FORCE = 1 << 8,
+};
+
+static const struct option_doc {
+	unsigned bit;
+	const char *name;
+	const char *arg;    /* NULL: a switch */
+	const char *help;
+} options[] = {
+	{ OPT_ENV, "env", "E", "the environment, as named in rollguard.yaml" },
+	{ OPT_TO, "to", "VERSION", "the release to put back (default: the last known good one)" },
+	{ OPT_REASON, "reason", "TEXT", "why, for the timeline and the incident" },
+	{ OPT_LIMIT, "limit", "N", "show at most N runs (default 20, at most 1000)" },
+	{ OPT_DRY_RUN, "dry-run", NULL, "print the plan and its risks; change nothing" },
+	{ OPT_FORCE, "force", NULL, "allow a target that never became known good" },
+	{ OPT_WAIT, "wait", NULL, "follow the run until it ends; exit 0 only if it succeeded" },
+	{ OPT_WATCH, "watch", NULL, "follow the run in progress until it ends" },
+	{ OPT_JSON, "json", NULL, "print the server's JSON instead of text" },
+};
+
+enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_ABOUT };
+
+static const char *const group_names[] = {
+	[G_SETUP] = "set up and run the controller",
+	[G_RELEASE] = "release",
+	[G_READ] = "look",
+	[G_CONTROL] = "steer a run in progress",
+	[G_ABOUT] = "about rollguard",
+};
+
+/* One command's usage. Commands with own = true parse their own arguments
+ * (they belong to other modules); external ones are not in this binary. */
+static const struct help {
+	const char *name;
+	enum group group;
+	const char *synopsis;      /* after "rollguard " */
+	const char *summary;
+	const char *text;          /* a paragraph: what it does, what it prints */
+	unsigned opts, required;
+	int min_operands, max_operands;
+	const char *operands[2];
+	const char *own_options;   /* documented only, for commands with own */
+	bool own, external;
+} commands[] = {
+	{ "init", G_SETUP, "init", "write a starter rollguard.yaml here",
+	  "Writes a commented rollguard.yaml to start from in the current directory.",
+	  0, 0, 0, 0, { 0 }, NULL, true, false },
+	{ "lint", G_SETUP, "lint [-c FILE]", "check a configuration, start nothing",
+	  "Checks the configuration and prints each problem with its line and column.\n"
+	  "Exit 0 when it is valid, 2 otherwise.",
+	  0, 0, 0, 0, { 0 }, "  -c FILE      the configuration (default rollguard.yaml)\n", true, false },
+	{ "serve", G_SETUP, "serve [-c FILE]", "run the controller: API, engine, proxy",
+	  "Runs the controller in the foreground: the HTTP API and dashboard, the run\n"
+	  "engine, and the traffic proxy of each environment. Unfinished runs resume.",
+	  0, 0, 0, 0, { 0 }, "  -c FILE      the configuration (default rollguard.yaml)\n", true, false },
+	{ "demo", G_SETUP, "demo", "deploy, break and roll back a demo service",
+	  "Not built into the binary: run 'make demo' in rollguard's source tree.\n"
+	  "It deploys a demo service, ships a bad release and shows the automatic rollback.",
+	  0, 0, 0, 0, { 0 }, NULL, true, true },
+	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json]",
+	  "start a deploy of a version",
+	  "Starts a deploy run of VERSION to environment E and prints its id. With\n"
+	  "--wait it follows the run and exits 0 only when the release is live and\n"
+	  "verified, 1 when the run ended otherwise (rolled back, failed, aborted).",
+	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" }, NULL, false, false },
+	{ "rollback", G_RELEASE,
+	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--wait] [--json]",
+	  "put a known good release back",
+	  "Rolls environment E back to the last known good release, or to VERSION.\n"
+	  "A target that never became known good is refused unless --force. With\n"
+	  "--dry-run it prints the plan (each step, its command and the ROLLGUARD_*\n"
+	  "values it will be given, the checks and the risks) and changes nothing.",
+	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_WAIT | OPT_JSON, OPT_ENV,
+	  0, 0, { 0 }, NULL, false, false },
+	{ "status", G_READ, "status [--env E] [--watch] [--json]",
+	  "the live release and the run in progress",
+	  "Shows each environment's live release, the run in progress and the last run.\n"
+	  "With --watch it then follows the run in progress until it ends and exits\n"
+	  "as deploy --wait does.",
+	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 }, NULL, false, false },
+	{ "history", G_READ, "history [--env E] [--limit N] [--json]", "past runs, newest first",
+	  "Lists runs newest first: id, kind, version, from, state, start, duration and\n"
+	  "reason. --json prints a JSON array of runs.",
+	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 }, NULL, false, false },
+	{ "show", G_READ, "show RUN [--json]", "one run: steps, decision, timeline",
+	  "Shows a run: its header, a table of its steps, the decision that ended it and\n"
+	  "its timeline, each event at its offset from the run's creation (T+1.532s).",
+	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	{ "logs", G_READ, "logs RUN [STEP]", "the output of a run's steps",
+	  "Prints the log of STEP in run RUN; without STEP, the log of every step in\n"
+	  "order, each under a header.",
+	  0, 0, 1, 2, { "RUN", "STEP" }, NULL, false, false },
+	{ "abort", G_CONTROL, "abort RUN [--json]", "stop a run and roll back what it did",
+	  "Asks the server to abort run RUN.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	{ "promote", G_CONTROL, "promote RUN [--json]", "skip the rest of a wait or canary",
+	  "Asks the server to promote run RUN past its current pause, canary phase or\n"
+	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	{ "pause", G_CONTROL, "pause RUN [--json]", "hold a run before its next step",
+	  "Asks the server to hold run RUN before its next step.",
+	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	{ "resume", G_CONTROL, "resume RUN [--json]", "let a paused run go on",
+	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	{ "version", G_ABOUT, "version", "print rollguard's version",
+	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 }, NULL, false, false },
+	{ "help", G_ABOUT, "help [COMMAND]", "this list, or one command's usage",
+	  "Shows every command, or the usage and options of COMMAND.",
+	  0, 0, 0, 1, { "COMMAND" }, NULL, false, false },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof *commands)
+#define NOPTIONS (sizeof options / sizeof *options)
+
+static const struct help *help_find(const char *name)
+{
+	for (size_t i = 0; name && i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* ---- usage text ------------------------------------------------------------------- */
+
+void rg_help_usage(const char *cmd, FILE *out)
+{
+	const struct help *h = help_find(cmd);
+	if (h)
+		fprintf(out, "usage: rollguard %s\n", h->synopsis);
+}
+
+int rg_help_print(const char *cmd, FILE *out)
+{
+	const struct help *h = help_find(cmd);
+	if (!h)
+		return -1;
+	fprintf(out, "usage: rollguard %s\n\n%s\n", h->synopsis, h->text);
+	if (h->opts || h->own_options)
+		fprintf(out, "\noptions:\n%s", h->own_options ? h->own_options : "");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char left[32];
+		if (!(h->opts & options[i].bit))
+			continue;
+		snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].arg ? " " : "",
+			 options[i].arg ? options[i].arg : "");
+		fprintf(out, "  %-16s %s\n", left, options[i].help);
+	}
+	return 0;
+}
+
+void rg_help_overview(FILE *out)
+{
+	fputs("usage: rollguard [--url URL] COMMAND [ARGS]\n", out);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (i == 0 || commands[i].group != commands[i - 1].group)
+			fprintf(out, "\n%s\n", group_names[commands[i].group]);
+		fprintf(out, "   %-10s %s\n", commands[i].name, commands[i].summary);
+	}
+	fputs("\nThe server is --url URL, or ROLLGUARD_URL (default " RG_CLIENT_DEFAULT_URL ");\n"
+	      "ROLLGUARD_TOKEN, when set, is sent as a bearer token.\n"
+	      "Exit codes: 0 done, 1 the run ended otherwise, 2 usage or invalid input,\n"
+	      "3 no server reachable, 4 refused by the server.\n"
+	      "See 'rollguard help COMMAND' for the options of one command.\n", out);
+}
+
+const char *rg_help_suggest(const char *word)
+{
+	const char *best = NULL;
+	size_t best_d = 3, n = strlen(word);   /* farther than 2 edits is no suggestion */
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		size_t d = rg_edit_distance(word, commands[i].name);
+		if (n >= 3 && !strncmp(commands[i].name, word, n))
+			d = 1;   /* a prefix: "stat" → "status" */
+		if (d < best_d) {
+			best_d = d;
+			best = commands[i].name;
+		}
+	}
+	return best;
+}
+
+bool rg_help_external(const char *cmd, const char **how)
+{
+	const struct help *h = help_find(cmd);
+	if (h && h->external && how)
+		*how = "run 'make demo' in rollguard's source tree";
+	return h && h->external;
+}
+
+/* ---- parsing -------------------------------------------------------------------- */
+
+static const struct option_doc *option_find(const struct help *h, const char *name, size_t n)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if ((h->opts & options[i].bit) && strlen(options[i].name) == n &&
+		    !strncmp(options[i].name, name, n))
+			return &options[i];
+	return NULL;
+}
+
+static void option_store(rg_cli_args *a, unsigned bit, const char *value)
+{
+	switch (bit) {
+	case OPT_ENV: a->env = value; break;
+	case OPT_TO: a->to = value; break;
+	case OPT_REASON: a->reason = value; break;
+	case OPT_LIMIT: a->limit = value; break;
+	case OPT_WAIT: a->wait = true; break;
+	case OPT_WATCH: a->watch = true; break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_DRY_RUN: a->dry_run = true; break;
+	case OPT_FORCE: a->force = true; break;
+	}
+}
+
+/* "--name", "--name=value" or "--name value"; *i moves past what was used. */
+static rg_err parse_option(const struct help *h, int argc, char **argv, int *i, unsigned *seen,
+			   rg_cli_args *a, rg_error *err)
+{
+	const char *s = argv[*i], *eq = strchr(s, '=');
+	size_t n = eq ? (size_t)(eq - s) : strlen(s);   /* the flag, without "=value" */
+	const struct option_doc *o = s[1] == '-' ? option_find(h, s + 2, n - 2) : NULL;
+	if (!o)
+		return rg_fail(err, RG_EINVAL, NULL, "unknown option '%.*s'", (int)n, s);
+	if (*seen & o->bit)
+		return rg_fail(err, RG_EINVAL, o->name, "option '--%s' given twice", o->name);
+	*seen |= o->bit;
+	if (!o->arg && eq)
+		return rg_fail(err, RG_EINVAL, o->name, "option '--%s' takes no value", o->name);
+	const char *value = eq ? eq + 1 : NULL;
+	if (o->arg && !value) {
+		if (*i + 1 >= argc)
+			return rg_fail(err, RG_EINVAL, o->name, "option '--%s' needs a value (%s)",
+				       o->name, o->arg);
+		value = argv[++*i];
+	}
+	option_store(a, o->bit, value);
+	return RG_OK;
+}
+
+static rg_err parse_finish(const struct help *h, unsigned seen, const rg_cli_args *a,
+			   rg_error *err)
+{
+	if (a->help)
+		return RG_OK;
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if ((h->required & options[i].bit) && !(seen & options[i].bit))
+			return rg_fail(err, RG_EINVAL, options[i].name, "missing --%s %s",
+				       options[i].name, options[i].arg);
+	if (a->noperands < h->min_operands)
+		return rg_fail(err, RG_EINVAL, NULL, "missing %s", h->operands[a->noperands]);
+	return RG_OK;
+}
+
+rg_err rg_cli_parse(const char *cmd, int argc, char **argv, rg_cli_args *a, rg_error *err)
+{
+	const struct help *h = help_find(cmd);
+	unsigned seen = 0;
+	bool operands_only = false;
+	memset(a, 0, sizeof *a);
+	if (!h)
+		return rg_fail(err, RG_EINTERNAL, NULL, "no usage for command '%s'", cmd);
+	for (int i = 1; i < argc; i++) {
+		const char *s = argv[i];
+		rg_err rc = RG_OK;
+		if (operands_only || s[0] != '-' || !s[1]) {
+			if (a->noperands >= h->max_operands)
+				return rg_fail(err, RG_EINVAL, NULL, "unexpected argument '%s'", s);
+			a->operands[a->noperands++] = s;
+		} else if (!strcmp(s, "--")) {
+			operands_only = true;
+		} else if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+			a->help = true;
+		} else if ((rc = parse_option(h, argc, argv, &i, &seen, a, err))) {
+			return rc;
+		}
+	}
+	return parse_finish(h, seen, a, err);
+}
+
+bool rg_cli_args_get(const char *cmd, int argc, char **argv, rg_cli_args *a, int *exit_code)
+{
+	rg_error e;
+	rg_error_clear(&e);
+	if (rg_cli_parse(cmd, argc, argv, a, &e)) {
+		*exit_code = rg_out_error(&e);
+		rg_help_usage(cmd, stderr);
+		return false;
+	}
+	if (a->help) {
+		rg_help_print(cmd, stdout);
+		*exit_code = RG_EXIT_OK;
+		return false;
+	}
+	return true;
+}
+
+/* ---- checks of values --------------------------------------------------------------- */
+
+rg_err rg_cli_check_name(const char *what, const char *value, rg_error *err)
+{
+	if (rg_name_valid(value))
+		return RG_OK;
+	return rg_fail(err, RG_EINVAL, what,
+		       "invalid %s '%s' (allowed: letters, digits, . _ + -, up to %d, "
+		       "starting with a letter or digit)", what, value, RG_NAME_MAX);
+}
+
+rg_err rg_cli_check_step(const char *value, rg_error *err)
+{
+	if (rg_ident_valid(value))
+		return RG_OK;
+	return rg_fail(err, RG_EINVAL, "step",
+		       "invalid step name '%s' (allowed: letters, digits, _ . -, up to %d, "
+		       "starting with a letter or _)", value, RG_NAME_MAX);
+}
+
+rg_err rg_cli_check_text(const char *what, const char *value, size_t max, rg_error *err)
+{
+	size_t n = strlen(value);
+	if (n > max)
+		return rg_fail(err, RG_EINVAL, what, "%s too long (%zu bytes, at most %zu)", what, n,
+			       max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+			return rg_fail(err, RG_EINVAL, what, "%s contains control characters", what);
+	return RG_OK;
+}
+
+/* Strict decimal in [lo, hi]: no sign, no spaces, no trailing text. */
+static bool parse_decimal(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end = NULL;
+	if (!s || s[0] < '0' || s[0] > '9')
+		return false;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+rg_err rg_cli_parse_run_id(const char *s, int64_t *id, rg_error *err)
+{
+	long long v;
+	if (!parse_decimal(s, 1, INT64_MAX, &v))
+		return rg_fail(err, RG_EINVAL, "run", "invalid run id '%s' (expected a number like 12)",
+			       s);
+	*id = v;
+	return RG_OK;
+}
+
+rg_err rg_cli_parse_limit(const char *s, int *limit, rg_error *err)
+{
+	long long v;
+	if (!parse_decimal(s, 1, 1000, &v))
+		return rg_fail(err, RG_EINVAL, "limit", "invalid limit '%s' (expected 1 to 1000)", s);
+	*limit = (int)v;
+	return RG_OK;
+}
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+int cmd_help(int argc, char **argv)
+{
+	rg_cli_args a;
+	int code;
+	if (!rg_cli_args_get("help", argc, argv, &a, &code))
+		return code;
+	if (a.noperands == 0) {
+		rg_help_overview(stdout);
+		return RG_EXIT_OK;
+	}
+	if (rg_help_print(a.operands[0], stdout) == 0)
+		return RG_EXIT_OK;
+	const char *near = rg_help_suggest(a.operands[0]);
+	char word[80];
+	rg_out_clean(word, sizeof word, a.operands[0]);
+	if (near)
+		fprintf(stderr, "error: unknown command '%s' (did you mean '%s'?)\n", word, near);
+	else
+		fprintf(stderr, "error: unknown command '%s'\n", word);
+	fprintf(stderr, "see 'rollguard help' for the list\n");
+	return RG_EXIT_USAGE;
+}

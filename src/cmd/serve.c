@@ -1,0 +1,165 @@
+/* serve.c — `rollguard serve`: the controller. Loads the config, opens the
+ * store, starts the engine and the API on one libuv loop, resumes every
+ * unfinished run, and on SIGTERM/SIGINT stops cleanly, leaving runs to be
+ * resumed by the next start. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "api/server.h"
+#include "cmd/cmd.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "store/store.h"
+#include "util/log.h"
+
+typedef struct server {
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	rg_config cfg;
+	rg_store *store;
+	rg_engine *engine;
+	rg_api *api;
+	bool stopping;
+} server;
+
+static int usage(FILE *to, int code)
+{
+	fprintf(to, "usage: rollguard serve [-c FILE] [--log-format text|json]\n");
+	return code;
+}
+
+static int load_config(const char *path, rg_config *cfg)
+{
+	rg_diags diags = { 0 };
+	rg_error err = { 0 };
+	rg_err rc = rg_config_load(path, cfg, &diags, &err);
+	for (size_t i = 0; i < diags.n; i++)
+		fprintf(stderr, "%s:%d:%d: %s\n", path, diags.items[i].line, diags.items[i].col,
+			diags.items[i].message);
+	if (rc && diags.n == 0)
+		fprintf(stderr, "error: %s\n", err.message);
+	rg_diags_release(&diags);
+	return rc ? RG_EXIT_USAGE : 0;
+}
+
+static void on_engine_stopped(void *ctx)
+{
+	server *s = ctx;
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	server *s = h->data;
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	rg_info("received %s: stopping; unfinished runs resume on the next start",
+		signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	rg_api_stop(s->api);
+	s->api = NULL;
+	rg_engine_shutdown(s->engine, on_engine_stopped, s);
+}
+
+static rg_err open_state(server *s, rg_error *err)
+{
+	if (mkdir(s->cfg.state_dir, 0750) != 0 && errno != EEXIST)
+		return rg_fail(err, RG_EIO, "server.state", "cannot create '%s': %s", s->cfg.state_dir,
+			       strerror(errno));
+	char path[4096];
+	snprintf(path, sizeof path, "%s/state.db", s->cfg.state_dir);
+	return rg_store_open(path, &s->store, err);
+}
+
+static rg_err start(server *s, rg_error *err)
+{
+	rg_err rc = open_state(s, err);
+	if (!rc)
+		rc = rg_engine_new(&s->loop, &s->cfg, s->store, &s->engine, err);
+	if (!rc)
+		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, &s->api, err);
+	if (rc)
+		return rc;
+	uv_signal_init(&s->loop, &s->sigterm);
+	uv_signal_init(&s->loop, &s->sigint);
+	s->sigterm.data = s->sigint.data = s;
+	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
+	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	rg_info("rollguard serving '%s' on http://%s (state in %s)", s->cfg.service, s->cfg.listen,
+		s->cfg.state_dir);
+	return rg_engine_resume_all(s->engine, err);
+}
+
+static void cleanup(server *s)
+{
+	if (s->api)
+		rg_api_stop(s->api);
+	if (s->engine && !s->stopping)
+		rg_engine_shutdown(s->engine, NULL, NULL);
+	uv_run(&s->loop, UV_RUN_DEFAULT);
+	if (s->engine)
+		rg_engine_free(s->engine);
+	rg_store_free(s->store);
+	if (uv_loop_close(&s->loop) != 0)
+		rg_warn("event loop closed with handles still open");
+	rg_config_release(&s->cfg);
+}
+
+static int parse_args(int argc, char **argv, const char **path)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-format", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (c == 'c')
+			*path = optarg;
+		else if (c == 'L' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "text") == 0))
+			rg_log_set_json(strcmp(optarg, "json") == 0);
+		else if (c == 'h')
+			return usage(stdout, -1);
+		else
+			return usage(stderr, RG_EXIT_USAGE);
+	}
+	if (optind < argc) {
+		fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
+		return usage(stderr, RG_EXIT_USAGE);
+	}
+	return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	const char *path = "rollguard.yaml";
+	int code = parse_args(argc, argv, &path);
+	if (code)
+		return code < 0 ? 0 : code;
+	server s;
+	memset(&s, 0, sizeof s);
+	if (load_config(path, &s.cfg))
+		return RG_EXIT_USAGE;
+	signal(SIGPIPE, SIG_IGN);
+	uv_loop_init(&s.loop);
+	rg_error err = { 0 };
+	if (start(&s, &err)) {
+		rg_error_log("cannot start: %s", err.message);
+		s.stopping = false;
+		cleanup(&s);
+		return RG_EXIT_RUN_FAILED;
+	}
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	cleanup(&s);
+	rg_info("stopped");
+	return 0;
+}

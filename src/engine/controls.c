@@ -1,0 +1,131 @@
+/* controls.c — what a person can do to a run in progress: abort, pause,
+ * resume, promote. Each is refused (RG_ECONFLICT) in states where it has no
+ * meaning; none of them ever undoes anything by itself. */
+#include "engine/engine_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/timeutil.h"
+
+static rg_err find_active(rg_engine *e, int64_t run_id, rg_active **out, rg_error *err)
+{
+	*out = rg_engine_find(e, run_id);
+	if (*out)
+		return RG_OK;
+	rg_run r;
+	rg_err rc = rg_store_run_get(e->store, run_id, &r, err);
+	if (rc)
+		return rc;
+	rc = rg_fail(err, RG_ECONFLICT, NULL, "run %lld is %s", (long long)run_id, r.state);
+	rg_run_release(&r);
+	return rc;
+}
+
+static bool state_in(const rg_active *a, const char *const *states)
+{
+	for (; *states; states++)
+		if (strcmp(a->run.state, *states) == 0)
+			return true;
+	return false;
+}
+
+static rg_err refuse(const rg_active *a, const char *what, rg_error *err)
+{
+	return rg_fail(err, RG_ECONFLICT, NULL, "cannot %s run %lld: it is %s%s", what,
+		       (long long)a->run.id, a->run.state,
+		       strcmp(a->run.phase, "reverse") == 0 ? " (rolling back)" : "");
+}
+
+/* An aborted deploy leaves a pending release failed; a release already live
+ * stays live: abort never changes what serves traffic. */
+static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
+{
+	rg_store *s = a->eng->store;
+	rg_release rel;
+	if (strcmp(a->run.kind, "deploy") != 0 ||
+	    rg_store_release_get(s, a->run.env, a->run.version, &rel, NULL) != RG_OK ||
+	    strcmp(rel.state, "pending") != 0)
+		return RG_OK;
+	snprintf(rel.state, sizeof rel.state, "failed");
+	rel.updated = rg_now_ms();
+	rel.run_id = a->run.id;
+	return rg_store_release_put(s, &rel, err);
+}
+
+rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
+{
+	static const char *const allowed[] = { "queued", "running", "paused", "monitoring",
+					       "awaiting_approval", NULL };
+	rg_active *a;
+	rg_err rc = find_active(e, run_id, &a, err);
+	if (rc)
+		return rc;
+	if (!state_in(a, allowed) || strcmp(a->run.phase, "reverse") == 0)
+		return refuse(a, "abort", err);
+	rg_run_cancel_work(a);
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, "aborted");
+	snprintf(next.error, sizeof next.error, "aborted by %s; nothing was undone", actor);
+	next.ended = rg_now_ms();
+	char msg[200];
+	snprintf(msg, sizeof msg, "aborted by %s at step '%s'; nothing was undone", actor,
+		 a->run.step[0] ? a->run.step : "-");
+	rc = rg_run_commit(a, &next, "aborted", NULL, msg, abort_extra, NULL, err);
+	if (rc)
+		return rc;
+	rg_active_release(a);
+	return RG_OK;
+}
+
+rg_err rg_engine_pause(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
+{
+	static const char *const allowed[] = { "queued", "running", NULL };
+	rg_active *a;
+	rg_err rc = find_active(e, run_id, &a, err);
+	if (rc)
+		return rc;
+	if (!state_in(a, allowed) || strcmp(a->run.phase, "forward") != 0 || a->run.paused)
+		return refuse(a, "pause", err);
+	rg_run next = a->run;
+	next.paused = true;
+	char msg[160];
+	snprintf(msg, sizeof msg, "pause requested by %s: holding before the next step", actor);
+	return rg_run_commit(a, &next, "pause_requested", NULL, msg, NULL, NULL, err);
+}
+
+rg_err rg_engine_resume(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
+{
+	rg_active *a;
+	rg_err rc = find_active(e, run_id, &a, err);
+	if (rc)
+		return rc;
+	bool holding = strcmp(a->run.state, "paused") == 0;
+	if (!holding && !a->run.paused)
+		return refuse(a, "resume", err);
+	rg_run next = a->run;
+	next.paused = false;
+	if (holding)
+		snprintf(next.state, sizeof next.state, "running");
+	char msg[120];
+	snprintf(msg, sizeof msg, "resumed by %s", actor);
+	rc = rg_run_commit(a, &next, "resumed", NULL, msg, NULL, NULL, err);
+	if (!rc && holding)
+		rg_run_advance(a);
+	return rc;
+}
+
+rg_err rg_engine_promote(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
+{
+	rg_active *a;
+	rg_err rc = find_active(e, run_id, &a, err);
+	if (rc)
+		return rc;
+	if (strcmp(a->run.state, "monitoring") != 0 || strcmp(a->run.phase, "forward") != 0)
+		return refuse(a, "promote", err);
+	char msg[160];
+	snprintf(msg, sizeof msg, "promoted by %s: monitor window ended early", actor);
+	rg_window_stop(a);
+	rg_window_succeed(a, msg);
+	return RG_OK;
+}

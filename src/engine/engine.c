@@ -1,0 +1,492 @@
+/* engine.c — the engine object: runs in progress, start-up resume, the
+ * public requests (deploy, rollback, controls) and shutdown.
+ * Requests are validated completely before anything is written; a refused
+ * request changes nothing. */
+#include "engine/engine_internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/transitions.h"
+#include "util/log.h"
+#include "util/names.h"
+#include "util/timeutil.h"
+
+static void read_crash_point(rg_engine *e)
+{
+	const char *spec = getenv("ROLLGUARD_CRASH_AT");
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+	if (!colon || (size_t)(colon - spec) >= sizeof e->crash_point)
+		return;
+	snprintf(e->crash_point, sizeof e->crash_point, "%.*s", (int)(colon - spec), spec);
+	snprintf(e->crash_step, sizeof e->crash_step, "%s", colon + 1);
+}
+
+rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
+		     rg_engine **out, rg_error *err)
+{
+	rg_engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	e->loop = loop;
+	e->cfg = cfg;
+	e->store = store;
+	rg_err rc = rg_checker_new(loop, &e->checker, err);
+	if (rc) {
+		free(e);
+		return rc;
+	}
+	read_crash_point(e);
+	*out = e;
+	return RG_OK;
+}
+
+void rg_engine_set_event_hook(rg_engine *e, rg_engine_event_fn fn, void *ctx)
+{
+	e->hook = fn;
+	e->hook_ctx = ctx;
+}
+
+void rg_engine_notify(rg_engine *e, int64_t run_id)
+{
+	if (e->hook)
+		e->hook(e->hook_ctx, run_id);
+}
+
+/* Tests kill the server at exact points of a run's life to prove that a
+ * restart resumes it; this is a real SIGKILL, nothing is flushed. */
+void rg_engine_crash_point(rg_engine *e, const char *point, const char *step)
+{
+	if (e->crash_point[0] && strcmp(e->crash_point, point) == 0 &&
+	    strcmp(e->crash_step, step) == 0) {
+		rg_warn("crash point %s:%s reached: killing the server", point, step);
+		raise(SIGKILL);
+	}
+}
+
+rg_active *rg_engine_find(rg_engine *e, int64_t run_id)
+{
+	for (rg_active *a = e->runs; a; a = a->next)
+		if (a->run.id == run_id)
+			return a;
+	return NULL;
+}
+
+rg_err rg_engine_resume_all(rg_engine *e, rg_error *err)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	rg_err rc = rg_store_runs_unfinished(e->store, &ids, &n, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		rg_active *a;
+		rc = rg_active_new(e, ids[i], &a, err);
+		if (rc)
+			break;
+		rg_info("resuming run %lld (%s %s in %s, state %s)", (long long)a->run.id,
+			a->run.kind, a->run.version, a->run.env, a->run.state);
+		rg_run_start_deadline(a);
+		if (strcmp(a->run.state, "monitoring") == 0)
+			rg_window_resume(a);
+		else
+			rg_run_advance(a);
+	}
+	free(ids);
+	return rc;
+}
+
+static rg_err check_env(const rg_engine *e, const char *env, rg_error *err)
+{
+	if (!rg_name_valid(env))
+		return rg_fail(err, RG_EINVAL, "env", "invalid environment name '%.80s'", env ? env : "");
+	if (!rg_config_env(e->cfg, env))
+		return rg_fail(err, RG_ENOTFOUND, "env", "unknown environment '%s'", env);
+	return RG_OK;
+}
+
+static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, bool clear_outputs,
+			 const rg_decision *d, const char *message, rg_error *err)
+{
+	rg_err rc = rg_store_begin(e->store, err);
+	if (!rc)
+		rc = rg_store_run_insert(e->store, r, err);
+	if (!rc && rel)
+		rc = rg_store_release_put(e->store, rel, err);
+	if (!rc && clear_outputs)
+		rc = rg_store_outputs_clear(e->store, r->env, r->version, err);
+	if (!rc && d)
+		rc = rg_store_decision_put(e->store, r->id, d, err);
+	if (!rc)
+		rc = rg_store_event_add(e->store, r->id, "queued", NULL, message, err);
+	if (!rc)
+		rc = rg_store_commit(e->store, err);
+	if (rc)
+		rg_store_abandon(e->store);
+	return rc;
+}
+
+static rg_err start_active(rg_engine *e, int64_t run_id, rg_error *err)
+{
+	rg_active *a;
+	rg_err rc = rg_active_new(e, run_id, &a, err);
+	if (rc)
+		return rc;
+	rg_engine_notify(e, run_id);
+	rg_run_start_deadline(a);
+	rg_run_advance(a);
+	return RG_OK;
+}
+
+rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
+			const char *actor, int64_t *run_id, rg_error *err)
+{
+	if (e->shutting_down)
+		return rg_fail(err, RG_EUNAVAILABLE, NULL, "server is shutting down");
+	rg_err rc = check_env(e, env, err);
+	if (rc)
+		return rc;
+	if (!rg_name_valid(version))
+		return rg_fail(err, RG_EINVAL, "version", "invalid version '%.80s'", version ? version : "");
+	const rg_env *en = rg_config_env(e->cfg, env);
+	rg_release cur, rel;
+	bool has_cur = rg_store_release_current(e->store, env, &cur, NULL) == RG_OK;
+	bool is_cur = has_cur && strcmp(cur.version, version) == 0;
+	rg_run r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.env, sizeof r.env, "%s", env);
+	snprintf(r.kind, sizeof r.kind, "deploy");
+	snprintf(r.version, sizeof r.version, "%s", version);
+	snprintf(r.from_version, sizeof r.from_version, "%s", has_cur ? cur.version : "");
+	snprintf(r.state, sizeof r.state, "queued");
+	snprintf(r.phase, sizeof r.phase, "forward");
+	snprintf(r.actor, sizeof r.actor, "%s", actor ? actor : "api");
+	r.created = rg_now_ms();
+	r.deadline = en->timeout_ms > 0 ? r.created + en->timeout_ms : 0;
+	/* A redeploy of the live release keeps it live until the new run
+	 * makes it live again; any other release starts over as pending. */
+	if (rg_store_release_get(e->store, env, version, &rel, NULL) != RG_OK) {
+		memset(&rel, 0, sizeof rel);
+		snprintf(rel.env, sizeof rel.env, "%s", env);
+		snprintf(rel.version, sizeof rel.version, "%s", version);
+		rel.created = r.created;
+	}
+	if (!is_cur)
+		snprintf(rel.state, sizeof rel.state, "pending");
+	rel.updated = r.created;
+	char msg[300];
+	snprintf(msg, sizeof msg, "deploy of %s to %s requested by %s", version, env, r.actor);
+	rc = create_run(e, &r, &rel, !is_cur, NULL, msg, err);
+	if (rc)
+		return rc;
+	rg_info("run %lld: deploying %s to %s", (long long)r.id, version, env);
+	*run_id = r.id;
+	return start_active(e, r.id, err);
+}
+
+/* ---- manual rollback ----------------------------------------------------- */
+
+typedef struct rollback_target {
+	rg_release live;
+	rg_release target;
+} rollback_target;
+
+static rg_err pick_target(rg_engine *e, const rg_rollback_request *req, rollback_target *t,
+			  rg_error *err)
+{
+	if (rg_store_release_current(e->store, req->env, &t->live, NULL) != RG_OK)
+		return rg_fail(err, RG_ECONFLICT, "env", "environment '%s' has no live release to roll back",
+			       req->env);
+	if (!req->to) {
+		if (rg_store_release_last_known_good(e->store, req->env, t->live.version, &t->target,
+						     NULL) != RG_OK)
+			return rg_fail(err, RG_ENOTFOUND, "to",
+				       "no earlier known-good release in '%s' to roll back to", req->env);
+		return RG_OK;
+	}
+	if (rg_store_release_get(e->store, req->env, req->to, &t->target, NULL) != RG_OK)
+		return rg_fail(err, RG_ENOTFOUND, "to", "unknown release '%s' in '%s'", req->to, req->env);
+	if (strcmp(req->to, t->live.version) == 0)
+		return rg_fail(err, RG_ECONFLICT, "to", "release '%s' is already live in '%s'", req->to,
+			       req->env);
+	if (t->target.verified_at == 0 && !req->force)
+		return rg_fail(err, RG_EFORBIDDEN, "to",
+			       "release '%s' never became known good (use --force to roll back to it anyway)",
+			       req->to);
+	return RG_OK;
+}
+
+static json_t *outputs_json(rg_engine *e, const char *env, const char *version, const char *prefix)
+{
+	json_t *o = json_object();
+	rg_output *outs = NULL;
+	size_t n = 0;
+	if (rg_store_outputs_get(e->store, env, version, &outs, &n, NULL) != RG_OK)
+		return o;
+	for (size_t i = 0; i < n; i++) {
+		char name[256];
+		if (rg_env_var_name(name, sizeof name, prefix, outs[i].step, outs[i].key) == 0)
+			json_object_set_new(o, name, json_string(outs[i].value));
+	}
+	rg_outputs_free(outs, n);
+	return o;
+}
+
+static json_t *entry_preview(rg_engine *e, const char *env, const rg_plan *p, size_t i)
+{
+	const rg_plan_entry *en = &p->entries[i];
+	bool redeploy = en->action == RG_PLAN_REDEPLOY;
+	const char *version = redeploy ? p->target : p->removed;
+	const char *previous = redeploy ? p->removed : p->target;
+	json_t *vars = outputs_json(e, env, previous, "PREV");
+	json_t *outs = outputs_json(e, env, version, "OUT");
+	json_object_update(vars, outs);
+	json_decref(outs);
+	json_object_set_new(vars, "ROLLGUARD_VERSION", json_string(version));
+	json_object_set_new(vars, "ROLLGUARD_PREVIOUS_VERSION", json_string(previous));
+	return json_pack("{s:s, s:s, s:s, s:o}", "name", rg_plan_step(e->cfg, en)->name,
+			 "action", rg_plan_action_name(en->action),
+			 "command", rg_plan_command(e->cfg, en), "env", vars);
+}
+
+static json_t *plan_risks(rg_engine *e, const rollback_target *t, const rg_plan *p,
+			  size_t n_checks)
+{
+	json_t *risks = json_array();
+	char line[400];
+	if (t->target.verified_at == 0) {
+		snprintf(line, sizeof line, "release '%s' never became known good (forced)", p->target);
+		json_array_append_new(risks, json_string(line));
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->entries[i].action != RG_PLAN_REDEPLOY)
+			continue;
+		snprintf(line, sizeof line, "step '%s' has no undo: it will be run again for %s",
+			 rg_plan_step(e->cfg, &p->entries[i])->name, p->target);
+		json_array_append_new(risks, json_string(line));
+	}
+	if (n_checks == 0)
+		json_array_append_new(risks, json_string("no checks verify the restored release"));
+	return risks;
+}
+
+static json_t *plan_preview(rg_engine *e, const char *env, const rollback_target *t,
+			    const rg_plan *p)
+{
+	const rg_check **checks = NULL;
+	size_t n_checks = 0;
+	json_t *names = json_array(), *steps = json_array();
+	if (rg_plan_verify_checks(e->cfg, env, &checks, &n_checks, NULL) == RG_OK)
+		for (size_t i = 0; i < n_checks; i++)
+			json_array_append_new(names, json_string(checks[i]->name));
+	free(checks);
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(steps, entry_preview(e, env, p, i));
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "env", env, "from", p->removed,
+			 "to", p->target, "steps", steps, "checks", names,
+			 "risks", plan_risks(e, t, p, n_checks));
+}
+
+static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
+				  const rollback_target *t, const rg_plan *p, int64_t *run_id,
+				  rg_error *err)
+{
+	rg_run r;
+	memset(&r, 0, sizeof r);
+	snprintf(r.env, sizeof r.env, "%s", req->env);
+	snprintf(r.kind, sizeof r.kind, "rollback");
+	snprintf(r.version, sizeof r.version, "%s", t->target.version);
+	snprintf(r.from_version, sizeof r.from_version, "%s", t->live.version);
+	snprintf(r.state, sizeof r.state, "queued");
+	snprintf(r.phase, sizeof r.phase, "reverse");
+	snprintf(r.actor, sizeof r.actor, "%s", req->actor ? req->actor : "api");
+	snprintf(r.reason, sizeof r.reason, "%s", req->reason ? req->reason : "");
+	r.force = req->force;
+	r.total = (int)p->n;
+	r.created = rg_now_ms();
+	json_t *pj = rg_plan_to_json(e->cfg, p);
+	r.plan = json_dumps(pj, JSON_COMPACT);
+	json_decref(pj);
+	rg_decision d;
+	memset(&d, 0, sizeof d);
+	snprintf(d.trigger, sizeof d.trigger, "manual");
+	snprintf(d.severity, sizeof d.severity, "-");
+	snprintf(d.action, sizeof d.action, "rollback");
+	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
+	snprintf(d.reason, sizeof d.reason, "%s asked to roll %s back from %s to %s%s%s", r.actor,
+		 req->env, t->live.version, t->target.version, r.reason[0] ? ": " : "", r.reason);
+	rg_err rc = create_run(e, &r, NULL, false, &d, d.reason, err);
+	free(r.plan);
+	if (!rc)
+		*run_id = r.id;
+	return rc;
+}
+
+rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t *run_id,
+			  json_t **plan, rg_error *err)
+{
+	if (e->shutting_down)
+		return rg_fail(err, RG_EUNAVAILABLE, NULL, "server is shutting down");
+	rg_err rc = check_env(e, req->env, err);
+	if (rc)
+		return rc;
+	if (req->to && !rg_name_valid(req->to))
+		return rg_fail(err, RG_EINVAL, "to", "invalid version '%.80s'", req->to);
+	rollback_target t;
+	rc = pick_target(e, req, &t, err);
+	rg_plan p;
+	if (!rc)
+		rc = rg_plan_manual(e->cfg, req->env, t.live.version, t.target.version, &p, err);
+	if (rc)
+		return rc;
+	*plan = plan_preview(e, req->env, &t, &p);
+	if (!req->dry_run)
+		rc = insert_rollback_run(e, req, &t, &p, run_id, err);
+	rg_plan_release(&p);
+	if (rc) {
+		json_decref(*plan);
+		*plan = NULL;
+		return rc;
+	}
+	if (req->dry_run)
+		return RG_OK;
+	rg_info("run %lld: rolling %s back from %s to %s", (long long)*run_id, req->env,
+		t.live.version, t.target.version);
+	return start_active(e, *run_id, err);
+}
+
+/* ---- runs in memory ----------------------------------------------------- */
+
+static rg_err forward_steps(rg_active *a, rg_error *err)
+{
+	const rg_config *cfg = a->eng->cfg;
+	a->fwd = calloc(cfg->n_deploy + 1, sizeof *a->fwd);
+	a->triggers = calloc(cfg->n_triggers + 1, sizeof *a->triggers);
+	if (!a->fwd || !a->triggers)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < cfg->n_triggers; i++)
+		a->triggers[i] = (rg_trigger_slot){ .a = a, .i = i };
+	for (size_t i = 0; i < cfg->n_deploy; i++)
+		if (rg_step_applies(&cfg->deploy[i], a->run.env))
+			a->fwd[a->n_fwd++] = (int)i;
+	return RG_OK;
+}
+
+static void active_free(rg_active *a)
+{
+	rg_run_release(&a->run);
+	rg_plan_release(&a->plan);
+	free(a->fwd);
+	free(a->triggers);
+	free(a->last_log);
+	free(a);
+}
+
+static rg_err load_plan(rg_active *a, rg_error *err)
+{
+	if (!a->run.plan)
+		return RG_OK;
+	return rg_plan_from_json(a->eng->cfg, a->run.plan, &a->plan, err);
+}
+
+rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *err)
+{
+	rg_active *a = calloc(1, sizeof *a);
+	if (!a)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	a->eng = e;
+	rg_err rc = rg_store_run_get(e->store, run_id, &a->run, err);
+	if (!rc && !(a->env = rg_config_env(e->cfg, a->run.env)))
+		rc = rg_fail(err, RG_EINVAL, "env", "run %lld: environment '%s' is no longer in the config",
+			     (long long)run_id, a->run.env);
+	if (!rc)
+		rc = forward_steps(a, err);
+	if (!rc)
+		rc = load_plan(a, err);
+	if (rc) {
+		active_free(a);
+		return rc;
+	}
+	rg_release prev;
+	if (rg_store_release_last_known_good(e->store, a->run.env, a->run.version, &prev, NULL) == RG_OK)
+		snprintf(a->prev_version, sizeof a->prev_version, "%s", prev.version);
+	uv_timer_init(e->loop, &a->timer);
+	uv_timer_init(e->loop, &a->deadline);
+	uv_timer_init(e->loop, &a->tick);
+	a->timer.data = a->deadline.data = a->tick.data = a;
+	a->open_handles = 3;
+	a->next = e->runs;
+	e->runs = a;
+	*out = a;
+	return RG_OK;
+}
+
+static void on_active_closed(uv_handle_t *h)
+{
+	rg_active *a = h->data;
+	rg_engine *e = a->eng;
+	if (--a->open_handles > 0)
+		return;
+	active_free(a);
+	if (e->shutting_down && --e->closing == 0)
+		rg_checker_free(e->checker, e->shutdown_done, e->shutdown_ctx);
+}
+
+void rg_active_release(rg_active *a)
+{
+	if (a->released)
+		return;
+	a->released = true;
+	rg_run_cancel_work(a);
+	for (rg_active **p = &a->eng->runs; *p; p = &(*p)->next) {
+		if (*p == a) {
+			*p = a->next;
+			break;
+		}
+	}
+	uv_close((uv_handle_t *)&a->timer, on_active_closed);
+	uv_close((uv_handle_t *)&a->deadline, on_active_closed);
+	uv_close((uv_handle_t *)&a->tick, on_active_closed);
+}
+
+rg_err rg_engine_step_log(rg_engine *e, int64_t run_id, const char *step, char **log,
+			  rg_error *err)
+{
+	rg_active *a = rg_engine_find(e, run_id);
+	if (a && a->exec && strcmp(a->run.step, step) == 0) {
+		size_t len;
+		const char *live = rg_exec_log(a->exec, &len);
+		*log = strndup(live ? live : "", len);
+		return *log ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	}
+	rg_run r;
+	rg_err rc = rg_store_run_get(e->store, run_id, &r, err);
+	if (rc)
+		return rc;
+	rg_run_release(&r);
+	rc = rg_store_step_log(e->store, run_id, step, log, err);
+	if (rc == RG_ENOTFOUND)
+		rg_fail(err, RG_ENOTFOUND, "step", "run %lld has no step '%s'", (long long)run_id, step);
+	return rc;
+}
+
+void rg_engine_shutdown(rg_engine *e, void (*done)(void *ctx), void *ctx)
+{
+	e->shutting_down = true;
+	e->shutdown_done = done;
+	e->shutdown_ctx = ctx;
+	e->closing = 0;
+	for (rg_active *a = e->runs; a; a = a->next)
+		e->closing++;
+	if (e->closing == 0) {
+		rg_checker_free(e->checker, done, ctx);
+		return;
+	}
+	while (e->runs)
+		rg_active_release(e->runs);
+}
+
+void rg_engine_free(rg_engine *e)
+{
+	free(e);
+}

@@ -1,0 +1,143 @@
+/* engine_internal.h — what the engine's files share; not an interface for
+ * anyone outside src/engine/. One rg_active per run in progress: the cached
+ * run row plus whatever the run has in flight (a child, checks, timers). */
+#ifndef RG_ENGINE_INTERNAL_H
+#define RG_ENGINE_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "engine/checks.h"
+#include "engine/engine.h"
+#include "engine/exec.h"
+#include "engine/planner.h"
+#include "engine/stepenv.h"
+
+typedef struct rg_active rg_active;
+typedef struct rg_batch rg_batch;
+
+/* One health trigger of a run: its check in flight and its count. */
+typedef struct rg_trigger_slot {
+	rg_active *a;
+	size_t i;                 /* index into cfg->triggers */
+	rg_check_run *run;        /* check in flight, or NULL */
+	int failures;             /* consecutive failures */
+	int64_t due;              /* next evaluation, loop ms */
+} rg_trigger_slot;
+
+/* Several checks at once; done fires once with ok = all passed. */
+typedef void (*rg_batch_done_fn)(rg_active *a, bool ok, const char *detail);
+
+struct rg_engine {
+	uv_loop_t *loop;
+	const rg_config *cfg;
+	rg_store *store;
+	rg_checker *checker;
+	rg_engine_event_fn hook;
+	void *hook_ctx;
+	rg_active *runs;          /* runs in progress, a list */
+	bool shutting_down;
+	int closing;              /* handles still closing during shutdown */
+	void (*shutdown_done)(void *ctx);
+	void *shutdown_ctx;
+	char crash_point[32];     /* ROLLGUARD_CRASH_AT=<point>:<step>, tests only */
+	char crash_step[80];
+};
+
+struct rg_active {
+	rg_engine *eng;
+	rg_active *next;
+	rg_run run;               /* mirror of the committed row */
+	const rg_env *env;
+	int *fwd;                 /* cfg->deploy indices that apply to this env */
+	size_t n_fwd;
+	rg_plan plan;             /* reverse phase plan, once decided */
+	char prev_version[72];    /* last known good other than run.version */
+	rg_exec *exec;            /* command in flight */
+	rg_batch *batch;          /* checks in flight */
+	char output_path[PATH_MAX];
+	void (*launch_done)(rg_active *a, bool ok, const char *detail, int exit_code);
+	char *last_log;           /* owned: log of the command or checks that just ended */
+	size_t last_log_len;
+	uv_timer_t timer;         /* retry backoff, window end, check-step timeout */
+	uv_timer_t deadline;      /* whole-run timeout */
+	uv_timer_t tick;          /* health triggers during windows */
+	rg_trigger_slot *triggers; /* one per cfg trigger */
+	int open_handles;
+	bool released;
+};
+
+/* engine.c */
+void rg_engine_notify(rg_engine *e, int64_t run_id);
+void rg_engine_crash_point(rg_engine *e, const char *point, const char *step);
+rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *err);
+/* Drops the run from memory (after it ended, or when it cannot go on). */
+void rg_active_release(rg_active *a);
+rg_active *rg_engine_find(rg_engine *e, int64_t run_id);
+
+/* run.c — the life of a run: commit helpers and the driver. */
+void rg_run_advance(rg_active *a);
+/* Persists next (compare-and-set on the current state) and an event in one
+ * transaction; extra(a, ctx, err) adds more writes to it (may be NULL). */
+typedef rg_err (*rg_txn_extra_fn)(rg_active *a, void *ctx, rg_error *err);
+rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *step,
+		     const char *message, rg_txn_extra_fn extra, void *ctx, rg_error *err);
+/* Logs why a run cannot go on and leaves it for the next start. */
+void rg_run_stuck(rg_active *a, const rg_error *err);
+/* Stops whatever is in flight (child, checks, timers) without callbacks. */
+void rg_run_cancel_work(rg_active *a);
+void rg_run_start_deadline(rg_active *a);
+
+/* forward.c — deploy steps. */
+void rg_forward_start_step(rg_active *a);
+void rg_forward_steps_done(rg_active *a);
+/* Records d (and failed, the step row that failed, when not NULL) with the
+ * switch to rolling back, in one transaction, then starts the undo. */
+void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run *failed);
+void rg_forward_run_timeout(rg_active *a);
+
+/* reverse.c — undo, verify, report. */
+void rg_reverse_start_entry(rg_active *a);
+void rg_reverse_plan_done(rg_active *a);
+void rg_reverse_verify(rg_active *a);
+void rg_reverse_finish(rg_active *a, const char *warning);
+
+/* window.c — monitor windows and the health triggers watched in them. */
+/* Commits the switch to monitoring (with extra's writes) and starts the window. */
+void rg_window_enter(rg_active *a, int64_t length_ms, const char *message, rg_txn_extra_fn extra);
+void rg_window_resume(rg_active *a);
+void rg_window_stop(rg_active *a);
+/* The forward window passed: the release becomes known good. */
+void rg_window_succeed(rg_active *a, const char *message);
+
+/* launch.c — running one step's command or checks for either phase. */
+typedef void (*rg_launch_done_fn)(rg_active *a, bool ok, const char *detail, int exit_code);
+/* Runs s (command, or its checks) for version; previous is what the
+ * command is told as ROLLGUARD_PREVIOUS_VERSION / ROLLGUARD_PREV_*. */
+void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const char *phase,
+		    int idx, const char *version, const char *previous, rg_launch_done_fn done);
+rg_err rg_launch_env(rg_active *a, const char *step, const char *version,
+		     const char *previous, rg_envlist *out, rg_error *err);
+/* Replaces a->last_log with a copy of text. */
+void rg_launch_keep_log(rg_active *a, const char *text, size_t len);
+
+/* What a step's commit writes besides the run row: the step row, its log
+ * (a->last_log) and, for outputs_for, the outputs it published. */
+typedef struct rg_step_record {
+	rg_step_run *sr;
+	bool with_log;
+	const char *outputs_for;  /* release version, or NULL */
+} rg_step_record;
+rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err);
+/* A fresh row, or the stored one for (phase, idx); *interrupted is set when
+ * the stored attempt was still running (the server stopped during it). */
+void rg_step_row(rg_active *a, const char *phase, int idx, const char *name, const char *action,
+		 rg_step_run *sr, bool *interrupted);
+void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_code);
+
+/* batch.c */
+rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t timeout_ms,
+		      char **env, rg_batch_done_fn done, rg_error *err);
+void rg_batch_cancel(rg_active *a);
+
+#endif

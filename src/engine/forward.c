@@ -1,0 +1,287 @@
+/* forward.c — the deploy steps of a run, one after another:
+ * record the start, run it, record the result (and its outputs), next.
+ * A failure is retried as configured, then decided: roll back or halt. */
+#include "engine/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/duration.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+static const rg_step *current_step(const rg_active *a)
+{
+	return &a->eng->cfg->deploy[a->fwd[a->run.cursor]];
+}
+
+static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_code);
+
+static void begin_attempt(rg_active *a, rg_step_run *sr, const char *note)
+{
+	const rg_step *s = current_step(a);
+	rg_engine_crash_point(a->eng, "step_start", s->name);
+	sr->attempts++;
+	snprintf(sr->state, sizeof sr->state, "running");
+	sr->started = rg_now_ms();
+	sr->ended = 0;
+	sr->pgid = 0;
+	sr->exit_code = -1;
+	sr->error[0] = '\0';
+	rg_run next = a->run;
+	snprintf(next.step, sizeof next.step, "%s", s->name);
+	char msg[400];
+	snprintf(msg, sizeof msg, "%sstep %d/%d '%s', attempt %d of %d", note, a->run.cursor + 1,
+		 (int)a->n_fwd, s->name, sr->attempts, s->retries + 1);
+	rg_step_record rec = { sr, false, NULL };
+	rg_error err;
+	if (rg_run_commit(a, &next, "step_started", s->name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	rg_launch_step(a, s, s->run, "forward", a->run.cursor, a->run.version, a->prev_version,
+		       on_step_done);
+}
+
+void rg_forward_start_step(rg_active *a)
+{
+	const rg_step *s = current_step(a);
+	rg_step_run sr;
+	bool interrupted;
+	rg_step_row(a, "forward", a->run.cursor, s->name, s->kind == RG_STEP_CHECKS ? "checks" : "run",
+		    &sr, &interrupted);
+	if (interrupted && !s->rerun) {
+		rg_decision d = { .action = "rollback" };
+		snprintf(d.trigger, sizeof d.trigger, "step_interrupted:%s", s->name);
+		snprintf(d.severity, sizeof d.severity, "%s", rg_severity_name(s->severity));
+		snprintf(d.observed, sizeof d.observed, "server stopped during attempt %d", sr.attempts);
+		snprintf(d.threshold, sizeof d.threshold, "rerun: false");
+		snprintf(d.reason, sizeof d.reason,
+			 "step '%s' was interrupted by a server stop and must not run twice (rerun: false); rolling back",
+			 s->name);
+		rg_step_row_finish(&sr, false, "interrupted by a server stop (rerun: false)", -1);
+		rg_launch_keep_log(a, "", 0);
+		return rg_forward_decide_rollback(a, &d, &sr);
+	}
+	begin_attempt(a, &sr, interrupted ? "interrupted by a server stop, running it again: " : "");
+}
+
+static void step_succeeded(rg_active *a, rg_step_run *sr)
+{
+	rg_run next = a->run;
+	next.cursor++;
+	char msg[300];
+	snprintf(msg, sizeof msg, "step '%s' succeeded in %.3fs", sr->name,
+		 (double)(sr->ended - sr->started) / 1000.0);
+	rg_step_record rec = { sr, true, a->run.version };
+	rg_error err;
+	if (rg_run_commit(a, &next, "step_succeeded", sr->name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	rg_run_advance(a);
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+	rg_forward_start_step(t->data);
+}
+
+static void step_retry(rg_active *a, rg_step_run *sr, const rg_step *s)
+{
+	int64_t backoff = s->retry_backoff_ms << (sr->attempts - 1 < 10 ? sr->attempts - 1 : 10);
+	char d[32], msg[700];
+	rg_duration_format(backoff, d, sizeof d);
+	snprintf(msg, sizeof msg, "attempt %d of '%s' failed (%s); retrying in %s", sr->attempts,
+		 sr->name, sr->error, d);
+	rg_step_record rec = { sr, true, NULL };
+	rg_run next = a->run;
+	rg_error err;
+	if (rg_run_commit(a, &next, "step_retry", sr->name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	uv_timer_start(&a->timer, on_backoff, (uint64_t)backoff, 0);
+}
+
+static void set_release(rg_release *rel, const rg_active *a, const char *state)
+{
+	snprintf(rel->state, sizeof rel->state, "%s", state);
+	rel->updated = rg_now_ms();
+	rel->run_id = a->run.id;
+}
+
+typedef struct decided {
+	const rg_decision *d;
+	rg_step_run *failed;     /* may be NULL */
+} decided;
+
+/* The failed step's row and the decision are written with the run's change. */
+static rg_err decided_extra(rg_active *a, void *ctx, rg_error *err)
+{
+	decided *x = ctx;
+	rg_err rc = RG_OK;
+	if (x->failed) {
+		rg_step_record rec = { x->failed, true, NULL };
+		rc = rg_step_record_extra(a, &rec, err);
+	}
+	if (!rc)
+		rc = rg_store_decision_put(a->eng->store, a->run.id, x->d, err);
+	if (!rc)
+		rc = rg_store_event_add(a->eng->store, a->run.id, "decision", NULL, x->d->reason, err);
+	return rc;
+}
+
+/* Halt: stop where we are, undo nothing, leave the release failed. */
+static rg_err halt_extra(rg_active *a, void *ctx, rg_error *err)
+{
+	rg_release rel;
+	rg_err rc = decided_extra(a, ctx, err);
+	if (!rc && rg_store_release_get(a->eng->store, a->run.env, a->run.version, &rel, NULL) == RG_OK &&
+	    strcmp(rel.state, "pending") == 0) {
+		set_release(&rel, a, "failed");
+		rc = rg_store_release_put(a->eng->store, &rel, err);
+	}
+	return rc;
+}
+
+static void step_halt(rg_active *a, rg_step_run *sr, const rg_decision *d)
+{
+	rg_error err;
+	decided x = { d, sr };
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, "failed");
+	snprintf(next.error, sizeof next.error, "step '%s' failed (%s); halted without undoing (on_failure: halt)",
+		 sr->name, sr->error);
+	next.ended = rg_now_ms();
+	if (rg_run_commit(a, &next, "halted", sr->name, next.error, halt_extra, &x, &err))
+		return rg_run_stuck(a, &err);
+	rg_active_release(a);
+}
+
+static void failure_decision(const rg_active *a, const rg_step *s, const rg_step_run *sr,
+			     bool timed_out, rg_decision *d)
+{
+	char t[32];
+	memset(d, 0, sizeof *d);
+	snprintf(d->trigger, sizeof d->trigger, "%s:%s", timed_out ? "step_timeout" : "step_failed", s->name);
+	snprintf(d->severity, sizeof d->severity, "%s", rg_severity_name(s->severity));
+	snprintf(d->action, sizeof d->action, s->on_failure == RG_ON_FAILURE_HALT ? "halt" : "rollback");
+	snprintf(d->observed, sizeof d->observed, "%s", sr->error);
+	rg_duration_format(s->timeout_ms, t, sizeof t);
+	snprintf(d->threshold, sizeof d->threshold, "%s within %s",
+		 s->kind == RG_STEP_CHECKS ? "all checks pass" : "exit 0", t);
+	snprintf(d->reason, sizeof d->reason, "step '%s' failed after %d attempt%s (%s)%s%s", s->name,
+		 sr->attempts, sr->attempts == 1 ? "" : "s", sr->error,
+		 s->on_failure == RG_ON_FAILURE_HALT ? "; halting for a person" : "; rolling back to ",
+		 s->on_failure == RG_ON_FAILURE_HALT ? "" : (a->prev_version[0] ? a->prev_version : "nothing (no known-good release)"));
+}
+
+static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_code)
+{
+	const rg_step *s = current_step(a);
+	rg_engine_crash_point(a->eng, "step_end", s->name);
+	rg_step_run sr;
+	rg_error err;
+	if (rg_store_step_get(a->eng->store, a->run.id, "forward", a->run.cursor, &sr, &err))
+		return rg_run_stuck(a, &err);
+	rg_step_row_finish(&sr, ok, detail, exit_code);
+	if (ok)
+		return step_succeeded(a, &sr);
+	if (sr.attempts <= s->retries)
+		return step_retry(a, &sr, s);
+	rg_decision d;
+	failure_decision(a, s, &sr, strstr(detail, "timed out") == detail, &d);
+	if (s->on_failure == RG_ON_FAILURE_HALT)
+		return step_halt(a, &sr, &d);
+	rg_forward_decide_rollback(a, &d, &sr);
+}
+
+void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run *failed)
+{
+	rg_error err;
+	rg_plan plan;
+	rg_run_cancel_work(a);
+	size_t done = (size_t)a->run.cursor < a->n_fwd ? (size_t)a->run.cursor : a->n_fwd;
+	if (rg_plan_automatic(a->eng->cfg, a->fwd, done, a->run.version, a->prev_version, &plan, &err))
+		return rg_run_stuck(a, &err);
+	json_t *pj = rg_plan_to_json(a->eng->cfg, &plan);
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, "rolling_back");
+	snprintf(next.phase, sizeof next.phase, "reverse");
+	snprintf(next.reason, sizeof next.reason, "%s", d->reason);
+	next.step[0] = '\0';
+	next.cursor = 0;
+	next.total = (int)plan.n;
+	next.window_until = 0;
+	next.plan = json_dumps(pj, JSON_COMPACT);
+	json_decref(pj);
+	char msg[300];
+	snprintf(msg, sizeof msg, "rolling back %s: %d undo step%s, newest first%s%s", a->run.version,
+		 (int)plan.n, plan.n == 1 ? "" : "s", a->prev_version[0] ? "; restoring " : "",
+		 a->prev_version);
+	decided x = { d, failed };
+	if (rg_run_commit(a, &next, "rollback_started", NULL, msg, decided_extra, &x, &err)) {
+		rg_plan_release(&plan);
+		return rg_run_stuck(a, &err);
+	}
+	rg_plan_release(&a->plan);
+	a->plan = plan;
+	rg_info("run %lld: %s", (long long)a->run.id, d->reason);
+	rg_run_advance(a);
+}
+
+void rg_forward_run_timeout(rg_active *a)
+{
+	const char *st = a->run.state;
+	if (a->released || strcmp(a->run.phase, "forward") != 0 ||
+	    !(strcmp(st, "running") == 0 || strcmp(st, "paused") == 0))
+		return;
+	char limit[32];
+	rg_duration_format(a->env->timeout_ms, limit, sizeof limit);
+	rg_decision d = { .trigger = "run_timeout", .severity = "P1", .action = "rollback" };
+	snprintf(d.observed, sizeof d.observed, "still at step '%s' after %s",
+		 a->run.step[0] ? a->run.step : "-", limit);
+	snprintf(d.threshold, sizeof d.threshold, "%s", limit);
+	snprintf(d.reason, sizeof d.reason, "deploy of %s to %s exceeded its %s timeout; rolling back%s%s",
+		 a->run.version, a->run.env, limit, a->prev_version[0] ? " to " : "", a->prev_version);
+	rg_step_run sr;
+	bool in_step = (size_t)a->run.cursor < a->n_fwd &&
+		       rg_store_step_get(a->eng->store, a->run.id, "forward", a->run.cursor, &sr, NULL) == RG_OK &&
+		       strcmp(sr.state, "running") == 0;
+	if (in_step) {
+		size_t len = 0;
+		const char *log = a->exec ? rg_exec_log(a->exec, &len) : "";
+		rg_launch_keep_log(a, log, len);
+		char why[80];
+		snprintf(why, sizeof why, "stopped by the run timeout (%s)", limit);
+		rg_step_row_finish(&sr, false, why, -1);
+	}
+	rg_forward_decide_rollback(a, &d, in_step ? &sr : NULL);
+}
+
+/* The new release takes over: live now, known good once its window passes.
+ * The release it replaces stays restorable as the last known good. */
+static rg_err go_live(rg_active *a, void *ctx, rg_error *err)
+{
+	rg_store *s = a->eng->store;
+	rg_release cur, rel;
+	rg_err rc = RG_OK;
+	if (rg_store_release_current(s, a->run.env, &cur, NULL) == RG_OK &&
+	    strcmp(cur.version, a->run.version) != 0) {
+		set_release(&cur, a, "superseded");
+		rc = rg_store_release_put(s, &cur, err);
+	}
+	if (!rc)
+		rc = rg_store_release_get(s, a->run.env, a->run.version, &rel, err);
+	if (!rc) {
+		set_release(&rel, a, "live");
+		rc = rg_store_release_put(s, &rel, err);
+	}
+	return rc;
+}
+
+void rg_forward_steps_done(rg_active *a)
+{
+	uv_timer_stop(&a->deadline);
+	char d[32], msg[200];
+	rg_duration_format(a->env->monitor_ms, d, sizeof d);
+	snprintf(msg, sizeof msg, "all %d steps done; %s is live; watching it for %s", (int)a->n_fwd,
+		 a->run.version, d);
+	rg_window_enter(a, a->env->monitor_ms, msg, go_live);
+}

@@ -1,0 +1,279 @@
+/* launch.c — starting one step's work: its command as a child process, or
+ * its checks, with the environment of DESIGN §7. The result comes back
+ * through a->launch_done once, with the log kept in a->last_log. */
+#include "engine/engine_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/duration.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+void rg_launch_keep_log(rg_active *a, const char *text, size_t len)
+{
+	free(a->last_log);
+	a->last_log = strndup(text ? text : "", len);
+	a->last_log_len = a->last_log ? strlen(a->last_log) : 0;
+}
+
+static rg_err set_outputs(rg_active *a, rg_envlist *l, const char *version, const char *prefix,
+			  rg_error *err)
+{
+	if (!version || !version[0])
+		return RG_OK;
+	rg_output *o = NULL;
+	size_t n = 0;
+	rg_err rc = rg_store_outputs_get(a->eng->store, a->run.env, version, &o, &n, err);
+	if (!rc)
+		rc = rg_envlist_set_outputs(l, prefix, o, n, err);
+	rg_outputs_free(o, n);
+	return rc;
+}
+
+rg_err rg_launch_env(rg_active *a, const char *step, const char *version,
+		     const char *previous, rg_envlist *out, rg_error *err)
+{
+	char run_id[24];
+	snprintf(run_id, sizeof run_id, "%lld", (long long)a->run.id);
+	rg_err rc = rg_envlist_inherit(out, err);
+	for (size_t i = 0; !rc && i < a->env->n_vars; i++)
+		rc = rg_envlist_set(out, a->env->vars[i].key, a->env->vars[i].value, err);
+	const char *pairs[][2] = {
+		{ "ROLLGUARD_SERVICE", a->eng->cfg->service },
+		{ "ROLLGUARD_ENV", a->run.env },
+		{ "ROLLGUARD_VERSION", version },
+		{ "ROLLGUARD_PREVIOUS_VERSION", previous },
+		{ "ROLLGUARD_RUN_ID", run_id },
+		{ "ROLLGUARD_STEP", step },
+		{ "ROLLGUARD_OUTPUT", a->output_path },
+	};
+	for (size_t i = 0; !rc && i < sizeof pairs / sizeof pairs[0]; i++)
+		rc = rg_envlist_set(out, pairs[i][0], pairs[i][1], err);
+	if (!rc)
+		rc = set_outputs(a, out, previous, "PREV", err);
+	if (!rc)
+		rc = set_outputs(a, out, version, "OUT", err);
+	if (rc)
+		rg_envlist_release(out);
+	return rc;
+}
+
+static rg_err make_dir(const char *path, rg_error *err)
+{
+	if (mkdir(path, 0750) == 0 || errno == EEXIST)
+		return RG_OK;
+	return rg_fail(err, RG_EIO, NULL, "cannot create '%s': %s", path, strerror(errno));
+}
+
+/* Each attempt gets a fresh, empty output file so a retry never sees the
+ * outputs of the attempt before it. */
+static rg_err prepare_output(rg_active *a, const char *phase, int idx, rg_error *err)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/runs", a->eng->cfg->state_dir);
+	rg_err rc = make_dir(dir, err);
+	snprintf(dir, sizeof dir, "%s/runs/%lld", a->eng->cfg->state_dir, (long long)a->run.id);
+	if (!rc)
+		rc = make_dir(dir, err);
+	if (rc)
+		return rc;
+	snprintf(a->output_path, sizeof a->output_path, "%s/%s-%d.out", dir, phase, idx);
+	if (unlink(a->output_path) != 0 && errno != ENOENT)
+		return rg_fail(err, RG_EIO, NULL, "cannot reset '%s': %s", a->output_path, strerror(errno));
+	return RG_OK;
+}
+
+static void last_line(const char *log, size_t len, char *out, size_t size)
+{
+	while (len > 0 && (log[len - 1] == '\n' || log[len - 1] == '\r' || log[len - 1] == ' '))
+		len--;
+	size_t start = len;
+	while (start > 0 && log[start - 1] != '\n')
+		start--;
+	size_t n = len - start < size - 1 ? len - start : size - 1;
+	memcpy(out, log + start, n);
+	out[n] = '\0';
+}
+
+static void describe_exit(const rg_exec_result *res, int64_t timeout_ms, const char *log,
+			  size_t len, char *out, size_t size)
+{
+	char what[80], tail[200];
+	if (res->timed_out) {
+		char d[32];
+		rg_duration_format(timeout_ms, d, sizeof d);
+		snprintf(what, sizeof what, "timed out after %s", d);
+	} else if (res->term_signal) {
+		snprintf(what, sizeof what, "killed by signal %d", res->term_signal);
+	} else {
+		snprintf(what, sizeof what, "exit %d", res->exit_code);
+	}
+	last_line(log, len, tail, sizeof tail);
+	snprintf(out, size, tail[0] ? "%s: %s" : "%s", what, tail);
+}
+
+static rg_err put_outputs(rg_active *a, const char *version, const char *step, rg_error *err)
+{
+	char **keys = NULL, **values = NULL;
+	size_t n = 0;
+	rg_err rc = rg_exec_read_outputs(a->output_path, &keys, &values, &n, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = rg_store_output_put(a->eng->store, a->run.env, version, step, keys[i],
+					 values[i], err);
+	rg_exec_outputs_free(keys, values, n);
+	return rc;
+}
+
+rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err)
+{
+	rg_step_record *r = ctx;
+	rg_store *s = a->eng->store;
+	rg_err rc = rg_store_step_put(s, r->sr, err);
+	if (!rc && r->with_log)
+		rc = rg_store_step_set_log(s, a->run.id, r->sr->phase, r->sr->idx,
+					   a->last_log ? a->last_log : "", a->last_log_len, err);
+	if (!rc && r->outputs_for)
+		rc = put_outputs(a, r->outputs_for, r->sr->name, err);
+	return rc;
+}
+
+void rg_step_row(rg_active *a, const char *phase, int idx, const char *name, const char *action,
+		 rg_step_run *sr, bool *interrupted)
+{
+	*interrupted = false;
+	if (rg_store_step_get(a->eng->store, a->run.id, phase, idx, sr, NULL) == RG_OK) {
+		*interrupted = strcmp(sr->state, "running") == 0;
+		if (*interrupted)
+			rg_exec_kill_stale_group(sr->pgid);
+		return;
+	}
+	memset(sr, 0, sizeof *sr);
+	sr->run_id = a->run.id;
+	snprintf(sr->phase, sizeof sr->phase, "%s", phase);
+	sr->idx = idx;
+	snprintf(sr->name, sizeof sr->name, "%s", name);
+	snprintf(sr->action, sizeof sr->action, "%s", action);
+}
+
+void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_code)
+{
+	snprintf(sr->state, sizeof sr->state, ok ? "succeeded" : "failed");
+	sr->exit_code = exit_code;
+	sr->ended = rg_now_ms();
+	sr->pgid = 0;
+	snprintf(sr->error, sizeof sr->error, "%s", ok ? "" : detail);
+}
+
+typedef struct exec_ctx {
+	rg_active *a;
+	int64_t timeout_ms;
+} exec_ctx;
+
+static void on_exec_done(rg_exec *x, const rg_exec_result *res, void *ctx)
+{
+	exec_ctx c = *(exec_ctx *)ctx;
+	free(ctx);
+	rg_active *a = c.a;
+	size_t len = 0;
+	const char *log = rg_exec_log(x, &len);
+	rg_launch_keep_log(a, log, len);
+	bool ok = !res->timed_out && res->term_signal == 0 && res->exit_code == 0;
+	char detail[512] = "exit 0";
+	if (!ok)
+		describe_exit(res, c.timeout_ms, a->last_log, a->last_log_len, detail, sizeof detail);
+	rg_exec_free(x);
+	a->exec = NULL;
+	a->launch_done(a, ok, detail, res->timed_out || res->term_signal ? -1 : res->exit_code);
+}
+
+static void record_pgid(rg_active *a, const char *phase, int idx)
+{
+	rg_step_run sr;
+	rg_error err;
+	if (rg_store_step_get(a->eng->store, a->run.id, phase, idx, &sr, &err) != RG_OK)
+		return;
+	sr.pgid = rg_exec_pgid(a->exec);
+	if (rg_store_step_put(a->eng->store, &sr, &err) != RG_OK)
+		rg_warn("run %lld: cannot record process group: %s", (long long)a->run.id, err.message);
+}
+
+static void launch_exec(rg_active *a, const rg_step *s, const char *command, const char *phase,
+			int idx, rg_envlist *env)
+{
+	rg_error err;
+	exec_ctx *c = malloc(sizeof *c);
+	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env->items,
+			   .timeout_ms = s->timeout_ms };
+	rg_err rc = c ? RG_OK : rg_fail(&err, RG_ENOMEM, NULL, "out of memory");
+	if (c)
+		*c = (exec_ctx){ a, s->timeout_ms };
+	if (!rc)
+		rc = rg_exec_start(a->eng->loop, &o, on_exec_done, c, &a->exec, &err);
+	if (rc) {
+		free(c);
+		rg_launch_keep_log(a, err.message, strlen(err.message));
+		a->launch_done(a, false, err.message, -1);
+		return;
+	}
+	record_pgid(a, phase, idx);
+}
+
+static void on_batch_done(rg_active *a, bool ok, const char *detail)
+{
+	a->launch_done(a, ok, detail, ok ? 0 : 1);
+}
+
+static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
+{
+	rg_error err;
+	const rg_check **list = calloc(s->n_checks + 1, sizeof *list);
+	size_t n = 0;
+	for (size_t i = 0; list && i < s->n_checks; i++)
+		if ((list[n] = rg_config_check(a->eng->cfg, s->checks[i])) != NULL)
+			n++;
+	rg_err rc = list ? rg_batch_start(a, list, n, s->timeout_ms, env->items, on_batch_done, &err)
+			 : rg_fail(&err, RG_ENOMEM, NULL, "out of memory");
+	free(list);
+	if (rc) {
+		rg_launch_keep_log(a, err.message, strlen(err.message));
+		a->launch_done(a, false, err.message, -1);
+	}
+}
+
+static void on_unsupported(uv_timer_t *t)
+{
+	rg_active *a = t->data;
+	const char *why = "traffic steps need the built-in proxy, which this version does not have";
+	rg_launch_keep_log(a, why, strlen(why));
+	a->launch_done(a, false, why, -1);
+}
+
+void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const char *phase,
+		    int idx, const char *version, const char *previous, rg_launch_done_fn done)
+{
+	a->launch_done = done;
+	if (s->kind == RG_STEP_TRAFFIC) {
+		uv_timer_start(&a->timer, on_unsupported, 0, 0);
+		return;
+	}
+	rg_error err;
+	rg_envlist env;
+	rg_err rc = prepare_output(a, phase, idx, &err);
+	if (!rc)
+		rc = rg_launch_env(a, s->name, version, previous, &env, &err);
+	if (rc) {
+		rg_launch_keep_log(a, err.message, strlen(err.message));
+		done(a, false, err.message, -1);
+		return;
+	}
+	if (s->kind == RG_STEP_CHECKS)
+		launch_checks(a, s, &env);
+	else
+		launch_exec(a, s, command, phase, idx, &env);
+	rg_envlist_release(&env);
+}

@@ -1,0 +1,210 @@
+/* planner.c — rollback plans: which commands, in which order.
+ * It never runs anything and never reads the store: the caller supplies what
+ * completed, which keeps every plan reproducible from the persisted JSON. */
+#include "engine/planner.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool rg_step_applies(const rg_step *s, const char *env)
+{
+	if (s->n_environments == 0)
+		return true;
+	for (size_t i = 0; i < s->n_environments; i++)
+		if (strcmp(s->environments[i], env) == 0)
+			return true;
+	return false;
+}
+
+static rg_err plan_push(rg_plan *p, rg_plan_action action, int step, rg_error *err)
+{
+	rg_plan_entry *grown = realloc(p->entries, (p->n + 1) * sizeof *grown);
+	if (!grown)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	p->entries = grown;
+	p->entries[p->n++] = (rg_plan_entry){ action, step };
+	return RG_OK;
+}
+
+static void plan_init(rg_plan *p, const char *removed, const char *target)
+{
+	memset(p, 0, sizeof *p);
+	snprintf(p->removed, sizeof p->removed, "%s", removed ? removed : "");
+	snprintf(p->target, sizeof p->target, "%s", target ? target : "");
+}
+
+static rg_err plan_pipeline(const rg_config *cfg, rg_plan *p, rg_error *err)
+{
+	for (size_t i = 0; i < cfg->n_rollback; i++) {
+		rg_err rc = plan_push(p, RG_PLAN_PIPELINE, (int)i, err);
+		if (rc)
+			return rc;
+	}
+	return RG_OK;
+}
+
+rg_err rg_plan_automatic(const rg_config *cfg, const int *completed, size_t n,
+			 const char *removed, const char *target, rg_plan *out, rg_error *err)
+{
+	plan_init(out, removed, target);
+	rg_err rc = RG_OK;
+	if (cfg->n_rollback > 0)
+		rc = plan_pipeline(cfg, out, err);
+	for (size_t i = n; cfg->n_rollback == 0 && i-- > 0 && !rc;)
+		if (cfg->deploy[completed[i]].undo)
+			rc = plan_push(out, RG_PLAN_UNDO, completed[i], err);
+	if (rc)
+		rg_plan_release(out);
+	return rc;
+}
+
+rg_err rg_plan_manual(const rg_config *cfg, const char *env, const char *removed,
+		      const char *target, rg_plan *out, rg_error *err)
+{
+	plan_init(out, removed, target);
+	rg_err rc = RG_OK;
+	if (cfg->n_rollback > 0)
+		rc = plan_pipeline(cfg, out, err);
+	for (size_t i = cfg->n_deploy; cfg->n_rollback == 0 && i-- > 0 && !rc;) {
+		const rg_step *s = &cfg->deploy[i];
+		if (s->kind == RG_STEP_EXEC && s->undo && rg_step_applies(s, env))
+			rc = plan_push(out, RG_PLAN_UNDO, (int)i, err);
+	}
+	for (size_t i = 0; cfg->n_rollback == 0 && i < cfg->n_deploy && !rc; i++) {
+		const rg_step *s = &cfg->deploy[i];
+		if (s->kind == RG_STEP_EXEC && !s->undo && rg_step_applies(s, env))
+			rc = plan_push(out, RG_PLAN_REDEPLOY, (int)i, err);
+	}
+	if (rc)
+		rg_plan_release(out);
+	return rc;
+}
+
+void rg_plan_release(rg_plan *p)
+{
+	free(p->entries);
+	p->entries = NULL;
+	p->n = 0;
+}
+
+static const char *const action_names[] = { "undo", "run", "redeploy" };
+
+const char *rg_plan_action_name(rg_plan_action a)
+{
+	return action_names[a];
+}
+
+const rg_step *rg_plan_step(const rg_config *cfg, const rg_plan_entry *e)
+{
+	return e->action == RG_PLAN_PIPELINE ? &cfg->rollback[e->step] : &cfg->deploy[e->step];
+}
+
+const char *rg_plan_command(const rg_config *cfg, const rg_plan_entry *e)
+{
+	const rg_step *s = rg_plan_step(cfg, e);
+	return e->action == RG_PLAN_UNDO ? s->undo : s->run;
+}
+
+json_t *rg_plan_to_json(const rg_config *cfg, const rg_plan *p)
+{
+	json_t *entries = json_array();
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(entries, json_pack("{s:s, s:i, s:s}",
+			"action", rg_plan_action_name(p->entries[i].action),
+			"step", p->entries[i].step,
+			"name", rg_plan_step(cfg, &p->entries[i])->name));
+	return json_pack("{s:s, s:s, s:o}", "removed", p->removed, "target", p->target,
+			 "entries", entries);
+}
+
+static int action_from_name(const char *name)
+{
+	for (int a = 0; a < 3; a++)
+		if (strcmp(action_names[a], name) == 0)
+			return a;
+	return -1;
+}
+
+/* The persisted plan names each step; a config edited between the decision
+ * and a restart must not silently run a different command. */
+static rg_err entry_from_json(const rg_config *cfg, json_t *j, rg_plan_entry *e, rg_error *err)
+{
+	const char *action, *name;
+	int step;
+	if (json_unpack(j, "{s:s, s:i, s:s}", "action", &action, "step", &step, "name", &name))
+		return rg_fail(err, RG_EINVAL, "plan", "malformed plan entry");
+	int a = action_from_name(action);
+	size_t limit = a == RG_PLAN_PIPELINE ? cfg->n_rollback : cfg->n_deploy;
+	if (a < 0 || step < 0 || (size_t)step >= limit)
+		return rg_fail(err, RG_EINVAL, "plan", "plan step '%s' is not in the config", name);
+	*e = (rg_plan_entry){ (rg_plan_action)a, step };
+	if (strcmp(rg_plan_step(cfg, e)->name, name) != 0)
+		return rg_fail(err, RG_EINVAL, "plan",
+			       "plan step '%s' no longer matches the config", name);
+	return RG_OK;
+}
+
+rg_err rg_plan_from_json(const rg_config *cfg, const char *text, rg_plan *out, rg_error *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(text ? text : "", 0, &jerr);
+	const char *removed = NULL, *target = NULL;
+	json_t *entries = NULL;
+	if (!root || json_unpack(root, "{s:s, s:s, s:o}", "removed", &removed, "target", &target,
+				 "entries", &entries) || !json_is_array(entries)) {
+		json_decref(root);
+		return rg_fail(err, RG_EINVAL, "plan", "stored rollback plan is malformed");
+	}
+	plan_init(out, removed, target);
+	rg_err rc = RG_OK;
+	size_t i;
+	json_t *j;
+	json_array_foreach(entries, i, j) {
+		rg_plan_entry e = { RG_PLAN_UNDO, 0 };
+		rc = entry_from_json(cfg, j, &e, err);
+		if (!rc)
+			rc = plan_push(out, e.action, e.step, err);
+		if (rc)
+			break;
+	}
+	json_decref(root);
+	if (rc)
+		rg_plan_release(out);
+	return rc;
+}
+
+static bool check_listed(const rg_check **list, size_t n, const rg_check *c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == c)
+			return true;
+	return false;
+}
+
+rg_err rg_plan_verify_checks(const rg_config *cfg, const char *env, const rg_check ***out,
+			     size_t *n, rg_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i < cfg->n_deploy; i++) {
+		const rg_step *s = &cfg->deploy[i];
+		if (s->kind != RG_STEP_CHECKS || !rg_step_applies(s, env))
+			continue;
+		for (size_t k = 0; k < s->n_checks; k++) {
+			const rg_check *c = rg_config_check(cfg, s->checks[k]);
+			if (!c || check_listed(*out, *n, c))
+				continue;
+			const rg_check **grown = realloc(*out, (*n + 1) * sizeof *grown);
+			if (!grown) {
+				free(*out);
+				*out = NULL;
+				*n = 0;
+				return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+			}
+			*out = grown;
+			(*out)[(*n)++] = c;
+		}
+	}
+	return RG_OK;
+}

@@ -1,0 +1,61 @@
+/* planner.h — what a rollback will do, decided before it starts.
+ * The plan is a pure function of the config and of what the run completed;
+ * it is persisted with the decision so a restarted server follows the same
+ * plan, and printed by `rollback --dry-run`. */
+#ifndef RG_PLANNER_H
+#define RG_PLANNER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config/config.h"
+#include "util/err.h"
+
+typedef enum {
+	RG_PLAN_UNDO = 0,     /* a deploy step's undo command */
+	RG_PLAN_PIPELINE,     /* a step of the `rollback:` pipeline */
+	RG_PLAN_REDEPLOY      /* a deploy step without undo, run again for the target */
+} rg_plan_action;
+
+typedef struct rg_plan_entry {
+	rg_plan_action action;
+	int step;             /* index into cfg->deploy, or cfg->rollback for PIPELINE */
+} rg_plan_entry;
+
+typedef struct rg_plan {
+	char removed[72];     /* the release being taken away */
+	char target[72];      /* the release being restored; "" if there is none */
+	rg_plan_entry *entries; /* owned */
+	size_t n;
+} rg_plan;
+
+bool rg_step_applies(const rg_step *s, const char *env);
+
+/* Automatic rollback of a deploy: completed lists the cfg->deploy indices of
+ * the steps that completed, in the order they ran. Undo newest first, or the
+ * rollback pipeline when one is configured. */
+rg_err rg_plan_automatic(const rg_config *cfg, const int *completed, size_t n,
+			 const char *removed, const char *target, rg_plan *out, rg_error *err);
+/* Manual rollback from the live release to target: the rollback pipeline, or
+ * every applicable undo newest first followed by a redeploy of the target
+ * through the exec steps that have no undo. */
+rg_err rg_plan_manual(const rg_config *cfg, const char *env, const char *removed,
+		      const char *target, rg_plan *out, rg_error *err);
+void rg_plan_release(rg_plan *p);
+
+/* Persisted form: {"removed","target","entries":[{"action","step","name"}]}. */
+json_t *rg_plan_to_json(const rg_config *cfg, const rg_plan *p);
+rg_err rg_plan_from_json(const rg_config *cfg, const char *text, rg_plan *out, rg_error *err);
+
+const char *rg_plan_action_name(rg_plan_action a);     /* "undo" "run" "redeploy" */
+const rg_step *rg_plan_step(const rg_config *cfg, const rg_plan_entry *e);
+const char *rg_plan_command(const rg_config *cfg, const rg_plan_entry *e);
+
+/* Checks run to verify a restored release: every check named by the
+ * environment's `checks` steps, each once, in pipeline order. *out is owned
+ * by the caller (free); the pointers in it by cfg. */
+rg_err rg_plan_verify_checks(const rg_config *cfg, const char *env, const rg_check ***out,
+			     size_t *n, rg_error *err);
+
+#endif

@@ -1,0 +1,307 @@
+/* reverse.c — the way back: run the rollback plan entry by entry (undo
+ * newest first, or the rollback pipeline), verify the restored release with
+ * the smoke checks, watch it, and report. An undo that fails does not stop
+ * the others: the report names every step that could not be undone. */
+#include "engine/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/duration.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+static const rg_plan_entry *current_entry(const rg_active *a)
+{
+	return &a->plan.entries[a->run.cursor];
+}
+
+static bool redeploy(const rg_plan_entry *e)
+{
+	return e->action == RG_PLAN_REDEPLOY;
+}
+
+static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_code);
+
+void rg_reverse_start_entry(rg_active *a)
+{
+	const rg_plan_entry *e = current_entry(a);
+	const rg_step *s = rg_plan_step(a->eng->cfg, e);
+	const char *action = rg_plan_action_name(e->action);
+	rg_step_run sr;
+	bool interrupted;
+	rg_step_row(a, "reverse", a->run.cursor, s->name, action, &sr, &interrupted);
+	rg_engine_crash_point(a->eng, "undo_start", s->name);
+	sr.attempts++;
+	snprintf(sr.state, sizeof sr.state, "running");
+	sr.started = rg_now_ms();
+	sr.ended = 0;
+	sr.exit_code = -1;
+	sr.error[0] = '\0';
+	rg_run next = a->run;
+	snprintf(next.step, sizeof next.step, "%s", s->name);
+	char msg[400];
+	snprintf(msg, sizeof msg, "%s%s '%s' (%d/%d) for %s, attempt %d of %d",
+		 interrupted ? "interrupted by a server stop, running it again: " : "", action, s->name,
+		 a->run.cursor + 1, (int)a->plan.n, redeploy(e) ? a->plan.target : a->plan.removed,
+		 sr.attempts, s->retries + 1);
+	rg_step_record rec = { &sr, false, NULL };
+	rg_error err;
+	char event[32];
+	snprintf(event, sizeof event, "%s_started", action);
+	if (rg_run_commit(a, &next, event, s->name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	/* Undo is told about the release it removes and the one it restores;
+	 * a redeploy runs the step as if deploying the restored release. */
+	const char *version = redeploy(e) ? a->plan.target : a->plan.removed;
+	const char *previous = redeploy(e) ? a->plan.removed : a->plan.target;
+	rg_launch_step(a, s, rg_plan_command(a->eng->cfg, e), "reverse", a->run.cursor, version,
+		       previous, on_entry_done);
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+	rg_reverse_start_entry(t->data);
+}
+
+static void entry_retry(rg_active *a, rg_step_run *sr, const rg_step *s)
+{
+	int64_t backoff = s->retry_backoff_ms << (sr->attempts - 1 < 10 ? sr->attempts - 1 : 10);
+	char d[32], msg[700];
+	rg_duration_format(backoff, d, sizeof d);
+	snprintf(msg, sizeof msg, "attempt %d of %s '%s' failed (%s); retrying in %s", sr->attempts,
+		 sr->action, sr->name, sr->error, d);
+	rg_step_record rec = { sr, true, NULL };
+	rg_run next = a->run;
+	rg_error err;
+	if (rg_run_commit(a, &next, "step_retry", sr->name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	uv_timer_start(&a->timer, on_backoff, (uint64_t)backoff, 0);
+}
+
+static void append_error(rg_run *next, const rg_step_run *sr)
+{
+	size_t used = strlen(next->error);
+	snprintf(next->error + used, sizeof next->error - used, "%s%s of '%s' failed: %s",
+		 used ? "; " : "", sr->action, sr->name, sr->error);
+}
+
+static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_code)
+{
+	const rg_plan_entry *e = current_entry(a);
+	const rg_step *s = rg_plan_step(a->eng->cfg, e);
+	rg_step_run sr;
+	rg_error err;
+	if (rg_store_step_get(a->eng->store, a->run.id, "reverse", a->run.cursor, &sr, &err))
+		return rg_run_stuck(a, &err);
+	rg_step_row_finish(&sr, ok, detail, exit_code);
+	if (!ok && sr.attempts <= s->retries)
+		return entry_retry(a, &sr, s);
+	rg_run next = a->run;
+	next.cursor++;
+	if (!ok)
+		append_error(&next, &sr);
+	char msg[700], event[32];
+	snprintf(event, sizeof event, "%s_%s", sr.action, ok ? "succeeded" : "failed");
+	snprintf(msg, sizeof msg, "%s '%s' %s%s%s", sr.action, sr.name, ok ? "succeeded" : "failed: ",
+		 ok ? "" : detail, ok || a->run.cursor + 1 >= (int)a->plan.n ? "" : "; going on with the rest");
+	rg_step_record rec = { &sr, true, ok && redeploy(e) ? a->plan.target : NULL };
+	if (rg_run_commit(a, &next, event, sr.name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	rg_run_advance(a);
+}
+
+/* ---- after the plan: verify, watch, report ------------------------------- */
+
+typedef struct outcome {
+	const char *removed_state;   /* state of the release taken away, or NULL */
+	bool restore_target;         /* the target becomes known good */
+} outcome;
+
+static rg_err set_state(rg_active *a, const char *version, const char *state, rg_error *err)
+{
+	rg_release rel;
+	if (!version[0] || rg_store_release_get(a->eng->store, a->run.env, version, &rel, NULL) != RG_OK)
+		return RG_OK;
+	snprintf(rel.state, sizeof rel.state, "%s", state);
+	rel.updated = rg_now_ms();
+	rel.run_id = a->run.id;
+	if (strcmp(state, "known_good") == 0 && rel.verified_at == 0)
+		rel.verified_at = rel.updated;
+	return rg_store_release_put(a->eng->store, &rel, err);
+}
+
+static rg_err outcome_extra(rg_active *a, void *ctx, rg_error *err)
+{
+	const outcome *o = ctx;
+	rg_err rc = RG_OK;
+	if (o->removed_state)
+		rc = set_state(a, a->plan.removed, o->removed_state, err);
+	if (!rc && o->restore_target)
+		rc = set_state(a, a->plan.target, "known_good", err);
+	return rc;
+}
+
+static void end_run(rg_active *a, const char *state, const char *msg, const char *warning,
+		    const outcome *o)
+{
+	rg_run next = a->run;
+	if (warning)
+		snprintf(next.warning, sizeof next.warning, "%s", warning);
+	snprintf(next.state, sizeof next.state, "%s", state);
+	next.ended = rg_now_ms();
+	next.window_until = 0;
+	next.step[0] = '\0';
+	rg_error err;
+	if (rg_run_commit(a, &next, state, NULL, msg, outcome_extra, (void *)o, &err))
+		return rg_run_stuck(a, &err);
+	rg_info("run %lld: %s", (long long)a->run.id, msg);
+	rg_active_release(a);
+}
+
+/* A failed rollback changes nothing about what serves: a pending release
+ * is marked failed, a live one stays live, and the report says what is left. */
+static void rollback_failed(rg_active *a, const char *why)
+{
+	rg_run next = a->run;
+	if (why && why != a->run.error) {
+		size_t used = strlen(next.error);
+		snprintf(next.error + used, sizeof next.error - used, "%s%s", used ? "; " : "", why);
+	}
+	rg_release rel;
+	bool pending = rg_store_release_get(a->eng->store, a->run.env, a->plan.removed, &rel, NULL) == RG_OK &&
+		       strcmp(rel.state, "pending") == 0;
+	outcome o = { pending ? "failed" : NULL, false };
+	snprintf(next.state, sizeof next.state, "rollback_failed");
+	next.ended = rg_now_ms();
+	next.window_until = 0;
+	next.step[0] = '\0';
+	char msg[1200];
+	snprintf(msg, sizeof msg, "rollback failed: %s", next.error);
+	rg_error err;
+	if (rg_run_commit(a, &next, "rollback_failed", NULL, msg, outcome_extra, &o, &err))
+		return rg_run_stuck(a, &err);
+	rg_error_log("run %lld: %s", (long long)a->run.id, msg);
+	rg_active_release(a);
+}
+
+static void enter_post_window(rg_active *a)
+{
+	char d[32], msg[300];
+	rg_duration_format(a->env->post_rollback_monitor_ms, d, sizeof d);
+	snprintf(msg, sizeof msg, "watching restored release %s for %s",
+		 a->plan.target[0] ? a->plan.target : "(none)", d);
+	rg_window_enter(a, a->env->post_rollback_monitor_ms, msg, NULL);
+}
+
+static void on_verified(rg_active *a, bool ok, const char *detail)
+{
+	rg_step_run sr;
+	rg_error err;
+	int idx = (int)a->plan.n;
+	if (rg_store_step_get(a->eng->store, a->run.id, "reverse", idx, &sr, &err) == RG_OK) {
+		rg_step_row_finish(&sr, ok, detail, ok ? 0 : 1);
+		rg_step_record rec = { &sr, true, NULL };
+		if (rg_store_begin(a->eng->store, &err) || rg_step_record_extra(a, &rec, &err) ||
+		    rg_store_event_add(a->eng->store, a->run.id, ok ? "verified" : "verify_failed",
+				       "verify", detail, &err) ||
+		    rg_store_commit(a->eng->store, &err)) {
+			rg_store_abandon(a->eng->store);
+			return rg_run_stuck(a, &err);
+		}
+	}
+	if (!ok) {
+		char why[700];
+		snprintf(why, sizeof why, "restored release %s failed verification: %s", a->plan.target, detail);
+		return rollback_failed(a, why);
+	}
+	enter_post_window(a);
+}
+
+static void verify_done_adapter(rg_active *a, bool ok, const char *detail, int exit_code)
+{
+	(void)exit_code;
+	on_verified(a, ok, detail);
+}
+
+static rg_err verify_check_names(rg_active *a, char ***names, size_t *n, rg_error *err)
+{
+	const rg_check **checks = NULL;
+	*names = NULL;
+	*n = 0;
+	rg_err rc = rg_plan_verify_checks(a->eng->cfg, a->run.env, &checks, n, err);
+	if (!rc && *n > 0 && !(*names = calloc(*n, sizeof **names)))
+		rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; !rc && i < *n; i++)
+		(*names)[i] = checks[i]->name;
+	free(checks);
+	return rc;
+}
+
+/* The smoke checks of the deploy pipeline, run again against the target. */
+void rg_reverse_verify(rg_active *a)
+{
+	char **names;
+	size_t n;
+	rg_error err;
+	if (!a->plan.target[0])
+		return rg_reverse_finish(a, NULL);
+	if (verify_check_names(a, &names, &n, &err))
+		return rg_run_stuck(a, &err);
+	if (n == 0)
+		return enter_post_window(a);
+	char vname[] = "verify";
+	rg_step verify = { .name = vname, .kind = RG_STEP_CHECKS, .checks = names, .n_checks = n };
+	int idx = (int)a->plan.n;
+	rg_step_run sr;
+	bool interrupted;
+	rg_step_row(a, "reverse", idx, "verify", "verify", &sr, &interrupted);
+	sr.attempts++;
+	snprintf(sr.state, sizeof sr.state, "running");
+	sr.started = rg_now_ms();
+	rg_run next = a->run;
+	snprintf(next.step, sizeof next.step, "verify");
+	char msg[200];
+	snprintf(msg, sizeof msg, "running %d check%s against %s", (int)n, n == 1 ? "" : "s",
+		 a->plan.target);
+	rg_step_record rec = { &sr, false, NULL };
+	if (rg_run_commit(a, &next, "verify_started", "verify", msg, rg_step_record_extra, &rec, &err)) {
+		free(names);
+		return rg_run_stuck(a, &err);
+	}
+	rg_launch_step(a, &verify, NULL, "reverse", idx, a->plan.target, a->plan.removed,
+		       verify_done_adapter);
+	free(names);
+}
+
+void rg_reverse_plan_done(rg_active *a)
+{
+	if (a->run.error[0])
+		return rollback_failed(a, NULL);
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, "verifying");
+	next.step[0] = '\0';
+	char msg[200];
+	snprintf(msg, sizeof msg, "plan done; verifying %s", a->plan.target[0] ? a->plan.target : "(no release to verify)");
+	rg_error err;
+	if (rg_run_commit(a, &next, "verifying", NULL, msg, NULL, NULL, &err))
+		return rg_run_stuck(a, &err);
+	rg_reverse_verify(a);
+}
+
+void rg_reverse_finish(rg_active *a, const char *warning)
+{
+	bool manual = strcmp(a->run.kind, "rollback") == 0;
+	if (warning && manual)
+		return rollback_failed(a, warning);
+	outcome o = { "rolled_back", a->plan.target[0] != '\0' };
+	char msg[700];
+	if (manual)
+		snprintf(msg, sizeof msg, "%s is live and verified again in %s", a->plan.target, a->run.env);
+	else
+		snprintf(msg, sizeof msg, "rolled back: %s%s%s", a->plan.target[0] ? a->plan.target : "no release",
+			 a->plan.target[0] ? " is live again" : " was known good before",
+			 warning ? " (warning: it is unhealthy)" : "");
+	end_run(a, manual ? "succeeded" : "rolled_back", msg, warning, &o);
+}

@@ -1,0 +1,136 @@
+/* run.c — the driver of a run's life:
+ *   queued → running (steps) → monitoring → succeeded
+ *   on failure: rolling_back (undo) → verifying → monitoring → rolled_back
+ * Every change goes through rg_run_commit: the row is compare-and-set and an
+ * event appended in one transaction, and only then is the change acted on. */
+#include "engine/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/transitions.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *step,
+		     const char *message, rg_txn_extra_fn extra, void *ctx, rg_error *err)
+{
+	rg_store *s = a->eng->store;
+	rg_transition_assert(a->run.state, next->state);
+	rg_err rc = rg_store_begin(s, err);
+	if (!rc)
+		rc = rg_store_run_update(s, next, a->run.state, err);
+	if (!rc && extra)
+		rc = extra(a, ctx, err);
+	if (!rc && event)
+		rc = rg_store_event_add(s, a->run.id, event, step, message, err);
+	if (!rc)
+		rc = rg_store_commit(s, err);
+	if (rc) {
+		rg_store_abandon(s);
+		if (next->plan != a->run.plan)
+			free(next->plan);
+		next->plan = a->run.plan;
+		return rc;
+	}
+	if (a->run.plan != next->plan)
+		free(a->run.plan);
+	a->run = *next;
+	rg_engine_notify(a->eng, a->run.id);
+	return RG_OK;
+}
+
+void rg_run_stuck(rg_active *a, const rg_error *err)
+{
+	rg_error_log("run %lld cannot go on: %s; it will be resumed on the next start",
+		     (long long)a->run.id, err->message);
+	rg_active_release(a);
+}
+
+void rg_run_cancel_work(rg_active *a)
+{
+	if (a->exec) {
+		rg_exec_free(a->exec);
+		a->exec = NULL;
+	}
+	rg_batch_cancel(a);
+	rg_window_stop(a);
+	uv_timer_stop(&a->timer);
+	uv_timer_stop(&a->deadline);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+	rg_forward_run_timeout(t->data);
+}
+
+/* The whole-run timeout bounds the deploy steps (the runbooks' "deployment
+ * timeout"); the monitor window and a rollback have their own clocks. */
+void rg_run_start_deadline(rg_active *a)
+{
+	if (a->run.deadline == 0 || strcmp(a->run.phase, "forward") != 0 ||
+	    strcmp(a->run.state, "monitoring") == 0)
+		return;
+	int64_t left = a->run.deadline - rg_now_ms();
+	uv_timer_start(&a->deadline, on_deadline, left > 0 ? (uint64_t)left : 0, 0);
+}
+
+static void start(rg_active *a)
+{
+	bool manual = strcmp(a->run.kind, "rollback") == 0;
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, manual ? "rolling_back" : "running");
+	next.started = rg_now_ms();
+	if (!manual)
+		next.total = (int)a->n_fwd;
+	char msg[300];
+	if (manual)
+		snprintf(msg, sizeof msg, "rolling back from %s to %s: %d steps",
+			 a->plan.removed, a->plan.target, (int)a->plan.n);
+	else
+		snprintf(msg, sizeof msg, "deploying %s to %s: %d steps", a->run.version,
+			 a->run.env, (int)a->n_fwd);
+	rg_error err;
+	if (rg_run_commit(a, &next, manual ? "rollback_started" : "run_started", NULL, msg,
+			  NULL, NULL, &err))
+		return rg_run_stuck(a, &err);
+	rg_run_advance(a);
+}
+
+static void hold(rg_active *a)
+{
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, "paused");
+	rg_error err;
+	if (rg_run_commit(a, &next, "paused", NULL, "paused before the next step", NULL, NULL, &err))
+		rg_run_stuck(a, &err);
+}
+
+void rg_run_advance(rg_active *a)
+{
+	const char *st = a->run.state;
+	if (a->released || a->eng->shutting_down)
+		return;
+	if (strcmp(st, "queued") == 0)
+		return start(a);
+	if (strcmp(st, "running") == 0) {
+		if (a->run.paused)
+			return hold(a);
+		if ((size_t)a->run.cursor >= a->n_fwd)
+			return rg_forward_steps_done(a);
+		return rg_forward_start_step(a);
+	}
+	if (strcmp(st, "rolling_back") == 0) {
+		if ((size_t)a->run.cursor >= a->plan.n)
+			return rg_reverse_plan_done(a);
+		return rg_reverse_start_entry(a);
+	}
+	if (strcmp(st, "verifying") == 0)
+		return rg_reverse_verify(a);
+	if (strcmp(st, "monitoring") == 0)
+		return rg_window_resume(a);
+	if (rg_run_state_terminal(st))
+		return rg_active_release(a);
+	/* paused, awaiting_approval: wait for a person */
+}

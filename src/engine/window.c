@@ -1,0 +1,213 @@
+/* window.c — monitor windows: after the last step (`monitor`) and after a
+ * rollback (`post_rollback_monitor`). Health-check triggers are evaluated on
+ * their `every` interval; `failures` consecutive failures fire the trigger,
+ * and its severity picks the action through `actions:`. */
+#include "engine/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/duration.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+static bool reverse(const rg_active *a)
+{
+	return strcmp(a->run.phase, "reverse") == 0;
+}
+
+static void on_window_end(uv_timer_t *t)
+{
+	rg_active *a = t->data;
+	rg_window_stop(a);
+	if (reverse(a))
+		rg_reverse_finish(a, NULL);
+	else
+		rg_window_succeed(a, "monitor window passed with no trigger firing");
+}
+
+static void on_trigger_done(const rg_check *check, const rg_check_result *res, void *ctx);
+
+static void start_trigger(rg_active *a, size_t i)
+{
+	const rg_config *cfg = a->eng->cfg;
+	const rg_trigger *t = &cfg->triggers[i];
+	const rg_check *c = rg_config_check(cfg, t->check);
+	const char *version = reverse(a) ? a->plan.target : a->run.version;
+	rg_envlist env;
+	rg_error err;
+	rg_trigger_slot *slot = &a->triggers[i];
+	slot->due = (int64_t)uv_now(a->eng->loop) + t->every_ms;
+	if (!c || rg_launch_env(a, t->name, version, "", &env, &err) != RG_OK)
+		return;
+	if (rg_check_start(a->eng->checker, c, cfg->dir, env.items, on_trigger_done, slot,
+			   &slot->run, &err) != RG_OK) {
+		slot->run = NULL;
+		rg_warn("run %lld: trigger '%s' could not start: %s", (long long)a->run.id, t->name,
+			err.message);
+	}
+	rg_envlist_release(&env);
+}
+
+static void on_tick(uv_timer_t *timer)
+{
+	rg_active *a = timer->data;
+	int64_t now = (int64_t)uv_now(a->eng->loop);
+	const rg_config *cfg = a->eng->cfg;
+	for (size_t i = 0; i < cfg->n_triggers; i++)
+		if (cfg->triggers[i].kind == RG_TRIGGER_CHECK && !a->triggers[i].run &&
+		    a->triggers[i].due <= now)
+			start_trigger(a, i);
+}
+
+static void fire_decision(const rg_active *a, const rg_trigger *t, const char *detail,
+			  rg_action action, rg_decision *d)
+{
+	char every[32];
+	rg_duration_format(t->every_ms, every, sizeof every);
+	memset(d, 0, sizeof *d);
+	snprintf(d->trigger, sizeof d->trigger, "%s", t->name);
+	snprintf(d->severity, sizeof d->severity, "%s", rg_severity_name(t->severity));
+	snprintf(d->action, sizeof d->action, "%s", rg_action_name(action));
+	snprintf(d->observed, sizeof d->observed, "%d consecutive failures; last: %s", t->failures, detail);
+	snprintf(d->threshold, sizeof d->threshold, "%d failures of check '%s' every %s", t->failures,
+		 t->check, every);
+	snprintf(d->reason, sizeof d->reason, "trigger '%s' fired (%s): check '%s' failed %d times in a row; %s%s",
+		 t->name, d->severity, t->check, t->failures,
+		 action == RG_ACTION_ROLLBACK ? "rolling back to " : "action ",
+		 action == RG_ACTION_ROLLBACK ? (a->prev_version[0] ? a->prev_version : "nothing (no known-good release)")
+					      : rg_action_name(action));
+}
+
+/* Actions other than an immediate rollback are recorded and the window goes
+ * on: `notify` by definition; `rollback-after-approval` waits for a person,
+ * who decides with `rollguard rollback`. */
+static void fire_recorded(rg_active *a, const rg_decision *d)
+{
+	rg_error err;
+	char msg[700];
+	snprintf(msg, sizeof msg, "%s; recorded, no automatic action", d->reason);
+	if (rg_store_event_add(a->eng->store, a->run.id, "trigger_fired", NULL, msg, &err))
+		rg_warn("run %lld: %s", (long long)a->run.id, err.message);
+	rg_engine_notify(a->eng, a->run.id);
+}
+
+static void fire(rg_active *a, size_t i, const char *detail)
+{
+	const rg_trigger *t = &a->eng->cfg->triggers[i];
+	rg_action action = a->eng->cfg->actions[t->severity];
+	rg_decision d;
+	a->triggers[i].failures = 0;
+	if (reverse(a)) {
+		char warning[512];
+		snprintf(warning, sizeof warning,
+			 "restored release %s is unhealthy: trigger '%s' fired after the rollback (%s)",
+			 a->plan.target, t->name, detail);
+		rg_window_stop(a);
+		return rg_reverse_finish(a, warning);
+	}
+	fire_decision(a, t, detail, action, &d);
+	if (action != RG_ACTION_ROLLBACK)
+		return fire_recorded(a, &d);
+	rg_forward_decide_rollback(a, &d, NULL);
+}
+
+
+static void on_trigger_done(const rg_check *check, const rg_check_result *res, void *ctx)
+{
+	rg_trigger_slot *slot = ctx;
+	rg_active *a = slot->a;
+	const rg_trigger *t = &a->eng->cfg->triggers[slot->i];
+	slot->run = NULL;
+	if (res->ok) {
+		slot->failures = 0;
+		return;
+	}
+	slot->failures++;
+	char msg[700];
+	snprintf(msg, sizeof msg, "trigger '%s': check '%s' failed (%d of %d): %s", t->name,
+		 check->name, slot->failures, t->failures, res->detail);
+	rg_error err;
+	if (rg_store_event_add(a->eng->store, a->run.id, "check_failed", NULL, msg, &err))
+		rg_warn("run %lld: %s", (long long)a->run.id, err.message);
+	rg_engine_notify(a->eng, a->run.id);
+	if (slot->failures >= t->failures)
+		fire(a, slot->i, res->detail);
+}
+
+static uint64_t tick_interval(const rg_config *cfg)
+{
+	int64_t every = 0;
+	for (size_t i = 0; i < cfg->n_triggers; i++)
+		if (cfg->triggers[i].kind == RG_TRIGGER_CHECK &&
+		    (every == 0 || cfg->triggers[i].every_ms < every))
+			every = cfg->triggers[i].every_ms;
+	return every > 0 ? (uint64_t)(every < 50 ? 50 : every) : 0;
+}
+
+void rg_window_resume(rg_active *a)
+{
+	int64_t left = a->run.window_until - rg_now_ms();
+	uv_timer_start(&a->timer, on_window_end, left > 0 ? (uint64_t)left : 0, 0);
+	uint64_t every = tick_interval(a->eng->cfg);
+	if (every == 0 || left <= 0)
+		return;
+	int64_t now = (int64_t)uv_now(a->eng->loop);
+	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++)
+		a->triggers[i].due = now;
+	uv_timer_start(&a->tick, on_tick, 0, every);
+}
+
+void rg_window_enter(rg_active *a, int64_t length_ms, const char *message, rg_txn_extra_fn extra)
+{
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, "monitoring");
+	next.step[0] = '\0';
+	next.window_until = rg_now_ms() + length_ms;
+	rg_error err;
+	if (rg_run_commit(a, &next, "monitoring", NULL, message, extra, NULL, &err))
+		return rg_run_stuck(a, &err);
+	rg_window_resume(a);
+}
+
+void rg_window_stop(rg_active *a)
+{
+	uv_timer_stop(&a->tick);
+	uv_timer_stop(&a->timer);
+	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++) {
+		if (a->triggers[i].run)
+			rg_check_cancel(a->triggers[i].run);
+		a->triggers[i].run = NULL;
+		a->triggers[i].failures = 0;
+	}
+}
+
+static rg_err known_good(rg_active *a, void *ctx, rg_error *err)
+{
+	rg_release rel;
+	rg_err rc = rg_store_release_get(a->eng->store, a->run.env, a->run.version, &rel, err);
+	if (rc)
+		return rc;
+	snprintf(rel.state, sizeof rel.state, "known_good");
+	rel.updated = rg_now_ms();
+	if (rel.verified_at == 0)
+		rel.verified_at = rel.updated;
+	rel.run_id = a->run.id;
+	return rg_store_release_put(a->eng->store, &rel, err);
+}
+
+void rg_window_succeed(rg_active *a, const char *message)
+{
+	rg_run next = a->run;
+	snprintf(next.state, sizeof next.state, "succeeded");
+	next.ended = rg_now_ms();
+	next.window_until = 0;
+	char msg[400];
+	snprintf(msg, sizeof msg, "%s; %s is known good", message, a->run.version);
+	rg_error err;
+	if (rg_run_commit(a, &next, "succeeded", NULL, msg, known_good, NULL, &err))
+		return rg_run_stuck(a, &err);
+	rg_info("run %lld: %s is known good in %s", (long long)a->run.id, a->run.version, a->run.env);
+	rg_active_release(a);
+}

@@ -1,0 +1,579 @@
+/* query.c — the store's read side: runs, steps, events, status and metrics as
+ * the JSON shapes of the API (DESIGN §7). It only reads: it must never write,
+ * nor hand out a partial object when building one failed half-way. */
+#include "store/sqlite_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/timeutil.h"
+
+/* Every run state, so that metrics list a 0 for states with no runs (a
+ * Prometheus series that disappears is harder to alert on than a zero). */
+static const char *const run_states[] = {
+	"queued", "awaiting_approval", "running", "paused", "verifying", "monitoring",
+	"rolling_back", "succeeded", "failed", "rolled_back", "rollback_failed", "aborted",
+};
+
+/* ---- JSON building -----------------------------------------------------------
+ *
+ * Builders record a failed allocation in *bad instead of returning at each
+ * field; the caller checks once and drops the whole object. */
+
+/* Step errors and messages can carry bytes from a child's output that are not
+ * UTF-8, which json_string refuses; such a string is kept with the non-ASCII
+ * bytes replaced rather than dropped. */
+static json_t *jstr(const char *s)
+{
+	if (!s)
+		return json_null();
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s && *s ? jstr(s) : json_null();
+}
+
+static void put(json_t *o, const char *key, json_t *v, bool *bad)
+{
+	if (!v || json_object_set_new(o, key, v) != 0)  /* set_new drops v on failure */
+		*bad = true;
+}
+
+/* "name": ISO-8601 UTC or null when 0, and "name_ms": the raw milliseconds. */
+static void put_time(json_t *o, const char *name, int64_t ms, bool *bad)
+{
+	char key[48], iso[40];
+	if (ms) {
+		rg_time_format_iso(ms, iso, sizeof iso);
+		put(o, name, json_string(iso), bad);
+	} else {
+		put(o, name, json_null(), bad);
+	}
+	snprintf(key, sizeof key, "%s_ms", name);
+	put(o, key, json_integer(ms), bad);
+}
+
+static json_t *finish(json_t *o, bool bad)
+{
+	if (!bad)
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+static json_t *run_object(const rg_run *r)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (bad)
+		return NULL;
+	put(o, "id", json_integer(r->id), &bad);
+	put(o, "env", jstr(r->env), &bad);
+	put(o, "kind", jstr(r->kind), &bad);
+	put(o, "version", jstr(r->version), &bad);
+	put(o, "from_version", jstr_or_null(r->from_version), &bad);
+	put(o, "state", jstr(r->state), &bad);
+	put(o, "phase", jstr(r->phase), &bad);
+	put(o, "step", jstr_or_null(r->step), &bad);
+	put(o, "cursor", json_integer(r->cursor), &bad);
+	put(o, "total", json_integer(r->total), &bad);
+	put(o, "actor", jstr(r->actor), &bad);
+	put(o, "reason", jstr_or_null(r->reason), &bad);
+	put(o, "error", jstr_or_null(r->error), &bad);
+	put(o, "warning", jstr_or_null(r->warning), &bad);
+	put_time(o, "created", r->created, &bad);
+	put_time(o, "started", r->started, &bad);
+	put_time(o, "ended", r->ended, &bad);
+	put_time(o, "deadline", r->deadline, &bad);
+	put_time(o, "window_until", r->window_until, &bad);
+	put(o, "force", json_boolean(r->force), &bad);
+	put(o, "paused", json_boolean(r->paused), &bad);
+	return finish(o, bad);
+}
+
+/* ---- rows to arrays ------------------------------------------------------------ */
+
+typedef json_t *(*row_fn)(sqlite3_stmt *st);
+
+/* Steps st (already bound; rc is the result of binding) and appends fn(row)
+ * to arr for each row, then releases st. *rows counts the rows if not NULL. */
+static rg_err rows_json(rg_store *s, sqlite3_stmt *st, int rc, row_fn fn, json_t *arr,
+			size_t *rows, const char *what, rg_error *err)
+{
+	rg_err e = RG_OK;
+	size_t n = 0;
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			n++;
+			if (json_array_append_new(arr, fn(st)) != 0) {
+				e = rg_fail(err, RG_ENOMEM, NULL, "%s: out of memory", what);
+				break;
+			}
+		}
+	}
+	if (!e && rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, what, err);
+	rg_sq_done(st);
+	if (rows)
+		*rows = n;
+	return e;
+}
+
+static json_t *run_row(sqlite3_stmt *st)
+{
+	rg_run r;
+	json_t *o = NULL;
+	if (rg_sq_run_read(st, &r, NULL) == RG_OK)
+		o = run_object(&r);
+	rg_run_release(&r);
+	return o;
+}
+
+/* SELECT phase, idx, name, action, state, attempts, exit_code, started, ended, error */
+static json_t *step_row(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (bad)
+		return NULL;
+	int64_t started = sqlite3_column_int64(st, 7), ended = sqlite3_column_int64(st, 8);
+	put(o, "name", jstr((const char *)sqlite3_column_text(st, 2)), &bad);
+	put(o, "phase", jstr((const char *)sqlite3_column_text(st, 0)), &bad);
+	put(o, "idx", json_integer(sqlite3_column_int(st, 1)), &bad);
+	put(o, "action", jstr((const char *)sqlite3_column_text(st, 3)), &bad);
+	put(o, "state", jstr((const char *)sqlite3_column_text(st, 4)), &bad);
+	put(o, "attempts", json_integer(sqlite3_column_int(st, 5)), &bad);
+	put(o, "exit_code", json_integer(sqlite3_column_int(st, 6)), &bad);
+	put_time(o, "started", started, &bad);
+	put_time(o, "ended", ended, &bad);
+	put(o, "duration_ms", started && ended >= started ? json_integer(ended - started)
+							  : json_null(), &bad);
+	put(o, "error", jstr_or_null((const char *)sqlite3_column_text(st, 9)), &bad);
+	return finish(o, bad);
+}
+
+/* SELECT id, at, type, step, message */
+static json_t *event_row(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (bad)
+		return NULL;
+	put(o, "id", json_integer(sqlite3_column_int64(st, 0)), &bad);
+	put_time(o, "at", sqlite3_column_int64(st, 1), &bad);
+	put(o, "type", jstr((const char *)sqlite3_column_text(st, 2)), &bad);
+	put(o, "step", jstr_or_null((const char *)sqlite3_column_text(st, 3)), &bad);
+	put(o, "message", jstr((const char *)sqlite3_column_text(st, 4)), &bad);
+	return finish(o, bad);
+}
+
+/* SELECT trigger, severity, action, observed, threshold, reason, at */
+static json_t *decision_row(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (bad)
+		return NULL;
+	put(o, "trigger", jstr((const char *)sqlite3_column_text(st, 0)), &bad);
+	put(o, "severity", jstr_or_null((const char *)sqlite3_column_text(st, 1)), &bad);
+	put(o, "action", jstr((const char *)sqlite3_column_text(st, 2)), &bad);
+	put(o, "observed", jstr_or_null((const char *)sqlite3_column_text(st, 3)), &bad);
+	put(o, "threshold", jstr_or_null((const char *)sqlite3_column_text(st, 4)), &bad);
+	put(o, "reason", jstr_or_null((const char *)sqlite3_column_text(st, 5)), &bad);
+	put_time(o, "at", sqlite3_column_int64(st, 6), &bad);
+	return finish(o, bad);
+}
+
+/* SELECT name, phase, state, ended - started */
+static json_t *duration_row(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (bad)
+		return NULL;
+	put(o, "step", jstr((const char *)sqlite3_column_text(st, 0)), &bad);
+	put(o, "phase", jstr((const char *)sqlite3_column_text(st, 1)), &bad);
+	put(o, "state", jstr((const char *)sqlite3_column_text(st, 2)), &bad);
+	put(o, "seconds", json_real((double)sqlite3_column_int64(st, 3) / 1000.0), &bad);
+	return finish(o, bad);
+}
+
+/* Creates an empty array under key in o, so that o owns it from the start and
+ * one json_decref(o) cleans up whatever happens while it is filled. */
+static rg_err attach_array(json_t *o, const char *key, json_t **arr, rg_error *err)
+{
+	*arr = json_array();
+	if (!*arr || json_object_set_new(o, key, *arr) != 0)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	return RG_OK;
+}
+
+/* ---- one run ------------------------------------------------------------------------ */
+
+/* Forward phase first, then reverse (undo, verify), each in plan order:
+ * 'forward' < 'reverse', so ORDER BY phase, idx walks the primary key. */
+static rg_err add_steps(rg_store *s, json_t *o, int64_t id, rg_error *err)
+{
+	json_t *arr;
+	sqlite3_stmt *st = NULL;
+	rg_err e = attach_array(o, "steps", &arr, err);
+	if (!e)
+		e = rg_sq_stmt(s, RG_SQ_Q_STEPS,
+			       "SELECT phase, idx, name, \"action\", state, attempts, exit_code,"
+			       " started, ended, error FROM step_runs WHERE run_id=?1"
+			       " ORDER BY phase, idx",
+			       &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, id, &rc);
+	return rows_json(s, st, rc, step_row, arr, NULL, "run steps", err);
+}
+
+static rg_err add_events(rg_store *s, json_t *arr, int64_t id, int64_t after_id, size_t *n,
+			 rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_Q_EVENTS,
+			      "SELECT id, at, type, step, message FROM events"
+			      " WHERE run_id=?1 AND id>?2 ORDER BY id",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, id, &rc);
+	rg_sq_bind_int(st, 2, after_id, &rc);
+	return rows_json(s, st, rc, event_row, arr, n, "run events", err);
+}
+
+static rg_err add_decision(rg_store *s, json_t *o, int64_t id, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_Q_DECISION,
+			      "SELECT \"trigger\", severity, \"action\", observed, threshold,"
+			      " reason, at FROM decisions WHERE run_id=?1",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, id, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	json_t *d = NULL;
+	if (rc == SQLITE_ROW)
+		d = decision_row(st);
+	else if (rc == SQLITE_DONE)
+		d = json_null();
+	else
+		e = rg_sq_fail(s, rc, "run decision", err);
+	rg_sq_done(st);
+	if (!e && (!d || json_object_set_new(o, "decision", d) != 0))
+		e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	return e;
+}
+
+rg_err rg_store_run_json(rg_store *s, int64_t id, json_t **out, rg_error *err)
+{
+	*out = NULL;
+	rg_run r;
+	rg_err e = rg_store_run_get(s, id, &r, err);
+	json_t *o = e ? NULL : run_object(&r);
+	rg_run_release(&r);
+	if (e)
+		return e;
+	if (!o)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	json_t *events;
+	e = add_steps(s, o, id, err);
+	if (!e)
+		e = attach_array(o, "events", &events, err);
+	if (!e)
+		e = add_events(s, events, id, 0, NULL, err);
+	if (!e)
+		e = add_decision(s, o, id, err);
+	if (e) {
+		json_decref(o);
+		return e;
+	}
+	*out = o;
+	return RG_OK;
+}
+
+/* ---- lists ------------------------------------------------------------------------------ */
+
+rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err)
+{
+	*out = NULL;
+	if (limit <= 0)
+		limit = 20;
+	if (limit > 1000)
+		limit = 1000;
+	/* Two statements rather than "?1 IS NULL OR env=?1", which would keep
+	 * the planner from using runs_env for one environment's history. */
+	sqlite3_stmt *st = NULL;
+	rg_err e = env ? rg_sq_stmt(s, RG_SQ_Q_RUNS_ENV,
+				    "SELECT " RG_SQ_RUN_COLUMNS " FROM runs WHERE env=?1"
+				    " ORDER BY id DESC LIMIT ?2",
+				    &st, err)
+		       : rg_sq_stmt(s, RG_SQ_Q_RUNS,
+				    "SELECT " RG_SQ_RUN_COLUMNS " FROM runs"
+				    " ORDER BY id DESC LIMIT ?2",
+				    &st, err);
+	if (e)
+		return e;
+	json_t *arr = json_array();
+	int rc = arr ? SQLITE_OK : SQLITE_NOMEM;
+	if (env)
+		rg_sq_bind_str(st, 1, env, &rc);
+	rg_sq_bind_int(st, 2, limit, &rc);
+	e = rows_json(s, st, rc, run_row, arr, NULL, "runs", err);
+	if (e) {
+		json_decref(arr);
+		return e;
+	}
+	*out = arr;
+	return RG_OK;
+}
+
+static rg_err run_exists(rg_store *s, int64_t id, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_Q_RUN_EXISTS, "SELECT 1 FROM runs WHERE id=?1", &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, id, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		e = rg_fail(err, RG_ENOTFOUND, "run", "no run %lld", (long long)id);
+	else if (rc != SQLITE_ROW)
+		e = rg_sq_fail(s, rc, "run exists", err);
+	rg_sq_done(st);
+	return e;
+}
+
+/* Polled by every SSE client, so the existence check of the run is only paid
+ * when there is nothing new to send. */
+rg_err rg_store_events_json(rg_store *s, int64_t run_id, int64_t after_id, json_t **out,
+			    rg_error *err)
+{
+	*out = NULL;
+	json_t *arr = json_array();
+	if (!arr)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	size_t n = 0;
+	rg_err e = add_events(s, arr, run_id, after_id, &n, err);
+	if (!e && n == 0)
+		e = run_exists(s, run_id, err);
+	if (e) {
+		json_decref(arr);
+		return e;
+	}
+	*out = arr;
+	return RG_OK;
+}
+
+/* ---- status ---------------------------------------------------------------------------- */
+
+static rg_err status_live(rg_store *s, const char *env, json_t *o, rg_error *err)
+{
+	rg_release rel;
+	rg_err e = rg_store_release_current(s, env, &rel, err);
+	if (e == RG_ENOTFOUND) {
+		rg_error_clear(err);
+		return json_object_set_new(o, "live", json_null()) == 0
+			       ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	}
+	if (e)
+		return e;
+	json_t *live = json_object();
+	bool bad = !live;
+	if (live) {
+		put(live, "version", jstr(rel.version), &bad);
+		put(live, "state", jstr(rel.state), &bad);
+		put_time(live, "verified_at", rel.verified_at, &bad);
+	}
+	put(o, "live", finish(live, bad), &bad);
+	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : RG_OK;
+}
+
+/* The short form of the run in progress, for `rollguard status`. */
+static json_t *run_brief(const rg_run *r)
+{
+	json_t *o = json_object();
+	bool bad = !o;
+	if (bad)
+		return NULL;
+	put(o, "id", json_integer(r->id), &bad);
+	put(o, "kind", jstr(r->kind), &bad);
+	put(o, "version", jstr(r->version), &bad);
+	put(o, "state", jstr(r->state), &bad);
+	put(o, "step", jstr_or_null(r->step), &bad);
+	put(o, "cursor", json_integer(r->cursor), &bad);
+	put(o, "total", json_integer(r->total), &bad);
+	put_time(o, "started", r->started, &bad);
+	return finish(o, bad);
+}
+
+static rg_err status_run(rg_store *s, const char *env, json_t *o, rg_error *err)
+{
+	rg_run r;
+	bool found;
+	rg_err e = rg_sq_run_unfinished(s, env, &r, &found, err);
+	json_t *v = e ? NULL : found ? run_brief(&r) : json_null();
+	rg_run_release(&r);
+	if (e)
+		return e;
+	bool bad = false;
+	put(o, "run", v, &bad);
+	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : RG_OK;
+}
+
+static rg_err status_last_run(rg_store *s, const char *env, json_t *o, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_Q_LAST_RUN,
+			      "SELECT " RG_SQ_RUN_COLUMNS " FROM runs WHERE env=?1"
+			      " ORDER BY id DESC LIMIT 1",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_str(st, 1, env, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	json_t *v = NULL;
+	if (rc == SQLITE_ROW)
+		v = run_row(st);
+	else if (rc == SQLITE_DONE)
+		v = json_null();
+	else
+		e = rg_sq_fail(s, rc, "last run", err);
+	rg_sq_done(st);
+	bool bad = false;
+	if (!e)
+		put(o, "last_run", v, &bad);
+	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : e;
+}
+
+rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error *err)
+{
+	*out = NULL;
+	if (!env)
+		return rg_fail(err, RG_EINVAL, "env", "status needs an environment");
+	json_t *o = json_object();
+	if (!o || json_object_set_new(o, "env", jstr(env)) != 0) {
+		json_decref(o);
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	}
+	rg_err e = status_live(s, env, o, err);
+	if (!e)
+		e = status_run(s, env, o, err);
+	if (!e)
+		e = status_last_run(s, env, o, err);
+	if (e) {
+		json_decref(o);
+		return e;
+	}
+	*out = o;
+	return RG_OK;
+}
+
+/* ---- metrics ----------------------------------------------------------------------------- */
+
+static rg_err metrics_by_state(rg_store *s, json_t *o, rg_error *err)
+{
+	json_t *by = json_object();
+	bool bad = !by;
+	for (size_t i = 0; by && i < sizeof run_states / sizeof run_states[0]; i++)
+		put(by, run_states[i], json_integer(0), &bad);
+	put(o, "runs_by_state", by, &bad);
+	if (bad)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_Q_RUNS_BY_STATE,
+			      "SELECT state, count(*) FROM runs GROUP BY state", &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_DONE;
+	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		put(by, (const char *)sqlite3_column_text(st, 0),
+		    json_integer(sqlite3_column_int64(st, 1)), &bad);
+	if (bad)
+		e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	else if (rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "runs by state", err);
+	rg_sq_done(st);
+	return e;
+}
+
+/* A rollback happened when a deploy ended rolled back (or tried to and
+ * failed) and whenever someone ran a manual rollback. */
+static rg_err metrics_rollbacks(rg_store *s, json_t *o, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_Q_ROLLBACKS,
+			      "SELECT count(*) FROM runs WHERE kind='rollback'"
+			      " OR state IN ('rolled_back','rollback_failed')",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = sqlite3_step(st);
+	bool bad = false;
+	if (rc == SQLITE_ROW)
+		put(o, "rollbacks_total", json_integer(sqlite3_column_int64(st, 0)), &bad);
+	else
+		e = rg_sq_fail(s, rc, "rollbacks", err);
+	rg_sq_done(st);
+	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : e;
+}
+
+static rg_err metrics_durations(rg_store *s, json_t *o, rg_error *err)
+{
+	json_t *arr;
+	sqlite3_stmt *st = NULL;
+	rg_err e = attach_array(o, "step_durations", &arr, err);
+	if (!e)
+		e = rg_sq_stmt(s, RG_SQ_Q_STEP_DURATIONS,
+			       "SELECT name, phase, state, ended - started FROM step_runs"
+			       " WHERE started > 0 AND ended >= started"
+			       " AND state IN ('succeeded','failed')"
+			       " ORDER BY ended DESC LIMIT 1000",
+			       &st, err);
+	if (e)
+		return e;
+	return rows_json(s, st, SQLITE_OK, duration_row, arr, NULL, "step durations", err);
+}
+
+rg_err rg_store_metrics_json(rg_store *s, json_t **out, rg_error *err)
+{
+	*out = NULL;
+	json_t *o = json_object();
+	if (!o)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	rg_err e = metrics_by_state(s, o, err);
+	if (!e)
+		e = metrics_rollbacks(s, o, err);
+	if (!e)
+		e = metrics_durations(s, o, err);
+	if (e) {
+		json_decref(o);
+		return e;
+	}
+	*out = o;
+	return RG_OK;
+}

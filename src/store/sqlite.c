@@ -1,0 +1,1062 @@
+/* sqlite.c — the SQLite store: open, schema migrations, transactions and
+ * every write. It must never format a value into SQL text (everything is
+ * bound) and never report RG_OK for a write that SQLite did not accept. */
+#include "store/sqlite_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/timeutil.h"
+
+/* ---- schema --------------------------------------------------------------
+ *
+ * Migration N (1-based) brings the database from user_version N-1 to N. Steps
+ * are only ever appended: a released step is never edited, because databases
+ * in the field already ran it. All pending steps run in one transaction
+ * together with the user_version bump, so a crash mid-migration leaves the
+ * old schema intact.
+ *
+ * Strings are NOT NULL DEFAULT '' (the structs use "" for "none"); the
+ * exceptions are runs.plan and step_runs.log (NULL until written) and
+ * releases.run_id (NULL for "no run", so the foreign key holds).
+ * "plan", "trigger", "action" and "key" are quoted because they are SQL
+ * keywords. */
+static const char *const migrations[] = {
+	/* 1: releases, runs, step runs, events, decisions */
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" env TEXT NOT NULL,"
+	" kind TEXT NOT NULL CHECK (kind IN ('deploy','rollback')),"
+	" version TEXT NOT NULL,"
+	" from_version TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN ('queued','awaiting_approval','running',"
+	"  'paused','verifying','monitoring','rolling_back','succeeded','failed',"
+	"  'rolled_back','rollback_failed','aborted')),"
+	" phase TEXT NOT NULL DEFAULT 'forward' CHECK (phase IN ('forward','reverse')),"
+	" cursor INTEGER NOT NULL DEFAULT 0,"
+	" total INTEGER NOT NULL DEFAULT 0,"
+	" step TEXT NOT NULL DEFAULT '',"
+	" \"plan\" TEXT,"
+	" created INTEGER NOT NULL,"
+	" started INTEGER NOT NULL DEFAULT 0,"
+	" ended INTEGER NOT NULL DEFAULT 0,"
+	" deadline INTEGER NOT NULL DEFAULT 0,"
+	" window_until INTEGER NOT NULL DEFAULT 0,"
+	" actor TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" error TEXT NOT NULL DEFAULT '',"
+	" warning TEXT NOT NULL DEFAULT '',"
+	" force INTEGER NOT NULL DEFAULT 0 CHECK (force IN (0,1)),"
+	" paused INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0,1))"
+	") STRICT;"
+	/* The database itself refuses a second unfinished run in an environment,
+	 * so two racing deploys cannot both start whatever the callers do. */
+	"CREATE UNIQUE INDEX runs_one_unfinished ON runs(env)"
+	" WHERE state NOT IN " RG_SQ_TERMINAL ";"
+	"CREATE INDEX runs_env ON runs(env, id);"
+	"CREATE TABLE releases ("
+	" env TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','live','known_good','failed',"
+	"  'rolled_back','superseded')),"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" verified_at INTEGER NOT NULL DEFAULT 0,"
+	" run_id INTEGER REFERENCES runs(id),"
+	" PRIMARY KEY (env, version)"
+	") STRICT;"
+	/* At most one current release per environment (store.h): a writer must
+	 * demote the old one before promoting the new one. */
+	"CREATE UNIQUE INDEX releases_one_current ON releases(env)"
+	" WHERE state IN ('live','known_good');"
+	"CREATE INDEX releases_verified ON releases(env, verified_at);"
+	"CREATE TABLE release_outputs ("
+	" env TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" step TEXT NOT NULL,"
+	" \"key\" TEXT NOT NULL,"
+	" value TEXT NOT NULL,"
+	" PRIMARY KEY (env, version, step, \"key\")"
+	") STRICT;"
+	"CREATE TABLE step_runs ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" phase TEXT NOT NULL CHECK (phase IN ('forward','reverse')),"
+	" idx INTEGER NOT NULL CHECK (idx >= 0),"
+	" name TEXT NOT NULL,"
+	" \"action\" TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN ('running','succeeded','failed','skipped')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" exit_code INTEGER NOT NULL DEFAULT -1,"
+	" pgid INTEGER NOT NULL DEFAULT 0,"
+	" started INTEGER NOT NULL DEFAULT 0,"
+	" ended INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" log TEXT,"
+	" PRIMARY KEY (run_id, phase, idx)"
+	") STRICT;"
+	"CREATE INDEX step_runs_ended ON step_runs(ended);"
+	/* AUTOINCREMENT: event ids are the cursor of SSE clients (after_id) and
+	 * must never be handed out twice, even if rows are pruned one day. */
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" at INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" step TEXT NOT NULL DEFAULT '',"
+	" message TEXT NOT NULL DEFAULT ''"
+	") STRICT;"
+	"CREATE INDEX events_run ON events(run_id, id);"
+	"CREATE TABLE decisions ("
+	" run_id INTEGER PRIMARY KEY REFERENCES runs(id),"
+	" \"trigger\" TEXT NOT NULL,"
+	" severity TEXT NOT NULL CHECK (severity IN ('P0','P1','P2','P3','')),"
+	" \"action\" TEXT NOT NULL,"
+	" observed TEXT NOT NULL DEFAULT '',"
+	" threshold TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" at INTEGER NOT NULL"
+	") STRICT;",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- helpers shared with query.c ------------------------------------------ */
+
+rg_err rg_sq_fail(rg_store *s, int rc, const char *what, rg_error *err)
+{
+	const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+	switch (rc) {
+	case SQLITE_NOMEM:
+		return rg_fail(err, RG_ENOMEM, NULL, "%s: out of memory", what);
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+	case SQLITE_CONSTRAINT_DATATYPE:
+		return rg_fail(err, RG_EINVAL, NULL, "%s: invalid value (%s)", what, msg);
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return rg_fail(err, RG_ENOTFOUND, NULL, "%s: the run it refers to does not exist",
+			       what);
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return rg_fail(err, RG_ECONFLICT, NULL, "%s: %s", what, msg);
+	default:
+		return rg_fail(err, RG_ESTORE, NULL, "%s: %s", what, msg);
+	}
+}
+
+rg_err rg_sq_stmt(rg_store *s, enum rg_sq_stmt id, const char *sql, sqlite3_stmt **out,
+		  rg_error *err)
+{
+	if (!s->stmt[id]) {
+		int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					    &s->stmt[id], NULL);
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(s->stmt[id]);
+			s->stmt[id] = NULL;
+			return rg_sq_fail(s, rc, "prepare", err);
+		}
+	}
+	/* Users reset it when done (rg_sq_done); resetting again is a cheap
+	 * guard. Its return code repeats the previous run's result, which was
+	 * reported to that caller, so it is not ours to report. */
+	sqlite3_reset(s->stmt[id]);
+	sqlite3_clear_bindings(s->stmt[id]);
+	*out = s->stmt[id];
+	return RG_OK;
+}
+
+void rg_sq_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+void rg_sq_bind_buf(sqlite3_stmt *st, int i, const char *buf, size_t size, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_text(st, i, buf, (int)strnlen(buf, size), SQLITE_TRANSIENT);
+}
+
+void rg_sq_bind_str(sqlite3_stmt *st, int i, const char *str, int *rc)
+{
+	if (*rc != SQLITE_OK)
+		return;
+	*rc = str ? sqlite3_bind_text(st, i, str, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+void rg_sq_bind_int(sqlite3_stmt *st, int i, int64_t v, int *rc)
+{
+	if (*rc == SQLITE_OK)
+		*rc = sqlite3_bind_int64(st, i, v);
+}
+
+void rg_sq_text(sqlite3_stmt *st, int col, char *buf, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(buf, t, n);
+	buf[n] = '\0';
+}
+
+/* Runs a statement that returns no rows, unless binding it failed (rc), then
+ * releases it. */
+static rg_err exec_stmt(rg_store *s, sqlite3_stmt *st, int rc, const char *what, rg_error *err)
+{
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	rg_err e = rc == SQLITE_DONE ? RG_OK : rg_sq_fail(s, rc, what, err);
+	rg_sq_done(st);
+	return e;
+}
+
+/* ---- open and migrate ------------------------------------------------------- */
+
+/* Runs a PRAGMA and copies the first column of its first row into buf. */
+static rg_err pragma_text(rg_store *s, const char *sql, char *buf, size_t size, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rg_sq_fail(s, rc, sql, err);
+	buf[0] = '\0';
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rg_sq_text(st, 0, buf, size);
+	rg_err e = rc == SQLITE_ROW || rc == SQLITE_DONE ? RG_OK : rg_sq_fail(s, rc, sql, err);
+	sqlite3_finalize(st);
+	return e;
+}
+
+static rg_err user_version(rg_store *s, int *v, rg_error *err)
+{
+	char buf[32];
+	rg_err e = pragma_text(s, "PRAGMA user_version", buf, sizeof buf, err);
+	*v = atoi(buf);
+	return e;
+}
+
+/* WAL lets readers run beside the one writer; synchronous=FULL fsyncs the WAL
+ * at every commit, which is what makes a committed rollback decision survive
+ * power loss (NORMAL would only survive a process crash). */
+static rg_err configure(rg_store *s, const char *path, rg_error *err)
+{
+	char mode[16], fk[8];
+	int rc = sqlite3_extended_result_codes(s->db, 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(s->db, 5000);
+	if (rc != SQLITE_OK)
+		return rg_sq_fail(s, rc, "configure", err);
+	rg_err e = pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode, err);
+	if (!e && strcmp(mode, "wal") != 0 && strcmp(path, ":memory:") != 0)
+		return rg_fail(err, RG_ESTORE, NULL, "%s: cannot use WAL mode (journal mode is %s)",
+			       path, mode);
+	if (!e)
+		e = pragma_text(s, "PRAGMA synchronous=FULL", mode, sizeof mode, err);
+	if (!e)
+		e = pragma_text(s, "PRAGMA foreign_keys=ON", mode, sizeof mode, err);
+	if (!e)
+		e = pragma_text(s, "PRAGMA foreign_keys", fk, sizeof fk, err);
+	if (!e && strcmp(fk, "1") != 0)
+		return rg_fail(err, RG_ESTORE, NULL, "this SQLite has no foreign key support");
+	return e;
+}
+
+static rg_err exec_sql(rg_store *s, const char *sql, const char *what, rg_error *err)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? RG_OK : rg_sq_fail(s, rc, what, err);
+}
+
+/* Applies the pending migration steps in one IMMEDIATE transaction; the
+ * version is read again under the write lock so that two processes opening a
+ * fresh database at once do not both run step 1. */
+static rg_err migrate(rg_store *s, const char *path, rg_error *err)
+{
+	int v = 0;
+	rg_err e = user_version(s, &v, err);
+	if (!e && v > SCHEMA_VERSION)
+		return rg_fail(err, RG_ESTORE, NULL,
+			       "%s: schema version %d is newer than this rollguard's (%d)", path,
+			       v, SCHEMA_VERSION);
+	if (e || v == SCHEMA_VERSION)
+		return e;
+	e = exec_sql(s, "BEGIN IMMEDIATE", "migrate", err);
+	if (e)
+		return e;
+	e = user_version(s, &v, err);
+	for (; !e && v < SCHEMA_VERSION; v++)
+		e = exec_sql(s, migrations[v], "migrate", err);
+	if (!e) {
+		/* PRAGMA takes no bound parameters; v is our own constant. */
+		char sql[48];
+		snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SCHEMA_VERSION);
+		e = exec_sql(s, sql, "migrate", err);
+	}
+	if (!e)
+		e = exec_sql(s, "COMMIT", "migrate", err);
+	if (e)
+		rg_store_abandon(s);
+	return e;
+}
+
+rg_err rg_store_open(const char *path, rg_store **out, rg_error *err)
+{
+	*out = NULL;
+	rg_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	rg_err e = RG_OK;
+	if (rc != SQLITE_OK) {
+		e = rg_fail(err, RG_ESTORE, NULL, "%s: %s", path,
+			    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	}
+	if (!e)
+		e = configure(s, path, err);
+	if (!e)
+		e = migrate(s, path, err);
+	if (e) {
+		rg_store_free(s);
+		return e;
+	}
+	*out = s;
+	return RG_OK;
+}
+
+void rg_store_free(rg_store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < RG_SQ_STMT_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	/* Closing rolls back a transaction still open: an abandoned change. */
+	int rc = sqlite3_close(s->db);
+	if (rc != SQLITE_OK)
+		rg_warn("store: close: %s", sqlite3_errstr(rc));
+	free(s);
+}
+
+/* ---- transactions ------------------------------------------------------------ */
+
+rg_err rg_store_begin(rg_store *s, rg_error *err)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		return rg_fail(err, RG_EINTERNAL, NULL, "store: a transaction is already open");
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_BEGIN, "BEGIN IMMEDIATE", &st, err);
+	return e ? e : exec_stmt(s, st, SQLITE_OK, "begin", err);
+}
+
+/* A failed COMMIT may leave the transaction open (SQLITE_BUSY) or not (I/O
+ * error); either way the caller's change did not happen, so we end it here and
+ * the store is ready for the next transaction. */
+rg_err rg_store_commit(rg_store *s, rg_error *err)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return rg_fail(err, RG_EINTERNAL, NULL, "store: commit without a transaction");
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_COMMIT, "COMMIT", &st, err);
+	if (!e)
+		e = exec_stmt(s, st, SQLITE_OK, "commit", err);
+	if (e)
+		rg_store_abandon(s);
+	return e;
+}
+
+void rg_store_abandon(rg_store *s)
+{
+	if (!s || sqlite3_get_autocommit(s->db))
+		return;
+	sqlite3_stmt *st = NULL;
+	rg_error ignored;
+	if (rg_sq_stmt(s, RG_SQ_ROLLBACK, "ROLLBACK", &st, &ignored) == RG_OK &&
+	    exec_stmt(s, st, SQLITE_OK, "rollback", &ignored) == RG_OK)
+		return;
+	rg_warn("store: rollback failed: %s", ignored.message);
+}
+
+/* ---- runs ----------------------------------------------------------------------- */
+
+bool rg_run_state_terminal(const char *state)
+{
+	static const char *const terminal[] = { "succeeded", "failed", "rolled_back",
+						"rollback_failed", "aborted" };
+	for (size_t i = 0; state && i < sizeof terminal / sizeof terminal[0]; i++)
+		if (strcmp(state, terminal[i]) == 0)
+			return true;
+	return false;
+}
+
+void rg_run_release(rg_run *r)
+{
+	if (!r)
+		return;
+	free(r->plan);
+	r->plan = NULL;
+}
+
+#define RUN_SET_COLUMNS                                                              \
+	"env, kind, version, from_version, state, phase, cursor, total, step, \"plan\", " \
+	"created, started, ended, deadline, window_until, actor, reason, error, warning, " \
+	"force, paused"
+
+/* Binds every column but id as ?1..?21, in RUN_SET_COLUMNS order. A run
+ * written before its phase was chosen is in the forward phase. */
+static void bind_run(sqlite3_stmt *st, const rg_run *r, int *rc)
+{
+	rg_sq_bind_buf(st, 1, r->env, sizeof r->env, rc);
+	rg_sq_bind_buf(st, 2, r->kind, sizeof r->kind, rc);
+	rg_sq_bind_buf(st, 3, r->version, sizeof r->version, rc);
+	rg_sq_bind_buf(st, 4, r->from_version, sizeof r->from_version, rc);
+	rg_sq_bind_buf(st, 5, r->state, sizeof r->state, rc);
+	rg_sq_bind_str(st, 6, r->phase[0] ? r->phase : "forward", rc);
+	rg_sq_bind_int(st, 7, r->cursor, rc);
+	rg_sq_bind_int(st, 8, r->total, rc);
+	rg_sq_bind_buf(st, 9, r->step, sizeof r->step, rc);
+	rg_sq_bind_str(st, 10, r->plan, rc);
+	rg_sq_bind_int(st, 11, r->created, rc);
+	rg_sq_bind_int(st, 12, r->started, rc);
+	rg_sq_bind_int(st, 13, r->ended, rc);
+	rg_sq_bind_int(st, 14, r->deadline, rc);
+	rg_sq_bind_int(st, 15, r->window_until, rc);
+	rg_sq_bind_buf(st, 16, r->actor, sizeof r->actor, rc);
+	rg_sq_bind_buf(st, 17, r->reason, sizeof r->reason, rc);
+	rg_sq_bind_buf(st, 18, r->error, sizeof r->error, rc);
+	rg_sq_bind_buf(st, 19, r->warning, sizeof r->warning, rc);
+	rg_sq_bind_int(st, 20, r->force ? 1 : 0, rc);
+	rg_sq_bind_int(st, 21, r->paused ? 1 : 0, rc);
+}
+
+rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err)
+{
+	memset(r, 0, sizeof *r);
+	r->id = sqlite3_column_int64(st, 0);
+	rg_sq_text(st, 1, r->env, sizeof r->env);
+	rg_sq_text(st, 2, r->kind, sizeof r->kind);
+	rg_sq_text(st, 3, r->version, sizeof r->version);
+	rg_sq_text(st, 4, r->from_version, sizeof r->from_version);
+	rg_sq_text(st, 5, r->state, sizeof r->state);
+	rg_sq_text(st, 6, r->phase, sizeof r->phase);
+	r->cursor = sqlite3_column_int(st, 7);
+	r->total = sqlite3_column_int(st, 8);
+	rg_sq_text(st, 9, r->step, sizeof r->step);
+	r->created = sqlite3_column_int64(st, 11);
+	r->started = sqlite3_column_int64(st, 12);
+	r->ended = sqlite3_column_int64(st, 13);
+	r->deadline = sqlite3_column_int64(st, 14);
+	r->window_until = sqlite3_column_int64(st, 15);
+	rg_sq_text(st, 16, r->actor, sizeof r->actor);
+	rg_sq_text(st, 17, r->reason, sizeof r->reason);
+	rg_sq_text(st, 18, r->error, sizeof r->error);
+	rg_sq_text(st, 19, r->warning, sizeof r->warning);
+	r->force = sqlite3_column_int(st, 20) != 0;
+	r->paused = sqlite3_column_int(st, 21) != 0;
+	const unsigned char *plan = sqlite3_column_text(st, 10);
+	if (plan && !(r->plan = strdup((const char *)plan)))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	return RG_OK;
+}
+
+rg_err rg_sq_run_unfinished(rg_store *s, const char *env, rg_run *r, bool *found,
+			    rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*found = false;
+	memset(r, 0, sizeof *r);
+	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_UNFINISHED_ENV,
+			      "SELECT " RG_SQ_RUN_COLUMNS " FROM runs WHERE env=?1"
+			      " AND state NOT IN " RG_SQ_TERMINAL,
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_str(st, 1, env, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		e = rg_sq_run_read(st, r, err);
+	} else if (rc != SQLITE_DONE) {
+		e = rg_sq_fail(s, rc, "unfinished run", err);
+	}
+	rg_sq_done(st);
+	return e;
+}
+
+/* Turns a violation of runs_one_unfinished into a message naming the run in
+ * the way, which is what the person who asked for the deploy needs to know. */
+static rg_err run_conflict(rg_store *s, const char *env, rg_error *err)
+{
+	rg_run other;
+	bool found;
+	rg_err e = rg_sq_run_unfinished(s, env, &other, &found, err);
+	if (e)
+		return e;
+	rg_run_release(&other);
+	if (!found)
+		return rg_fail(err, RG_ECONFLICT, "env", "environment '%s' has an unfinished run",
+			       env);
+	return rg_fail(err, RG_ECONFLICT, "env",
+		       "environment '%s' has run %lld (%s %s) in state %s", env,
+		       (long long)other.id, other.kind, other.version, other.state);
+}
+
+rg_err rg_store_run_insert(rg_store *s, rg_run *r, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_INSERT,
+			      "INSERT INTO runs(" RUN_SET_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,"
+			      "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
+			      &st, err);
+	if (e)
+		return e;
+	if (!r->created)
+		r->created = rg_now_ms();
+	int rc = SQLITE_OK;
+	bind_run(st, r, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		r->id = sqlite3_last_insert_rowid(s->db);
+	else
+		e = rg_sq_fail(s, rc, "insert run", err);
+	rg_sq_done(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return run_conflict(s, r->env, err);
+	return e;
+}
+
+rg_err rg_store_run_get(rg_store *s, int64_t id, rg_run *out, rg_error *err)
+{
+	memset(out, 0, sizeof *out);
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_GET,
+			      "SELECT " RG_SQ_RUN_COLUMNS " FROM runs WHERE id=?1", &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, id, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		e = rg_sq_run_read(st, out, err);
+	else if (rc == SQLITE_DONE)
+		e = rg_fail(err, RG_ENOTFOUND, "run", "no run %lld", (long long)id);
+	else
+		e = rg_sq_fail(s, rc, "get run", err);
+	rg_sq_done(st);
+	return e;
+}
+
+/* Tells apart why a compare-and-set changed nothing: no such run, or its
+ * state moved on (another writer got there first). */
+static rg_err run_cas_missed(rg_store *s, int64_t id, const char *expect_state, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_STATE, "SELECT state FROM runs WHERE id=?1", &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, id, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		e = rg_fail(err, RG_ECONFLICT, "state", "run %lld is no longer in state '%s'",
+			    (long long)id, expect_state);
+	else if (rc == SQLITE_DONE)
+		e = rg_fail(err, RG_ENOTFOUND, "run", "no run %lld", (long long)id);
+	else
+		e = rg_sq_fail(s, rc, "get run state", err);
+	rg_sq_done(st);
+	return e;
+}
+
+rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_state,
+			   rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_UPDATE,
+			      "UPDATE runs SET (" RUN_SET_COLUMNS ") = (?1,?2,?3,?4,?5,?6,?7,?8,"
+			      "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)"
+			      " WHERE id=?22 AND state=?23",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	bind_run(st, r, &rc);
+	rg_sq_bind_int(st, 22, r->id, &rc);
+	rg_sq_bind_str(st, 23, expect_state, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "update run", err);
+	int changed = sqlite3_changes(s->db);
+	rg_sq_done(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return run_conflict(s, r->env, err);
+	if (!e && changed == 0)
+		return run_cas_missed(s, r->id, expect_state ? expect_state : "", err);
+	return e;
+}
+
+rg_err rg_store_runs_unfinished(rg_store *s, int64_t **ids, size_t *n, rg_error *err)
+{
+	*ids = NULL;
+	*n = 0;
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_RUNS_UNFINISHED,
+			      "SELECT id FROM runs WHERE state NOT IN " RG_SQ_TERMINAL
+			      " ORDER BY id",
+			      &st, err);
+	if (e)
+		return e;
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			int64_t *grown = realloc(*ids, cap * sizeof **ids);
+			if (!grown) {
+				e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+				break;
+			}
+			*ids = grown;
+		}
+		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (!e && rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "unfinished runs", err);
+	rg_sq_done(st);
+	if (e) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return e;
+}
+
+/* ---- step runs ------------------------------------------------------------------ */
+
+#define STEP_COLUMNS                                                                   \
+	"run_id, phase, idx, name, \"action\", state, attempts, exit_code, pgid, started, " \
+	"ended, error"
+
+/* The upsert leaves log alone: the log is written separately, after the row,
+ * and a later state change of the step must not erase it. */
+rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_STEP_PUT,
+			      "INSERT INTO step_runs(" STEP_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,"
+			      "?7,?8,?9,?10,?11,?12) ON CONFLICT(run_id, phase, idx) DO UPDATE SET"
+			      " name=excluded.name, \"action\"=excluded.\"action\","
+			      " state=excluded.state, attempts=excluded.attempts,"
+			      " exit_code=excluded.exit_code, pgid=excluded.pgid,"
+			      " started=excluded.started, ended=excluded.ended, error=excluded.error",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, sr->run_id, &rc);
+	rg_sq_bind_buf(st, 2, sr->phase, sizeof sr->phase, &rc);
+	rg_sq_bind_int(st, 3, sr->idx, &rc);
+	rg_sq_bind_buf(st, 4, sr->name, sizeof sr->name, &rc);
+	rg_sq_bind_buf(st, 5, sr->action, sizeof sr->action, &rc);
+	rg_sq_bind_buf(st, 6, sr->state, sizeof sr->state, &rc);
+	rg_sq_bind_int(st, 7, sr->attempts, &rc);
+	rg_sq_bind_int(st, 8, sr->exit_code, &rc);
+	rg_sq_bind_int(st, 9, sr->pgid, &rc);
+	rg_sq_bind_int(st, 10, sr->started, &rc);
+	rg_sq_bind_int(st, 11, sr->ended, &rc);
+	rg_sq_bind_buf(st, 12, sr->error, sizeof sr->error, &rc);
+	return exec_stmt(s, st, rc, "put step", err);
+}
+
+static void step_read(sqlite3_stmt *st, rg_step_run *out)
+{
+	memset(out, 0, sizeof *out);
+	out->run_id = sqlite3_column_int64(st, 0);
+	rg_sq_text(st, 1, out->phase, sizeof out->phase);
+	out->idx = sqlite3_column_int(st, 2);
+	rg_sq_text(st, 3, out->name, sizeof out->name);
+	rg_sq_text(st, 4, out->action, sizeof out->action);
+	rg_sq_text(st, 5, out->state, sizeof out->state);
+	out->attempts = sqlite3_column_int(st, 6);
+	out->exit_code = sqlite3_column_int(st, 7);
+	out->pgid = sqlite3_column_int64(st, 8);
+	out->started = sqlite3_column_int64(st, 9);
+	out->ended = sqlite3_column_int64(st, 10);
+	rg_sq_text(st, 11, out->error, sizeof out->error);
+}
+
+rg_err rg_store_step_get(rg_store *s, int64_t run_id, const char *phase, int idx,
+			 rg_step_run *out, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_STEP_GET,
+			      "SELECT " STEP_COLUMNS " FROM step_runs"
+			      " WHERE run_id=?1 AND phase=?2 AND idx=?3",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, run_id, &rc);
+	rg_sq_bind_str(st, 2, phase, &rc);
+	rg_sq_bind_int(st, 3, idx, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		step_read(st, out);
+	else if (rc == SQLITE_DONE)
+		e = rg_fail(err, RG_ENOTFOUND, "step", "run %lld has no %s step %d",
+			    (long long)run_id, phase ? phase : "", idx);
+	else
+		e = rg_sq_fail(s, rc, "get step", err);
+	rg_sq_done(st);
+	return e;
+}
+
+rg_err rg_store_step_set_log(rg_store *s, int64_t run_id, const char *phase, int idx,
+			     const char *log, size_t len, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_STEP_SET_LOG,
+			      "UPDATE step_runs SET log=?4 WHERE run_id=?1 AND phase=?2 AND idx=?3",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, run_id, &rc);
+	rg_sq_bind_str(st, 2, phase, &rc);
+	rg_sq_bind_int(st, 3, idx, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text64(st, 4, log ? log : "", log ? len : 0, SQLITE_TRANSIENT,
+					 SQLITE_UTF8);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "set step log", err);
+	else if (sqlite3_changes(s->db) == 0)
+		e = rg_fail(err, RG_ENOTFOUND, "step", "run %lld has no %s step %d",
+			    (long long)run_id, phase ? phase : "", idx);
+	rg_sq_done(st);
+	return e;
+}
+
+static rg_err copy_column(sqlite3_stmt *st, int col, char **out, rg_error *err)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+	if (!(*out = malloc(n + 1)))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	if (n)
+		memcpy(*out, t, n);
+	(*out)[n] = '\0';
+	return RG_OK;
+}
+
+/* A step can run twice in one run (forward, then undone in reverse): the
+ * newest attempt is the one a person asking for "the log of smoke" means. */
+rg_err rg_store_step_log(rg_store *s, int64_t run_id, const char *name, char **log,
+			 rg_error *err)
+{
+	*log = NULL;
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_STEP_LOG,
+			      "SELECT log FROM step_runs WHERE run_id=?1 AND name=?2"
+			      " ORDER BY started DESC, phase='reverse' DESC, idx DESC LIMIT 1",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, run_id, &rc);
+	rg_sq_bind_str(st, 2, name, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		e = copy_column(st, 0, log, err);
+	else if (rc == SQLITE_DONE)
+		e = rg_fail(err, RG_ENOTFOUND, "step", "run %lld has no step '%s'",
+			    (long long)run_id, name ? name : "");
+	else
+		e = rg_sq_fail(s, rc, "get step log", err);
+	rg_sq_done(st);
+	return e;
+}
+
+/* ---- events and decisions ----------------------------------------------------------- */
+
+rg_err rg_store_event_add(rg_store *s, int64_t run_id, const char *type, const char *step,
+			  const char *message, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_EVENT_ADD,
+			      "INSERT INTO events(run_id, at, type, step, message)"
+			      " VALUES (?1,?2,?3,?4,?5)",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, run_id, &rc);
+	rg_sq_bind_int(st, 2, rg_now_ms(), &rc);
+	rg_sq_bind_str(st, 3, type, &rc);
+	rg_sq_bind_str(st, 4, step ? step : "", &rc);
+	rg_sq_bind_str(st, 5, message ? message : "", &rc);
+	return exec_stmt(s, st, rc, "add event", err);
+}
+
+rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_DECISION_PUT,
+			      "INSERT INTO decisions(run_id, \"trigger\", severity, \"action\","
+			      " observed, threshold, reason, at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"
+			      " ON CONFLICT(run_id) DO UPDATE SET \"trigger\"=excluded.\"trigger\","
+			      " severity=excluded.severity, \"action\"=excluded.\"action\","
+			      " observed=excluded.observed, threshold=excluded.threshold,"
+			      " reason=excluded.reason, at=excluded.at",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, run_id, &rc);
+	rg_sq_bind_buf(st, 2, d->trigger, sizeof d->trigger, &rc);
+	rg_sq_bind_buf(st, 3, d->severity, sizeof d->severity, &rc);
+	rg_sq_bind_buf(st, 4, d->action, sizeof d->action, &rc);
+	rg_sq_bind_buf(st, 5, d->observed, sizeof d->observed, &rc);
+	rg_sq_bind_buf(st, 6, d->threshold, sizeof d->threshold, &rc);
+	rg_sq_bind_buf(st, 7, d->reason, sizeof d->reason, &rc);
+	rg_sq_bind_int(st, 8, rg_now_ms(), &rc);
+	return exec_stmt(s, st, rc, "put decision", err);
+}
+
+/* ---- releases -------------------------------------------------------------------------- */
+
+#define RELEASE_COLUMNS "env, version, state, created, updated, verified_at, run_id"
+
+static void release_read(sqlite3_stmt *st, rg_release *out)
+{
+	memset(out, 0, sizeof *out);
+	rg_sq_text(st, 0, out->env, sizeof out->env);
+	rg_sq_text(st, 1, out->version, sizeof out->version);
+	rg_sq_text(st, 2, out->state, sizeof out->state);
+	out->created = sqlite3_column_int64(st, 3);
+	out->updated = sqlite3_column_int64(st, 4);
+	out->verified_at = sqlite3_column_int64(st, 5);
+	out->run_id = sqlite3_column_int64(st, 6);  /* NULL reads as 0: no run */
+}
+
+/* Runs one of the single-release lookups: ?1 = env, ?2 = arg (version or
+ * the version to exclude, may be NULL). */
+static rg_err release_query(rg_store *s, enum rg_sq_stmt id, const char *sql, const char *env,
+			    const char *arg, rg_release *out, bool *found, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*found = false;
+	rg_err e = rg_sq_stmt(s, id, sql, &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_str(st, 1, env, &rc);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		rg_sq_bind_str(st, 2, arg, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		release_read(st, out);
+		*found = true;
+	} else if (rc != SQLITE_DONE) {
+		e = rg_sq_fail(s, rc, "get release", err);
+	}
+	rg_sq_done(st);
+	return e;
+}
+
+rg_err rg_store_release_current(rg_store *s, const char *env, rg_release *out, rg_error *err)
+{
+	bool found;
+	rg_err e = release_query(s, RG_SQ_RELEASE_CURRENT,
+				 "SELECT " RELEASE_COLUMNS " FROM releases"
+				 " WHERE env=?1 AND state IN ('live','known_good')",
+				 env, NULL, out, &found, err);
+	if (!e && !found)
+		e = rg_fail(err, RG_ENOTFOUND, "env", "environment '%s' has no live release",
+			    env ? env : "");
+	return e;
+}
+
+/* The current release blocks promoting another one; name it. */
+static rg_err release_conflict(rg_store *s, const rg_release *r, rg_error *err)
+{
+	rg_release cur;
+	rg_err e = rg_store_release_current(s, r->env, &cur, err);
+	if (e == RG_ENOTFOUND)
+		return rg_fail(err, RG_ECONFLICT, "version", "release '%s' conflicts in '%s'",
+			       r->version, r->env);
+	if (e)
+		return e;
+	return rg_fail(err, RG_ECONFLICT, "version",
+		       "environment '%s' already has current release '%s' (%s); demote it first",
+		       r->env, cur.version, cur.state);
+}
+
+/* created is kept from the stored row when the caller passes 0, so a
+ * read-modify-write by a caller who never read created does not reset it. */
+rg_err rg_store_release_put(rg_store *s, const rg_release *r, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_RELEASE_PUT,
+			      "INSERT INTO releases(" RELEASE_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,?7)"
+			      " ON CONFLICT(env, version) DO UPDATE SET state=excluded.state,"
+			      " created=CASE WHEN ?8 THEN excluded.created ELSE releases.created END,"
+			      " updated=excluded.updated, verified_at=excluded.verified_at,"
+			      " run_id=excluded.run_id",
+			      &st, err);
+	if (e)
+		return e;
+	int64_t now = rg_now_ms();
+	int rc = SQLITE_OK;
+	rg_sq_bind_buf(st, 1, r->env, sizeof r->env, &rc);
+	rg_sq_bind_buf(st, 2, r->version, sizeof r->version, &rc);
+	rg_sq_bind_buf(st, 3, r->state, sizeof r->state, &rc);
+	rg_sq_bind_int(st, 4, r->created ? r->created : now, &rc);
+	rg_sq_bind_int(st, 5, r->updated ? r->updated : now, &rc);
+	rg_sq_bind_int(st, 6, r->verified_at, &rc);
+	if (r->run_id)
+		rg_sq_bind_int(st, 7, r->run_id, &rc);
+	rg_sq_bind_int(st, 8, r->created != 0, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	e = rc == SQLITE_DONE ? RG_OK : rg_sq_fail(s, rc, "put release", err);
+	rg_sq_done(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE)
+		return release_conflict(s, r, err);
+	return e;
+}
+
+rg_err rg_store_release_get(rg_store *s, const char *env, const char *version,
+			    rg_release *out, rg_error *err)
+{
+	bool found;
+	rg_err e = release_query(s, RG_SQ_RELEASE_GET,
+				 "SELECT " RELEASE_COLUMNS " FROM releases WHERE env=?1 AND version=?2",
+				 env, version, out, &found, err);
+	if (!e && !found)
+		e = rg_fail(err, RG_ENOTFOUND, "version", "no release '%s' in environment '%s'",
+			    version ? version : "", env ? env : "");
+	return e;
+}
+
+rg_err rg_store_release_last_known_good(rg_store *s, const char *env, const char *exclude,
+					rg_release *out, rg_error *err)
+{
+	bool found;
+	rg_err e = release_query(s, RG_SQ_RELEASE_LKG,
+				 "SELECT " RELEASE_COLUMNS " FROM releases WHERE env=?1"
+				 " AND verified_at > 0 AND (?2 IS NULL OR version != ?2)"
+				 " ORDER BY verified_at DESC LIMIT 1",
+				 env, exclude, out, &found, err);
+	if (!e && !found)
+		e = rg_fail(err, RG_ENOTFOUND, "env",
+			    "environment '%s' has no other release that became known good",
+			    env ? env : "");
+	return e;
+}
+
+/* ---- release outputs -------------------------------------------------------------------- */
+
+rg_err rg_store_outputs_clear(rg_store *s, const char *env, const char *version, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_OUTPUTS_CLEAR,
+			      "DELETE FROM release_outputs WHERE env=?1 AND version=?2", &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_str(st, 1, env, &rc);
+	rg_sq_bind_str(st, 2, version, &rc);
+	return exec_stmt(s, st, rc, "clear outputs", err);
+}
+
+rg_err rg_store_output_put(rg_store *s, const char *env, const char *version, const char *step,
+			   const char *key, const char *value, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_OUTPUT_PUT,
+			      "INSERT INTO release_outputs(env, version, step, \"key\", value)"
+			      " VALUES (?1,?2,?3,?4,?5) ON CONFLICT(env, version, step, \"key\")"
+			      " DO UPDATE SET value=excluded.value",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_str(st, 1, env, &rc);
+	rg_sq_bind_str(st, 2, version, &rc);
+	rg_sq_bind_str(st, 3, step, &rc);
+	rg_sq_bind_str(st, 4, key, &rc);
+	rg_sq_bind_str(st, 5, value ? value : "", &rc);
+	return exec_stmt(s, st, rc, "put output", err);
+}
+
+void rg_outputs_free(rg_output *o, size_t n)
+{
+	for (size_t i = 0; o && i < n; i++)
+		free(o[i].value);
+	free(o);
+}
+
+/* Appends the current row to *out, growing it by doubling. */
+static rg_err output_append(sqlite3_stmt *st, rg_output **out, size_t *n, size_t *cap,
+			    rg_error *err)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		rg_output *grown = realloc(*out, ncap * sizeof **out);
+		if (!grown)
+			return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+		*out = grown;
+		*cap = ncap;
+	}
+	rg_output *o = &(*out)[*n];
+	rg_sq_text(st, 0, o->step, sizeof o->step);
+	rg_sq_text(st, 1, o->key, sizeof o->key);
+	rg_err e = copy_column(st, 2, &o->value, err);
+	if (!e)
+		(*n)++;
+	return e;
+}
+
+/* Rows come in the order they were first written (rowid), which is the
+ * order of the steps that published them. */
+rg_err rg_store_outputs_get(rg_store *s, const char *env, const char *version,
+			    rg_output **out, size_t *n, rg_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_OUTPUTS_GET,
+			      "SELECT step, \"key\", value FROM release_outputs"
+			      " WHERE env=?1 AND version=?2 ORDER BY rowid",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	size_t cap = 0;
+	rg_sq_bind_str(st, 1, env, &rc);
+	rg_sq_bind_str(st, 2, version, &rc);
+	if (rc == SQLITE_OK)
+		while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			e = output_append(st, out, n, &cap, err);
+	if (!e && rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "get outputs", err);
+	rg_sq_done(st);
+	if (e) {
+		rg_outputs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return e;
+}

@@ -1,0 +1,78 @@
+/* sqlite_internal.h — what sqlite.c (write side) and query.c (read side)
+ * share: the store struct, its cache of prepared statements, row readers and
+ * error mapping. Private to src/store/; nothing outside the store includes it. */
+#ifndef RG_STORE_SQLITE_INTERNAL_H
+#define RG_STORE_SQLITE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+/* Terminal run states as an SQL list. The text must stay identical to the
+ * WHERE clause of the runs_one_unfinished index (migration 1) so that the
+ * planner can use that index for "WHERE state NOT IN" lookups. */
+#define RG_SQ_TERMINAL "('succeeded','failed','rolled_back','rollback_failed','aborted')"
+
+/* Columns read by rg_sq_run_read, in its order. */
+#define RG_SQ_RUN_COLUMNS                                                         \
+	"id, env, kind, version, from_version, state, phase, cursor, total, step, " \
+	"\"plan\", created, started, ended, deadline, window_until, actor, reason, " \
+	"error, warning, force, paused"
+
+/* One slot per SQL statement of the store; each is prepared on first use and
+ * kept until rg_store_free, so the hot paths never re-parse SQL. */
+enum rg_sq_stmt {
+	RG_SQ_BEGIN, RG_SQ_COMMIT, RG_SQ_ROLLBACK,
+	RG_SQ_RUN_INSERT, RG_SQ_RUN_GET, RG_SQ_RUN_UPDATE, RG_SQ_RUN_STATE,
+	RG_SQ_RUN_UNFINISHED_ENV, RG_SQ_RUNS_UNFINISHED,
+	RG_SQ_STEP_PUT, RG_SQ_STEP_GET, RG_SQ_STEP_SET_LOG, RG_SQ_STEP_LOG,
+	RG_SQ_EVENT_ADD, RG_SQ_DECISION_PUT,
+	RG_SQ_RELEASE_PUT, RG_SQ_RELEASE_GET, RG_SQ_RELEASE_CURRENT, RG_SQ_RELEASE_LKG,
+	RG_SQ_OUTPUTS_CLEAR, RG_SQ_OUTPUT_PUT, RG_SQ_OUTPUTS_GET,
+	/* read side (query.c) */
+	RG_SQ_Q_STEPS, RG_SQ_Q_EVENTS, RG_SQ_Q_DECISION, RG_SQ_Q_RUNS, RG_SQ_Q_RUNS_ENV,
+	RG_SQ_Q_LAST_RUN,
+	RG_SQ_Q_RUN_EXISTS, RG_SQ_Q_RUNS_BY_STATE, RG_SQ_Q_ROLLBACKS, RG_SQ_Q_STEP_DURATIONS,
+	RG_SQ_STMT_COUNT
+};
+
+/* One connection, used from the control-plane loop thread only: the cached
+ * statements are not shareable between threads. */
+struct rg_store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[RG_SQ_STMT_COUNT];
+};
+
+/* Hands out the cached statement for id (preparing sql on first use), reset
+ * and with no bindings. Every user ends with rg_sq_done, on every path, so no
+ * statement holds a read snapshot open between calls. */
+rg_err rg_sq_stmt(rg_store *s, enum rg_sq_stmt id, const char *sql, sqlite3_stmt **out,
+		  rg_error *err);
+void rg_sq_done(sqlite3_stmt *st);
+
+/* Maps an SQLite result code to an rg_err with "what: sqlite's message".
+ * Call it before rg_sq_done, while the connection's message is current. */
+rg_err rg_sq_fail(rg_store *s, int rc, const char *what, rg_error *err);
+
+/* Binders that do nothing once *rc holds an error, so a run of binds is
+ * checked once. Text comes from fixed buffers and is bounded by size. */
+void rg_sq_bind_buf(sqlite3_stmt *st, int i, const char *buf, size_t size, int *rc);
+void rg_sq_bind_str(sqlite3_stmt *st, int i, const char *str, int *rc);  /* NULL → NULL */
+void rg_sq_bind_int(sqlite3_stmt *st, int i, int64_t v, int *rc);
+
+/* Copies column col as text into buf (truncated, always terminated). */
+void rg_sq_text(sqlite3_stmt *st, int col, char *buf, size_t size);
+
+/* Reads RG_SQ_RUN_COLUMNS starting at column 0 into *r (overwritten, not
+ * released first); RG_ENOMEM if the plan cannot be copied. */
+rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err);
+
+/* The unfinished run of env into *r; *found false if there is none. */
+rg_err rg_sq_run_unfinished(rg_store *s, const char *env, rg_run *r, bool *found,
+			    rg_error *err);
+
+#endif
