@@ -1,6 +1,6 @@
-/* http.c — the demo service's HTTP/1.1: request heads in, answers out.
- * Parsing is strict and bounded; anything it cannot frame for sure (chunked
- * bodies, conflicting lengths) is refused and the connection closed, never guessed. */
+/* http.c — demo-app's HTTP/1.1: request heads in, answers out. Parsing is
+ * strict and bounded; what it cannot frame for sure (chunked bodies, two
+ * different lengths) is refused and the connection closed, never guessed. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>

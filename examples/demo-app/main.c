@@ -1,7 +1,6 @@
-/* main.c — demo-app's command line, startup and clean shutdown.
- * A small HTTP service with injectable faults for rollguard's demo and tests.
- * It must never listen outside 127.0.0.0/8, nor leave its pidfile behind on
- * SIGTERM, SIGINT or SIGHUP. */
+/* main.c — demo-app (an HTTP service with injectable faults for rollguard's
+ * demo and tests): command line, startup, clean shutdown. It must never listen
+ * outside 127.0.0.0/8 nor leave its pidfile behind on SIGTERM/SIGINT/SIGHUP. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -212,6 +211,10 @@ static void print_listening(const struct demo_opts *o, int fd)
 int main(int argc, char **argv)
 {
 	struct demo_opts o;
+	/* Started in the background by deploy scripts, it may inherit their
+	 * parent's descriptors (a server's listening socket, a step's log pipe);
+	 * holding them would keep that port busy or that step from finishing. */
+	closefrom(3);
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	raise_nofile();

@@ -1,7 +1,6 @@
-/* server.c — the demo service's connections: a few epoll worker threads.
- * Every worker accepts from the shared listening socket and owns its
- * connections outright, so no connection is ever touched by two threads.
- * Nothing here may block a worker: injected latency is a timer, not a sleep. */
+/* server.c — demo-app's connections: a few epoll worker threads, each
+ * accepting from the shared socket and owning its connections outright. No
+ * connection is touched by two threads, and no client can block a worker. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -285,6 +284,8 @@ static void worker_accept(struct worker *w)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			/* Out of descriptors: the socket stays readable, so back off
+			 * briefly instead of spinning. */
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
 			return;

@@ -121,7 +121,8 @@ static rg_err render_histogram(FILE *f, const json_t *durations, rg_error *err)
 	      "# TYPE rollguard_step_duration_seconds histogram\n", f);
 	for (size_t b = 0; b < N_BUCKETS; b++) {
 		cum += counts[b];
-		fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"%g\"} %zu\n", buckets[b], cum);
+		fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"%g\"} %zu\n", buckets[b],
+			cum);
 	}
 	fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"+Inf\"} %zu\n", count);
 	fprintf(f, "rollguard_step_duration_seconds_sum %.9g\n", sum);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- bodies --------------------------------------------------------------- */
+/* ---- bodies ------------------------------------------------------------------ */
 
 void rg_body_init(rg_body *b, size_t limit)
 {
@@ -67,7 +67,7 @@ rg_err rg_body_check_length(const char *content_length, size_t limit, rg_error *
 	return RG_OK;
 }
 
-/* ---- integers and text ------------------------------------------------------ */
+/* ---- integers and text ------------------------------------------------------- */
 
 rg_err rg_parse_int(const char *s, int64_t min, int64_t max, const char *field, int64_t *out,
 		    rg_error *err)
@@ -91,7 +91,7 @@ size_t rg_utf8_chars(const char *s)
 	return n;
 }
 
-/* ---- JSON ------------------------------------------------------------------ */
+/* ---- JSON -------------------------------------------------------------------- */
 
 rg_err rg_json_parse_object(const char *body, size_t len, json_t **out, rg_error *err)
 {

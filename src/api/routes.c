@@ -52,19 +52,19 @@ static const struct route {
 	route_fn fn;
 	control_fn control;
 } routes[] = {
-	{ "health",     "GET",  "/health",                           "",          h_health,   NULL },
-	{ "metrics",    "GET",  "/metrics",                          "",          h_metrics,  NULL },
-	{ "deploys",    "POST", "/api/v1/deploys",                   "",          h_deploy,   NULL },
-	{ "rollbacks",  "POST", "/api/v1/rollbacks",                 "",          h_rollback, NULL },
-	{ "status",     "GET",  "/api/v1/status",                    "env",       h_status,   NULL },
-	{ "runs",       "GET",  "/api/v1/runs",                      "env limit", h_runs,     NULL },
-	{ "run",        "GET",  "/api/v1/runs/{id}",                 "",          h_run,      NULL },
-	{ "run_events", "GET",  "/api/v1/runs/{id}/events",          "after",     h_events,   NULL },
-	{ "step_log",   "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",         h_step_log, NULL },
-	{ "run_abort",  "POST", "/api/v1/runs/{id}/abort",           "",          h_control,  rg_engine_abort },
-	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",        "",          h_control,  rg_engine_promote },
-	{ "run_pause",  "POST", "/api/v1/runs/{id}/pause",           "",          h_control,  rg_engine_pause },
-	{ "run_resume", "POST", "/api/v1/runs/{id}/resume",          "",          h_control,  rg_engine_resume },
+	{ "health",      "GET",  "/health",                            "",          h_health,    NULL },
+	{ "metrics",     "GET",  "/metrics",                           "",          h_metrics,   NULL },
+	{ "deploys",     "POST", "/api/v1/deploys",                    "",          h_deploy,    NULL },
+	{ "rollbacks",   "POST", "/api/v1/rollbacks",                  "",          h_rollback,  NULL },
+	{ "status",      "GET",  "/api/v1/status",                     "env",       h_status,    NULL },
+	{ "runs",        "GET",  "/api/v1/runs",                       "env limit", h_runs,      NULL },
+	{ "run",         "GET",  "/api/v1/runs/{id}",                  "",          h_run,       NULL },
+	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     h_events,    NULL },
+	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          h_step_log,  NULL },
+	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          h_control,   rg_engine_abort },
+	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          h_control,   rg_engine_promote },
+	{ "run_pause",   "POST", "/api/v1/runs/{id}/pause",            "",          h_control,   rg_engine_pause },
+	{ "run_resume",  "POST", "/api/v1/runs/{id}/resume",           "",          h_control,   rg_engine_resume },
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -94,7 +94,9 @@ static bool path_match(const char *pattern, const char *path, bool lax, rg_route
 			rg_error ignored;
 			if (slen == 0 || slen >= sizeof seg)
 				return false;
-			snprintf(id_text, id_size, "%s", seg);
+			size_t keep = slen < id_size ? slen : id_size - 1;   /* for the message */
+			memcpy(id_text, seg, keep);
+			id_text[keep] = '\0';
 			if (!lax && rg_parse_int(seg, 1, INT64_MAX, "id", &m->run_id, &ignored))
 				return false;
 		} else if (plen == 6 && strncmp(pattern, "{name}", 6) == 0) {
@@ -156,7 +158,7 @@ const char *rg_request_actor(const char *header)
 	return header && rg_name_valid(header) ? header : "api";
 }
 
-/* ---- replies -------------------------------------------------------------------- */
+/* ---- replies ----------------------------------------------------------------- */
 
 void rg_reply_release(rg_reply *r)
 {
@@ -206,7 +208,7 @@ rg_err rg_reply_error(rg_reply *reply, unsigned status, const char *code, const 
 	return reply_json(reply, status, v, NULL);
 }
 
-/* ---- request helpers -------------------------------------------------------------- */
+/* ---- request helpers --------------------------------------------------------- */
 
 static const char *query_get(const rg_request *req, const char *key)
 {
@@ -258,8 +260,9 @@ static rg_err check_query(const rg_request *req, const char *allowed, rg_error *
 static rg_err check_name(const char *v, const char *field, const char *what, rg_error *err)
 {
 	if (!rg_name_valid(v))
-		return rg_fail(err, RG_EINVAL, field, "invalid %s '%.64s': use letters, digits "
-			       "and . _ + - (at most 64, starting with a letter or digit)", what, v);
+		return rg_fail(err, RG_EINVAL, field,
+			       "invalid %s '%.64s': use letters, digits and . _ + - (at most 64, "
+			       "starting with a letter or digit)", what, v);
 	return RG_OK;
 }
 
@@ -321,7 +324,7 @@ static rg_err reply_run(rg_api_ctx *ctx, rg_reply *reply, unsigned status, int64
 	return reply_json(reply, status, v, err);
 }
 
-/* ---- handlers: service --------------------------------------------------------------- */
+/* ---- handlers: service ------------------------------------------------------- */
 
 static rg_err h_health(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
 		       rg_reply *reply, rg_error *err)
@@ -347,7 +350,7 @@ static rg_err h_metrics(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 	return RG_OK;
 }
 
-/* ---- handlers: starting runs ----------------------------------------------------------- */
+/* ---- handlers: starting runs ------------------------------------------------- */
 
 static const rg_json_field deploy_fields[] = {
 	{ "env", RG_JSON_STRING, true, 0 },
@@ -433,7 +436,7 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	return reply_run(ctx, reply, 201, id, plan, err);
 }
 
-/* ---- handlers: reading ------------------------------------------------------------------- */
+/* ---- handlers: reading ------------------------------------------------------- */
 
 static rg_err all_status(rg_api_ctx *ctx, rg_reply *reply, rg_error *err)
 {
@@ -535,7 +538,8 @@ static rg_err h_step_log(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	char *log = NULL;
 	rc = rg_engine_step_log(ctx->engine, m->run_id, m->step, &log, err);
 	if (rc == RG_ENOTFOUND || (!rc && !log))
-		rc = rg_fail(err, RG_ENOTFOUND, NULL, "no log of step '%s' in run %lld", m->step, id);
+		rc = rg_fail(err, RG_ENOTFOUND, NULL, "no log of step '%s' in run %lld", m->step,
+			     id);
 	if (rc) {
 		free(log);
 		return rc;
@@ -547,7 +551,7 @@ static rg_err h_step_log(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	return RG_OK;
 }
 
-/* ---- handlers: run controls ----------------------------------------------------------------- */
+/* ---- handlers: run controls -------------------------------------------------- */
 
 static rg_err h_control(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
 			rg_reply *reply, rg_error *err)
@@ -562,7 +566,7 @@ static rg_err h_control(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 	return reply_run(ctx, reply, 200, m->run_id, NULL, err);
 }
 
-/* ---- dispatch ---------------------------------------------------------------------------------- */
+/* ---- dispatch ---------------------------------------------------------------- */
 
 void rg_request_log_text(char *out, size_t size, const char *s)
 {

@@ -108,7 +108,7 @@ static rg_err listen_socket(const struct sockaddr_in *sa, const char *addr, int 
 	return RG_OK;
 }
 
-/* ---- driving MHD from the loop ------------------------------------------------------ */
+/* ---- driving MHD from the loop ----------------------------------------------- */
 
 static void on_timer(uv_timer_t *t);
 
@@ -166,17 +166,21 @@ static void on_engine_event(void *ctx, int64_t run_id)
 	rg_sse_notify(api->ctx.sse, run_id);
 }
 
+/* Once running, MHD reports per-connection trouble here, mostly clients
+ * that went away (routine for event streams): debug. While it starts, a
+ * message explains why rg_api_start fails: warn. */
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	rg_api *api = cls;
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	size_t n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
-	rg_warn("api: http: %s", msg);
+	rg_log(api->daemon ? RG_LOG_DEBUG : RG_LOG_WARN, "api: http: %s", msg);
 }
 
-/* ---- requests ----------------------------------------------------------------------- */
+/* ---- requests ---------------------------------------------------------------- */
 
 static rg_err add_headers(struct MHD_Response *r, const rg_reply *reply)
 {
@@ -265,8 +269,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = c;
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (rg_body_check_length(cl, RG_BODY_MAX, &c->body_err))
+		if (rg_body_check_length(cl, RG_BODY_MAX, &c->body_err)) {
+			rg_debug("api: %s: %s", method, c->body_err.message);
 			return queue_error(conn, &c->body_err);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -289,16 +295,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* ---- lifecycle ------------------------------------------------------------------------ */
+/* ---- lifecycle --------------------------------------------------------------- */
 
 static struct MHD_Daemon *daemon_start(rg_api *api, int fd)
 {
 	return MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		on_request, api,
+		/* first, so that no message goes to MHD's own stderr logger */
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONNECTION_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY,
@@ -415,7 +422,10 @@ void rg_api_stop(rg_api *api)
 	 * stream, let each end (flushing what it has) in one last run, then
 	 * close whatever is left. */
 	rg_sse_hub_shutdown(api->ctx.sse);
-	MHD_run(api->daemon);
+	for (int i = 0; i < 8 && rg_sse_hub_streams(api->ctx.sse) > 0; i++)
+		MHD_run(api->daemon);
+	rg_debug("api: stopping with %zu event streams still open",
+		 rg_sse_hub_streams(api->ctx.sse));
 	MHD_stop_daemon(api->daemon);
 	api->daemon = NULL;
 	rg_sse_hub_free(api->ctx.sse);

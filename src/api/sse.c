@@ -56,8 +56,9 @@ rg_err rg_sse_format_event(const json_t *event, char **out, size_t *len, rg_erro
 	char *data = json_dumps(event, JSON_COMPACT);
 	if (!data)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event");
-	int n = asprintf(out, "id: %lld\nevent: %s\ndata: %s\n\n", (long long)json_integer_value(id),
-			 frame_type(json_string_value(json_object_get(event, "type"))), data);
+	const char *type = frame_type(json_string_value(json_object_get(event, "type")));
+	int n = asprintf(out, "id: %lld\nevent: %s\ndata: %s\n\n",
+			 (long long)json_integer_value(id), type, data);
 	free(data);
 	if (n < 0) {
 		*out = NULL;
@@ -67,7 +68,7 @@ rg_err rg_sse_format_event(const json_t *event, char **out, size_t *len, rg_erro
 	return RG_OK;
 }
 
-/* ---- stream buffer --------------------------------------------------------- */
+/* ---- stream buffer ----------------------------------------------------------- */
 
 static rg_err out_append(sse_stream *s, const char *p, size_t n, rg_error *err)
 {
@@ -150,7 +151,7 @@ static rg_err stream_fill(sse_stream *s, rg_error *err)
 	return rc;
 }
 
-/* ---- MHD callbacks ------------------------------------------------------------ */
+/* ---- MHD callbacks ----------------------------------------------------------- */
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -195,7 +196,7 @@ static void stream_free(void *cls)
 	free(s);
 }
 
-/* ---- hub ---------------------------------------------------------------------- */
+/* ---- hub --------------------------------------------------------------------- */
 
 rg_err rg_sse_hub_new(rg_store *store, rg_sse_kick_fn kick, void *kick_ctx, rg_sse_hub **out,
 		      rg_error *err)

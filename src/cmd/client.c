@@ -82,6 +82,24 @@ rg_err rg_client_url_normalize(const char *in, char *out, size_t size, rg_error 
 	return RG_OK;
 }
 
+rg_err rg_client_query_add(char *path, size_t size, const char *key, const char *value,
+			   rg_error *err)
+{
+	size_t n = strlen(path);
+	int w = snprintf(path + n, size - n, "%c%s=", strchr(path, '?') ? '&' : '?', key);
+	for (n += w > 0 ? (size_t)w : 0; n < size && *value; value++) {
+		unsigned char ch = (unsigned char)*value;
+		if (isalnum(ch) || strchr("-._~", ch))
+			w = snprintf(path + n, size - n, "%c", ch);
+		else
+			w = snprintf(path + n, size - n, "%%%02X", ch);
+		n += (size_t)w;
+	}
+	if (n >= size)
+		return rg_fail(err, RG_EINVAL, key, "request path too long");
+	return RG_OK;
+}
+
 const char *rg_client_actor(const char *user)
 {
 	return user && rg_name_valid(user) ? user : "cli";
@@ -211,7 +229,9 @@ static rg_err transfer_error(const rg_client *c, CURL *h, CURLcode cc, const cha
 	case CURLE_GOT_NOTHING: snprintf(reason, sizeof reason, "empty reply"); break;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR: snprintf(reason, sizeof reason, "connection lost"); break;
-	case CURLE_SSL_CONNECT_ERROR: snprintf(reason, sizeof reason, "tls handshake failed"); break;
+	case CURLE_SSL_CONNECT_ERROR:
+		snprintf(reason, sizeof reason, "tls handshake failed");
+		break;
 	default:
 		if (overflow)
 			return rg_fail(err, RG_EIO, NULL, "answer from %s too large (over %zu MiB)",
@@ -290,7 +310,8 @@ rg_err rg_client_call(rg_client *c, const char *method, const char *path,
 		rc = http_error(status, &resp, err);
 	if (!rc) {
 		json_error_t je;
-		*out = json_loadb(resp.data ? resp.data : "", resp.len, JSON_REJECT_DUPLICATES, &je);
+		const char *text = resp.data ? resp.data : "";
+		*out = json_loadb(text, resp.len, JSON_REJECT_DUPLICATES, &je);
 		if (!*out)
 			rc = rg_fail(err, RG_EIO, NULL, "answer from %s is not JSON (%s)", c->url,
 				     je.text);
@@ -322,7 +343,7 @@ rg_err rg_client_get_text(rg_client *c, const char *path, char **text, size_t *l
 
 /* ---- lines and Server-Sent Events ---------------------------------------------------- */
 
-size_t rg_lines_take(char *b, size_t len, rg_line_fn fn, void *ctx, int *stopped)
+size_t rg_cli_lines_take(char *b, size_t len, rg_line_fn fn, void *ctx, int *stopped)
 {
 	size_t start = 0;
 	*stopped = 0;
@@ -344,18 +365,18 @@ size_t rg_lines_take(char *b, size_t len, rg_line_fn fn, void *ctx, int *stopped
 	return start;
 }
 
-void rg_sse_init(rg_sse *p)
+void rg_cli_sse_init(rg_cli_sse *p)
 {
 	memset(p, 0, sizeof *p);
 }
 
-void rg_sse_release(rg_sse *p)
+void rg_cli_sse_release(rg_cli_sse *p)
 {
 	free(p->data);
 	memset(p, 0, sizeof *p);
 }
 
-static int sse_data_append(rg_sse *p, const char *v, size_t n)
+static int sse_data_append(rg_cli_sse *p, const char *v, size_t n)
 {
 	size_t need = p->data_len + n + 2;   /* '\n' separator and NUL */
 	if (need > SSE_DATA_MAX)
@@ -379,7 +400,7 @@ static int sse_data_append(rg_sse *p, const char *v, size_t n)
 	return 0;
 }
 
-static void sse_reset_event(rg_sse *p)
+static void sse_reset_event(rg_cli_sse *p)
 {
 	p->event[0] = '\0';
 	p->data_len = 0;
@@ -397,7 +418,7 @@ static void copy_field(char *dst, size_t size, const char *v, size_t n)
 	dst[n] = '\0';
 }
 
-int rg_sse_line(rg_sse *p, const char *line, size_t len)
+int rg_cli_sse_line(rg_cli_sse *p, const char *line, size_t len)
 {
 	if (p->dispatched)
 		sse_reset_event(p);
@@ -459,7 +480,7 @@ static int stream_drain(stream *s, rg_line_fn on_line, void *ctx)
 	int stopped = 0;
 	if (!s->pending.len)
 		return 0;
-	size_t used = rg_lines_take(s->pending.data, s->pending.len, on_line, ctx, &stopped);
+	size_t used = rg_cli_lines_take(s->pending.data, s->pending.len, on_line, ctx, &stopped);
 	memmove(s->pending.data, s->pending.data + used, s->pending.len - used);
 	s->pending.len -= used;
 	s->pending.data[s->pending.len] = '\0';
@@ -560,7 +581,7 @@ typedef struct follow {
 	int64_t run_id;
 	const rg_follow_ops *ops;
 	void *ctx;
-	rg_sse sse;
+	rg_cli_sse sse;
 	int64_t last_id;         /* newest event handed to on_event */
 	json_t *run;             /* newest snapshot */
 	bool done, stop, ended, dirty;
@@ -613,7 +634,8 @@ static void follow_refresh(follow *f)
 	rg_err rc = rg_client_call(f->c, "GET", path, NULL, &run, &e);
 	int64_t now = rg_mono_ms();
 	f->refreshed_ms = now;
-	if (rc && (!transient(rc) || (f->failing_since && now - f->failing_since > FOLLOW_GIVE_UP_MS))) {
+	bool given_up = f->failing_since && now - f->failing_since > FOLLOW_GIVE_UP_MS;
+	if (rc && (!transient(rc) || given_up)) {
 		*f->err = e;
 		f->rc = rc;
 	} else if (rc && !f->failing_since) {
@@ -627,7 +649,7 @@ static void follow_refresh(follow *f)
 static int follow_line(void *ctx, const char *line, size_t len)
 {
 	follow *f = ctx;
-	int r = rg_sse_line(&f->sse, line, len);
+	int r = rg_cli_sse_line(&f->sse, line, len);
 	if (r < 0)
 		return 1;   /* treat as a broken stream: polling takes over */
 	if (r == 0)
@@ -676,7 +698,7 @@ rg_err rg_client_follow(rg_client *c, int64_t run_id, const rg_follow_ops *ops, 
 	follow f = { .c = c, .run_id = run_id, .ops = ops, .ctx = ctx, .err = err };
 	char path[80];
 	snprintf(path, sizeof path, "/runs/%lld/events", (long long)run_id);
-	rg_sse_init(&f.sse);
+	rg_cli_sse_init(&f.sse);
 	follow_refresh(&f);
 	if (!f.rc && !f.done && !f.stop) {
 		rg_error ignored;   /* a stream that cannot open or breaks: poll instead */
@@ -689,7 +711,7 @@ rg_err rg_client_follow(rg_client *c, int64_t run_id, const rg_follow_ops *ops, 
 		if (!f.stop)
 			follow_refresh(&f);
 	}
-	rg_sse_release(&f.sse);
+	rg_cli_sse_release(&f.sse);
 	if (f.rc) {
 		json_decref(f.run);
 		*final = NULL;

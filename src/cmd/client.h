@@ -52,7 +52,7 @@ rg_err rg_client_stream(rg_client *c, const char *path, int64_t last_event_id,
  * nonzero return stops following. */
 typedef struct rg_follow_ops {
 	int (*on_event)(void *ctx, const json_t *event); /* each event once, oldest first */
-	int (*on_run)(void *ctx, json_t *run);  /* a fresh GET /runs/{id}; borrowed (incref to keep) */
+	int (*on_run)(void *ctx, json_t *run);           /* fresh GET /runs/{id}; borrowed */
 	int (*on_tick)(void *ctx);                       /* at least every 250 ms */
 } rg_follow_ops;
 
@@ -71,31 +71,36 @@ bool rg_client_state_terminal(const char *state);
 
 /* Checks an http:// or https:// base URL and copies it without trailing '/'. */
 rg_err rg_client_url_normalize(const char *in, char *out, size_t size, rg_error *err);
+/* Appends "?key=value" (or "&key=value" when path has a query already),
+ * percent-encoding value: a '+' in a version must not become a space.
+ * RG_EINVAL when it does not fit. */
+rg_err rg_client_query_add(char *path, size_t size, const char *key, const char *value,
+			   rg_error *err);
 /* user if it is a valid name (util/names.h), else "cli". */
 const char *rg_client_actor(const char *user);
 /* A token is 1–400 printable ASCII characters without spaces. */
 bool rg_client_token_valid(const char *token);
 
 /* Server-Sent Events parser (WHATWG "event stream interpretation"), fed one
- * line at a time. After rg_sse_line returned 1, event and data describe the
+ * line at a time. After rg_cli_sse_line returned 1, event and data describe the
  * event just completed, until the next call. id persists across events. */
-typedef struct rg_sse {
+typedef struct rg_cli_sse {
 	char id[32];       /* last event id */
 	char event[64];    /* type; "message" when the event named none */
 	char *data;        /* data lines joined by '\n'; NUL-terminated */
 	size_t data_len, data_cap;
 	bool has_data;     /* a data field was seen since the last dispatch */
 	bool dispatched;   /* the previous line completed an event */
-} rg_sse;
+} rg_cli_sse;
 
-void rg_sse_init(rg_sse *p);
-void rg_sse_release(rg_sse *p);
+void rg_cli_sse_init(rg_cli_sse *p);
+void rg_cli_sse_release(rg_cli_sse *p);
 /* 1: an event is complete; 0: more lines needed; -1: out of memory or a
  * data field past 1 MiB. */
-int rg_sse_line(rg_sse *p, const char *line, size_t len);
+int rg_cli_sse_line(rg_cli_sse *p, const char *line, size_t len);
 /* Hands every complete '\n'-terminated line of buf[0..len) to fn (a trailing
  * '\r' is removed), stopping early if fn returns nonzero (*stopped = 1).
  * Returns the number of bytes consumed; the rest is an unfinished line. */
-size_t rg_lines_take(char *buf, size_t len, rg_line_fn fn, void *ctx, int *stopped);
+size_t rg_cli_lines_take(char *buf, size_t len, rg_line_fn fn, void *ctx, int *stopped);
 
 #endif

@@ -27,9 +27,10 @@ static int deploy_start(rg_client *c, const rg_cli_args *a, const char *version)
 		code = rg_out_json(answer);
 	} else if (!a->json) {
 		char env[96], ver[96];
-		rg_out_clean(env, sizeof env, rg_js_or(run, "env", a->env));
-		rg_out_clean(ver, sizeof ver, rg_js_or(run, "version", version));
-		printf("run %lld: deploying %s to %s\n", (long long)rg_ji(run, "id", 0), ver, env);
+		rg_out_clean(env, sizeof env, rg_out_str_or(run, "env", a->env));
+		rg_out_clean(ver, sizeof ver, rg_out_str_or(run, "version", version));
+		long long id = (long long)rg_out_int(run, "id", 0);
+		printf("run %lld: deploying %s to %s\n", id, ver, env);
 		fflush(stdout);
 	}
 	if (a->wait && code == RG_EXIT_OK)
@@ -48,7 +49,8 @@ int cmd_deploy(int argc, char **argv)
 		return code;
 	const char *version = a.operands[0];
 	rg_error_clear(&e);
-	if (rg_cli_check_name("version", version, &e) || rg_cli_check_name("environment", a.env, &e))
+	if (rg_cli_check_name("version", version, &e) ||
+	    rg_cli_check_name("environment", a.env, &e))
 		return rg_out_error(&e);
 	if (rg_client_init(&c, &e)) {
 		rg_client_release(&c);

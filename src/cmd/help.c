@@ -43,8 +43,10 @@ static const char *const group_names[] = {
 	[G_ABOUT] = "about rollguard",
 };
 
-/* One command's usage. Commands with own = true parse their own arguments
- * (they belong to other modules); external ones are not in this binary. */
+/* One command's usage. Commands with own_help parse their own arguments and
+ * print their own help (they belong to other modules; own_help runs them with
+ * --help, so their usage has one source); external ones are not in this
+ * binary. */
 static const struct help {
 	const char *name;
 	enum group group;
@@ -54,30 +56,25 @@ static const struct help {
 	unsigned opts, required;
 	int min_operands, max_operands;
 	const char *operands[2];
-	const char *own_options;   /* documented only, for commands with own */
-	bool own, external;
+	int (*own_help)(int argc, char **argv);
+	bool external;
 } commands[] = {
-	{ "init", G_SETUP, "init", "write a starter rollguard.yaml here",
-	  "Writes a commented rollguard.yaml to start from in the current directory.",
-	  0, 0, 0, 0, { 0 }, NULL, true, false },
+	{ "init", G_SETUP, "init [-c FILE] [--force]", "write a starter rollguard.yaml",
+	  NULL, 0, 0, 0, 0, { 0 }, cmd_init, false },
 	{ "lint", G_SETUP, "lint [-c FILE]", "check a configuration, start nothing",
-	  "Checks the configuration and prints each problem with its line and column.\n"
-	  "Exit 0 when it is valid, 2 otherwise.",
-	  0, 0, 0, 0, { 0 }, "  -c FILE      the configuration (default rollguard.yaml)\n", true, false },
+	  NULL, 0, 0, 0, 0, { 0 }, cmd_lint, false },
 	{ "serve", G_SETUP, "serve [-c FILE]", "run the controller: API, engine, proxy",
-	  "Runs the controller in the foreground: the HTTP API and dashboard, the run\n"
-	  "engine, and the traffic proxy of each environment. Unfinished runs resume.",
-	  0, 0, 0, 0, { 0 }, "  -c FILE      the configuration (default rollguard.yaml)\n", true, false },
+	  NULL, 0, 0, 0, 0, { 0 }, cmd_serve, false },
 	{ "demo", G_SETUP, "demo", "deploy, break and roll back a demo service",
 	  "Not built into the binary: run 'make demo' in rollguard's source tree.\n"
 	  "It deploys a demo service, ships a bad release and shows the automatic rollback.",
-	  0, 0, 0, 0, { 0 }, NULL, true, true },
+	  0, 0, 0, 0, { 0 }, NULL, true },
 	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json]",
 	  "start a deploy of a version",
 	  "Starts a deploy run of VERSION to environment E and prints its id. With\n"
 	  "--wait it follows the run and exits 0 only when the release is live and\n"
 	  "verified, 1 when the run ended otherwise (rolled back, failed, aborted).",
-	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" }, NULL, false, false },
+	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" }, NULL, false },
 	{ "rollback", G_RELEASE,
 	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--wait] [--json]",
 	  "put a known good release back",
@@ -86,40 +83,40 @@ static const struct help {
 	  "--dry-run it prints the plan (each step, its command and the ROLLGUARD_*\n"
 	  "values it will be given, the checks and the risks) and changes nothing.",
 	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_WAIT | OPT_JSON, OPT_ENV,
-	  0, 0, { 0 }, NULL, false, false },
+	  0, 0, { 0 }, NULL, false },
 	{ "status", G_READ, "status [--env E] [--watch] [--json]",
 	  "the live release and the run in progress",
 	  "Shows each environment's live release, the run in progress and the last run.\n"
 	  "With --watch it then follows the run in progress until it ends and exits\n"
 	  "as deploy --wait does.",
-	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 }, NULL, false, false },
+	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 }, NULL, false },
 	{ "history", G_READ, "history [--env E] [--limit N] [--json]", "past runs, newest first",
 	  "Lists runs newest first: id, kind, version, from, state, start, duration and\n"
 	  "reason. --json prints a JSON array of runs.",
-	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 }, NULL, false, false },
+	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 }, NULL, false },
 	{ "show", G_READ, "show RUN [--json]", "one run: steps, decision, timeline",
 	  "Shows a run: its header, a table of its steps, the decision that ended it and\n"
 	  "its timeline, each event at its offset from the run's creation (T+1.532s).",
-	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
 	{ "logs", G_READ, "logs RUN [STEP]", "the output of a run's steps",
 	  "Prints the log of STEP in run RUN; without STEP, the log of every step in\n"
 	  "order, each under a header.",
-	  0, 0, 1, 2, { "RUN", "STEP" }, NULL, false, false },
+	  0, 0, 1, 2, { "RUN", "STEP" }, NULL, false },
 	{ "abort", G_CONTROL, "abort RUN [--json]", "stop a run and roll back what it did",
-	  "Asks the server to abort run RUN.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	  "Asks the server to abort run RUN.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
 	{ "promote", G_CONTROL, "promote RUN [--json]", "skip the rest of a wait or canary",
 	  "Asks the server to promote run RUN past its current pause, canary phase or\n"
-	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
 	{ "pause", G_CONTROL, "pause RUN [--json]", "hold a run before its next step",
 	  "Asks the server to hold run RUN before its next step.",
-	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
 	{ "resume", G_CONTROL, "resume RUN [--json]", "let a paused run go on",
-	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false, false },
+	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
 	{ "version", G_ABOUT, "version", "print rollguard's version",
-	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 }, NULL, false, false },
+	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 }, NULL, false },
 	{ "help", G_ABOUT, "help [COMMAND]", "this list, or one command's usage",
 	  "Shows every command, or the usage and options of COMMAND.",
-	  0, 0, 0, 1, { "COMMAND" }, NULL, false, false },
+	  0, 0, 0, 1, { "COMMAND" }, NULL, false },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -147,9 +144,14 @@ int rg_help_print(const char *cmd, FILE *out)
 	const struct help *h = help_find(cmd);
 	if (!h)
 		return -1;
+	if (h->own_help) {
+		char *argv[] = { (char *)h->name, "--help", NULL };
+		fflush(out);
+		return h->own_help(2, argv) == RG_EXIT_OK ? 0 : -1;
+	}
 	fprintf(out, "usage: rollguard %s\n\n%s\n", h->synopsis, h->text);
-	if (h->opts || h->own_options)
-		fprintf(out, "\noptions:\n%s", h->own_options ? h->own_options : "");
+	if (h->opts)
+		fputs("\noptions:\n", out);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		char left[32];
 		if (!(h->opts & options[i].bit))
@@ -181,7 +183,7 @@ const char *rg_help_suggest(const char *word)
 	const char *best = NULL;
 	size_t best_d = 3, n = strlen(word);   /* farther than 2 edits is no suggestion */
 	for (size_t i = 0; i < NCOMMANDS; i++) {
-		size_t d = rg_edit_distance(word, commands[i].name);
+		size_t d = rg_out_edit_distance(word, commands[i].name);
 		if (n >= 3 && !strncmp(commands[i].name, word, n))
 			d = 1;   /* a prefix: "stat" → "status" */
 		if (d < best_d) {
@@ -312,7 +314,8 @@ bool rg_cli_args_get(const char *cmd, int argc, char **argv, rg_cli_args *a, int
 
 rg_err rg_cli_check_name(const char *what, const char *value, rg_error *err)
 {
-	if (rg_name_valid(value))
+	/* The length is checked here too: rg_name_valid lets 65 characters by. */
+	if (rg_name_valid(value) && strlen(value) <= RG_NAME_MAX)
 		return RG_OK;
 	return rg_fail(err, RG_EINVAL, what,
 		       "invalid %s '%s' (allowed: letters, digits, . _ + -, up to %d, "
@@ -332,11 +335,12 @@ rg_err rg_cli_check_text(const char *what, const char *value, size_t max, rg_err
 {
 	size_t n = strlen(value);
 	if (n > max)
-		return rg_fail(err, RG_EINVAL, what, "%s too long (%zu bytes, at most %zu)", what, n,
-			       max);
+		return rg_fail(err, RG_EINVAL, what, "%s too long (%zu bytes, at most %zu)", what,
+			       n, max);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
-			return rg_fail(err, RG_EINVAL, what, "%s contains control characters", what);
+			return rg_fail(err, RG_EINVAL, what, "%s contains control characters",
+				       what);
 	return RG_OK;
 }
 
@@ -358,8 +362,8 @@ rg_err rg_cli_parse_run_id(const char *s, int64_t *id, rg_error *err)
 {
 	long long v;
 	if (!parse_decimal(s, 1, INT64_MAX, &v))
-		return rg_fail(err, RG_EINVAL, "run", "invalid run id '%s' (expected a number like 12)",
-			       s);
+		return rg_fail(err, RG_EINVAL, "run",
+			       "invalid run id '%s' (expected a number like 12)", s);
 	*id = v;
 	return RG_OK;
 }
@@ -368,7 +372,8 @@ rg_err rg_cli_parse_limit(const char *s, int *limit, rg_error *err)
 {
 	long long v;
 	if (!parse_decimal(s, 1, 1000, &v))
-		return rg_fail(err, RG_EINVAL, "limit", "invalid limit '%s' (expected 1 to 1000)", s);
+		return rg_fail(err, RG_EINVAL, "limit",
+			       "invalid limit '%s' (expected 1 to 1000)", s);
 	*limit = (int)v;
 	return RG_OK;
 }

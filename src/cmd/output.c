@@ -15,32 +15,32 @@
 
 /* ---- reading the API's JSON ------------------------------------------------ */
 
-const char *rg_js(const json_t *obj, const char *key)
+const char *rg_out_str(const json_t *obj, const char *key)
 {
 	return json_string_value(json_object_get(obj, key));
 }
 
-const char *rg_js_or(const json_t *obj, const char *key, const char *dflt)
+const char *rg_out_str_or(const json_t *obj, const char *key, const char *dflt)
 {
-	const char *s = rg_js(obj, key);
+	const char *s = rg_out_str(obj, key);
 	return s && *s ? s : dflt;
 }
 
-int64_t rg_ji(const json_t *obj, const char *key, int64_t dflt)
+int64_t rg_out_int(const json_t *obj, const char *key, int64_t dflt)
 {
 	json_t *v = json_object_get(obj, key);
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
-int64_t rg_json_ms(const json_t *obj, const char *name)
+int64_t rg_out_ms(const json_t *obj, const char *name)
 {
 	char key[64];
 	snprintf(key, sizeof key, "%s_ms", name);
-	int64_t ms = rg_ji(obj, key, -1);
-	const char *iso = rg_js(obj, name);
-	if (ms < 0 && iso && rg_time_parse_iso(iso, &ms) != 0)
+	int64_t ms = rg_out_int(obj, key, -1);
+	const char *iso = rg_out_str(obj, name);
+	if (ms <= 0 && iso && rg_time_parse_iso(iso, &ms) != 0)
 		ms = -1;
-	return ms;
+	return ms > 0 ? ms : -1;   /* 0 is "never" (a null time sent as 0), not 1970 */
 }
 
 /* ---- formatting ------------------------------------------------------------------ */
@@ -98,14 +98,14 @@ void rg_out_time(char *buf, size_t size, int64_t ms)
 void rg_out_event_line(char *buf, size_t size, const json_t *event, int64_t base_ms)
 {
 	char off[32], type[64], step[96], msg[1024];
-	int64_t at = rg_json_ms(event, "at");
+	int64_t at = rg_out_ms(event, "at");
 	if (at < 0 || base_ms < 0)
 		snprintf(off, sizeof off, "T+?");
 	else
 		rg_out_offset(off, sizeof off, at - base_ms);
-	rg_out_clean(type, sizeof type, rg_js_or(event, "type", "event"));
-	rg_out_clean(step, sizeof step, rg_js(event, "step"));
-	rg_out_clean(msg, sizeof msg, rg_js(event, "message"));
+	rg_out_clean(type, sizeof type, rg_out_str_or(event, "type", "event"));
+	rg_out_clean(step, sizeof step, rg_out_str(event, "step"));
+	rg_out_clean(msg, sizeof msg, rg_out_str(event, "message"));
 	const char *sep = step[0] && msg[0] ? ": " : "";
 	snprintf(buf, size, "%s  %s%s%s%s%s", off, type, step[0] || msg[0] ? "  " : "", step, sep,
 		 msg);
@@ -114,14 +114,16 @@ void rg_out_event_line(char *buf, size_t size, const json_t *event, int64_t base
 void rg_out_status_line(char *buf, size_t size, const json_t *run, int64_t now_ms)
 {
 	char clock[32], state[32], step[96];
-	int64_t start = rg_json_ms(run, "started");
+	int64_t start = rg_out_ms(run, "started"), end = rg_out_ms(run, "ended");
 	if (start < 0)
-		start = rg_json_ms(run, "created");
+		start = rg_out_ms(run, "created");
+	if (end >= 0)
+		now_ms = end;   /* an ended run's clock stands still */
 	rg_out_clock(clock, sizeof clock, start < 0 ? 0 : now_ms - start);
-	rg_out_clean(state, sizeof state, rg_js_or(run, "state", "unknown"));
-	rg_out_clean(step, sizeof step, rg_js(run, "step"));
-	int64_t total = rg_ji(run, "total", 0), n = rg_ji(run, "cursor", 0) + 1;
-	const char *phase = rg_js_or(run, "phase", "forward");
+	rg_out_clean(state, sizeof state, rg_out_str_or(run, "state", "unknown"));
+	rg_out_clean(step, sizeof step, rg_out_str(run, "step"));
+	int64_t total = rg_out_int(run, "total", 0), n = rg_out_int(run, "cursor", 0) + 1;
+	const char *phase = rg_out_str_or(run, "phase", "forward");
 	if (n > total)
 		n = total;
 	if (n < 1)
@@ -139,12 +141,12 @@ void rg_out_status_line(char *buf, size_t size, const json_t *run, int64_t now_m
 void rg_out_run_result(char *buf, size_t size, const json_t *run)
 {
 	char state[32], why[1024], version[96], env[96];
-	long long id = (long long)rg_ji(run, "id", 0);
-	rg_out_clean(state, sizeof state, rg_js_or(run, "state", "unknown"));
-	rg_out_clean(version, sizeof version, rg_js_or(run, "version", "?"));
-	rg_out_clean(env, sizeof env, rg_js_or(run, "env", "?"));
-	rg_out_clean(why, sizeof why, rg_js_or(run, "error", rg_js(run, "reason")));
-	bool rollback = !strcmp(rg_js_or(run, "kind", "deploy"), "rollback");
+	long long id = (long long)rg_out_int(run, "id", 0);
+	rg_out_clean(state, sizeof state, rg_out_str_or(run, "state", "unknown"));
+	rg_out_clean(version, sizeof version, rg_out_str_or(run, "version", "?"));
+	rg_out_clean(env, sizeof env, rg_out_str_or(run, "env", "?"));
+	rg_out_clean(why, sizeof why, rg_out_str_or(run, "error", rg_out_str(run, "reason")));
+	bool rollback = !strcmp(rg_out_str_or(run, "kind", "deploy"), "rollback");
 	if (!strcmp(state, "succeeded") && rollback)
 		snprintf(buf, size, "run %lld succeeded: %s is back on %s", id, env, version);
 	else if (!strcmp(state, "succeeded"))
@@ -155,7 +157,7 @@ void rg_out_run_result(char *buf, size_t size, const json_t *run)
 		snprintf(buf, size, "run %lld %s", id, state);
 }
 
-size_t rg_edit_distance(const char *a, const char *b)
+size_t rg_out_edit_distance(const char *a, const char *b)
 {
 	enum { MAX = 64 };
 	size_t n = strlen(a), m = strlen(b);
@@ -184,14 +186,14 @@ size_t rg_edit_distance(const char *a, const char *b)
 
 /* ---- tables ------------------------------------------------------------------------ */
 
-void rg_table_init(rg_table *t, size_t ncols, const char *const *headers)
+void rg_out_table_init(rg_out_table *t, size_t ncols, const char *const *headers)
 {
 	memset(t, 0, sizeof *t);
 	t->ncols = ncols;
 	t->headers = headers;
 }
 
-rg_err rg_table_add(rg_table *t, const char *const *cells, rg_error *err)
+rg_err rg_out_table_add(rg_out_table *t, const char *const *cells, rg_error *err)
 {
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
@@ -224,18 +226,20 @@ static size_t utf8_width(const char *s)
 	return n;
 }
 
-static void table_row(const rg_table *t, const char *const *row, const size_t *w, FILE *out)
+static void table_row(const rg_out_table *t, const char *const *row, const size_t *w, FILE *out)
 {
-	for (size_t i = 0; i < t->ncols; i++) {
-		bool last = i + 1 == t->ncols;
+	size_t used = t->ncols;   /* cells up to the last non-empty one: no trailing spaces */
+	while (used > 1 && !row[used - 1][0])
+		used--;
+	for (size_t i = 0; i < used; i++) {
 		fputs(row[i], out);
-		for (size_t pad = utf8_width(row[i]); !last && pad < w[i] + 2; pad++)
+		for (size_t pad = utf8_width(row[i]); i + 1 < used && pad < w[i] + 2; pad++)
 			fputc(' ', out);
 	}
 	fputc('\n', out);
 }
 
-void rg_table_print(const rg_table *t, FILE *out)
+void rg_out_table_print(const rg_out_table *t, FILE *out)
 {
 	size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof *w);
 	if (!w)
@@ -254,7 +258,7 @@ void rg_table_print(const rg_table *t, FILE *out)
 	free(w);
 }
 
-void rg_table_release(rg_table *t)
+void rg_out_table_release(rg_out_table *t)
 {
 	for (size_t i = 0; i < t->nrows * t->ncols; i++)
 		free(t->cells[i]);
@@ -292,6 +296,8 @@ int rg_out_json(const json_t *j)
  * event is printed above it, so the scrollback keeps the timeline. Anywhere
  * else (a pipe, a CI log, TERM=dumb) only the event lines are written:
  * carriage returns would garble a log. Ctrl-C stops following, not the run. */
+
+#define EXIT_INTERRUPTED 130   /* 128 + SIGINT, as shells report it */
 
 static volatile sig_atomic_t interrupted;
 
@@ -339,7 +345,7 @@ static int watch_event(void *ctx, const json_t *event)
 	if (w->json)
 		return 0;
 	if (w->base_ms < 0)
-		w->base_ms = rg_json_ms(event, "at");
+		w->base_ms = rg_out_ms(event, "at");
 	rg_out_event_line(line, sizeof line, event, w->base_ms);
 	watch_clear(w);
 	puts(line);
@@ -354,7 +360,7 @@ static int watch_run(void *ctx, json_t *run)
 	json_decref(w->run);
 	w->run = json_incref(run);
 	if (w->base_ms < 0)
-		w->base_ms = rg_json_ms(run, "created");
+		w->base_ms = rg_out_ms(run, "created");
 	watch_draw(w);
 	return 0;
 }
@@ -375,19 +381,20 @@ static void watch_setup(watch *w, const json_t *run, bool json)
 	memset(w, 0, sizeof *w);
 	w->json = json;
 	w->tty = isatty(STDOUT_FILENO) && !(term && !strcmp(term, "dumb"));
-	w->width = w->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
-	w->base_ms = rg_json_ms(run, "created");
+	bool sized = w->tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col;
+	w->width = sized ? ws.ws_col : 80;
+	w->base_ms = rg_out_ms(run, "created");
 }
 
 static int watch_outcome(const json_t *final, bool json)
 {
 	char line[1400], warning[600];
-	const char *state = rg_js(final, "state");
-	long long id = (long long)rg_ji(final, "id", 0);
+	const char *state = rg_out_str(final, "state");
+	long long id = (long long)rg_out_int(final, "id", 0);
 	if (!rg_client_state_terminal(state)) {
-		fprintf(stderr, "stopped following run %lld; it goes on (see 'rollguard show %lld')\n",
-			id, id);
-		return 130;
+		fprintf(stderr, "stopped following run %lld; it goes on "
+				"(see 'rollguard show %lld')\n", id, id);
+		return EXIT_INTERRUPTED;
 	}
 	if (json) {
 		if (rg_out_json(final))
@@ -395,7 +402,7 @@ static int watch_outcome(const json_t *final, bool json)
 	} else {
 		rg_out_run_result(line, sizeof line, final);
 		puts(line);
-		rg_out_clean(warning, sizeof warning, rg_js(final, "warning"));
+		rg_out_clean(warning, sizeof warning, rg_out_str(final, "warning"));
 		if (warning[0])
 			fprintf(stderr, "warning: %s\n", warning);
 	}
@@ -409,7 +416,7 @@ int rg_out_follow(rg_client *c, const json_t *run, bool json)
 	watch w;
 	rg_error e;
 	json_t *final = NULL;
-	int64_t id = rg_ji(run, "id", 0);
+	int64_t id = rg_out_int(run, "id", 0);
 	watch_setup(&w, run, json);
 	rg_error_clear(&e);
 	memset(&sa, 0, sizeof sa);

@@ -16,13 +16,13 @@
 /* ---- reading the API's JSON -------------------------------------------- */
 
 /* The string at key, or NULL (missing, null or not a string). */
-const char *rg_js(const json_t *obj, const char *key);
+const char *rg_out_str(const json_t *obj, const char *key);
 /* The string at key, or dflt when missing or empty. */
-const char *rg_js_or(const json_t *obj, const char *key, const char *dflt);
-int64_t rg_ji(const json_t *obj, const char *key, int64_t dflt);
-/* A time field in ms: "<name>_ms" if present, else the ISO string "<name>";
- * -1 when neither is there. */
-int64_t rg_json_ms(const json_t *obj, const char *name);
+const char *rg_out_str_or(const json_t *obj, const char *key, const char *dflt);
+int64_t rg_out_int(const json_t *obj, const char *key, int64_t dflt);
+/* A time field in ms: "<name>_ms" if present and positive, else the ISO
+ * string "<name>"; -1 when neither gives a time. */
+int64_t rg_out_ms(const json_t *obj, const char *name);
 
 /* ---- formatting (pure) --------------------------------------------------- */
 
@@ -44,24 +44,24 @@ void rg_out_status_line(char *buf, size_t size, const json_t *run, int64_t now_m
 /* "run 12 rolled_back: smoke failed (…)" from the run's state, error, reason. */
 void rg_out_run_result(char *buf, size_t size, const json_t *run);
 /* Optimal-string-alignment distance (a swap of two letters counts 1). */
-size_t rg_edit_distance(const char *a, const char *b);
+size_t rg_out_edit_distance(const char *a, const char *b);
 
 /* ---- tables ---------------------------------------------------------------- */
 
 /* Columns padded to their widest cell, two spaces apart, no trailing
  * spaces; widths count UTF-8 characters, not bytes. */
-typedef struct rg_table {
+typedef struct rg_out_table {
 	size_t ncols;
 	const char *const *headers;   /* borrowed */
 	char **cells;                 /* owned, row-major */
 	size_t nrows, cap;
-} rg_table;
+} rg_out_table;
 
-void rg_table_init(rg_table *t, size_t ncols, const char *const *headers);
+void rg_out_table_init(rg_out_table *t, size_t ncols, const char *const *headers);
 /* Copies ncols cells (NULL shows "-"), cleaned of control characters. */
-rg_err rg_table_add(rg_table *t, const char *const *cells, rg_error *err);
-void rg_table_print(const rg_table *t, FILE *out);
-void rg_table_release(rg_table *t);
+rg_err rg_out_table_add(rg_out_table *t, const char *const *cells, rg_error *err);
+void rg_out_table_print(const rg_out_table *t, FILE *out);
+void rg_out_table_release(rg_out_table *t);
 
 /* ---- printing ---------------------------------------------------------------- */
 

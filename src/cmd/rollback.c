@@ -4,7 +4,7 @@
  * anything that changes state: the request carries "dry_run": true. */
 #include "cmd/cmd.h"
 
-#include <string.h>
+#include <stdlib.h>
 
 #include "cmd/client.h"
 #include "cmd/output.h"
@@ -50,9 +50,9 @@ static void plan_print_step(size_t n, const json_t *step)
 	char name[96], action[32], command[1024], key[128], value[1024];
 	const char *k;
 	json_t *v;
-	rg_out_clean(name, sizeof name, rg_js_or(step, "name", "?"));
-	rg_out_clean(action, sizeof action, rg_js_or(step, "action", "run"));
-	rg_out_clean(command, sizeof command, rg_js(step, "command"));
+	rg_out_clean(name, sizeof name, rg_out_str_or(step, "name", "?"));
+	rg_out_clean(action, sizeof action, rg_out_str_or(step, "action", "run"));
+	rg_out_clean(command, sizeof command, rg_out_str(step, "command"));
 	printf("  %zu. %s (%s)\n", n, name, action);
 	if (command[0])
 		printf("     command: %s\n", command);
@@ -87,15 +87,16 @@ static void plan_print(const json_t *plan)
 	char env[96], from[96], to[96];
 	json_t *steps = json_object_get(plan, "steps"), *step;
 	size_t i;
-	rg_out_clean(env, sizeof env, rg_js_or(plan, "env", "?"));
-	rg_out_clean(from, sizeof from, rg_js_or(plan, "from", "(nothing live)"));
-	rg_out_clean(to, sizeof to, rg_js_or(plan, "to", "?"));
+	rg_out_clean(env, sizeof env, rg_out_str_or(plan, "env", "?"));
+	rg_out_clean(from, sizeof from, rg_out_str_or(plan, "from", "(nothing live)"));
+	rg_out_clean(to, sizeof to, rg_out_str_or(plan, "to", "?"));
 	printf("rollback plan for %s: %s -> %s\n\n", env, from, to);
 	printf(json_array_size(steps) ? "steps, in order:\n" : "steps: none\n");
 	json_array_foreach(steps, i, step)
 		plan_print_step(i + 1, step);
 	plan_print_list("checks afterwards", json_object_get(plan, "checks"), "none");
 	plan_print_list("risks", json_object_get(plan, "risks"), "none known");
+	printf("\nnothing was changed (dry run)\n");
 }
 
 /* "run 13: rolling back production from v1.2.0 to v1.1.0" and the steps. */
@@ -104,14 +105,15 @@ static void started_print(const json_t *run, const json_t *plan)
 	char env[96], from[96], to[96], name[96], action[32];
 	json_t *step;
 	size_t i;
-	rg_out_clean(env, sizeof env, rg_js_or(run, "env", rg_js(plan, "env")));
-	rg_out_clean(from, sizeof from, rg_js_or(run, "from_version", rg_js_or(plan, "from", "?")));
-	rg_out_clean(to, sizeof to, rg_js_or(run, "version", rg_js_or(plan, "to", "?")));
-	printf("run %lld: rolling back %s from %s to %s\n", (long long)rg_ji(run, "id", 0), env,
-	       from, to);
+	rg_out_clean(env, sizeof env, rg_out_str_or(run, "env", rg_out_str(plan, "env")));
+	rg_out_clean(from, sizeof from,
+		     rg_out_str_or(run, "from_version", rg_out_str_or(plan, "from", "?")));
+	rg_out_clean(to, sizeof to, rg_out_str_or(run, "version", rg_out_str_or(plan, "to", "?")));
+	printf("run %lld: rolling back %s from %s to %s\n", (long long)rg_out_int(run, "id", 0),
+	       env, from, to);
 	json_array_foreach(json_object_get(plan, "steps"), i, step) {
-		rg_out_clean(name, sizeof name, rg_js_or(step, "name", "?"));
-		rg_out_clean(action, sizeof action, rg_js_or(step, "action", "run"));
+		rg_out_clean(name, sizeof name, rg_out_str_or(step, "name", "?"));
+		rg_out_clean(action, sizeof action, rg_out_str_or(step, "action", "run"));
 		printf("%s%s (%s)", i ? ", " : "plan: ", name, action);
 	}
 	if (json_array_size(json_object_get(plan, "steps")))
@@ -135,10 +137,10 @@ static int rollback_request(rg_client *c, const rg_cli_args *a)
 	if (a->json && !a->wait)
 		code = rg_out_json(answer);
 	else if (a->dry_run)
-		plan_print(plan), printf("\nnothing was changed (dry run)\n");
+		plan_print(plan);
 	else if (!a->json)
 		started_print(run, plan);
-	if (a->wait && !a->dry_run && code == RG_EXIT_OK)
+	if (a->wait && code == RG_EXIT_OK)
 		code = rg_out_follow(c, run, a->json);
 	json_decref(answer);
 	return code;
@@ -153,7 +155,10 @@ int cmd_rollback(int argc, char **argv)
 	if (!rg_cli_args_get("rollback", argc, argv, &a, &code))
 		return code;
 	rg_error_clear(&e);
-	if (rg_cli_check_name("environment", a.env, &e) ||
+	if (a.dry_run && a.wait)
+		rg_fail(&e, RG_EINVAL, NULL, "--dry-run and --wait cannot be combined (a dry run "
+			"starts nothing)");
+	if (e.code || rg_cli_check_name("environment", a.env, &e) ||
 	    (a.to && rg_cli_check_name("version", a.to, &e)) ||
 	    (a.reason && rg_cli_check_text("reason", a.reason, REASON_MAX, &e)))
 		return rg_out_error(&e);

@@ -21,7 +21,8 @@ rg_err rg_diag_vadd(rg_diags *d, int line, int col, const char *fmt, va_list ap)
 /* Orders d->items[from…] by position, keeping the order of equal positions. */
 void rg_diags_sort(rg_diags *d, size_t from);
 /* The candidate of the NULL-terminated list closest to word (case-insensitive
- * edit distance ≤ 2, ≤ 1 for short words), or NULL. */
+ * edit distance ≤ 2, ≤ 1 for short words), or NULL; never a guess for words
+ * under three characters. */
 const char *rg_suggest(const char *word, const char *const *candidates);
 /* "a, b or c" into buf. */
 void rg_join_or(char *buf, size_t size, const char *const *words);
@@ -32,6 +33,7 @@ typedef struct rg_loader {
 	rg_config *cfg;
 	rg_diags *diags;
 	bool oom;            /* an allocation failed: the result is unusable */
+	bool has_prometheus; /* metrics.prometheus is written, valid or not */
 } rg_loader;
 
 void rg_problem(rg_loader *l, const rg_ynode *at, const char *fmt, ...)
@@ -53,6 +55,8 @@ bool rg_ld_require(rg_loader *l, const rg_ynode *map, const char *key, const cha
 
 /* Typed readers of map[key]. When key is absent *out keeps its default and
  * they return true; a bad value is reported at the value and gives false. */
+/* "'text'" for a scalar, else "a mapping" …: what a message says it got. */
+const char *rg_ld_got(const rg_ynode *n, char *buf, size_t size);
 bool rg_ld_text(rg_loader *l, const rg_ynode *v, const char *key, const char **text);
 bool rg_ld_string(rg_loader *l, const rg_ynode *map, const char *key, char **out);
 bool rg_ld_duration(rg_loader *l, const rg_ynode *map, const char *key, int64_t *out);
@@ -61,17 +65,34 @@ bool rg_ld_positive_duration(rg_loader *l, const rg_ynode *map, const char *key,
 bool rg_ld_int(rg_loader *l, const rg_ynode *map, const char *key, int min, int max,
 	       int *out);
 bool rg_ld_bool(rg_loader *l, const rg_ynode *map, const char *key, bool *out);
-/* One of the NULL-terminated names; *out is its index. */
+/* One of the NULL-terminated names; *out is its index. A bad value is
+ * "invalid <noun> 'x'", the noun being key unless given. */
 bool rg_ld_choice(rg_loader *l, const rg_ynode *map, const char *key,
 		  const char *const *names, int *out);
+bool rg_ld_choice_of(rg_loader *l, const rg_ynode *map, const char *key, const char *noun,
+		     const char *const *names, int *out);
 bool rg_ld_severity(rg_loader *l, const rg_ynode *map, const char *key, rg_severity *out);
-/* A sequence of non-empty strings. */
+/* A sequence of non-empty strings; *n is the sequence's length and a bad
+ * item is reported and left NULL, so out[i] stays the i-th item. */
 bool rg_ld_strings(rg_loader *l, const rg_ynode *map, const char *key, char ***out,
 		   size_t *n);
 bool rg_ld_url(rg_loader *l, const rg_ynode *map, const char *key, char **out);
 bool rg_ld_listen(rg_loader *l, const rg_ynode *map, const char *key, char **out);
 
 extern const char *const rg_severity_names[];
+
+/* What rg_name_valid and rg_ident_valid accept, in words for messages. */
+#define RG_NAME_RULE "letters, digits, '.', '_', '+' and '-', starting with a letter or digit, at most 64"
+#define RG_IDENT_RULE "letters, digits, '_', '.' and '-', starting with a letter or '_', at most 64"
+
+/* Which one of the NULL-terminated keys map has: its index, -1 for none (not
+ * reported), -2 after reporting "<what> has both 'a' and 'b' (use one)" at
+ * the one written later. */
+int rg_ld_which(rg_loader *l, const rg_ynode *map, const char *const *keys, const char *what);
+
+/* Reports "<problem> 'name' (did you mean 'x'?)", or lists what is defined. */
+void rg_ld_undefined(rg_loader *l, const rg_ynode *at, const char *problem, const char *name,
+		     const char *const *defined);
 
 /* ---- sections */
 

@@ -22,6 +22,11 @@ rg_err rg_diag_vadd(rg_diags *d, int line, int col, const char *fmt, va_list ap)
 	g->line = line;
 	g->col = col;
 	vsnprintf(g->message, sizeof g->message, fmt, ap);
+	/* Messages quote the user's text; a newline or an escape sequence in it
+	 * must not break the one-line FILE:LINE:COL form or the terminal. */
+	for (char *c = g->message; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return RG_OK;
 }
 
@@ -42,14 +47,18 @@ void rg_diags_release(rg_diags *d)
 	memset(d, 0, sizeof *d);
 }
 
+static bool after(const rg_diag *a, const rg_diag *b)
+{
+	return a->line > b->line || (a->line == b->line && a->col > b->col);
+}
+
 /* Insertion sort: stable, and a config has a handful of problems. */
 void rg_diags_sort(rg_diags *d, size_t from)
 {
 	for (size_t i = from + 1; i < d->n; i++) {
 		rg_diag cur = d->items[i];
 		size_t j = i;
-		while (j > from && (d->items[j - 1].line > cur.line ||
-				    (d->items[j - 1].line == cur.line && d->items[j - 1].col > cur.col))) {
+		while (j > from && after(&d->items[j - 1], &cur)) {
 			d->items[j] = d->items[j - 1];
 			j--;
 		}
@@ -72,7 +81,9 @@ static size_t distance(const char *a, const char *b, size_t limit)
 		row[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
 			size_t up = row[j];
-			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			unsigned char ca = (unsigned char)tolower((unsigned char)a[i - 1]);
+			unsigned char cb = (unsigned char)tolower((unsigned char)b[j - 1]);
+			size_t cost = ca != cb;
 			size_t best = diag + cost;
 			if (up + 1 < best)
 				best = up + 1;
@@ -87,7 +98,8 @@ static size_t distance(const char *a, const char *b, size_t limit)
 
 const char *rg_suggest(const char *word, const char *const *candidates)
 {
-	if (!word || !candidates)
+	/* "P5" is one edit from "P0": for words this short a guess misleads. */
+	if (!word || !candidates || strlen(word) < 3)
 		return NULL;
 	size_t limit = strlen(word) <= 3 ? 1 : 2;
 	const char *best = NULL;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "engine/exec.h"
 #include "util/duration.h"
@@ -307,7 +308,8 @@ static void http_judge(rg_check_run *r, CURLcode rc, long status, long os_errno,
 		snprintf(res->detail, sizeof res->detail, "connection refused: %s", url);
 	} else if (rc != CURLE_OK) {
 		snprintf(what, sizeof what, "%s", curl_easy_strerror(rc));
-		what[0] = (char)tolower((unsigned char)what[0]);
+		if (!isupper((unsigned char)what[1]))   /* "Couldn't" yes, "URL" no */
+			what[0] = (char)tolower((unsigned char)what[0]);
 		snprintf(res->detail, sizeof res->detail, "%s: %s", what, url);
 	} else if (status != expect) {
 		snprintf(res->detail, sizeof res->detail, "HTTP %ld from %s", status, url);
@@ -373,6 +375,15 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* Check sockets are close-on-exec, so step commands started meanwhile (and
+ * the services they leave running) never inherit a health check's socket. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
+				 struct curl_sockaddr *a)
+{
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
 static CURLcode http_setup(CURL *e, rg_check_run *r)
 {
 	CURLcode rc = CURLE_OK;
@@ -387,6 +398,7 @@ static CURLcode http_setup(CURL *e, rg_check_run *r)
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, r);
 	SET(CURLOPT_PRIVATE, r);
+	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
 #undef SET
 	return rc;
 }

@@ -80,7 +80,7 @@ rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error
 
 rg_err rg_engine_pause(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
 {
-	static const char *const allowed[] = { "queued", "running", NULL };
+	static const char *const allowed[] = { "running", NULL };
 	rg_active *a;
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)

@@ -310,7 +310,7 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	rg_decision d;
 	memset(&d, 0, sizeof d);
 	snprintf(d.trigger, sizeof d.trigger, "manual");
-	snprintf(d.severity, sizeof d.severity, "-");
+	d.severity[0] = '\0';  /* a person decided: no severity */
 	snprintf(d.action, sizeof d.action, "rollback");
 	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
 	snprintf(d.reason, sizeof d.reason, "%s asked to roll %s back from %s to %s%s%s", r.actor,

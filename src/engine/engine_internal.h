@@ -54,6 +54,7 @@ struct rg_active {
 	rg_plan plan;             /* reverse phase plan, once decided */
 	char prev_version[72];    /* last known good other than run.version */
 	rg_exec *exec;            /* command in flight */
+	int64_t exec_timeout_ms;  /* its timeout, for describing a timeout */
 	rg_batch *batch;          /* checks in flight */
 	char output_path[PATH_MAX];
 	void (*launch_done)(rg_active *a, bool ok, const char *detail, int exit_code);

@@ -7,7 +7,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,10 +97,18 @@ static void close_all(rg_exec *x)
 		close_handle(x, H_PROC, (uv_handle_t *)&x->proc);
 }
 
+/* A pgid from the store may be anything. kill(-1) and kill(0) would hit
+ * processes that are not ours, and a value past INT_MAX would be truncated
+ * by the pid_t cast into one of those, so only 2..INT_MAX is ever signalled. */
+static bool pgid_valid(int64_t pgid)
+{
+	return pgid > 1 && pgid <= INT_MAX;
+}
+
 static void signal_group(int64_t pgid, int sig)
 {
-	if (pgid <= 1)
-		return;   /* kill(-1) or kill(0) would hit processes that are not ours */
+	if (!pgid_valid(pgid))
+		return;
 	if (kill((pid_t)-pgid, sig) != 0 && errno != ESRCH)
 		rg_warn("cannot signal process group %lld: %s", (long long)pgid, strerror(errno));
 }
@@ -131,7 +141,7 @@ static bool live_member(const char *pid, int64_t pgid)
  * So when it says "alive", /proc decides; without /proc, assume alive. */
 static bool group_alive(int64_t pgid)
 {
-	if (pgid <= 1)
+	if (!pgid_valid(pgid))
 		return false;
 	if (kill((pid_t)-pgid, 0) != 0)
 		return errno != ESRCH;
@@ -428,6 +438,10 @@ static rg_exec *exec_alloc(uv_loop_t *loop, const rg_exec_opts *o)
 		return NULL;
 	x->loop = loop;
 	x->log_limit = o->log_limit ? o->log_limit : DEFAULT_LOG_LIMIT;
+	if (x->log_limit > (SIZE_MAX - LOG_HDR_MAX - 1) / 2) {
+		free(x);
+		return NULL;
+	}
 	x->grace_ms = o->kill_grace_ms > 0 ? o->kill_grace_ms : DEFAULT_GRACE_MS;
 	x->log = malloc(LOG_HDR_MAX + 2 * x->log_limit + 1);
 	if (!x->log) {
@@ -472,7 +486,8 @@ int64_t rg_exec_pgid(const rg_exec *x)
 }
 
 /* Memory is released in the last close callback, never here, so calling this
- * from inside done leaves x valid until that callback returns. */
+ * from inside done leaves x valid until that callback returns. A command that
+ * exited by itself may have left a service running on purpose: untouched. */
 void rg_exec_free(rg_exec *x)
 {
 	if (!x || x->freed)
@@ -484,8 +499,13 @@ void rg_exec_free(rg_exec *x)
 		uv_read_stop((uv_stream_t *)&x->out);
 	close_all(x);
 	if (x->closing == 0 && !(x->open & H_PROC)) {
-		free(x->log);   /* never got a handle: only an early rg_exec_start failure */
+		/* never got a handle: only an early rg_exec_start failure */
+		void (*cb)(void *) = x->on_closed;
+		void *ctx = x->closed_ctx;
+		free(x->log);
 		free(x);
+		if (cb)
+			cb(ctx);
 	}
 }
 
@@ -515,6 +535,27 @@ void rg_exec_outputs_free(char **keys, char **values, size_t n)
 	free(values);
 }
 
+/* Reads up to max + 1 bytes, so a file that grew past max is noticed. */
+static rg_err read_bounded(int fd, char *b, size_t max, size_t *len, rg_error *err)
+{
+	size_t n = 0;
+	while (n <= max) {
+		ssize_t r = read(fd, b + n, max + 1 - n);
+		if (r == 0)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return rg_fail(err, RG_EIO, NULL, "ROLLGUARD_OUTPUT: %s", strerror(errno));
+		n += (size_t)r;
+	}
+	if (n > max)
+		return rg_fail(err, RG_ETOOLARGE, NULL, "ROLLGUARD_OUTPUT: larger than %zu bytes",
+			       max);
+	*len = n;
+	return RG_OK;
+}
+
 /* The file is written by a step's command, so it is opened without following
  * symlinks and without blocking on a FIFO, and must be a small regular file.
  * Reading at most 64 KiB from a local file is the one short synchronous read
@@ -527,38 +568,23 @@ static rg_err slurp_outputs(const char *path, char **buf, size_t *len, rg_error 
 	if (fd < 0)
 		return rg_fail(err, RG_EIO, NULL, "ROLLGUARD_OUTPUT: %s", strerror(errno));
 	struct stat st;
+	char *b = NULL;
 	rg_err rc = RG_OK;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		rc = rg_fail(err, RG_EINVAL, NULL, "ROLLGUARD_OUTPUT: not a regular file");
 	else if (st.st_size > OUTPUTS_MAX_BYTES)
 		rc = rg_fail(err, RG_ETOOLARGE, NULL, "ROLLGUARD_OUTPUT: larger than %d bytes",
 			     OUTPUTS_MAX_BYTES);
-	char *b = rc ? NULL : malloc(OUTPUTS_MAX_BYTES + 1);
-	if (!rc && !b)
+	else if (!(b = malloc(OUTPUTS_MAX_BYTES + 1)))
 		rc = rg_fail(err, RG_ENOMEM, NULL, "ROLLGUARD_OUTPUT: out of memory");
-	size_t n = 0;
-	while (!rc && n <= OUTPUTS_MAX_BYTES) {
-		ssize_t r = read(fd, b + n, OUTPUTS_MAX_BYTES + 1 - n);
-		if (r == 0)
-			break;
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			rc = rg_fail(err, RG_EIO, NULL, "ROLLGUARD_OUTPUT: %s", strerror(errno));
-		else
-			n += (size_t)r;
-	}
+	else
+		rc = read_bounded(fd, b, OUTPUTS_MAX_BYTES, len, err);
 	close(fd);
-	if (!rc && n > OUTPUTS_MAX_BYTES)   /* it grew after fstat */
-		rc = rg_fail(err, RG_ETOOLARGE, NULL, "ROLLGUARD_OUTPUT: larger than %d bytes",
-			     OUTPUTS_MAX_BYTES);
-	if (rc) {
+	if (rc)
 		free(b);
-		return rc;
-	}
-	*buf = b;
-	*len = n;
-	return RG_OK;
+	else
+		*buf = b;
+	return rc;
 }
 
 typedef struct outputs {

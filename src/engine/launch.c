@@ -169,23 +169,16 @@ void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_c
 	snprintf(sr->error, sizeof sr->error, "%s", ok ? "" : detail);
 }
 
-typedef struct exec_ctx {
-	rg_active *a;
-	int64_t timeout_ms;
-} exec_ctx;
-
 static void on_exec_done(rg_exec *x, const rg_exec_result *res, void *ctx)
 {
-	exec_ctx c = *(exec_ctx *)ctx;
-	free(ctx);
-	rg_active *a = c.a;
+	rg_active *a = ctx;
 	size_t len = 0;
 	const char *log = rg_exec_log(x, &len);
 	rg_launch_keep_log(a, log, len);
 	bool ok = !res->timed_out && res->term_signal == 0 && res->exit_code == 0;
 	char detail[512] = "exit 0";
 	if (!ok)
-		describe_exit(res, c.timeout_ms, a->last_log, a->last_log_len, detail, sizeof detail);
+		describe_exit(res, a->exec_timeout_ms, a->last_log, a->last_log_len, detail, sizeof detail);
 	rg_exec_free(x);
 	a->exec = NULL;
 	a->launch_done(a, ok, detail, res->timed_out || res->term_signal ? -1 : res->exit_code);
@@ -206,16 +199,11 @@ static void launch_exec(rg_active *a, const rg_step *s, const char *command, con
 			int idx, rg_envlist *env)
 {
 	rg_error err;
-	exec_ctx *c = malloc(sizeof *c);
 	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env->items,
 			   .timeout_ms = s->timeout_ms };
-	rg_err rc = c ? RG_OK : rg_fail(&err, RG_ENOMEM, NULL, "out of memory");
-	if (c)
-		*c = (exec_ctx){ a, s->timeout_ms };
-	if (!rc)
-		rc = rg_exec_start(a->eng->loop, &o, on_exec_done, c, &a->exec, &err);
+	a->exec_timeout_ms = s->timeout_ms;
+	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
 	if (rc) {
-		free(c);
 		rg_launch_keep_log(a, err.message, strlen(err.message));
 		a->launch_done(a, false, err.message, -1);
 		return;

@@ -110,7 +110,7 @@ static const char *const migrations[] = {
 	"CREATE TABLE decisions ("
 	" run_id INTEGER PRIMARY KEY REFERENCES runs(id),"
 	" \"trigger\" TEXT NOT NULL,"
-	" severity TEXT NOT NULL CHECK (severity IN ('P0','P1','P2','P3','')),"
+	" severity TEXT NOT NULL DEFAULT '',"
 	" \"action\" TEXT NOT NULL,"
 	" observed TEXT NOT NULL DEFAULT '',"
 	" threshold TEXT NOT NULL DEFAULT '',"

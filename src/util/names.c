@@ -7,9 +7,9 @@
 
 static bool tail_ok(const char *s, const char *extra)
 {
-	size_t n = 1;
-	for (; *s; s++, n++) {
-		if (n > RG_NAME_MAX)
+	size_t n = 1; /* the first character, checked by the caller */
+	for (; *s; s++) {
+		if (++n > RG_NAME_MAX)
 			return false;
 		if (!isalnum((unsigned char)*s) && !strchr(extra, *s))
 			return false;

@@ -25,8 +25,11 @@ TERMINAL_STATES=' succeeded failed rolled_back rollback_failed aborted '
 
 # ---------------------------------------------------------------- failures
 
+# Ends the test. Called inside $(…) it only ends that subshell, so it also
+# leaves $T/.failed behind, which fails the test whatever happens next.
 fail() {
 	echo "FAIL: $*" >&2
+	[ -n "${T:-}" ] && [ -d "$T" ] && echo "$*" >>"$T/.failed"
 	exit 1
 }
 
@@ -116,11 +119,19 @@ SH
 }
 
 # rg_config [FILE] <<'YAML' — writes $T/rollguard.yaml (or $T/FILE) with
-# @PORT@, @PORT2@ and @DIR@ replaced, and installs the step helpers.
+# @PORT@, @PORT2@, @DIR@ and @DEMO@ (the demo-app binary) replaced, and
+# installs the step helpers.
 rg_config() {
 	local f="$T/${1:-rollguard.yaml}"
-	sed -e "s|@PORT@|$RG_PORT|g" -e "s|@PORT2@|$RG_PORT2|g" -e "s|@DIR@|$T|g" >"$f"
+	sed -e "s|@PORT@|$RG_PORT|g" -e "s|@PORT2@|$RG_PORT2|g" -e "s|@DIR@|$T|g" \
+		-e "s|@DEMO@|${DEMO_APP:-demo-app}|g" >"$f"
 	rg_helpers
+}
+
+# rg_script NAME <<'SH' — an executable $T/NAME, with the same substitutions.
+rg_script() {
+	rg_config "$1"
+	chmod +x "$T/$1"
 }
 
 # ---------------------------------------------------------------- the server

@@ -217,6 +217,7 @@ YAML
 	# another environment is not in the way
 	assert_exit 0 rg deploy v9 --env production
 	assert_run_ends "$id" succeeded
+	assert_run_ends "$(latest_run production)" succeeded
 	assert_eq 2 "$(marker_count slow)" "v1 and production's v9 only"
 	assert_live staging v1
 }

@@ -58,7 +58,7 @@ YAML
 lint_expect() {
 	local f=$1 where=$2 re=$3
 	assert_exit 1 "$RG_BIN" lint -c "$f"
-	grep -Eq -- "^$(printf '%s' "$f" | sed 's/[.[\*^$/]/\\&/g'):$where: .*$re" "$T/err" || {
+	grep -Eq -- "^$(printf '%s' "$f" | sed 's/[.[\*^$]/\\&/g'):$where: .*$re" "$T/err" || {
 		cat "$T/err" >&2
 		fail "lint of $(basename "$f") should report $where: /$re/"
 	}
@@ -152,7 +152,9 @@ YAML
 	lint_expect "$T/bad6.yaml" '5:[0-9]+' '.'
 
 	# missing file, empty file
-	assert_exit 1 "$RG_BIN" lint -c "$T/missing.yaml"
+	local rc=0
+	"$RG_BIN" lint -c "$T/missing.yaml" >"$T/out" 2>"$T/err" || rc=$?
+	assert_one_of "$rc" 1 2
 	assert_contains "$(cat "$T/err")" missing.yaml
 	: >"$T/empty.yaml"
 	assert_exit 1 "$RG_BIN" lint -c "$T/empty.yaml"
@@ -212,7 +214,6 @@ t_init_starter_serves() {
 	grep -q "127.0.0.1:$RG_PORT" "$T/rollguard.yaml" || fail "starter has no 127.0.0.1:7070 listen line"
 	assert_exit 0 "$RG_BIN" lint -c "$T/rollguard.yaml"
 	rg_start
-	local j env
-	j=$(rg status --json 2>/dev/null || true)
 	curl -fsS "$RG_URL/metrics" >/dev/null || fail "starter server has no /metrics"
+	assert_exit 0 rg history --json
 }

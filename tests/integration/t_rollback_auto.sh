@@ -259,3 +259,70 @@ YAML
 	assert_match "$(cat "$T/resp")" '^rollguard_rollbacks_total(\{[^}]*\})? [1-9]' \
 		"the automatic rollback is counted"
 }
+
+# The real thing: steps start the demo app (a child HTTP service), an HTTP
+# health check watches it, a release that fails health is rolled back and
+# the previous version serves again.
+t_rollback_demo_app_http_trigger() {
+	[ -x "${DEMO_APP:-}" ] || fail "demo-app is not built (make build/demo-app)"
+	rg_script app.sh <<'SH'
+#!/bin/sh
+# app.sh VERSION — (re)starts the demo app on @PORT2@; *-bad versions fail health.
+d=@DIR@
+echo "$$" >>"$d/pids"
+echo "app.sh $1" >>"$d/markers"
+if [ -f "$d/app.pid" ]; then
+	kill "$(cat "$d/app.pid")" 2>/dev/null
+	i=0
+	while [ -f "$d/app.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+flags=
+case "$1" in *-bad) flags=--fail-health ;; esac
+setsid @DEMO@ --listen 127.0.0.1:@PORT2@ --version "$1" $flags --pidfile "$d/app.pid" \
+	</dev/null >>"$d/app.log" 2>&1 &
+i=0
+while [ ! -f "$d/app.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ -f "$d/app.pid" ] || { echo "demo app did not start" >&2; exit 1; }
+echo "backend=127.0.0.1:@PORT2@" >>"$ROLLGUARD_OUTPUT"
+SH
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    monitor: 2s
+    post_rollback_monitor: 1s
+checks:
+  health:
+    http: http://127.0.0.1:@PORT2@/health
+    expect_status: 200
+    timeout: 1s
+triggers:
+  - name: health
+    check: health
+    every: 200ms
+    failures: 2
+    severity: P0
+deploy:
+  - name: app
+    run: ./app.sh "$ROLLGUARD_VERSION"
+    undo: ./app.sh "$ROLLGUARD_PREVIOUS_VERSION"
+YAML
+	rg_start
+	deploy_ok v1 >/dev/null
+	assert_contains "$(curl -s "http://127.0.0.1:$RG_PORT2/")" '"version":"v1"'
+	local id j
+	id=$(deploy_start v2-bad)
+	assert_run_ends "$id" rolled_back 30
+	assert_eq "app.sh v1 app.sh v2-bad app.sh v1" "$(markers | tr '\n' ' ' | sed 's/ $//')"
+	assert_contains "$(curl -s "http://127.0.0.1:$RG_PORT2/")" '"version":"v1"' "v1 serves again"
+	assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RG_PORT2/health")"
+	j=$(run_json "$id")
+	assert_eq health "$(json_get "$j" .decision.trigger)" "the HTTP health trigger fired"
+	assert_eq P0 "$(json_get "$j" .decision.severity)"
+	assert_live staging v1
+	kill "$(cat "$T/app.pid")" 2>/dev/null
+	true
+}

@@ -22,9 +22,14 @@ if [ "$pid" = "${ROLLGUARD_PREV_APP_PID:-}" ]; then
 	echo "demo-app $version (pid $pid) is the known-good release: left running"
 	exit 0
 fi
+# Gone or a zombie (an orphan's zombie lingers until init reaps it).
+alive() {
+	state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+	case $state in Z*) return 1 ;; esac
+}
 kill -TERM "$pid" 2>/dev/null || true
 i=0
-while kill -0 "$pid" 2>/dev/null; do   # demo-app exits within milliseconds
+while alive "$pid"; do   # demo-app exits within milliseconds
 	i=$((i + 1))
 	if [ "$i" -gt 50 ]; then
 		kill -KILL "$pid" 2>/dev/null || true

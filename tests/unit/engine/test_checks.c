@@ -81,7 +81,11 @@ static bool serve_one(int fd)
 		respond(fd, 302, "Location: /ok\r\n", "", 0);
 	else if (strcmp(path, "/big") == 0)
 		respond_big(fd, "needle");
-	else if (strcmp(path, "/hang") == 0 && srv.n_held < HELD_MAX) {
+	else if (strcmp(path, "/keep") == 0 && srv.n_held < HELD_MAX) {
+		send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 40);
+		srv.held[srv.n_held++] = fd;   /* curl keeps the connection for reuse */
+		return true;
+	} else if (strcmp(path, "/hang") == 0 && srv.n_held < HELD_MAX) {
 		srv.held[srv.n_held++] = fd;
 		return true;   /* keep it open, never answer */
 	} else
@@ -316,6 +320,14 @@ Test(checks_http, only_http_and_https)
 	outcome o = run_check(&k, NULL);
 	cr_assert(!o.res.ok);
 	cr_assert(strstr(o.res.detail, "file:///etc/hostname"), "%s", o.res.detail);
+}
+
+Test(checks_http, free_with_a_cached_connection)
+{
+	char url[128];
+	rg_check k = http_check("/keep", 200, "ok", 0, url, sizeof url);
+	outcome o = run_check(&k, NULL);   /* finish() frees with the connection cached */
+	cr_assert(o.res.ok, "%s", o.res.detail);
 }
 
 Test(checks_http, many_at_once)

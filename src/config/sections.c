@@ -1,0 +1,195 @@
+/* sections.c — the top level of rollguard.yaml: service, server,
+ * environments, metrics and actions, and the order sections are read in.
+ * Sections are read in dependency order, not file order, so a reference to
+ * something defined further down the file still resolves. */
+#include "config/config_internal.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "util/names.h"
+
+static const char *const top_keys[] = { "service", "server",   "environments", "deploy",
+					"rollback", "checks", "metrics", "triggers",
+					"actions", NULL };
+static const char *const server_keys[] = { "listen", "state", NULL };
+static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
+					"proxy", NULL };
+static const char *const proxy_keys[] = { "listen", "threads", NULL };
+static const char *const metrics_keys[] = { "prometheus", NULL };
+static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify",
+					    NULL };
+
+static void load_service(rg_loader *l, const rg_ynode *root)
+{
+	if (!rg_ld_require(l, root, "service", "at the top level") ||
+	    !rg_ld_string(l, root, "service", &l->cfg->service))
+		return;
+	if (!rg_name_valid(l->cfg->service))
+		rg_problem(l, rg_ld_value(root, "service"), "invalid service name '%s' (use %s)",
+			   l->cfg->service, RG_NAME_RULE);
+}
+
+static void load_server(rg_loader *l, const rg_ynode *root)
+{
+	const rg_ynode *v = rg_ld_value(root, "server");
+	if (!v || !rg_ld_expect(l, v, RG_YMAP, "server"))
+		return;
+	rg_ld_check_keys(l, v, "in server", server_keys);
+	rg_ld_listen(l, v, "listen", &l->cfg->listen);
+	rg_ld_string(l, v, "state", &l->cfg->state_dir);
+}
+
+/* Variables reach commands through the environment, so their names must be
+ * names a shell accepts, and ROLLGUARD_* belongs to rollguard alone. */
+static bool var_name_ok(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static void load_vars(rg_loader *l, const rg_ynode *v, rg_env *e)
+{
+	if (!rg_ld_expect(l, v, RG_YMAP, "vars"))
+		return;
+	rg_ld_check_keys(l, v, "in vars", NULL);
+	if (!(e->vars = rg_ld_calloc(l, v->n / 2, sizeof *e->vars)))
+		return;
+	for (size_t i = 0; i < v->n; i += 2) {
+		const rg_ynode *k = v->kids[i], *val = v->kids[i + 1];
+		const char *text;
+		if (k->type != RG_YSCALAR || rg_ld_key(v, k->text) != k)
+			continue;
+		if (!var_name_ok(k->text))
+			rg_problem(l, k, "invalid variable name '%s' (use [A-Za-z_][A-Za-z0-9_]*)",
+				   k->text);
+		else if (!strncmp(k->text, "ROLLGUARD_", 10))
+			rg_problem(l, k, "variable name '%s' is reserved (ROLLGUARD_* is set by rollguard)",
+				   k->text);
+		if (!rg_ld_text(l, val, k->text, &text))
+			continue;
+		rg_kv *kv = &e->vars[e->n_vars++];
+		kv->key = rg_ld_strdup(l, k->text);
+		kv->value = rg_ld_strdup(l, text);
+	}
+}
+
+static void load_proxy(rg_loader *l, const rg_ynode *v, rg_env *e)
+{
+	if (!rg_ld_expect(l, v, RG_YMAP, "proxy"))
+		return;
+	rg_ld_check_keys(l, v, "in proxy", proxy_keys);
+	if (rg_ld_require(l, v, "listen", "in proxy"))
+		rg_ld_listen(l, v, "listen", &e->proxy_listen);
+	rg_ld_int(l, v, "threads", 0, 1024, &e->proxy_threads);
+}
+
+static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env *e)
+{
+	e->line = k->line;
+	e->col = k->col;
+	e->timeout_ms = 30 * RG_MS_MINUTE;
+	if (!(e->name = rg_ld_strdup(l, k->text)))
+		return;
+	if (!rg_name_valid(k->text))
+		rg_problem(l, k, "invalid environment name '%s' (use %s)", k->text, RG_NAME_RULE);
+	if (rg_ynode_is_null(v))
+		return; /* "staging:" alone: every default */
+	if (!rg_ld_expect(l, v, RG_YMAP, k->text))
+		return;
+	rg_ld_check_keys(l, v, "in environment", env_keys);
+	rg_ld_positive_duration(l, v, "timeout", &e->timeout_ms);
+	rg_ld_duration(l, v, "monitor", &e->monitor_ms);
+	rg_ld_duration(l, v, "post_rollback_monitor", &e->post_rollback_monitor_ms);
+	if (rg_ld_value(v, "vars"))
+		load_vars(l, rg_ld_value(v, "vars"), e);
+	if (rg_ld_value(v, "proxy"))
+		load_proxy(l, rg_ld_value(v, "proxy"), e);
+}
+
+static void load_environments(rg_loader *l, const rg_ynode *root)
+{
+	rg_config *cfg = l->cfg;
+	const rg_ynode *v = rg_ld_value(root, "environments");
+	if (!rg_ld_require(l, root, "environments", "at the top level") ||
+	    !rg_ld_expect(l, v, RG_YMAP, "environments"))
+		return;
+	rg_ld_check_keys(l, v, "in environments", NULL);
+	if (v->n == 0) {
+		rg_problem(l, v, "'environments' must define at least one environment");
+		return;
+	}
+	if (!(cfg->envs = rg_ld_calloc(l, v->n / 2, sizeof *cfg->envs)))
+		return;
+	for (size_t i = 0; i < v->n; i += 2) {
+		const rg_ynode *k = v->kids[i];
+		if (k->type == RG_YSCALAR && rg_ld_key(v, k->text) == k)
+			load_env(l, k, v->kids[i + 1], &cfg->envs[cfg->n_envs++]);
+	}
+}
+
+static void load_metrics(rg_loader *l, const rg_ynode *root)
+{
+	const rg_ynode *v = rg_ld_value(root, "metrics");
+	if (!v || !rg_ld_expect(l, v, RG_YMAP, "metrics"))
+		return;
+	rg_ld_check_keys(l, v, "in metrics", metrics_keys);
+	l->has_prometheus = rg_ld_key(v, "prometheus") != NULL;
+	rg_ld_url(l, v, "prometheus", &l->cfg->prometheus);
+}
+
+static void load_actions(rg_loader *l, const rg_ynode *root)
+{
+	const rg_ynode *v = rg_ld_value(root, "actions");
+	if (!v || !rg_ld_expect(l, v, RG_YMAP, "actions"))
+		return;
+	rg_ld_check_keys(l, v, "in actions", rg_severity_names);
+	for (int s = 0; s < RG_SEV_COUNT; s++) {
+		int a = (int)l->cfg->actions[s];
+		if (rg_ld_choice_of(l, v, rg_severity_names[s], "action", action_names, &a))
+			l->cfg->actions[s] = (rg_action)a;
+	}
+}
+
+static void load_pipeline(rg_loader *l, const rg_ynode *root, const char *key)
+{
+	rg_config *cfg = l->cfg;
+	bool rollback = strcmp(key, "rollback") == 0;
+	const rg_ynode *v = rg_ld_value(root, key);
+	if (!v && rollback)
+		return;
+	if (!rg_ld_require(l, root, key, "at the top level"))
+		return;
+	if (rollback)
+		rg_ld_pipeline(l, v, true, &cfg->rollback, &cfg->n_rollback);
+	else
+		rg_ld_pipeline(l, v, false, &cfg->deploy, &cfg->n_deploy);
+}
+
+void rg_ld_config(rg_loader *l, const rg_ynode *root)
+{
+	if (!root) {
+		rg_problem(l, NULL, "the file is empty (run 'rollguard init' to write a starter)");
+		return;
+	}
+	if (root->type != RG_YMAP) {
+		rg_problem(l, root, "expected a mapping at the top level (got %s)", rg_ynode_kind(root));
+		return;
+	}
+	rg_ld_check_keys(l, root, "at the top level", top_keys);
+	load_service(l, root);
+	load_server(l, root);
+	load_environments(l, root);
+	load_metrics(l, root);
+	if (rg_ld_value(root, "checks"))
+		rg_ld_checks(l, rg_ld_value(root, "checks"));
+	load_pipeline(l, root, "deploy");
+	load_pipeline(l, root, "rollback");
+	if (rg_ld_value(root, "triggers"))
+		rg_ld_triggers(l, rg_ld_value(root, "triggers"));
+	load_actions(l, root);
+}

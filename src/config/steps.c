@@ -1,0 +1,165 @@
+/* steps.c — the `deploy:` and `rollback:` pipelines: ordered, named steps.
+ * A step does exactly one thing (run a command, run checks, or shift
+ * traffic); a rollback step may only run a command, since it must work when
+ * everything else is broken. */
+#include "config/config_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/names.h"
+
+static const char *const step_keys[] = { "name",     "run",        "undo",          "checks",
+					 "traffic",  "timeout",    "retries",       "retry_backoff",
+					 "severity", "on_failure", "rerun",         "environments",
+					 NULL };
+static const char *const step_kinds[] = { "run", "checks", "traffic", NULL };
+static const char *const on_failure_names[] = { "rollback", "halt", NULL };
+
+static void defaults(rg_step *s, const rg_ynode *v)
+{
+	s->line = v->line;
+	s->col = v->col;
+	s->timeout_ms = 10 * RG_MS_MINUTE;
+	s->retry_backoff_ms = RG_MS_SECOND;
+	s->severity = RG_SEV_P1;
+	s->on_failure = RG_ON_FAILURE_ROLLBACK;
+	s->rerun = true;
+}
+
+/* The step's name, reported at the name; duplicates point at the first. */
+static void load_name(rg_loader *l, const rg_ynode *v, rg_step *s, const rg_step *earlier,
+		      size_t n_earlier)
+{
+	if (!rg_ld_require(l, v, "name", "in step") || !rg_ld_string(l, v, "name", &s->name))
+		return;
+	const rg_ynode *at = rg_ld_value(v, "name");
+	if (!rg_ident_valid(s->name)) {
+		rg_problem(l, at, "invalid step name '%s' (use %s)", s->name, RG_IDENT_RULE);
+		return;
+	}
+	for (size_t i = 0; i < n_earlier; i++) {
+		if (earlier[i].name && strcmp(earlier[i].name, s->name) == 0) {
+			rg_problem(l, at, "duplicate step name '%s' (first at %d:%d)", s->name,
+				   earlier[i].line, earlier[i].col);
+			return;
+		}
+	}
+}
+
+static void load_environments(rg_loader *l, const rg_ynode *v, rg_step *s)
+{
+	const rg_config *cfg = l->cfg;
+	rg_ld_strings(l, v, "environments", &s->environments, &s->n_environments);
+	if (!s->environments)
+		return;
+	const char **defined = rg_ld_calloc(l, cfg->n_envs + 1, sizeof *defined);
+	if (!defined)
+		return;
+	for (size_t i = 0; i < cfg->n_envs; i++)
+		defined[i] = cfg->envs[i].name ? cfg->envs[i].name : "";
+	const rg_ynode *list = rg_ld_value(v, "environments");
+	for (size_t i = 0; i < s->n_environments; i++)
+		if (s->environments[i] && !rg_config_env(cfg, s->environments[i]))
+			rg_ld_undefined(l, list->kids[i], "unknown environment", s->environments[i],
+					defined);
+	free(defined);
+}
+
+static void load_checks(rg_loader *l, const rg_ynode *v, rg_step *s)
+{
+	const rg_config *cfg = l->cfg;
+	rg_ld_strings(l, v, "checks", &s->checks, &s->n_checks);
+	if (!s->checks)
+		return;
+	const char **defined = rg_ld_calloc(l, cfg->n_checks + 1, sizeof *defined);
+	if (!defined)
+		return;
+	for (size_t i = 0; i < cfg->n_checks; i++)
+		defined[i] = cfg->checks[i].name ? cfg->checks[i].name : "";
+	const rg_ynode *list = rg_ld_value(v, "checks");
+	for (size_t i = 0; i < s->n_checks; i++)
+		if (s->checks[i] && !rg_config_check(cfg, s->checks[i]))
+			rg_ld_undefined(l, list->kids[i], "undefined check", s->checks[i], defined);
+	free(defined);
+}
+
+/* Reads what the step does; returns false when that cannot be known. */
+static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback,
+		      const rg_step *earlier, size_t n_earlier)
+{
+	char what[96];
+	snprintf(what, sizeof what, "step '%s'", s->name ? s->name : "?");
+	int kind = rg_ld_which(l, v, step_kinds, what);
+	if (kind == -1)
+		rg_problem(l, v, "%s needs 'run', 'checks' or 'traffic'", what);
+	if (kind < 0)
+		return false;
+	if (rollback && kind != 0) {
+		rg_problem(l, rg_ld_key(v, step_kinds[kind]),
+			   "rollback steps may only use 'run' (found '%s')", step_kinds[kind]);
+		return false;
+	}
+	s->kind = kind == 0 ? RG_STEP_EXEC : kind == 1 ? RG_STEP_CHECKS : RG_STEP_TRAFFIC;
+	if (s->kind == RG_STEP_EXEC)
+		rg_ld_string(l, v, "run", &s->run);
+	else if (s->kind == RG_STEP_CHECKS)
+		load_checks(l, v, s);
+	else
+		rg_ld_traffic(l, rg_ld_value(v, "traffic"), earlier, n_earlier, &s->traffic);
+	return true;
+}
+
+static void load_undo(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback)
+{
+	const rg_ynode *k = rg_ld_key(v, "undo");
+	if (!k)
+		return;
+	if (rollback)
+		rg_problem(l, k, "'undo' is not valid in a rollback step");
+	else if (s->kind != RG_STEP_EXEC)
+		rg_problem(l, k, "'undo' is only valid with 'run'");
+	else
+		rg_ld_string(l, v, "undo", &s->undo);
+}
+
+static void load_step(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback,
+		      const rg_step *earlier, size_t n_earlier)
+{
+	defaults(s, v);
+	if (!rg_ld_expect(l, v, RG_YMAP, "step"))
+		return;
+	rg_ld_check_keys(l, v, "in step", step_keys);
+	load_name(l, v, s, earlier, n_earlier);
+	if (load_kind(l, v, s, rollback, earlier, n_earlier))
+		load_undo(l, v, s, rollback);
+	rg_ld_positive_duration(l, v, "timeout", &s->timeout_ms);
+	rg_ld_int(l, v, "retries", 0, 100, &s->retries);
+	rg_ld_duration(l, v, "retry_backoff", &s->retry_backoff_ms);
+	rg_ld_severity(l, v, "severity", &s->severity);
+	int f = (int)s->on_failure;
+	if (rg_ld_choice(l, v, "on_failure", on_failure_names, &f))
+		s->on_failure = (rg_on_failure)f;
+	rg_ld_bool(l, v, "rerun", &s->rerun);
+	if (rg_ld_value(v, "environments"))
+		load_environments(l, v, s);
+}
+
+void rg_ld_pipeline(rg_loader *l, const rg_ynode *seq, bool rollback, rg_step **out,
+		    size_t *n)
+{
+	const char *key = rollback ? "rollback" : "deploy";
+	if (!rg_ld_expect(l, seq, RG_YSEQ, key))
+		return;
+	if (seq->n == 0) {
+		rg_problem(l, seq, "'%s' must have at least one step", key);
+		return;
+	}
+	if (!(*out = rg_ld_calloc(l, seq->n, sizeof **out)))
+		return;
+	for (size_t i = 0; i < seq->n; i++) {
+		load_step(l, seq->kids[i], &(*out)[i], rollback, *out, i);
+		*n = i + 1;
+	}
+}
