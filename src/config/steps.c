@@ -90,7 +90,10 @@ static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 		      const rg_step *earlier, size_t n_earlier)
 {
 	char what[96];
-	snprintf(what, sizeof what, "step '%s'", s->name ? s->name : "?");
+	if (s->name)
+		snprintf(what, sizeof what, "step '%s'", s->name);
+	else
+		snprintf(what, sizeof what, "step");
 	int kind = rg_ld_which(l, v, step_kinds, what);
 	if (kind == -1)
 		rg_problem(l, v, "%s needs 'run', 'checks' or 'traffic'", what);

@@ -146,7 +146,8 @@ static void load_rule(rg_loader *l, const rg_ynode *v, rg_trigger *t)
 	}
 	const rg_ynode *above = rg_ld_value(v, "above"), *below = rg_ld_value(v, "below");
 	if (!above && !below)
-		rg_problem(l, v, "trigger '%s' needs 'above' or 'below'", t->name ? t->name : "?");
+		rg_problem(l, v, "%s%s%s needs 'above' or 'below'", t->name ? "trigger '" : "trigger",
+			   t->name ? t->name : "", t->name ? "'" : "");
 	if (above && parse_threshold(l, above, "above", t, &t->above))
 		t->has_above = true;
 	if (below && parse_threshold(l, below, "below", t, &t->below))
@@ -198,7 +199,10 @@ static void load_trigger(rg_loader *l, const rg_ynode *v, rg_trigger *t,
 	load_name(l, v, t, earlier, n_earlier);
 	rg_ld_severity(l, v, "severity", &t->severity);
 	char what[96];
-	snprintf(what, sizeof what, "trigger '%s'", t->name ? t->name : "?");
+	if (t->name)
+		snprintf(what, sizeof what, "trigger '%s'", t->name);
+	else
+		snprintf(what, sizeof what, "trigger");
 	int kind = rg_ld_which(l, v, trigger_kinds, what);
 	if (kind == -1)
 		rg_problem(l, v, "%s needs one of 'check', 'metric', 'query', 'command' or 'analysis'",
