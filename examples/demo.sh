@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# demo.sh — `make demo`: v1.0.0 goes live, v1.1.0 fails its smoke test, and
-# rollguard rolls production back to v1.0.0 by itself. All on 127.0.0.1 in a
-# temp dir; it must never leave a process or a file behind, however it ends.
+# demo.sh — `make demo`: v1.0.0 and v1.0.1 go live, v1.1.0 fails its smoke
+# test and rollguard rolls production back to v1.0.1 by itself; then a person
+# rolls back to v1.0.0 by name. All on 127.0.0.1 in a temp dir; it must never leave a process or a file behind, however it ends.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -131,7 +131,10 @@ echo "server up at $ROLLGUARD_URL (state in $demo/.rollguard)"
 act "1. Deploy v1.0.0 to production: validate -> start app -> switch -> smoke -> monitor 2s"
 rollguard deploy v1.0.0 --env production --wait || die "v1.0.0 should have gone live"
 
-act "2. Deploy v1.1.0: its /health answers 503, the smoke test fails, rollguard rolls back to v1.0.0"
+act "1b. Deploy v1.0.1, also healthy: it becomes known good and v1.0.0 is superseded"
+rollguard deploy v1.0.1 --env production --wait || die "v1.0.1 should have gone live"
+
+act "2. Deploy v1.1.0: its /health answers 503, the smoke test fails, rollguard rolls back to v1.0.1"
 rc=0
 rollguard deploy v1.1.0 --env production --wait || rc=$?
 [ "$rc" -eq 1 ] || die "deploy v1.1.0 should end rolled back (exit 1), it exited $rc"
@@ -150,11 +153,13 @@ failed=$(printf '%s\n' "$v110" | json_get id)
 act "5. The failed run's timeline: what happened, when, and why"
 rollguard show "$failed"
 
-act "6. A manual rollback, as a dry run: the plan rollguard would follow, or why it refuses"
-rc=0
-rollguard rollback --env production --dry-run || rc=$?
-# 4: refused, e.g. no release before v1.0.0 ever became known good.
-[ "$rc" -eq 0 ] || [ "$rc" -eq 4 ] || die "rollback --dry-run exited $rc"
+act "6. A manual rollback to a named known-good release, first as a dry run: the plan, nothing changes"
+rollguard rollback --env production --to v1.0.0 --dry-run || die "rollback --dry-run should show a plan"
+
+act "7. Now for real: roll production back to v1.0.0 by hand, and wait until it is verified"
+rollguard rollback --env production --to v1.0.0 --reason "demo: back to the oldest good release" --wait ||
+	die "the manual rollback to v1.0.0 should have succeeded"
+rollguard history --env production --limit 2
 
 # The story happened only if v1.0.0 is the live release and v1.1.0's run
 # ended rolled back.
@@ -169,4 +174,4 @@ esac
 [ "$(printf '%s\n' "$v110" | json_get state)" = rolled_back ] ||
 	die "run $failed (v1.1.0) should have ended rolled_back: $v110"
 
-act "Done: v1.1.0 was rolled back automatically and v1.0.0 serves production"
+act "Done: v1.1.0 was rolled back automatically, then production was rolled back by hand to v1.0.0"

@@ -96,6 +96,9 @@ static rg_err histogram_fill(const json_t *durations, size_t counts[N_BUCKETS + 
 		if (!json_is_number(secs))
 			return shape_error(err, "a step duration has no number 'seconds'");
 		double s = json_number_value(secs);
+		json_t *n = json_object_get(d, "count");
+		size_t times = json_is_integer(n) && json_integer_value(n) > 0 ?
+			       (size_t)json_integer_value(n) : 1;
 		if (isnan(s))
 			continue;
 		if (s < 0)
@@ -103,9 +106,9 @@ static rg_err histogram_fill(const json_t *durations, size_t counts[N_BUCKETS + 
 		size_t b = 0;
 		while (b < N_BUCKETS && s > buckets[b])
 			b++;
-		counts[b]++;
-		*sum += s;
-		(*count)++;
+		counts[b] += times;
+		*sum += s * (double)times;
+		*count += times;
 	}
 	return RG_OK;
 }

@@ -126,6 +126,13 @@ static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, bool cl
 	return rc;
 }
 
+static void on_first_turn(uv_timer_t *t)
+{
+	rg_run_advance(t->data);
+}
+
+/* The run begins on the loop's next turn, so the request that created it is
+ * answered (with the run's id) before any step starts. */
 static rg_err start_active(rg_engine *e, int64_t run_id, rg_error *err)
 {
 	rg_active *a;
@@ -134,7 +141,7 @@ static rg_err start_active(rg_engine *e, int64_t run_id, rg_error *err)
 		return rc;
 	rg_engine_notify(e, run_id);
 	rg_run_start_deadline(a);
-	rg_run_advance(a);
+	uv_timer_start(&a->timer, on_first_turn, 0, 0);
 	return RG_OK;
 }
 

@@ -169,7 +169,8 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 rg_err rg_store_events_json(rg_store *s, int64_t run_id, int64_t after_id, json_t **out,
 			    rg_error *err);
 /* {"runs_by_state":{state:n,…},"rollbacks_total":n,
- *  "step_durations":[{"step","phase","seconds"},…]} for GET /metrics. */
+ *  "step_durations":[{"seconds","count"},…]} for GET /metrics: every finished
+ *  step run ever, grouped by duration (rounded up to 10 ms). */
 rg_err rg_store_metrics_json(rg_store *s, json_t **out, rg_error *err);
 
 #endif
