@@ -135,6 +135,9 @@ rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err);
 void rg_step_row(rg_active *a, const char *phase, int idx, const char *name, const char *action,
 		 rg_step_run *sr, bool *interrupted);
 void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_code);
+/* Records a failed attempt that will be retried and calls again(timer)
+ * after the step's backoff, doubled for each attempt already made. */
+void rg_step_retry(rg_active *a, rg_step_run *sr, const rg_step *s, uv_timer_cb again);
 
 /* batch.c */
 rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t timeout_ms,

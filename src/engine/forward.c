@@ -84,21 +84,6 @@ static void on_backoff(uv_timer_t *t)
 	rg_forward_start_step(t->data);
 }
 
-static void step_retry(rg_active *a, rg_step_run *sr, const rg_step *s)
-{
-	int64_t backoff = s->retry_backoff_ms << (sr->attempts - 1 < 10 ? sr->attempts - 1 : 10);
-	char d[32], msg[700];
-	rg_duration_format(backoff, d, sizeof d);
-	snprintf(msg, sizeof msg, "attempt %d of '%s' failed (%s); retrying in %s", sr->attempts,
-		 sr->name, sr->error, d);
-	rg_step_record rec = { sr, true, NULL };
-	rg_run next = a->run;
-	rg_error err;
-	if (rg_run_commit(a, &next, "step_retry", sr->name, msg, rg_step_record_extra, &rec, &err))
-		return rg_run_stuck(a, &err);
-	uv_timer_start(&a->timer, on_backoff, (uint64_t)backoff, 0);
-}
-
 static void set_release(rg_release *rel, const rg_active *a, const char *state)
 {
 	snprintf(rel->state, sizeof rel->state, "%s", state);
@@ -184,7 +169,7 @@ static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_cod
 	if (ok)
 		return step_succeeded(a, &sr);
 	if (sr.attempts <= s->retries)
-		return step_retry(a, &sr, s);
+		return rg_step_retry(a, &sr, s, on_backoff);
 	rg_decision d;
 	failure_decision(a, s, &sr, strstr(detail, "timed out") == detail, &d);
 	if (s->on_failure == RG_ON_FAILURE_HALT)

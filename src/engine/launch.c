@@ -169,6 +169,21 @@ void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_c
 	snprintf(sr->error, sizeof sr->error, "%s", ok ? "" : detail);
 }
 
+void rg_step_retry(rg_active *a, rg_step_run *sr, const rg_step *s, uv_timer_cb again)
+{
+	int64_t backoff = s->retry_backoff_ms << (sr->attempts - 1 < 10 ? sr->attempts - 1 : 10);
+	char d[32], msg[700];
+	rg_duration_format(backoff, d, sizeof d);
+	snprintf(msg, sizeof msg, "attempt %d of %s '%s' failed (%s); retrying in %s", sr->attempts,
+		 sr->action, sr->name, sr->error, d);
+	rg_step_record rec = { sr, true, NULL };
+	rg_run next = a->run;
+	rg_error err;
+	if (rg_run_commit(a, &next, "step_retry", sr->name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	uv_timer_start(&a->timer, again, (uint64_t)backoff, 0);
+}
+
 static void on_exec_done(rg_exec *x, const rg_exec_result *res, void *ctx)
 {
 	rg_active *a = ctx;

@@ -65,21 +65,6 @@ static void on_backoff(uv_timer_t *t)
 	rg_reverse_start_entry(t->data);
 }
 
-static void entry_retry(rg_active *a, rg_step_run *sr, const rg_step *s)
-{
-	int64_t backoff = s->retry_backoff_ms << (sr->attempts - 1 < 10 ? sr->attempts - 1 : 10);
-	char d[32], msg[700];
-	rg_duration_format(backoff, d, sizeof d);
-	snprintf(msg, sizeof msg, "attempt %d of %s '%s' failed (%s); retrying in %s", sr->attempts,
-		 sr->action, sr->name, sr->error, d);
-	rg_step_record rec = { sr, true, NULL };
-	rg_run next = a->run;
-	rg_error err;
-	if (rg_run_commit(a, &next, "step_retry", sr->name, msg, rg_step_record_extra, &rec, &err))
-		return rg_run_stuck(a, &err);
-	uv_timer_start(&a->timer, on_backoff, (uint64_t)backoff, 0);
-}
-
 static void append_error(rg_run *next, const rg_step_run *sr)
 {
 	size_t used = strlen(next->error);
@@ -97,7 +82,7 @@ static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_co
 		return rg_run_stuck(a, &err);
 	rg_step_row_finish(&sr, ok, detail, exit_code);
 	if (!ok && sr.attempts <= s->retries)
-		return entry_retry(a, &sr, s);
+		return rg_step_retry(a, &sr, s, on_backoff);
 	rg_run next = a->run;
 	next.cursor++;
 	if (!ok)
