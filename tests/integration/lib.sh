@@ -244,6 +244,18 @@ procs_matching() {
 	done
 }
 
+no_procs_left() {
+	[ -z "$(procs_in_T)" ]
+}
+
+# "PID: command line" of every process in $T, for messages.
+procs_described() {
+	local p
+	for p in $(procs_in_T); do
+		printf '%s: %s; ' "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+	done
+}
+
 # Kills every process the test left: serve, step children (by cwd and by the
 # pids the helpers recorded), CLI calls. Called by the runner.
 rg_cleanup_procs() {
@@ -480,7 +492,8 @@ env_of() {
 # ---------------------------------------------------------------- polling
 
 # wait_for [-t SECONDS] CMD… — polls CMD every 0.1s until it succeeds
-# (default 10 s); returns 1 on timeout.
+# (default 10 s); returns 1 on timeout. CMD's arguments are expanded once, at
+# the call: poll with a predicate such as marker_count_is, not "$(…)".
 wait_for() {
 	local limit=10 i
 	if [ "$1" = -t ]; then
@@ -492,6 +505,15 @@ wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# Predicates for wait_for (evaluated on every poll, unlike "$(…)" arguments).
+marker_count_is() {
+	[ "$(marker_count "$1")" = "$2" ]
+}
+
+run_state_is() {
+	[ "$(run_state "$1")" = "$2" ]
 }
 
 # The run JSON (rollguard show ID --json).
@@ -540,10 +562,14 @@ latest_run() {
 	json_get "$j" '.[0].id'
 }
 
-# deploy_start VERSION [ENV] — starts a deploy without waiting; prints its id.
+# deploy_start VERSION [ENV] — starts a deploy without waiting; prints its
+# id (from "run N: deploying …", so it works when serve dies right after).
 deploy_start() {
-	rg deploy "$1" --env "${2:-staging}" >/dev/null || fail "deploy $1 refused (exit $?)"
-	latest_run "${2:-staging}"
+	local out id
+	out=$(rg deploy "$1" --env "${2:-staging}") || fail "deploy $1 refused (exit $?)"
+	id=$(printf '%s\n' "$out" | sed -n 's/^run \([0-9][0-9]*\):.*/\1/p' | head -n 1)
+	[ -n "$id" ] || id=$(latest_run "${2:-staging}")
+	echo "$id"
 }
 
 # deploy_ok VERSION [ENV] — a deploy that must succeed (--wait exits 0 and

@@ -61,6 +61,8 @@ run_one() {
 	"$t"   # a test fails only through fail (exit or $T/.failed)
 	if serve_alive; then rg_stop; fi
 	check_sanitizers
+	# a server stopped cleanly leaves no step process behind
+	wait_for -t 3 no_procs_left || fail "processes left after serve stopped: $(procs_described)"
 	[ -e "$T/.failed" ] && exit 1
 	exit 0
 }

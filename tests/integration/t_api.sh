@@ -91,16 +91,17 @@ t_api_sse_stream() {
 t_api_sse_many_clients() {
 	cfg_api
 	rg_start
-	local id i rc
+	local id i pids=()
 	id=$(deploy_start v1)
 	for i in 1 2 3 4 5 6; do
 		curl -sN --max-time 20 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse.$i" &
+		pids+=($!)
 	done
 	# a client that goes away early must not hurt the server
 	curl -sN --max-time 0.3 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >/dev/null
 	wait_for -t 20 sh -c "[ \$(grep -l '^event: end' '$T'/sse.* 2>/dev/null | wc -l) = 6 ]" ||
 		fail "not every SSE client saw event: end"
-	wait
+	wait "${pids[@]}"
 	assert_run_ends "$id" succeeded
 	curl -fsS -o /dev/null "$RG_URL/health" || fail "serve no longer answers"
 }

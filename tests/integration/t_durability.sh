@@ -40,6 +40,19 @@ snapshot_until_dead() {
 	fail "serve did not die at the crash point"
 }
 
+# Each step of each phase appears once in `show --json`, and is not both
+# failed/running and succeeded: a step is never recorded done twice.
+assert_steps_once() {
+	local dup
+	dup=$(_json_src "$1" | json_flat | awk -F'\t' '
+		$1 ~ /^\.steps\[[0-9]+\]\.(name|phase)$/ {
+			i = $1; sub(/^\.steps\[/, "", i); sub(/\].*/, "", i)
+			if ($1 ~ /name$/) n[i] = $2; else p[i] = $2
+		}
+		END { for (i in n) { k = p[i] " " n[i]; if (seen[k]++) print k } }')
+	[ -z "$dup" ] || fail "steps recorded more than once: $dup"
+}
+
 # After the restart: the run ends STATE, events survived, one live release.
 check_resumed() {
 	local id=$1 want=$2 live=$3
@@ -47,6 +60,7 @@ check_resumed() {
 	assert_run_ends "$id" "$want" 30
 	rg show "$id" --json >"$T/after.json"
 	[ -s "$T/snap.json" ] && assert_events_prefix "$T/snap.json" "$T/after.json"
+	assert_steps_once "$T/after.json"
 	assert_live staging "$live"
 	assert_exit 0 rg history --env staging --json
 }
@@ -70,7 +84,7 @@ t_restart_sigterm_keeps_history() {
 	assert_eq known_good "$(release_state staging v4)"
 	assert_eq rolled_back "$(release_state staging v2)"
 	# and the restarted server works
-	deploy_ok v5 >/dev/null
+	deploy_ok v6 >/dev/null
 	assert_eq v4 "$(env_of c ROLLGUARD_PREVIOUS_VERSION)"
 }
 
@@ -80,7 +94,7 @@ t_restart_sigterm_mid_step() {
 	deploy_ok v1 >/dev/null
 	local id
 	id=$(deploy_start v3)
-	wait_for test "$(marker_count b)" = 2 || fail "b never started for v3"
+	wait_for marker_count_is b 2 || fail "b never started for v3"
 	rg show "$id" --json >"$T/snap.json"
 	rg_stop
 	assert_eq "" "$(procs_matching sleep 4)" "a graceful stop ends running steps"
@@ -161,7 +175,7 @@ YAML
 	rg_start
 	local id
 	id=$(deploy_start v1)
-	wait_for test "$(run_state "$id")" = monitoring || fail "run never reached monitoring"
+	wait_for run_state_is "$id" monitoring || fail "run never reached monitoring"
 	rg show "$id" --json >"$T/snap.json"
 	rg_kill9
 	assert_ne known_good "$(release_state staging v1)" "still in the monitor window at the kill"
@@ -176,7 +190,7 @@ t_kill9_mid_step() {
 	deploy_ok v1 >/dev/null
 	local id
 	id=$(deploy_start v3)
-	wait_for test "$(marker_count b)" = 2 || fail "b never started for v3"
+	wait_for marker_count_is b 2 || fail "b never started for v3"
 	rg show "$id" --json >"$T/snap.json"
 	rg_kill9
 	check_resumed "$id" succeeded v3
@@ -193,7 +207,7 @@ t_kill9_mid_undo() {
 	deploy_ok v1 >/dev/null
 	local id
 	id=$(deploy_start v5)
-	wait_for -t 15 test "$(marker_count undo.b)" = 1 || fail "undo of b never started"
+	wait_for -t 15 marker_count_is undo.b 1 || fail "undo of b never started"
 	rg show "$id" --json >"$T/snap.json"
 	rg_kill9
 	check_resumed "$id" rolled_back v1
@@ -229,7 +243,7 @@ YAML
 	deploy_ok v1 >/dev/null
 	local id j
 	id=$(deploy_start v2)
-	wait_for test "$(marker_count charge)" = 2 || fail "charge never started for v2"
+	wait_for marker_count_is charge 2 || fail "charge never started for v2"
 	rg show "$id" --json >"$T/snap.json"
 	rg_kill9
 	check_resumed "$id" rolled_back v1
@@ -237,6 +251,6 @@ YAML
 	assert_eq 1 "$(marker_count c)" "the run did not go on"
 	assert_eq 1 "$(marker_count undo.a)" "completed steps are undone"
 	j=$(run_json "$id")
-	assert_contains "$(json_get "$j" .decision.reason) $(json_get "$j" .error) $(json_flat "$j" | grep -E '^\.events\[' | cut -f2 | tr '\n' ' ')" \
+	assert_contains "$(json_get "$j" .decision.reason) $(json_get "$j" .error) $(json_flat <<<"$j" | grep -E '^\.events\[' | cut -f2 | tr '\n' ' ')" \
 		charge "the run says which step could not be re-run"
 }

@@ -139,7 +139,7 @@ YAML
 	assert_eq 0 "$(markers '^undo\.' | wc -l)" "halt: nothing is undone"
 	assert_eq 1 "$(marker_count c)" "halt: later steps do not run"
 	j=$(run_json "$id")
-	assert_match "$(json_get "$j" .error) $(json_flat "$j" | grep -E '^\.events\[' | cut -f2 | tr '\n' ' ')" \
+	assert_match "$(json_get "$j" .error) $(json_flat <<<"$j" | grep -E '^\.events\[' | cut -f2 | tr '\n' ' ')" \
 		'[Hh]alt' "the run says it halted"
 	assert_eq failed "$(release_state staging v2)" "a halted deploy's release is failed"
 	assert_live staging v1

@@ -41,7 +41,7 @@ t_manual_rollback_to_previous() {
 	assert_eq job-a-v1 "$(env_of undo.a ROLLGUARD_PREV_A_JOB)" "undo sees the target's outputs"
 	assert_eq 1 "$(marker_count redeploy)" "a step without undo is re-run"
 	assert_eq v1 "$(env_of redeploy ROLLGUARD_VERSION)" "re-run with the target version"
-	assert_eq 0 "$(marker_count a)$(marker_count b)" "steps with undo are not re-run"
+	assert_eq "0 0" "$(marker_count a) $(marker_count b)" "steps with undo are not re-run"
 
 	j=$(run_json "$id")
 	assert_eq rollback "$(json_get "$j" .kind)"
@@ -130,9 +130,9 @@ t_manual_rollback_dry_run() {
 	assert_live staging v2
 	http POST /api/v1/rollbacks '{"env":"staging","dry_run":true}'
 	assert_eq 200 "$HTTP_CODE" "API dry run"
-	assert_eq v1 "$(json_get "$T/resp" .to)"
-	assert_eq v2 "$(json_get "$T/resp" .from)"
-	json_has "$T/resp" .steps || fail "the plan lists its steps: $(cat "$T/resp")"
+	assert_eq v1 "$(json_get "$T/resp" .plan.to)"
+	assert_eq v2 "$(json_get "$T/resp" .plan.from)"
+	assert_eq undo "$(json_get "$T/resp" .plan.steps[0].action)" "the plan lists its steps"
 	assert_eq "" "$(markers)" "a dry run runs nothing"
 	# a dry run of a refused rollback is refused too
 	assert_exit 4 rg rollback --env staging --to v9 --dry-run
