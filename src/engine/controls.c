@@ -43,6 +43,14 @@ static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
 {
 	rg_store *s = a->eng->store;
 	rg_release rel;
+	rg_step_run sr;
+	if (rg_store_step_get(s, a->run.id, a->run.phase, a->run.cursor, &sr, NULL) == RG_OK &&
+	    strcmp(sr.state, "running") == 0) {
+		rg_step_row_finish(&sr, false, ctx, -1);
+		rg_err rc = rg_store_step_put(s, &sr, err);
+		if (rc)
+			return rc;
+	}
 	if (strcmp(a->run.kind, "deploy") != 0 ||
 	    rg_store_release_get(s, a->run.env, a->run.version, &rel, NULL) != RG_OK ||
 	    strcmp(rel.state, "pending") != 0)
@@ -71,7 +79,9 @@ rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error
 	char msg[200];
 	snprintf(msg, sizeof msg, "aborted by %s at step '%s'; nothing was undone", actor,
 		 a->run.step[0] ? a->run.step : "-");
-	rc = rg_run_commit(a, &next, "aborted", NULL, msg, abort_extra, NULL, err);
+	char why[120];
+	snprintf(why, sizeof why, "stopped: run aborted by %s", actor);
+	rc = rg_run_commit(a, &next, "aborted", NULL, msg, abort_extra, why, err);
 	if (rc)
 		return rc;
 	rg_active_release(a);

@@ -97,6 +97,7 @@ YAML
 	s=$(wait_run "$id" 20)
 	assert_one_of "$s" aborted rolled_back
 	assert_eq "" "$(procs_matching sleep 30)" "abort ends the running step"
+	assert_eq failed "$(json_get "$(run_json "$id")" '.steps[1].state')" "the interrupted step is recorded failed"
 	assert_live staging v1
 	assert_exit 4 rg abort "$id"
 	assert_exit 4 rg abort 999999
