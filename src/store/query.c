@@ -257,6 +257,24 @@ static rg_err add_events(rg_store *s, json_t *arr, int64_t id, int64_t after_id,
 	return rows_json(s, st, rc, event_row, arr, n, "run events", err);
 }
 
+/* Steps a statement expected to give at most one row: *out is that row as
+ * JSON, or JSON null when there is none. The statement is reset either way. */
+static rg_err optional_row(rg_store *s, sqlite3_stmt *st, int rc, json_t *(*row)(sqlite3_stmt *),
+			   const char *what, json_t **out, rg_error *err)
+{
+	rg_err e = RG_OK;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = row(st);
+	else if (rc == SQLITE_DONE)
+		*out = json_null();
+	else
+		e = rg_sq_fail(s, rc, what, err);
+	rg_sq_done(st);
+	return e;
+}
+
 static rg_err add_decision(rg_store *s, json_t *o, int64_t id, rg_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -268,16 +286,8 @@ static rg_err add_decision(rg_store *s, json_t *o, int64_t id, rg_error *err)
 		return e;
 	int rc = SQLITE_OK;
 	rg_sq_bind_int(st, 1, id, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
 	json_t *d = NULL;
-	if (rc == SQLITE_ROW)
-		d = decision_row(st);
-	else if (rc == SQLITE_DONE)
-		d = json_null();
-	else
-		e = rg_sq_fail(s, rc, "run decision", err);
-	rg_sq_done(st);
+	e = optional_row(s, st, rc, decision_row, "run decision", &d, err);
 	if (!e && (!d || json_object_set_new(o, "decision", d) != 0))
 		e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	return e;
@@ -452,16 +462,8 @@ static rg_err status_last_run(rg_store *s, const char *env, json_t *o, rg_error 
 		return e;
 	int rc = SQLITE_OK;
 	rg_sq_bind_str(st, 1, env, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
 	json_t *v = NULL;
-	if (rc == SQLITE_ROW)
-		v = run_row(st);
-	else if (rc == SQLITE_DONE)
-		v = json_null();
-	else
-		e = rg_sq_fail(s, rc, "last run", err);
-	rg_sq_done(st);
+	e = optional_row(s, st, rc, run_row, "last run", &v, err);
 	bool bad = false;
 	if (!e)
 		put(o, "last_run", v, &bad);
