@@ -31,7 +31,7 @@ SAN_OBJ  := $(SRC:%.c=build/asan/obj/%.o)
 SAN_LIB  := $(LIB_SRC:%.c=build/asan/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=build/asan/obj/%.o)
 
-.PHONY: all deps test unit integration demo bench install clean
+.PHONY: all deps test unit integration demo bench install clean fuzz
 
 all: build/rollguard build/demo-app
 
@@ -77,6 +77,24 @@ demo: deps
 
 bench: all
 	@for b in bench/*.sh; do [ -e "$$b" ] && bash "$$b"; done; true
+
+# libFuzzer drivers (tests/fuzz/fuzz_*.c), run by hand. Needs clang (Debian:
+# clang, which brings libFuzzer); gcc-only warnings are left out on purpose.
+FUZZ_CC     ?= clang
+FUZZ_TIME   ?= 300
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wno-unused-parameter -Isrc -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+build/fuzz/fuzz_http1: tests/fuzz/fuzz_http1.c src/proxy/http1.c src/proxy/http1.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_http1.c src/proxy/http1.c
+
+# New inputs go to build/fuzz/corpus/http1; the seeds in tests/ stay as committed.
+fuzz: build/fuzz/fuzz_http1
+	@mkdir -p build/fuzz/corpus/http1
+	build/fuzz/fuzz_http1 -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 \
+		build/fuzz/corpus/http1 tests/fuzz/corpus/http1
 
 install: build/rollguard
 	install -d $(DESTDIR)$(PREFIX)/bin
