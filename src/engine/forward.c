@@ -31,9 +31,11 @@ static void begin_attempt(rg_active *a, rg_step_run *sr, const char *note)
 	sr->error[0] = '\0';
 	rg_run next = a->run;
 	snprintf(next.step, sizeof next.step, "%s", s->name);
+	/* A rerun after a server stop is an extra attempt beyond `retries`. */
+	int allowed = sr->attempts > s->retries + 1 ? sr->attempts : s->retries + 1;
 	char msg[400];
 	snprintf(msg, sizeof msg, "%sstep %d/%d '%s', attempt %d of %d", note, a->run.cursor + 1,
-		 (int)a->n_fwd, s->name, sr->attempts, s->retries + 1);
+		 (int)a->n_fwd, s->name, sr->attempts, allowed);
 	rg_step_record rec = { sr, false, NULL };
 	rg_error err;
 	if (rg_run_commit(a, &next, "step_started", s->name, msg, rg_step_record_extra, &rec, &err))

@@ -41,11 +41,12 @@ void rg_reverse_start_entry(rg_active *a)
 	sr.error[0] = '\0';
 	rg_run next = a->run;
 	snprintf(next.step, sizeof next.step, "%s", s->name);
+	int allowed = sr.attempts > s->retries + 1 ? sr.attempts : s->retries + 1;
 	char msg[400];
 	snprintf(msg, sizeof msg, "%s%s '%s' (%d/%d) for %s, attempt %d of %d",
 		 interrupted ? "interrupted by a server stop, running it again: " : "", action, s->name,
 		 a->run.cursor + 1, (int)a->plan.n, redeploy(e) ? a->plan.target : a->plan.removed,
-		 sr.attempts, s->retries + 1);
+		 sr.attempts, allowed);
 	rg_step_record rec = { &sr, false, NULL };
 	rg_error err;
 	char event[32];
