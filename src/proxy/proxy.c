@@ -1,0 +1,360 @@
+/* proxy.c — the proxy's life: bind, start N workers (one epoll loop each,
+ * sharing one listening socket through EPOLLEXCLUSIVE), tick timeouts, stop
+ * and free. The per-connection state machine is in exchange.c. Must never
+ * let one worker touch another worker's connections or shards. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy/proxy_internal.h"
+
+/* Timeouts are checked by a periodic scan of the worker's connections
+ * rather than a timer per connection: one comparison per connection every
+ * TICK_MS is cheaper than keeping a heap up to date on every read, and the
+ * timeouts are coarse (hundreds of ms and up) anyway. */
+#define TICK_MS 25
+#define ACCEPT_BATCH 64
+
+int64_t px_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t px_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int px_buf_init(px_buf *b, size_t cap)
+{
+	b->b = malloc(cap);
+	b->off = b->len = 0;
+	b->cap = cap;
+	return b->b ? 0 : -1;
+}
+
+void px_buf_release(px_buf *b)
+{
+	free(b->b);
+	b->b = NULL;
+	b->off = b->len = b->cap = 0;
+}
+
+size_t px_buf_space(px_buf *b)
+{
+	if (b->off == b->len) {
+		b->off = b->len = 0;
+	} else if (b->off > 0 && b->len == b->cap) {
+		memmove(b->b, b->b + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	return b->cap - b->len;
+}
+
+void px_buf_consume(px_buf *b, size_t n)
+{
+	b->off += n;
+	if (b->off == b->len)
+		b->off = b->len = 0;
+}
+
+void px_set_events(px_worker *w, px_ev *ev, uint32_t events)
+{
+	if (ev->events == events)
+		return;
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+	epoll_ctl(w->epfd, EPOLL_CTL_MOD, ev->fd, &e);
+	ev->events = events;
+}
+
+void px_close_fd(px_worker *w, px_ev *ev)
+{
+	if (ev->fd < 0)
+		return;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+	close(ev->fd);
+	ev->fd = -1;
+}
+
+void rg_proxy_opts_default(rg_proxy_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->connect_timeout_ms = 2000;
+	o->response_header_timeout_ms = 30000;
+	o->idle_timeout_ms = 60000;
+	o->client_header_timeout_ms = 10000;
+	rg_h1_limits_default(&o->limits);
+}
+
+/* ---- accepting and the loop -------------------------------------------------- */
+
+static void accept_some(px_worker *w)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_in a;
+		socklen_t alen = sizeof a;
+		int fd = accept4(w->p->listen_fd, (struct sockaddr *)&a, &alen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return; /* EAGAIN, or EMFILE & co: try again on the next event */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		px_client_accepted(w, fd, &a);
+	}
+}
+
+static void tick(px_worker *w, int64_t now)
+{
+	for (px_client *c = w->clients, *next; c; c = next) {
+		next = c->next;
+		px_client_tick(c, now);
+	}
+	for (px_upstream *u = w->pool, *next; u; u = next) {
+		next = u->next;
+		if (now - u->since_ms >= w->p->o.idle_timeout_ms)
+			px_upstream_close(u);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	px_worker *w = arg;
+	struct epoll_event evs[128];
+	int64_t next_tick = px_now_ms() + TICK_MS;
+	while (!__atomic_load_n(&w->p->stopping, __ATOMIC_ACQUIRE)) {
+		int64_t now = px_now_ms();
+		int wait = next_tick > now ? (int)(next_tick - now) : 0;
+		int n = epoll_wait(w->epfd, evs, 128, wait);
+		for (int i = 0; i < n; i++) {
+			px_ev *ev = evs[i].data.ptr;
+			if (ev->fd < 0)
+				continue; /* closed earlier in this batch */
+			switch (ev->kind) {
+			case PX_EV_LISTENER: accept_some(w); break;
+			case PX_EV_WAKE: break;
+			case PX_EV_CLIENT: px_client_event((px_client *)ev, evs[i].events); break;
+			case PX_EV_UPSTREAM: px_upstream_event((px_upstream *)ev, evs[i].events); break;
+			}
+		}
+		now = px_now_ms();
+		if (now >= next_tick) {
+			tick(w, now);
+			next_tick = now + TICK_MS;
+		}
+		px_reap(w);
+	}
+	while (w->clients)
+		px_client_close(w->clients);
+	while (w->pool)
+		px_upstream_close(w->pool);
+	px_reap(w);
+	return NULL;
+}
+
+/* ---- start and stop ---------------------------------------------------------- */
+
+static rg_err parse_listen(const char *s, struct sockaddr_in *a, rg_error *err)
+{
+	memset(a, 0, sizeof *a);
+	a->sin_family = AF_INET;
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	if (!colon || colon == s || (size_t)(colon - s) >= 64)
+		return rg_fail(err, RG_EINVAL, "listen", "bad listen address '%s' (want HOST:PORT)",
+			       s ? s : "");
+	char host[64];
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end || port < 0 || port > 65535)
+		return rg_fail(err, RG_EINVAL, "listen", "bad port in listen address '%s'", s);
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
+		a->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+		return rg_fail(err, RG_EINVAL, "listen", "bad host in listen address '%s' (want an IPv4 address)", s);
+	a->sin_port = htons((uint16_t)port);
+	return RG_OK;
+}
+
+static rg_err open_listener(rg_proxy *p, rg_error *err)
+{
+	struct sockaddr_in a;
+	rg_err rc = parse_listen(p->o.listen, &a, err);
+	if (rc)
+		return rc;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", p->o.listen, strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1024) < 0) {
+		int e = errno;
+		close(fd);
+		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", p->o.listen,
+			       e == EADDRINUSE ? "address in use" : strerror(e));
+	}
+	socklen_t alen = sizeof a;
+	getsockname(fd, (struct sockaddr *)&a, &alen);
+	p->listen_fd = fd;
+	p->port = ntohs(a.sin_port);
+	return RG_OK;
+}
+
+static rg_err worker_init(rg_proxy *p, px_worker *w, unsigned idx, rg_error *err)
+{
+	w->p = p;
+	w->idx = idx;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0)
+		return rg_fail(err, RG_EIO, NULL, "epoll_create1: %s", strerror(errno));
+	/* The listener and the wake-up eventfd are shared by every worker;
+	 * EPOLLEXCLUSIVE wakes one worker per new connection, not all. */
+	struct epoll_event e = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &p->listen_ev };
+	struct epoll_event wk = { .events = EPOLLIN, .data.ptr = &p->wake_ev };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, p->listen_fd, &e) < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, p->wake_fd, &wk) < 0)
+		return rg_fail(err, RG_EIO, NULL, "epoll_ctl: %s", strerror(errno));
+	w->rng = (uint64_t)px_now_us() ^ ((uint64_t)(idx + 1) * UINT64_C(0x9E3779B97F4A7C15)) ^
+		 (uint64_t)(uintptr_t)w;
+	if (w->rng == 0)
+		w->rng = 1;
+	for (int s = 0; s < RG_PROXY_SIDES; s++) {
+		rg_err rc = rg_stats_shard_new(&w->shards[s], err);
+		if (rc)
+			return rc;
+		p->side_shards[s][idx] = w->shards[s];
+	}
+	return RG_OK;
+}
+
+static void proxy_free(rg_proxy *p)
+{
+	for (unsigned i = 0; p->workers && i < p->nworkers; i++) {
+		px_worker *w = &p->workers[i];
+		if (w->epfd >= 0)
+			close(w->epfd);
+		for (int s = 0; s < RG_PROXY_SIDES; s++)
+			rg_stats_shard_free(w->shards[s]);
+	}
+	for (int s = 0; s < RG_PROXY_SIDES; s++)
+		free(p->side_shards[s]);
+	free(p->workers);
+	if (p->listen_fd >= 0)
+		close(p->listen_fd);
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
+	free(p);
+}
+
+static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
+
+rg_err rg_proxy_start(const rg_proxy_opts *opts, rg_proxy **out, rg_error *err)
+{
+	*out = NULL;
+	if (!opts || !opts->pick)
+		return rg_fail(err, RG_EINVAL, "pick", "the proxy needs a pick callback");
+	if (opts->connect_timeout_ms <= 0 || opts->response_header_timeout_ms <= 0 ||
+	    opts->idle_timeout_ms <= 0 || opts->client_header_timeout_ms <= 0)
+		return rg_fail(err, RG_EINVAL, "timeout", "proxy timeouts must be positive");
+	rg_proxy *p = calloc(1, sizeof *p);
+	if (!p)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	p->o = *opts;
+	p->listen_fd = p->wake_fd = -1;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	p->nworkers = opts->threads ? opts->threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+	if (p->nworkers > 1024)
+		p->nworkers = 1024;
+	/* One buffer per direction per connection. It must hold a whole head
+	 * (the parser needs it contiguous) plus the framer's held-back line. */
+	const rg_h1_limits *l = &p->o.limits;
+	p->bufcap = max_sz(64 * 1024, (size_t)l->max_request_line + l->max_header_block +
+					      l->max_chunk_line + l->max_trailer_block + 4096);
+	rg_err rc = open_listener(p, err);
+	if (rc) {
+		proxy_free(p);
+		return rc;
+	}
+	p->listen_ev = (px_ev){ PX_EV_LISTENER, p->listen_fd, 0 };
+	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	p->wake_ev = (px_ev){ PX_EV_WAKE, p->wake_fd, 0 };
+	p->workers = calloc(p->nworkers, sizeof *p->workers);
+	for (int s = 0; s < RG_PROXY_SIDES; s++)
+		p->side_shards[s] = calloc(p->nworkers, sizeof(rg_stats_shard *));
+	if (p->wake_fd < 0 || !p->workers || !p->side_shards[0] || !p->side_shards[1]) {
+		proxy_free(p);
+		return rg_fail(err, RG_ENOMEM, NULL, "cannot set up the proxy: out of memory");
+	}
+	for (unsigned i = 0; i < p->nworkers; i++)
+		p->workers[i].epfd = -1;
+	for (unsigned i = 0; i < p->nworkers; i++) {
+		rc = worker_init(p, &p->workers[i], i, err);
+		if (rc) {
+			proxy_free(p);
+			return rc;
+		}
+	}
+	for (unsigned i = 0; i < p->nworkers; i++) {
+		if (pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) != 0) {
+			__atomic_store_n(&p->stopping, 1, __ATOMIC_RELEASE);
+			uint64_t one = 1;
+			if (write(p->wake_fd, &one, sizeof one) < 0) {
+				/* they still see `stopping` at their next tick */
+			}
+			for (unsigned j = 0; j < i; j++)
+				pthread_join(p->workers[j].thread, NULL);
+			proxy_free(p);
+			return rg_fail(err, RG_EIO, NULL, "cannot start proxy threads");
+		}
+	}
+	*out = p;
+	return RG_OK;
+}
+
+void rg_proxy_stop(rg_proxy *p)
+{
+	if (!p)
+		return;
+	__atomic_store_n(&p->stopping, 1, __ATOMIC_RELEASE);
+	uint64_t one = 1;
+	/* Never read: it stays readable and wakes every worker. */
+	if (write(p->wake_fd, &one, sizeof one) < 0) {
+		/* the workers still see `stopping` at their next tick */
+	}
+	for (unsigned i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i].thread, NULL);
+	proxy_free(p);
+}
+
+int rg_proxy_port(const rg_proxy *p) { return p->port; }
+
+rg_err rg_proxy_snapshot(rg_proxy *p, int side, rg_stats_summary *out, rg_error *err)
+{
+	if (side < 0 || side >= RG_PROXY_SIDES)
+		return rg_fail(err, RG_EINVAL, "side", "bad side %d", side);
+	rg_stats_snapshot(p->side_shards[side], p->nworkers, out);
+	return RG_OK;
+}
+
+rg_err rg_proxy_window(rg_proxy *p, int side, int window_s, rg_stats_summary *out, rg_error *err)
+{
+	if (side < 0 || side >= RG_PROXY_SIDES)
+		return rg_fail(err, RG_EINVAL, "side", "bad side %d", side);
+	return rg_stats_window(p->side_shards[side], p->nworkers, px_now_ms() / 1000, window_s, out, err);
+}

@@ -1,0 +1,80 @@
+/* proxy.h — the data plane's HTTP/1.1 reverse proxy engine: N worker threads,
+ * each with its own epoll loop, keep-alive on both sides, pooled upstream
+ * connections, bodies streamed through fixed buffers. It never buffers a
+ * whole body and never blocks a worker; which backend a request goes to is
+ * the caller's decision (the pick callback). Described in docs/proxy.md. */
+#ifndef RG_PROXY_PROXY_H
+#define RG_PROXY_PROXY_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "analysis/stats.h"
+#include "proxy/http1.h"
+#include "util/err.h"
+
+/* Release sides statistics are kept for (rg_proxy_target.side). */
+#define RG_PROXY_SIDES 2
+
+/* A request as the pick callback sees it. Everything is borrowed for the
+ * duration of the call only: head's slices are offsets into buf. */
+typedef struct rg_proxy_request {
+	const char *buf;              /* the request head's bytes */
+	const rg_h1_head *head;       /* method, target, headers (rg_h1_find) */
+	struct sockaddr_in client;    /* the client's address */
+	int attempt;                  /* 0; 1 on the one retry (connect failed, or a
+				       * pooled connection died before answering) */
+} rg_proxy_request;
+
+/* What the pick callback answers. */
+typedef struct rg_proxy_target {
+	struct sockaddr_in addr;      /* the backend, IPv4 */
+	int side;                     /* statistics index, 0 .. RG_PROXY_SIDES-1 */
+	void *token;                  /* handed back to done() exactly once */
+} rg_proxy_target;
+
+/* pick: choose a backend; return 0 and fill *out, or non-zero when there is
+ * none (the client gets a 503). done: the request picked with this token has
+ * finished; status is what the client got (0 when the client went away
+ * before any answer). Both run on worker threads, concurrently with each
+ * other and with themselves: they must be thread-safe and must not block.
+ * done is called for every successful pick, the first pick of a retried
+ * request included (with 502), and for in-flight requests at rg_proxy_stop. */
+typedef int (*rg_proxy_pick_fn)(void *ctx, const rg_proxy_request *req, rg_proxy_target *out);
+typedef void (*rg_proxy_done_fn)(void *ctx, void *token, int status);
+
+typedef struct rg_proxy_opts {
+	const char *listen;           /* "A.B.C.D:PORT"; port 0 picks a free one */
+	unsigned threads;             /* 0: one per online CPU */
+	int connect_timeout_ms;       /* upstream TCP connect (default 2000) */
+	int response_header_timeout_ms; /* request fully sent → response head (30000) */
+	int idle_timeout_ms;          /* keep-alive wait, and no progress mid-exchange (60000) */
+	int client_header_timeout_ms; /* first byte → complete request head (10000) */
+	rg_h1_limits limits;          /* request and response parsing */
+	rg_proxy_pick_fn pick;        /* required */
+	rg_proxy_done_fn done;        /* may be NULL */
+	void *ctx;                    /* passed to pick and done */
+} rg_proxy_opts;
+
+typedef struct rg_proxy rg_proxy;
+
+/* Defaults for everything but listen, pick, done and ctx. */
+void rg_proxy_opts_default(rg_proxy_opts *o);
+
+/* Bind, create the statistics shards and start the workers. On failure
+ * nothing is left running: "cannot listen on 127.0.0.1:80: address in use". */
+rg_err rg_proxy_start(const rg_proxy_opts *opts, rg_proxy **out, rg_error *err);
+/* Stop accepting, close every connection (done() for in-flight requests),
+ * join the workers and free everything. NULL is fine. */
+void rg_proxy_stop(rg_proxy *p);
+
+/* The port actually bound (useful with port 0). */
+int rg_proxy_port(const rg_proxy *p);
+
+/* Whole-life statistics of one side summed over the workers; any thread,
+ * any time while the proxy runs. RG_EINVAL for a bad side. */
+rg_err rg_proxy_snapshot(rg_proxy *p, int side, rg_stats_summary *out, rg_error *err);
+/* The same over the last window_s seconds (1..RG_STATS_WINDOW_SLOTS). */
+rg_err rg_proxy_window(rg_proxy *p, int side, int window_s, rg_stats_summary *out, rg_error *err);
+
+#endif

@@ -1,0 +1,140 @@
+/* proxy_internal.h — what the proxy's files share: the worker, the client
+ * connection (one exchange at a time) and the upstream connection. Not an
+ * interface for anything outside src/proxy/proxy*.c, exchange.c, rewrite.c. */
+#ifndef RG_PROXY_INTERNAL_H
+#define RG_PROXY_INTERNAL_H
+
+#define PX_POOL_MAX 256   /* idle upstream connections per worker */
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxy/proxy.h"
+
+/* What an epoll event's data.ptr points at starts with this. */
+enum { PX_EV_LISTENER, PX_EV_WAKE, PX_EV_CLIENT, PX_EV_UPSTREAM };
+typedef struct px_ev {
+	int kind;
+	int fd;
+	uint32_t events; /* the interest currently registered */
+} px_ev;
+
+/* A fixed-capacity byte buffer: bytes [off, len) are pending. */
+typedef struct px_buf {
+	char *b;
+	size_t off, len, cap;
+} px_buf;
+
+typedef struct px_worker px_worker;
+typedef struct px_client px_client;
+typedef struct px_upstream px_upstream;
+
+struct px_upstream {
+	px_ev ev;
+	px_worker *w;
+	struct sockaddr_in addr;
+	px_client *c;                 /* the exchange using it; NULL when pooled */
+	px_buf in, out;
+	bool connecting;
+	bool reused;                  /* came from the pool */
+	bool got_bytes;               /* any response byte read */
+	bool sent_bytes;              /* any request byte written */
+	bool eof;                     /* read end or error: no more reads */
+	bool pooled;
+	int64_t since_ms;             /* connect start, or pooled since */
+	px_upstream *prev, *next;     /* the worker's pool, when pooled */
+};
+
+enum { PX_C_HEAD, PX_C_EXCHANGE, PX_C_CLOSING, PX_C_DEAD };
+
+struct px_client {
+	px_ev ev;
+	px_worker *w;
+	struct sockaddr_in addr;
+	char ip[16];
+	px_client *prev, *next;       /* the worker's connections */
+	px_buf in, out;
+	int state;
+	bool in_eof;
+	int64_t activity_ms;          /* last progress on either side */
+	int64_t head_start_ms;        /* first byte of the current request head */
+	/* the exchange */
+	rg_h1_parser req;
+	rg_h1_body req_body;
+	size_t body_pos;              /* request body bytes not yet forwarded start here */
+	bool req_done;                /* the whole request is in up->out */
+	int64_t req_sent_ms;          /* req_done and up->out empty: since when */
+	int64_t t_head_us;            /* request head complete (latency start) */
+	int64_t t_resp_us;            /* response head queued for the client (latency end) */
+	char req_id[17];
+	bool picked;
+	int attempt;
+	int side;
+	void *token;
+	px_upstream *up;
+	rg_h1_parser resp;
+	rg_h1_body resp_body;
+	bool resp_head_done, resp_done, dechunk;
+	bool keep_client;
+	int status;                   /* what the client got, 0 until then */
+};
+
+struct px_worker {
+	rg_proxy *p;
+	unsigned idx;
+	pthread_t thread;
+	int epfd;
+	px_client *clients;
+	px_upstream *pool;
+	size_t pool_n;
+	uint64_t rng;
+	/* Closed connections wait here until the current batch of epoll events
+	 * is handled: a later event of the batch may still point at them. */
+	px_client *grave_c;
+	px_upstream *grave_u;
+	rg_stats_shard *shards[RG_PROXY_SIDES];
+};
+
+struct rg_proxy {
+	rg_proxy_opts o;
+	int listen_fd;
+	int port;
+	int wake_fd;
+	px_ev listen_ev, wake_ev;
+	size_t bufcap;
+	unsigned nworkers;
+	px_worker *workers;
+	rg_stats_shard **side_shards[RG_PROXY_SIDES]; /* [side][worker] */
+	volatile int stopping;
+};
+
+/* proxy.c */
+int64_t px_now_ms(void);
+int64_t px_now_us(void);
+int px_buf_init(px_buf *b, size_t cap);
+void px_buf_release(px_buf *b);
+size_t px_buf_space(px_buf *b);       /* compacts first */
+void px_buf_consume(px_buf *b, size_t n);
+void px_set_events(px_worker *w, px_ev *ev, uint32_t events);
+void px_close_fd(px_worker *w, px_ev *ev);
+
+/* exchange.c */
+void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr);
+void px_client_event(px_client *c, uint32_t events);
+void px_upstream_event(px_upstream *u, uint32_t events);
+void px_client_tick(px_client *c, int64_t now_ms);
+void px_client_close(px_client *c);     /* abort: closes now, freed by px_reap */
+void px_upstream_close(px_upstream *u);
+void px_reap(px_worker *w);
+
+/* rewrite.c: each returns the bytes written to dst, or 0 if cap is too small */
+size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
+		       const char *client_ip, const char *req_id, const struct sockaddr_in *backend);
+size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
+			bool keep_alive, bool dechunk);
+size_t px_error_answer(char *dst, size_t cap, int status, const char *code, const char *message);
+void px_request_id(uint64_t *rng, char out[17]);
+
+#endif
