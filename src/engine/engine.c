@@ -74,6 +74,20 @@ rg_active *rg_engine_find(rg_engine *e, int64_t run_id)
 	return NULL;
 }
 
+/* Nothing will ever record the result of a stranded run's step, so its
+ * command must not go on unobserved. */
+static void stop_stranded_step(rg_engine *e, int64_t run_id)
+{
+	rg_run r;
+	rg_step_run sr;
+	if (rg_store_run_get(e->store, run_id, &r, NULL) != RG_OK)
+		return;
+	if (rg_store_step_get(e->store, run_id, r.phase, r.cursor, &sr, NULL) == RG_OK &&
+	    strcmp(sr.state, "running") == 0)
+		rg_exec_kill_stale_group(sr.pgid);
+	rg_run_release(&r);
+}
+
 rg_err rg_engine_resume_all(rg_engine *e, rg_error *err)
 {
 	int64_t *ids = NULL;
@@ -81,9 +95,16 @@ rg_err rg_engine_resume_all(rg_engine *e, rg_error *err)
 	rg_err rc = rg_store_runs_unfinished(e->store, &ids, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rg_active *a;
-		rc = rg_active_new(e, ids[i], &a, err);
-		if (rc)
-			break;
+		rg_error why;
+		/* One run that cannot be resumed (its environment or a planned
+		 * step left the config) must not keep the others from going on:
+		 * it stays as it is, for a person to look at. */
+		if (rg_active_new(e, ids[i], &a, &why) != RG_OK) {
+			stop_stranded_step(e, ids[i]);
+			rg_error_log("run %lld cannot be resumed: %s; its running step, if any, was stopped",
+				     (long long)ids[i], why.message);
+			continue;
+		}
 		rg_info("resuming run %lld (%s %s in %s, state %s)", (long long)a->run.id,
 			a->run.kind, a->run.version, a->run.env, a->run.state);
 		rg_run_start_deadline(a);

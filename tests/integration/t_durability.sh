@@ -254,3 +254,43 @@ YAML
 	assert_contains "$(json_get "$j" .decision.reason) $(json_get "$j" .error) $(json_flat <<<"$j" | grep -E '^\.events\[' | cut -f2 | tr '\n' ' ')" \
 		charge "the run says which step could not be re-run"
 }
+
+no_sleep_30() { [ -z "$(procs_matching sleep 30)" ]; }
+
+# A run whose environment left the config while the server was down cannot
+# be resumed; it must not keep the server, or other environments, from working.
+t_unresumable_run_does_not_block_start() {
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging: {}
+  production: {}
+deploy:
+  - name: a
+    run: @DIR@/mark a sleep 30
+YAML
+	rg_start
+	local id
+	id=$(deploy_start v1 staging)
+	wait_for marker_count_is a 1 || fail "step a never started"
+	rg_kill9
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  production: {}
+deploy:
+  - name: a
+    run: @DIR@/mark a
+YAML
+	rg_start
+	assert_contains "$(cat "$T/serve.log")" "run $id cannot be resumed" "the log says which run was left"
+	deploy_ok v1 production >/dev/null
+	assert_eq running "$(run_state "$id")" "the stranded run is left as it was, for a person"
+	wait_for no_sleep_30 || fail "the stranded run's step still runs"
+}
