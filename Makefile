@@ -75,8 +75,17 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash examples/demo.sh
 
-bench: all
-	@for b in bench/*.sh; do [ -e "$$b" ] && bash "$$b"; done; true
+bench:
+	@bash scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory all build/proxy-bench
+	@for b in bench/*.sh; do bash "$$b" || exit 1; done
+
+# The proxy benchmark's driver (bench/proxy.sh): the proxy engine and the
+# routing table without the control plane.
+BENCH_OBJ := $(filter build/obj/src/proxy/% build/obj/src/analysis/% build/obj/src/util/%,$(REL_OBJ))
+build/proxy-bench: bench/proxy_bench.c $(BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
 
 # libFuzzer drivers (tests/fuzz/fuzz_*.c), run by hand. Needs clang (Debian:
 # clang, which brings libFuzzer); gcc-only warnings are left out on purpose.
@@ -103,4 +112,4 @@ install: build/rollguard
 clean:
 	rm -rf build
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) build/proxy-bench.d

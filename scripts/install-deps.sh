@@ -15,6 +15,15 @@ PACKAGES=(
 	# state.db), procps (pgrep/ps), psmisc (fuser), util-linux (setsid)
 	curl sqlite3 procps psmisc util-linux
 )
+# Only `make bench` (install-deps.sh bench) needs these: wrk (load) and
+# haproxy (the comparison in bench/proxy.sh).
+BENCH_PACKAGES=(wrk haproxy)
+if [ "${1:-}" = bench ]; then
+	PACKAGES+=("${BENCH_PACKAGES[@]}")
+elif [ -n "${1:-}" ]; then
+	echo "usage: install-deps.sh [bench]" >&2
+	exit 2
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
