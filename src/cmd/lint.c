@@ -63,9 +63,7 @@ int cmd_lint(int argc, char **argv)
 	rg_diags diags = { 0 };
 	rg_error err = { 0 };
 	rg_err rc = rg_config_load(path, &cfg, &diags, &err);
-	for (size_t i = 0; i < diags.n; i++)
-		fprintf(stderr, "%s:%d:%d: %s\n", path, diags.items[i].line, diags.items[i].col,
-			diags.items[i].message);
+	rg_diags_print(stderr, path, &diags);
 	if (rc == RG_OK) {
 		printf("%s: ok\n", path);
 		code = RG_EXIT_OK;

@@ -39,9 +39,7 @@ static int load_config(const char *path, rg_config *cfg)
 	rg_diags diags = { 0 };
 	rg_error err = { 0 };
 	rg_err rc = rg_config_load(path, cfg, &diags, &err);
-	for (size_t i = 0; i < diags.n; i++)
-		fprintf(stderr, "%s:%d:%d: %s\n", path, diags.items[i].line, diags.items[i].col,
-			diags.items[i].message);
+	rg_diags_print(stderr, path, &diags);
 	if (rc && diags.n == 0)
 		fprintf(stderr, "error: %s\n", err.message);
 	rg_diags_release(&diags);

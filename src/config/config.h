@@ -7,6 +7,7 @@
 #define RG_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -145,6 +146,8 @@ typedef struct rg_diags {
 rg_err rg_config_load(const char *path, rg_config *cfg, rg_diags *diags, rg_error *err);
 void rg_config_release(rg_config *cfg);
 void rg_diags_release(rg_diags *d);
+/* Prints every problem as "FILE:LINE:COL: message", one a line. */
+void rg_diags_print(FILE *to, const char *path, const rg_diags *d);
 
 /* Lookups; NULL when absent. Pointers are owned by cfg. */
 const rg_env *rg_config_env(const rg_config *cfg, const char *name);

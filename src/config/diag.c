@@ -47,6 +47,13 @@ void rg_diags_release(rg_diags *d)
 	memset(d, 0, sizeof *d);
 }
 
+void rg_diags_print(FILE *to, const char *path, const rg_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		fprintf(to, "%s:%d:%d: %s\n", path, d->items[i].line, d->items[i].col,
+			d->items[i].message);
+}
+
 static bool after(const rg_diag *a, const rg_diag *b)
 {
 	return a->line > b->line || (a->line == b->line && a->col > b->col);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "proxy/proxy_internal.h"
+#include "util/timeutil.h"
 
 static const rg_h1_limits *lim(px_client *c) { return &c->w->p->o.limits; }
 
@@ -69,7 +70,7 @@ static void upstream_release(px_client *c, bool reuse)
 		return;
 	}
 	u->in.off = u->in.len = u->out.off = u->out.len = 0;
-	u->since_ms = px_now_ms();
+	u->since_ms = rg_mono_ms();
 	u->pooled = true;
 	u->prev = NULL;
 	u->next = w->pool;
@@ -86,9 +87,9 @@ static void finish_request(px_client *c, int status)
 	if (!c->picked)
 		return;
 	c->picked = false;
-	int64_t end = c->t_resp_us ? c->t_resp_us : px_now_us();
+	int64_t end = c->t_resp_us ? c->t_resp_us : rg_mono_us();
 	int64_t lat = end - c->t_head_us;
-	rg_stats_record(c->w->shards[c->side], px_now_ms() / 1000, status, lat > 0 ? (uint64_t)lat : 0);
+	rg_stats_record(c->w->shards[c->side], rg_mono_ms() / 1000, status, lat > 0 ? (uint64_t)lat : 0);
 	rg_proxy *p = c->w->p;
 	if (p->o.done)
 		p->o.done(p->o.ctx, c->token, status);
@@ -137,7 +138,7 @@ void px_reap(px_worker *w)
 static void answer_error(px_client *c, int status, const char *code, const char *message)
 {
 	c->status = status;
-	c->t_resp_us = px_now_us();
+	c->t_resp_us = rg_mono_us();
 	finish_request(c, status);
 	upstream_release(c, false);
 	c->keep_client = false;
@@ -199,7 +200,7 @@ static px_upstream *upstream_get(px_worker *w, const struct sockaddr_in *addr)
 		return NULL;
 	}
 	u->connecting = r < 0;
-	u->since_ms = px_now_ms();
+	u->since_ms = rg_mono_ms();
 	return u;
 }
 
@@ -224,7 +225,7 @@ static void try_upstream(px_client *c);
 static void upstream_failed(px_client *c, rg_upstream_error kind, bool retryable)
 {
 	px_worker *w = c->w;
-	rg_stats_upstream_error(w->shards[c->side], px_now_ms() / 1000, kind);
+	rg_stats_upstream_error(w->shards[c->side], rg_mono_ms() / 1000, kind);
 	if (c->resp_head_done) {
 		c->keep_client = false;
 		px_client_close(c);
@@ -282,7 +283,7 @@ static void try_upstream(px_client *c)
 static void start_request(px_client *c)
 {
 	c->state = PX_C_EXCHANGE;
-	c->t_head_us = px_now_us();
+	c->t_head_us = rg_mono_us();
 	c->t_resp_us = 0;
 	c->req_sent_ms = 0;
 	c->status = 0;
@@ -416,7 +417,7 @@ static bool response_head(px_client *c)
 	c->dechunk = dechunk;
 	c->keep_client = keep;
 	c->status = h->status;
-	c->t_resp_us = px_now_us();
+	c->t_resp_us = rg_mono_us();
 	c->resp_head_done = true;
 	rg_h1_body_init(&c->resp_body, h, lim(c));
 	c->resp_done = rg_h1_body_done(&c->resp_body);
@@ -469,7 +470,7 @@ static bool pump_response(px_client *c)
 	return progress;
 broken:
 	/* The response started: the client gets what arrived, then a close. */
-	rg_stats_upstream_error(c->w->shards[c->side], px_now_ms() / 1000, RG_UPSTREAM_PROTOCOL);
+	rg_stats_upstream_error(c->w->shards[c->side], rg_mono_ms() / 1000, RG_UPSTREAM_PROTOCOL);
 	finish_request(c, c->status);
 	upstream_release(c, false);
 	c->keep_client = false;
@@ -494,7 +495,7 @@ static void complete_exchange(px_client *c)
 	c->body_pos = 0;
 	rg_h1_request_init(&c->req, lim(c));
 	c->state = PX_C_HEAD;
-	c->head_start_ms = px_now_ms();
+	c->head_start_ms = rg_mono_ms();
 }
 
 static int write_out(int fd, px_buf *b)
@@ -529,12 +530,12 @@ static bool step_exchange(px_client *c)
 		}
 		if (u->out.len - u->out.off != before) {
 			u->sent_bytes = true;
-			c->activity_ms = px_now_ms();
+			c->activity_ms = rg_mono_ms();
 			progress = true;
 		}
 	}
 	if (c->req_done && !pending(&u->out) && !u->connecting && c->req_sent_ms == 0)
-		c->req_sent_ms = px_now_ms();
+		c->req_sent_ms = rg_mono_ms();
 	if (!c->resp_head_done) {
 		progress |= response_head(c);
 		if (c->state != PX_C_EXCHANGE || !c->resp_head_done)
@@ -607,7 +608,7 @@ static void drive(px_client *c)
 		}
 		if (c->out.len - c->out.off == before)
 			break;
-		c->activity_ms = px_now_ms();
+		c->activity_ms = rg_mono_ms();
 		/* room in the client buffer may let the response move on */
 		if (!(c->state == PX_C_EXCHANGE && c->up && pending(&c->up->in)))
 			break;
@@ -645,7 +646,7 @@ void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr)
 		return;
 	}
 	c->state = PX_C_HEAD;
-	c->activity_ms = c->head_start_ms = px_now_ms();
+	c->activity_ms = c->head_start_ms = rg_mono_ms();
 	rg_h1_request_init(&c->req, lim(c));
 	c->next = w->clients;
 	if (w->clients)
@@ -665,9 +666,9 @@ void px_client_event(px_client *c, uint32_t events)
 			ssize_t n = recv(c->ev.fd, c->in.b + c->in.len, space, 0);
 			if (n > 0) {
 				if (c->state == PX_C_HEAD && c->in.len == 0)
-					c->head_start_ms = px_now_ms();
+					c->head_start_ms = rg_mono_ms();
 				c->in.len += (size_t)n;
-				c->activity_ms = px_now_ms();
+				c->activity_ms = rg_mono_ms();
 			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				c->in_eof = true;
 				c->keep_client = false;
@@ -708,7 +709,7 @@ void px_upstream_event(px_upstream *u, uint32_t events)
 			if (n > 0) {
 				u->in.len += (size_t)n;
 				u->got_bytes = true;
-				c->activity_ms = px_now_ms();
+				c->activity_ms = rg_mono_ms();
 			} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 				u->eof = true;
 			}

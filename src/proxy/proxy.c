@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proxy/proxy_internal.h"
+#include "util/timeutil.h"
 
 /* Timeouts are checked by a periodic scan of the worker's connections
  * rather than a timer per connection: one comparison per connection every
@@ -23,20 +24,6 @@
  * timeouts are coarse (hundreds of ms and up) anyway. */
 #define TICK_MS 25
 #define ACCEPT_BATCH 64
-
-int64_t px_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t px_now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 int px_buf_init(px_buf *b, size_t cap)
 {
@@ -134,9 +121,9 @@ static void *worker_main(void *arg)
 {
 	px_worker *w = arg;
 	struct epoll_event evs[128];
-	int64_t next_tick = px_now_ms() + TICK_MS;
+	int64_t next_tick = rg_mono_ms() + TICK_MS;
 	while (!__atomic_load_n(&w->p->stopping, __ATOMIC_ACQUIRE)) {
-		int64_t now = px_now_ms();
+		int64_t now = rg_mono_ms();
 		int wait = next_tick > now ? (int)(next_tick - now) : 0;
 		int n = epoll_wait(w->epfd, evs, 128, wait);
 		for (int i = 0; i < n; i++) {
@@ -150,7 +137,7 @@ static void *worker_main(void *arg)
 			case PX_EV_UPSTREAM: px_upstream_event((px_upstream *)ev, evs[i].events); break;
 			}
 		}
-		now = px_now_ms();
+		now = rg_mono_ms();
 		if (now >= next_tick) {
 			tick(w, now);
 			next_tick = now + TICK_MS;
@@ -230,7 +217,7 @@ static rg_err worker_init(rg_proxy *p, px_worker *w, unsigned idx, rg_error *err
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, p->listen_fd, &e) < 0 ||
 	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, p->wake_fd, &wk) < 0)
 		return rg_fail(err, RG_EIO, NULL, "epoll_ctl: %s", strerror(errno));
-	w->rng = (uint64_t)px_now_us() ^ ((uint64_t)(idx + 1) * UINT64_C(0x9E3779B97F4A7C15)) ^
+	w->rng = (uint64_t)rg_mono_us() ^ ((uint64_t)(idx + 1) * UINT64_C(0x9E3779B97F4A7C15)) ^
 		 (uint64_t)(uintptr_t)w;
 	if (w->rng == 0)
 		w->rng = 1;
@@ -356,5 +343,5 @@ rg_err rg_proxy_window(rg_proxy *p, int side, int window_s, rg_stats_summary *ou
 {
 	if (side < 0 || side >= RG_PROXY_SIDES)
 		return rg_fail(err, RG_EINVAL, "side", "bad side %d", side);
-	return rg_stats_window(p->side_shards[side], p->nworkers, px_now_ms() / 1000, window_s, out, err);
+	return rg_stats_window(p->side_shards[side], p->nworkers, rg_mono_ms() / 1000, window_s, out, err);
 }

@@ -111,8 +111,6 @@ struct rg_proxy {
 };
 
 /* proxy.c */
-int64_t px_now_ms(void);
-int64_t px_now_us(void);
 int px_buf_init(px_buf *b, size_t cap);
 void px_buf_release(px_buf *b);
 size_t px_buf_space(px_buf *b);       /* compacts first */

@@ -26,6 +26,13 @@ int64_t rg_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t rg_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void rg_time_format_iso(int64_t ms, char *buf, size_t size)
 {
 	time_t secs = (time_t)(ms / 1000);

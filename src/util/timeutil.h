@@ -8,6 +8,7 @@
 int64_t rg_now_ms(void);      /* wall clock, ms since the epoch (stored times) */
 int64_t rg_now_us(void);      /* wall clock, µs since the epoch */
 int64_t rg_mono_ms(void);     /* monotonic, for measuring intervals */
+int64_t rg_mono_us(void);     /* monotonic, µs */
 /* "2026-11-23T09:15:14.123Z"; buf of at least 32 bytes. */
 void rg_time_format_iso(int64_t ms, char *buf, size_t size);
 /* Inverse of rg_time_format_iso; returns 0 on success, -1 if malformed. */
