@@ -103,7 +103,7 @@ static int pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 	}
 	r->table = t;
 	out->addr = *rg_backend_addr(r->choice.backend);
-	out->side = r->choice.side == RG_SIDE_CANARY ? 1 : 0;
+	out->slot = r->choice.side == RG_SIDE_CANARY ? 1 : 0;
 	out->token = r;
 	return 0;
 }

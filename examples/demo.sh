@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# demo.sh — `make demo`: v1.0.0 and v1.0.1 go live, v1.1.0 fails its smoke
-# test and rollguard rolls production back to v1.0.1 by itself; then a person
-# rolls back to v1.0.0 by name. All on 127.0.0.1 in a temp dir; it must never leave a process or a file behind, however it ends.
+# demo.sh — `make demo`: demo-app releases behind rollguard's built-in proxy,
+# under real load from wrk. v1.0.0 goes live; v1.0.1 takes traffic
+# 10 % → 50 % → 100 % (watched live with `status --watch`); v1.1.0 fails its
+# health check at 10 % and rollguard swaps all traffic back to v1.0.1 before
+# undoing anything, and says how long the swap took; then a person rolls back
+# to v1.0.0 by name. All on 127.0.0.1 in a temp dir; it must never leave a
+# process or a file behind, however it ends.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,10 +13,12 @@ rg=${RG_BIN:-$root/build/rollguard}
 for bin in "$rg" "$root/build/demo-app"; do
 	[ -x "$bin" ] || { echo "demo: error: '$bin' is missing; run: make all" >&2; exit 2; }
 done
+command -v wrk >/dev/null || { echo "demo: error: wrk is missing; run: bash scripts/install-deps.sh" >&2; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rollguard-demo.XXXXXX")
 demo=$tmp/examples/demo
 serve_pid=
+wrk_pid=
 
 # Gone or a zombie: a demo-app is an orphan, whose zombie lingers until init
 # reaps it, so kill -0 alone would wait for nothing.
@@ -40,6 +46,7 @@ cleanup() {
 	local rc=$? f pid
 	trap - EXIT INT TERM
 	set +e
+	[ -n "$wrk_pid" ] && stop_pid "$wrk_pid"
 	[ -n "$serve_pid" ] && stop_pid "$serve_pid" && wait "$serve_pid" 2>/dev/null
 	for f in "$demo"/.rollguard/demo-run/*/app-*.pid; do
 		[ -s "$f" ] && stop_pid "$(cat "$f")"
@@ -94,9 +101,21 @@ prepare_config() {
 	ln -s "$root/build" "$tmp/build"
 }
 
+# Each environment's proxy gets a free port too (in proxy.listen and in the
+# DEMO_PROXY the scripts use).
+set_proxy_ports() {
+	local env_port
+	for env_port in 18080 18081; do
+		sed -i "s/127\.0\.0\.1:$env_port\b/127.0.0.1:$(free_port)/g" "$demo/rollguard.yaml"
+	done
+	proxy=$(sed -n 's/^ *proxy: { listen: \(127\.0\.0\.1:[0-9]*\),.*/\1/p' "$demo/rollguard.yaml" | tail -n 1)
+	[ -n "$proxy" ] || die "could not find production's proxy address in the copied rollguard.yaml"
+}
+
 start_server() {
 	local port attempt
 	for attempt in 1 2 3; do
+		set_proxy_ports
 		port=$(free_port)
 		sed -i "s/^  listen: 127\.0\.0\.1:[0-9]*\$/  listen: 127.0.0.1:$port/" "$demo/rollguard.yaml"
 		grep -q "^  listen: 127.0.0.1:$port\$" "$demo/rollguard.yaml" ||
@@ -123,43 +142,88 @@ json_flat() { tr -d '\n' | sed 's/"[[:space:]]*:[[:space:]]*/":/g; s/}[[:space:]
 # The first value of key $1 on the line: a string, or a bare number.
 json_get() { grep -o "\"$1\":\"\{0,1\}[^\",}]*" | head -n 1 | sed 's/^"[^"]*":"\{0,1\}//'; }
 
+# The first event message of a run that contains $2.
+event_with() { "$rg" show "$1" --json | grep -o '"message": *"[^"]*'"$2"'[^"]*"' | head -n 1 | sed 's/^"message": *"//; s/"$//'; }
+
+# Requests, 5xx and p99 per release as the proxy counted them (GET
+# /api/v1/traffic): one line per release.
+traffic_summary() {
+	curl -fsS -m 2 "$ROLLGUARD_URL/api/v1/traffic?env=production" | json_flat |
+		sed 's/"version":/\n"version":/g' | sed -n 's/^"version":"\([^"]*\)","side":"\([^"]*\)".*"total":{"requests":\([0-9]*\).*"5xx":\([0-9]*\).*"p99":\([0-9.]*\).*"window".*/  \1 (\2): \3 requests, \4 answered 5xx, p99 \5 ms/p'
+}
+
+# Waits until run $1 has an event containing $2 (at most 20 s).
+wait_event() {
+	for _ in $(seq 200); do
+		"$rg" show "$1" --json 2>/dev/null | grep -qF "$2" && return 0
+		sleep 0.1
+	done
+	die "run $1 never reached: $2"
+}
+
 act "0. Starting the rollguard server on 127.0.0.1 with the demo pipeline (examples/demo/rollguard.yaml)"
 prepare_config
 start_server
-echo "server up at $ROLLGUARD_URL (state in $demo/.rollguard)"
+echo "server up at $ROLLGUARD_URL (state in $demo/.rollguard); production's proxy listens on $proxy"
 
-act "1. Deploy v1.0.0 to production: validate -> start app -> switch -> smoke -> monitor 2s"
+act "1. Deploy v1.0.0 to production: validate -> start app -> traffic -> smoke -> monitor 2s"
 rollguard deploy v1.0.0 --env production --wait || die "v1.0.0 should have gone live"
+curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.0"
 
-act "1b. Deploy v1.0.1, also healthy: it becomes known good and v1.0.0 is superseded"
-rollguard deploy v1.0.1 --env production --wait || die "v1.0.1 should have gone live"
+act "2. Real load from now on: wrk, 2 threads, 16 connections, through the proxy on $proxy"
+wrk -t2 -c16 -d60s --latency "http://$proxy/" >"$tmp/wrk.out" 2>&1 &
+wrk_pid=$!
+echo "wrk started (pid $wrk_pid)"
+sleep 1
 
-act "2. Deploy v1.1.0: its /health answers 503, the smoke test fails, rollguard rolls back to v1.0.1"
-rc=0
-rollguard deploy v1.1.0 --env production --wait || rc=$?
-[ "$rc" -eq 1 ] || die "deploy v1.1.0 should end rolled back (exit 1), it exited $rc"
+act "3. Deploy v1.0.1 as a canary and watch the split move 10% -> 50% -> 100%"
+rollguard deploy v1.0.1 --env production
+rollguard status --env production --watch || true
+[ "$("$rg" history --env production --limit 1 --json | json_flat | json_get state)" = succeeded ] ||
+	die "v1.0.1 should have gone live"
 
-act "3. Production now"
+act "4. Deploy v1.1.0: its /health answers 503; at 10% the canary-health trigger fires and rollguard swaps traffic back"
+out=$(rollguard deploy v1.1.0 --env production) || die "deploy v1.1.0 was refused"
+printf '%s\n' "$out"
+failed=$(printf '%s\n' "$out" | sed -n 's/^run \([0-9][0-9]*\):.*/\1/p' | head -n 1)
+[ -n "$failed" ] || die "no run id in: $out"
+wait_event "$failed" "traffic 1/3"
+sleep 0.3
+echo "the proxy's figures per release while v1.1.0 has 10%:"
+traffic_summary
+rollguard status --env production --watch || true
+v110=$("$rg" history --env production --json | json_flat | grep "\"id\":$failed," | head -n 1 || true)
+[ "$(printf '%s\n' "$v110" | json_get state)" = rolled_back ] || die "run $failed (v1.1.0) should have ended rolled_back: $v110"
+swap=$(event_with "$failed" "traffic swapped")
+[ -n "$swap" ] || die "run $failed has no traffic swap event"
+printf '\n%s%s%s\n' "$bold" "$swap" "$plain"
+curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.1"
+
+act "5. Production now"
 rollguard status --env production
 
-act "4. History of production, newest first"
-rollguard history --env production
-# The newest deploy run of v1.1.0 (history is newest first, one run a line).
-v110=$("$rg" history --env production --json | json_flat |
-	grep '"version":"v1.1.0"' | grep '"kind":"deploy"' | head -n 1 || true)
-failed=$(printf '%s\n' "$v110" | json_get id)
-[ -n "$failed" ] || die "history has no deploy run of v1.1.0"
-
-act "5. The failed run's timeline: what happened, when, and why"
+act "6. The failed run's timeline: what happened, when, and why"
 rollguard show "$failed"
 
-act "6. A manual rollback to a named known-good release, first as a dry run: the plan, nothing changes"
+act "7. A manual rollback to a named known-good release, first as a dry run: the plan, nothing changes"
 rollguard rollback --env production --to v1.0.0 --dry-run || die "rollback --dry-run should show a plan"
 
-act "7. Now for real: roll production back to v1.0.0 by hand, and wait until it is verified"
+act "8. Now for real: v1.0.0 was retired after v1.0.1's drain, so it is started again, traffic moves to it, then v1.0.1 stops"
 rollguard rollback --env production --to v1.0.0 --reason "demo: back to the oldest good release" --wait ||
 	die "the manual rollback to v1.0.0 should have succeeded"
-rollguard history --env production --limit 2
+rollguard history --env production --limit 3
+curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.0"
+
+act "9. The load all along: every request answered?"
+kill -INT "$wrk_pid" 2>/dev/null || true   # wrk prints its summary on SIGINT
+wait "$wrk_pid" 2>/dev/null || true
+wrk_pid=
+total=$(sed -n 's/^ *\([0-9][0-9]*\) requests in \([0-9.]*[a-z]*\).*/\1 requests in \2/p' "$tmp/wrk.out")
+p99=$(sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$tmp/wrk.out")
+non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$tmp/wrk.out")
+sockets=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$tmp/wrk.out")
+echo "wrk: ${total:-?} through three deploys, a rollback and a manual rollback; p99 ${p99:-?}"
+echo "wrk: non-2xx responses: ${non2xx:-0}; socket errors: ${sockets:-none}"
 
 # The story happened only if v1.0.0 is the live release and v1.1.0's run
 # ended rolled back.
@@ -174,4 +238,4 @@ esac
 [ "$(printf '%s\n' "$v110" | json_get state)" = rolled_back ] ||
 	die "run $failed (v1.1.0) should have ended rolled_back: $v110"
 
-act "Done: v1.1.0 was rolled back automatically, then production was rolled back by hand to v1.0.0"
+act "Done: v1.0.1 went live in three traffic steps, v1.1.0 was swapped out at 10% and rolled back automatically, then production went back to v1.0.0 by hand"

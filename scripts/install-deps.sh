@@ -14,10 +14,12 @@ PACKAGES=(
 	# integration tests and the demo: curl (HTTP probes), sqlite3 (inspect
 	# state.db), procps (pgrep/ps), psmisc (fuser), util-linux (setsid)
 	curl sqlite3 procps psmisc util-linux
+	# traffic: wrk (real load in the demo and the zero-dropped-requests test),
+	# haproxy (the external-router tests and the comparison in bench/proxy.sh)
+	wrk haproxy
 )
-# Only `make bench` (install-deps.sh bench) needs these: wrk (load) and
-# haproxy (the comparison in bench/proxy.sh).
-BENCH_PACKAGES=(wrk haproxy)
+# Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
+BENCH_PACKAGES=()
 if [ "${1:-}" = bench ]; then
 	PACKAGES+=("${BENCH_PACKAGES[@]}")
 elif [ -n "${1:-}" ]; then

@@ -1,6 +1,7 @@
 /* metrics.h — GET /metrics: the store's figures in Prometheus text format.
  * A pure rendering step; the figures themselves come from
- * rg_store_metrics_json(). */
+ * rg_store_metrics_json(). The route handler appends the built-in proxies'
+ * series (rg_dataplane_metrics) after these. */
 #ifndef RG_API_METRICS_H
 #define RG_API_METRICS_H
 

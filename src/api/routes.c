@@ -10,6 +10,7 @@
 
 #include "api/metrics.h"
 #include "api/request.h"
+#include "api/traffic.h"
 #include "util/log.h"
 
 #define RUNS_DEFAULT_LIMIT 20
@@ -38,6 +39,8 @@ static rg_err h_events(rg_api_ctx *, const rg_request *, const rg_route_match *,
 		       rg_error *);
 static rg_err h_step_log(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			 rg_error *);
+static rg_err h_traffic(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			rg_error *);
 static rg_err h_control(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
 
@@ -61,6 +64,7 @@ static const struct route {
 	{ "run",         "GET",  "/api/v1/runs/{id}",                  "",          h_run,       NULL },
 	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     h_events,    NULL },
 	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          h_step_log,  NULL },
+	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       h_traffic,   NULL },
 	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          h_control,   rg_engine_abort },
 	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          h_control,   rg_engine_promote },
 	{ "run_pause",   "POST", "/api/v1/runs/{id}/pause",            "",          h_control,   rg_engine_pause },
@@ -343,6 +347,8 @@ static rg_err h_metrics(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 		return rc;
 	rc = rg_metrics_render(figures, &reply->body, &reply->body_len, err);
 	json_decref(figures);
+	if (!rc && ctx->dp)   /* the built-in proxies' series after the store's */
+		rc = rg_dataplane_metrics(ctx->dp, &reply->body, &reply->body_len, err);
 	if (rc)
 		return rc;
 	reply->status = 200;
@@ -438,6 +444,24 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 
 /* ---- handlers: reading ------------------------------------------------------- */
 
+/* The store's status of env plus "traffic" (api/traffic.h): the route
+ * state is the router's business, not a SQL view, so it is added here. */
+static rg_err env_status(rg_api_ctx *ctx, const char *env, json_t **out, rg_error *err)
+{
+	json_t *st = NULL, *traffic = NULL;
+	rg_err rc = rg_store_status_json(ctx->store, env, &st, err);
+	if (!rc)
+		rc = rg_api_status_traffic(ctx->store, rg_config_env(ctx->cfg, env), &traffic, err);
+	if (!rc && json_object_set_new(st, "traffic", traffic) != 0)
+		rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	if (rc) {
+		json_decref(st);
+		return rc;
+	}
+	*out = st;
+	return RG_OK;
+}
+
 static rg_err all_status(rg_api_ctx *ctx, rg_reply *reply, rg_error *err)
 {
 	json_t *list = json_array();
@@ -445,7 +469,7 @@ static rg_err all_status(rg_api_ctx *ctx, rg_reply *reply, rg_error *err)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	for (size_t i = 0; i < ctx->cfg->n_envs; i++) {
 		json_t *st = NULL;
-		rg_err rc = rg_store_status_json(ctx->store, ctx->cfg->envs[i].name, &st, err);
+		rg_err rc = env_status(ctx, ctx->cfg->envs[i].name, &st, err);
 		if (!rc && json_array_append_new(list, st) != 0)
 			rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 		if (rc) {
@@ -467,7 +491,7 @@ static rg_err h_status(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	rg_err rc = check_query_env(ctx, env, err);
 	json_t *st = NULL;
 	if (!rc)
-		rc = rg_store_status_json(ctx->store, env, &st, err);
+		rc = env_status(ctx, env, &st, err);
 	return rc ? rc : reply_json(reply, 200, st, err);
 }
 
@@ -549,6 +573,21 @@ static rg_err h_step_log(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	reply->body = log;
 	reply->body_len = strlen(log);
 	return RG_OK;
+}
+
+/* The env argument is required here, even with one environment: a script
+ * reading traffic should say which. */
+static rg_err h_traffic(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			rg_reply *reply, rg_error *err)
+{
+	const char *env = query_get(req, "env");
+	if (!env)
+		return rg_fail(err, RG_EINVAL, "env", "query argument 'env' is required");
+	rg_err rc = check_query_env(ctx, env, err);
+	json_t *traffic = NULL;
+	if (!rc)
+		rc = rg_api_traffic_json(ctx->cfg, ctx->store, ctx->dp, env, &traffic, err);
+	return rc ? rc : reply_json(reply, 200, traffic, err);
 }
 
 /* ---- handlers: run controls -------------------------------------------------- */

@@ -12,6 +12,7 @@
 
 #include "api/sse.h"
 #include "config/config.h"
+#include "dataplane/dataplane.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -23,6 +24,7 @@ typedef struct rg_api_ctx {
 	rg_engine *engine;
 	rg_store *store;
 	rg_sse_hub *sse;
+	rg_dataplane *dp;       /* built-in proxies, or NULL */
 } rg_api_ctx;
 
 typedef struct rg_request {

@@ -361,7 +361,8 @@ static void api_discard(rg_api *api)
 }
 
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
-		    rg_engine *engine, rg_store *store, rg_api **out, rg_error *err)
+		    rg_engine *engine, rg_store *store, rg_dataplane *dp, rg_api **out,
+		    rg_error *err)
 {
 	struct sockaddr_in sa;
 	int fd = -1, port = 0;
@@ -376,7 +377,7 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
 	*api = (rg_api){ .loop = loop, .port = port,
-			 .ctx = { .cfg = cfg, .engine = engine, .store = store } };
+			 .ctx = { .cfg = cfg, .engine = engine, .store = store, .dp = dp } };
 	rc = rg_sse_hub_new(store, on_kick, api, &api->ctx.sse, err);
 	if (rc) {
 		close(fd);

@@ -8,18 +8,20 @@
 #include <uv.h>
 
 #include "config/config.h"
+#include "dataplane/dataplane.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "util/err.h"
 
 typedef struct rg_api rg_api;
 
-/* Listens on listen ("host:port"). Borrows loop, cfg, engine and store;
+/* Listens on listen ("host:port"). Borrows loop, cfg, engine, store and dp (the built-in proxies; NULL when none);
  * takes the engine's event hook (rg_engine_set_event_hook) for the event
  * streams. A port in use is RG_EIO "cannot listen on 127.0.0.1:7070:
  * address in use". */
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
-		    rg_engine *engine, rg_store *store, rg_api **out, rg_error *err);
+		    rg_engine *engine, rg_store *store, rg_dataplane *dp, rg_api **out,
+		    rg_error *err);
 /* Closes the listener and every connection, event streams included, and
  * gives the engine's event hook back. Call on the loop thread, not from
  * inside a request. api is freed by the close callbacks of its loop

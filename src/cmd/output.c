@@ -157,6 +157,31 @@ void rg_out_run_result(char *buf, size_t size, const json_t *run)
 		snprintf(buf, size, "run %lld %s", id, state);
 }
 
+void rg_out_traffic_line(char *buf, size_t size, const json_t *traffic)
+{
+	char router[32], stable[96], canary[96];
+	const json_t *s = json_object_get(traffic, "stable"), *c = json_object_get(traffic, "canary");
+	if (!size)
+		return;
+	buf[0] = '\0';
+	if (!json_is_object(traffic))
+		return;
+	rg_out_clean(router, sizeof router, rg_out_str_or(traffic, "router", "?"));
+	rg_out_clean(stable, sizeof stable, rg_out_str_or(s, "version", "?"));
+	rg_out_clean(canary, sizeof canary, rg_out_str_or(c, "version", "?"));
+	int64_t w = rg_out_int(traffic, "canary_weight", 0);
+	w = w < 0 ? 0 : w > 100 ? 100 : w;
+	if (json_is_object(c) && json_is_object(s))
+		snprintf(buf, size, "%s %lld%% \u00b7 %s %lld%% (%s)", canary, (long long)w, stable,
+			 (long long)(100 - w), router);
+	else if (json_is_object(c))
+		snprintf(buf, size, "%s %lld%% (%s)", canary, (long long)w, router);
+	else if (json_is_object(s))
+		snprintf(buf, size, "%s 100%% (%s)", stable, router);
+	else
+		snprintf(buf, size, "nothing routed yet (%s)", router);
+}
+
 size_t rg_out_edit_distance(const char *a, const char *b)
 {
 	enum { MAX = 64 };
@@ -313,6 +338,8 @@ typedef struct watch {
 	json_t *run;          /* newest snapshot (a reference of ours) */
 	char line[512];       /* the status line now on screen */
 	bool shown;
+	rg_out_note_fn note;  /* a line under each event, or NULL */
+	void *note_ctx;
 } watch;
 
 static void watch_clear(watch *w)
@@ -349,6 +376,13 @@ static int watch_event(void *ctx, const json_t *event)
 	rg_out_event_line(line, sizeof line, event, w->base_ms);
 	watch_clear(w);
 	puts(line);
+	if (w->note) {
+		char note[512] = "", clean[512];
+		w->note(w->note_ctx, event, note, sizeof note);
+		rg_out_clean(clean, sizeof clean, note);
+		if (clean[0])
+			puts(clean);
+	}
 	watch_draw(w);
 	fflush(stdout);
 	return 0;
@@ -411,6 +445,12 @@ static int watch_outcome(const json_t *final, bool json)
 
 int rg_out_follow(rg_client *c, const json_t *run, bool json)
 {
+	return rg_out_follow_noted(c, run, json, NULL, NULL);
+}
+
+int rg_out_follow_noted(rg_client *c, const json_t *run, bool json, rg_out_note_fn note,
+			void *note_ctx)
+{
 	static const rg_follow_ops ops = { watch_event, watch_run, watch_tick };
 	struct sigaction sa, old;
 	watch w;
@@ -418,6 +458,8 @@ int rg_out_follow(rg_client *c, const json_t *run, bool json)
 	json_t *final = NULL;
 	int64_t id = rg_out_int(run, "id", 0);
 	watch_setup(&w, run, json);
+	w.note = note;
+	w.note_ctx = note_ctx;
 	rg_error_clear(&e);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;

@@ -43,6 +43,11 @@ void rg_out_event_line(char *buf, size_t size, const json_t *event, int64_t base
 void rg_out_status_line(char *buf, size_t size, const json_t *run, int64_t now_ms);
 /* "run 12 rolled_back: smoke failed (…)" from the run's state, error, reason. */
 void rg_out_run_result(char *buf, size_t size, const json_t *run);
+/* A status's "traffic" ({"router","canary_weight","stable":{"version"},
+ * "canary":{"version"}|null}) as "v1.2.0 10% · v1.1.0 90% (proxy)", canary
+ * first; "v1.1.0 100% (proxy)" without a canary; "nothing routed yet
+ * (proxy)" without either. "" when traffic is not an object. */
+void rg_out_traffic_line(char *buf, size_t size, const json_t *traffic);
 /* Optimal-string-alignment distance (a swap of two letters counts 1). */
 size_t rg_out_edit_distance(const char *a, const char *b);
 
@@ -76,5 +81,12 @@ int rg_out_json(const json_t *j);
  * succeeded, 1 when it ended otherwise, 130 when interrupted (the run goes
  * on), or the exit code of a failure to follow. */
 int rg_out_follow(rg_client *c, const json_t *run, bool json);
+/* Asked after each event line is printed (not with json): a line to show
+ * under it in note (cleaned before printing), or note left "". */
+typedef void (*rg_out_note_fn)(void *ctx, const json_t *event, char *note, size_t size);
+/* rg_out_follow with a note under event lines (status --watch: the traffic
+ * split as it moves). */
+int rg_out_follow_noted(rg_client *c, const json_t *run, bool json, rg_out_note_fn note,
+			void *ctx);
 
 #endif

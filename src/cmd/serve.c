@@ -1,7 +1,8 @@
 /* serve.c — `rollguard serve`: the controller. Loads the config, opens the
- * store, starts the engine and the API on one libuv loop, resumes every
- * unfinished run, and on SIGTERM/SIGINT stops cleanly, leaving runs to be
- * resumed by the next start. */
+ * store, starts the built-in proxies (their own threads), the routers, the
+ * engine and the API on one libuv loop, re-applies the stored routes,
+ * resumes every unfinished run, and on SIGTERM/SIGINT stops cleanly,
+ * leaving runs to be resumed by the next start. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,7 +15,9 @@
 #include "api/server.h"
 #include "cmd/cmd.h"
 #include "config/config.h"
+#include "dataplane/dataplane.h"
 #include "engine/engine.h"
+#include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -24,6 +27,8 @@ typedef struct server {
 	rg_config cfg;
 	rg_store *store;
 	rg_engine *engine;
+	rg_dataplane *dp;        /* built-in proxies (own threads) */
+	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
 	bool stopping;
 } server;
@@ -80,9 +85,14 @@ static rg_err start(server *s, rg_error *err)
 {
 	rg_err rc = open_state(s, err);
 	if (!rc)
-		rc = rg_engine_new(&s->loop, &s->cfg, s->store, &s->engine, err);
+		rc = rg_dataplane_start(&s->cfg, &s->dp, err);
 	if (!rc)
-		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, &s->api, err);
+		rc = rg_routers_new(&s->loop, &s->cfg, s->dp, &s->routers, err);
+	if (!rc)
+		rc = rg_engine_new(&s->loop, &s->cfg, s->store, s->routers, &s->engine, err);
+	if (!rc)
+		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
+				  &s->api, err);
 	if (rc)
 		return rc;
 	uv_signal_init(&s->loop, &s->sigterm);
@@ -101,9 +111,12 @@ static void cleanup(server *s)
 		rg_api_stop(s->api);
 	if (s->engine && !s->stopping)
 		rg_engine_shutdown(s->engine, NULL, NULL);
+	if (s->routers)
+		rg_routers_free(s->routers);
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	if (s->engine)
 		rg_engine_free(s->engine);
+	rg_dataplane_stop(s->dp);
 	rg_store_free(s->store);
 	if (uv_loop_close(&s->loop) != 0)
 		rg_warn("event loop closed with handles still open");

@@ -24,6 +24,15 @@ static void live_line(const json_t *live)
 	printf("  live      %s (%s%s%s)\n", version, state, when[0] ? ", verified " : "", when);
 }
 
+/* Only for an environment with a router ("traffic" is null otherwise). */
+static void traffic_line(const json_t *traffic)
+{
+	char split[256];
+	rg_out_traffic_line(split, sizeof split, traffic);
+	if (split[0])
+		printf("  traffic   %s\n", split);
+}
+
 static void run_line(const json_t *run)
 {
 	char kind[16], version[96], progress[512];
@@ -62,6 +71,7 @@ static void env_print(const json_t *st)
 	rg_out_clean(env, sizeof env, rg_out_str_or(st, "env", "?"));
 	printf("%s\n", env);
 	live_line(json_object_get(st, "live"));
+	traffic_line(json_object_get(st, "traffic"));
 	json_t *run = json_object_get(st, "run"), *last = json_object_get(st, "last_run");
 	run_line(run);
 	if (!json_is_object(run) || rg_out_int(run, "id", 0) != rg_out_int(last, "id", 0))
@@ -83,12 +93,15 @@ static void status_print(const json_t *st)
 	}
 }
 
-/* The run --watch follows: the one in progress; several → ask for --env. */
-static rg_err watched_run(const json_t *st, const json_t **run, rg_error *err)
+/* The run --watch follows: the one in progress; several → ask for --env.
+ * *env_st is the status of its environment. */
+static rg_err watched_run(const json_t *st, const json_t **run, const json_t **env_st,
+			  rg_error *err)
 {
 	json_t *envs = json_object_get(st, "environments"), *one;
 	size_t i;
 	*run = NULL;
+	*env_st = st;
 	if (!json_is_array(envs)) {
 		json_t *r = json_object_get(st, "run");
 		*run = json_is_object(r) ? r : NULL;
@@ -102,16 +115,57 @@ static rg_err watched_run(const json_t *st, const json_t **run, rg_error *err)
 			return rg_fail(err, RG_EINVAL, "env", "several environments have a run in "
 				       "progress; pick one with --env");
 		*run = r;
+		*env_st = one;
 	}
 	return RG_OK;
+}
+
+/* --watch shows the traffic split moving (10 → 50 → 100): after each event
+ * the environment's status is asked again and its split printed when it
+ * changed. The route is stored before the run's event is committed, so the
+ * split read after a "traffic" event is already the new one. */
+typedef struct traffic_watch {
+	rg_client *c;
+	char path[256];      /* GET /status?env=E of the watched run */
+	char shown[256];     /* the split last printed */
+} traffic_watch;
+
+static void traffic_note(void *ctx, const json_t *event, char *note, size_t size)
+{
+	traffic_watch *t = ctx;
+	char split[sizeof t->shown];
+	rg_error ignored;
+	json_t *st = NULL;
+	/* A server that went away is the follow's to report, not the note's. */
+	if (rg_client_call(t->c, "GET", t->path, NULL, &st, &ignored))
+		return;
+	rg_out_traffic_line(split, sizeof split, json_object_get(st, "traffic"));
+	json_decref(st);
+	if (!split[0] || !strcmp(split, t->shown))
+		return;
+	memcpy(t->shown, split, sizeof split);
+	snprintf(note, size, "  traffic   %s", split);
+}
+
+static int follow_with_traffic(rg_client *c, const json_t *run, const json_t *env_st)
+{
+	traffic_watch t = { .c = c, .path = "/status" };
+	rg_error e;
+	rg_error_clear(&e);
+	const char *env = rg_out_str(env_st, "env");
+	if (!json_is_object(json_object_get(env_st, "traffic")) || !env ||
+	    rg_client_query_add(t.path, sizeof t.path, "env", env, &e))
+		return rg_out_follow(c, run, false);   /* no router: nothing to show */
+	rg_out_traffic_line(t.shown, sizeof t.shown, json_object_get(env_st, "traffic"));
+	return rg_out_follow_noted(c, run, false, traffic_note, &t);
 }
 
 static int status_watch(rg_client *c, const char *path, json_t *st, bool json)
 {
 	rg_error e;
-	const json_t *run = NULL;
+	const json_t *run = NULL, *env_st = NULL;
 	rg_error_clear(&e);
-	if (watched_run(st, &run, &e))
+	if (watched_run(st, &run, &env_st, &e))
 		return rg_out_error(&e);
 	if (!run) {
 		if (json)
@@ -121,7 +175,7 @@ static int status_watch(rg_client *c, const char *path, json_t *st, bool json)
 	}
 	if (!json) {
 		putchar('\n');
-		return rg_out_follow(c, run, false);
+		return follow_with_traffic(c, run, env_st);
 	}
 	/* --json: follow quietly, then print the status as it is afterwards. */
 	static const rg_follow_ops quiet = { 0 };

@@ -26,7 +26,7 @@ static void set_defaults(rg_loader *l)
 
 /* dir/rel without "./" in front or "/" behind: state paths end up in logs
  * and messages, where "/srv/shop/./.rollguard/" would only distract. */
-static char *join_path(const char *dir, const char *rel)
+char *rg_join_path(const char *dir, const char *rel)
 {
 	while (rel[0] == '.' && rel[1] == '/') {
 		rel += 2;
@@ -46,11 +46,11 @@ static char *join_path(const char *dir, const char *rel)
 	return out;
 }
 
-/* Commands run in the config file's directory, and a relative state
- * directory means "next to the config", whatever the caller's cwd is. */
-static rg_err resolve_paths(rg_loader *l, const char *path, rg_error *err)
+/* Commands run in the config file's directory, and relative paths in the
+ * file (state, a HAProxy socket) mean "next to the config", whatever the
+ * caller's cwd is. The directory is known before the sections are read. */
+static rg_err resolve_dir(rg_config *cfg, const char *path, rg_error *err)
 {
-	rg_config *cfg = l->cfg;
 	char *copy = strdup(path);
 	if (!copy || !(cfg->path = strdup(path))) {
 		free(copy);
@@ -68,7 +68,12 @@ static rg_err resolve_paths(rg_loader *l, const char *path, rg_error *err)
 	free(copy);
 	if (!cfg->dir)
 		return rg_fail(err, RG_EIO, "config", "cannot resolve the directory of '%s'", path);
-	char *state = join_path(cfg->dir, cfg->state_dir ? cfg->state_dir : DEFAULT_STATE);
+	return RG_OK;
+}
+
+static rg_err resolve_state(rg_config *cfg, rg_error *err)
+{
+	char *state = rg_join_path(cfg->dir, cfg->state_dir ? cfg->state_dir : DEFAULT_STATE);
 	if (!state)
 		return rg_fail(err, RG_ENOMEM, "config", "out of memory");
 	free(cfg->state_dir);
@@ -81,6 +86,9 @@ static rg_err load_tree(const char *path, const rg_ynode *root, rg_config *cfg, 
 {
 	rg_loader l = { .cfg = cfg, .diags = d };
 	size_t first = d->n;
+	rg_err rc = resolve_dir(cfg, path, err);
+	if (rc != RG_OK)
+		return rc;
 	set_defaults(&l);
 	rg_ld_config(&l, root);
 	if (l.oom)
@@ -89,7 +97,7 @@ static rg_err load_tree(const char *path, const rg_ynode *root, rg_config *cfg, 
 	if (problems)
 		return rg_fail(err, RG_EINVAL, "config", "'%s' has %zu problem%s", path, problems,
 			       problems == 1 ? "" : "s");
-	return resolve_paths(&l, path, err);
+	return resolve_state(cfg, err);
 }
 
 rg_err rg_config_load(const char *path, rg_config *cfg, rg_diags *diags, rg_error *err)
@@ -127,6 +135,7 @@ static void release_steps(rg_step *steps, size_t n)
 		free_strings(s->checks, s->n_checks);
 		free(s->traffic.backend);
 		free(s->traffic.steps);
+		free(s->traffic.retire);
 		free_strings(s->environments, s->n_environments);
 	}
 	free(steps);
@@ -142,6 +151,13 @@ static void release_envs(rg_env *envs, size_t n)
 		free(envs[i].vars);
 		free(envs[i].name);
 		free(envs[i].proxy_listen);
+		free(envs[i].proxy_sticky_header);
+		free(envs[i].proxy_sticky_cookie);
+		free(envs[i].haproxy_socket);
+		free(envs[i].haproxy_backend);
+		free(envs[i].haproxy_stable);
+		free(envs[i].haproxy_canary);
+		free(envs[i].router_command);
 	}
 	free(envs);
 }

@@ -49,6 +49,7 @@ typedef struct rg_traffic {
 	size_t n_steps;
 	int64_t pause_ms;     /* pause between steps; default 0 */
 	int64_t drain_ms;     /* how long the old release stays registered */
+	char *retire;         /* optional command run for the old release after drain */
 } rg_traffic;
 
 typedef struct rg_step {
@@ -70,6 +71,14 @@ typedef struct rg_step {
 	int line, col;
 } rg_step;
 
+/* Which router an environment's traffic steps drive. */
+typedef enum {
+	RG_ROUTER_NONE = 0,
+	RG_ROUTER_PROXY,    /* proxy: {listen} — the built-in proxy */
+	RG_ROUTER_HAPROXY,  /* router: {haproxy: {socket, backend, stable, canary}} */
+	RG_ROUTER_COMMAND   /* router: {command: CMD} */
+} rg_router_kind;
+
 typedef struct rg_env {
 	char *name;
 	int64_t timeout_ms;               /* whole deploy run; default 30m */
@@ -77,8 +86,23 @@ typedef struct rg_env {
 	int64_t post_rollback_monitor_ms; /* default 0 */
 	rg_kv *vars;                      /* exported to every command */
 	size_t n_vars;
+	/* proxy: the built-in proxy (dataplane.h); NULL listen = none */
 	char *proxy_listen;               /* optional "host:port" */
 	int proxy_threads;                /* 0 = one per core */
+	int64_t proxy_connect_timeout_ms;  /* 0 = the proxy default (2s) */
+	int64_t proxy_response_timeout_ms; /* response head; 0 = default (30s) */
+	int64_t proxy_idle_timeout_ms;     /* keep-alive; 0 = default (60s) */
+	char *proxy_sticky_header;         /* sticky: {header: NAME}; NULL = cookie */
+	char *proxy_sticky_cookie;         /* sticky: {cookie: NAME}; NULL = rg_release */
+	bool proxy_least_conn;             /* balance: least-connections (default round-robin) */
+	/* router: an external router instead of the built-in proxy */
+	rg_router_kind router;
+	char *haproxy_socket;              /* "/path/to/socket" or "127.0.0.1:9999" */
+	char *haproxy_backend;             /* backend name in haproxy.cfg */
+	char *haproxy_stable;              /* server of that backend for the stable release */
+	char *haproxy_canary;              /* server for the canary */
+	char *router_command;              /* command router */
+	int64_t router_timeout_ms;         /* command or runtime-API call; default 30s */
 	int line, col;
 } rg_env;
 

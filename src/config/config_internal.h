@@ -94,6 +94,10 @@ int rg_ld_which(rg_loader *l, const rg_ynode *map, const char *const *keys, cons
 void rg_ld_undefined(rg_loader *l, const rg_ynode *at, const char *problem, const char *name,
 		     const char *const *defined);
 
+/* dir/rel, or rel when it is absolute; malloc'd, NULL when out of memory
+ * (config.c). */
+char *rg_join_path(const char *dir, const char *rel);
+
 /* ---- sections */
 
 void rg_ld_config(rg_loader *l, const rg_ynode *root);                /* sections.c */
@@ -103,6 +107,9 @@ void rg_ld_pipeline(rg_loader *l, const rg_ynode *seq, bool rollback,
 void rg_ld_traffic(rg_loader *l, const rg_ynode *v, const rg_step *pipeline,
 		   size_t n_before, rg_traffic *t);                   /* traffic.c */
 void rg_ld_triggers(rg_loader *l, const rg_ynode *seq);               /* triggers.c */
+/* An environment's `proxy:` and `router:` (router.c); both set e->router. */
+void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e);
+void rg_ld_router(rg_loader *l, const rg_ynode *v, rg_env *e);
 
 /* Names a user must pick from, for messages: "… (did you mean 'x'?)" or
  * "… (use a, b or c)" — whichever helps. */

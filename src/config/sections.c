@@ -5,6 +5,7 @@
 #include "config/config_internal.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/names.h"
@@ -14,8 +15,7 @@ static const char *const top_keys[] = { "service", "server",   "environments", "
 					"actions", NULL };
 static const char *const server_keys[] = { "listen", "state", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
-					"proxy", NULL };
-static const char *const proxy_keys[] = { "listen", "threads", NULL };
+					"proxy",   "router",  NULL };
 static const char *const metrics_keys[] = { "prometheus", NULL };
 static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify",
 					    NULL };
@@ -78,21 +78,12 @@ static void load_vars(rg_loader *l, const rg_ynode *v, rg_env *e)
 	}
 }
 
-static void load_proxy(rg_loader *l, const rg_ynode *v, rg_env *e)
-{
-	if (!rg_ld_expect(l, v, RG_YMAP, "proxy"))
-		return;
-	rg_ld_check_keys(l, v, "in proxy", proxy_keys);
-	if (rg_ld_require(l, v, "listen", "in proxy"))
-		rg_ld_listen(l, v, "listen", &e->proxy_listen);
-	rg_ld_int(l, v, "threads", 0, 1024, &e->proxy_threads);
-}
-
 static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env *e)
 {
 	e->line = k->line;
 	e->col = k->col;
 	e->timeout_ms = 30 * RG_MS_MINUTE;
+	e->router_timeout_ms = 30 * RG_MS_SECOND;
 	if (!(e->name = rg_ld_strdup(l, k->text)))
 		return;
 	if (!rg_name_valid(k->text))
@@ -107,8 +98,16 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 	rg_ld_duration(l, v, "post_rollback_monitor", &e->post_rollback_monitor_ms);
 	if (rg_ld_value(v, "vars"))
 		load_vars(l, rg_ld_value(v, "vars"), e);
+	/* One environment's traffic goes through one router: two would each
+	 * believe they own the split. Both are still read, so that the steps
+	 * shifting traffic there are not reported as well. */
+	char what[96];
+	snprintf(what, sizeof what, "environment '%s'", k->text);
+	rg_ld_which(l, v, (const char *const[]){ "proxy", "router", NULL }, what);
 	if (rg_ld_value(v, "proxy"))
-		load_proxy(l, rg_ld_value(v, "proxy"), e);
+		rg_ld_proxy(l, rg_ld_value(v, "proxy"), e);
+	if (rg_ld_value(v, "router"))
+		rg_ld_router(l, rg_ld_value(v, "router"), e);
 }
 
 static void load_environments(rg_loader *l, const rg_ynode *root)

@@ -127,6 +127,25 @@ static void load_undo(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 		rg_ld_string(l, v, "undo", &s->undo);
 }
 
+/* A traffic step needs something to shift traffic with in every
+ * environment it runs in; finding out at the canary would be too late. */
+static void check_routed(rg_loader *l, const rg_ynode *v, const rg_step *s)
+{
+	const rg_config *cfg = l->cfg;
+	if (rg_ld_value(v, "environments") && !s->environments)
+		return; /* a broken list is reported already; "all" would be a guess */
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		const rg_env *e = &cfg->envs[i];
+		bool applies = s->n_environments == 0;
+		for (size_t k = 0; k < s->n_environments && !applies; k++)
+			applies = s->environments[k] && e->name && !strcmp(s->environments[k], e->name);
+		if (applies && e->name && e->router == RG_ROUTER_NONE)
+			rg_problem(l, rg_ld_key(v, "traffic"),
+				   "step '%s' shifts traffic, but environment '%s' has no proxy or router",
+				   s->name ? s->name : "?", e->name);
+	}
+}
+
 static void load_step(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback,
 		      const rg_step *earlier, size_t n_earlier)
 {
@@ -147,6 +166,8 @@ static void load_step(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 	rg_ld_bool(l, v, "rerun", &s->rerun);
 	if (rg_ld_value(v, "environments"))
 		load_environments(l, v, s);
+	if (s->kind == RG_STEP_TRAFFIC && !rollback)
+		check_routed(l, v, s);
 }
 
 void rg_ld_pipeline(rg_loader *l, const rg_ynode *seq, bool rollback, rg_step **out,

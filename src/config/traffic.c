@@ -9,7 +9,12 @@
 
 #include "util/names.h"
 
-static const char *const traffic_keys[] = { "backend", "steps", "pause", "drain", NULL };
+static const char *const traffic_keys[] = { "backend", "steps", "pause", "drain", "retire",
+					    NULL };
+
+/* Long enough for ordinary requests to finish on the old release, short
+ * enough that a rollback soon after the shift still finds it registered. */
+#define DEFAULT_DRAIN_MS (10 * RG_MS_SECOND)
 
 /* Step names may contain dots, so every earlier step whose name is followed
  * by '.' in ref is a candidate; the longest name wins. */
@@ -125,5 +130,7 @@ void rg_ld_traffic(rg_loader *l, const rg_ynode *v, const rg_step *earlier, size
 	load_backend(l, v, earlier, n, t);
 	load_steps(l, v, t);
 	rg_ld_duration(l, v, "pause", &t->pause_ms);
+	t->drain_ms = DEFAULT_DRAIN_MS;
 	rg_ld_duration(l, v, "drain", &t->drain_ms);
+	rg_ld_string(l, v, "retire", &t->retire);
 }

@@ -1,6 +1,7 @@
 /* controls.c — what a person can do to a run in progress: abort, pause,
- * resume, promote. Each is refused (RG_ECONFLICT) in states where it has no
- * meaning; none of them ever undoes anything by itself. */
+ * resume, promote (which also skips a traffic step's pauses). Each is
+ * refused (RG_ECONFLICT) in states where it has no meaning; none of them
+ * ever undoes anything by itself. */
 #include "engine/engine_internal.h"
 
 #include <stdio.h>
@@ -131,8 +132,10 @@ rg_err rg_engine_promote(rg_engine *e, int64_t run_id, const char *actor, rg_err
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)
 		return rc;
-	if (strcmp(a->run.state, "monitoring") != 0 || strcmp(a->run.phase, "forward") != 0)
+	if (strcmp(a->run.phase, "forward") != 0)
 		return refuse(a, "promote", err);
+	if (strcmp(a->run.state, "monitoring") != 0)
+		return rg_traffic_promote(a, actor, err);
 	char msg[160];
 	snprintf(msg, sizeof msg, "promoted by %s: monitor window ended early", actor);
 	rg_window_stop(a);

@@ -4,6 +4,8 @@
  * request changes nothing. */
 #include "engine/engine_internal.h"
 
+#include "routers/routers.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,7 @@ static void read_crash_point(rg_engine *e)
 }
 
 rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
-		     rg_engine **out, rg_error *err)
+		     rg_routers *routers, rg_engine **out, rg_error *err)
 {
 	rg_engine *e = calloc(1, sizeof *e);
 	if (!e)
@@ -33,6 +35,7 @@ rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
 	e->loop = loop;
 	e->cfg = cfg;
 	e->store = store;
+	e->routers = routers;
 	rg_err rc = rg_checker_new(loop, &e->checker, err);
 	if (rc) {
 		free(e);
@@ -88,10 +91,37 @@ static void stop_stranded_step(rg_engine *e, int64_t run_id)
 	rg_run_release(&r);
 }
 
+static void on_route_reapplied(void *ctx, rg_err rc, const char *message, int64_t apply_us)
+{
+	const rg_env *env = ctx;
+	if (rc)
+		rg_error_log("environment '%s': the stored route could not be applied: %s", env->name,
+			     message);
+	else
+		rg_info("environment '%s': stored route applied (%lld us)", env->name, (long long)apply_us);
+}
+
+/* What the store says each router should do, told again: the router may
+ * have restarted, or serve may have stopped between a commit and its apply. */
+static void reapply_routes(rg_engine *e)
+{
+	for (size_t i = 0; e->routers && i < e->cfg->n_envs; i++) {
+		const rg_env *env = &e->cfg->envs[i];
+		rg_route_state st;
+		rg_error err;
+		if (!rg_routers_kind(e->routers, env->name) ||
+		    rg_store_route_get(e->store, env->name, &st, &err) != RG_OK)
+			continue;
+		if (rg_routers_apply(e->routers, &st, on_route_reapplied, (void *)env, NULL, &err))
+			rg_error_log("environment '%s': %s", env->name, err.message);
+	}
+}
+
 rg_err rg_engine_resume_all(rg_engine *e, rg_error *err)
 {
 	int64_t *ids = NULL;
 	size_t n = 0;
+	reapply_routes(e);
 	rg_err rc = rg_store_runs_unfinished(e->store, &ids, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rg_active *a;
@@ -289,8 +319,14 @@ static json_t *plan_risks(rg_engine *e, const rollback_target *t, const rg_plan 
 	for (size_t i = 0; i < p->n; i++) {
 		if (p->entries[i].action != RG_PLAN_REDEPLOY)
 			continue;
-		snprintf(line, sizeof line, "step '%s' has no undo: it will be run again for %s",
-			 rg_plan_step(e->cfg, &p->entries[i])->name, p->target);
+		const rg_step *st = rg_plan_step(e->cfg, &p->entries[i]);
+		if (st->undo)
+			snprintf(line, sizeof line,
+				 "step '%s' runs again for %s first: its release may have been retired, and traffic moves to it once it runs",
+				 st->name, p->target);
+		else
+			snprintf(line, sizeof line, "step '%s' has no undo: it will be run again for %s",
+				 st->name, p->target);
 		json_array_append_new(risks, json_string(line));
 	}
 	if (n_checks == 0)

@@ -20,10 +20,16 @@ typedef struct rg_engine rg_engine;
 /* Called after each committed change of run_id (new events to read). */
 typedef void (*rg_engine_event_fn)(void *ctx, int64_t run_id);
 
+typedef struct rg_routers rg_routers;
+
+/* routers (routers/routers.h) is what traffic steps and rollbacks drive;
+ * NULL when no environment routes traffic. Borrowed. */
 rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
-		     rg_engine **out, rg_error *err);
+		     rg_routers *routers, rg_engine **out, rg_error *err);
 void rg_engine_set_event_hook(rg_engine *e, rg_engine_event_fn fn, void *ctx);
-/* Picks up every unfinished run from the store (start-up after a crash). */
+/* Applies every environment's stored route again (the router may have
+ * restarted, or serve stopped between a commit and the apply), then picks
+ * up every unfinished run from the store (start-up after a crash). */
 rg_err rg_engine_resume_all(rg_engine *e, rg_error *err);
 
 /* Starts a deploy of version to env. RG_EINVAL for bad names or unknown env,

@@ -15,6 +15,10 @@
 
 typedef struct rg_active rg_active;
 typedef struct rg_batch rg_batch;
+typedef struct rg_route_op rg_route_op;
+typedef struct rg_routers rg_routers;
+/* A step (command, checks, traffic) has ended. */
+typedef void (*rg_launch_done_fn)(rg_active *a, bool ok, const char *detail, int exit_code);
 
 /* One health trigger of a run: its check in flight and its count. */
 typedef struct rg_trigger_slot {
@@ -33,6 +37,7 @@ struct rg_engine {
 	const rg_config *cfg;
 	rg_store *store;
 	rg_checker *checker;
+	rg_routers *routers;      /* may be NULL: no environment routes traffic */
 	rg_engine_event_fn hook;
 	void *hook_ctx;
 	rg_active *runs;          /* runs in progress, a list */
@@ -65,6 +70,11 @@ struct rg_active {
 	uv_timer_t tick;          /* health triggers during windows */
 	rg_trigger_slot *triggers; /* one per cfg trigger */
 	int open_handles;
+	rg_route_op *route_op;    /* router change in flight (traffic.c) */
+	void (*route_then)(rg_active *a, bool ok, const char *message, int64_t apply_us);
+	void (*restore_then)(rg_active *a);
+	rg_launch_done_fn traffic_done;    /* the traffic step's caller */
+	int64_t decided_us;       /* rg_mono_us() of the rollback decision */
 	bool released;
 };
 
@@ -112,7 +122,6 @@ void rg_window_stop(rg_active *a);
 void rg_window_succeed(rg_active *a, const char *message);
 
 /* launch.c — running one step's command or checks for either phase. */
-typedef void (*rg_launch_done_fn)(rg_active *a, bool ok, const char *detail, int exit_code);
 /* Runs s (command, or its checks) for version; previous is what the
  * command is told as ROLLGUARD_PREVIOUS_VERSION / ROLLGUARD_PREV_*. */
 void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const char *phase,
@@ -138,6 +147,29 @@ void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_c
 /* Records a failed attempt that will be retried and calls again(timer)
  * after the step's backoff, doubled for each attempt already made. */
 void rg_step_retry(rg_active *a, rg_step_run *sr, const rg_step *s, uv_timer_cb again);
+
+/* traffic.c — the traffic step, and routing during a rollback. */
+/* Runs (or, after a restart or a resume, continues) the traffic step s at
+ * the cursor; done as for rg_launch_step. */
+void rg_traffic_run(rg_active *a, const rg_step *s, rg_launch_done_fn done);
+/* `promote` during a traffic step: straight to 100 %, or end the drain.
+ * false when the step is not at a point where that means anything. */
+rg_err rg_traffic_promote(rg_active *a, const char *actor, rg_error *err);
+void rg_traffic_cancel(rg_active *a);
+/* The route that takes the failed release out of traffic; false if none. */
+bool rg_traffic_swap_plan(rg_active *a, rg_route_state *out);
+/* Writes the route (ctx) inside the rollback decision's transaction. */
+rg_err rg_traffic_route_extra(rg_active *a, void *ctx, rg_error *err);
+/* Applies the committed swap, records its time since a->decided_us, then
+ * advances the run. */
+void rg_traffic_swap_apply(rg_active *a, const rg_route_state *st);
+/* During a rollback: the router sends everything to the restored release
+ * (from its outputs), committed then applied; then(a) follows, at once if
+ * there is nothing to change. */
+void rg_traffic_restore(rg_active *a, void (*then)(rg_active *a));
+
+/* window.c (also) — watch the triggers without a window of its own. */
+void rg_window_watch(rg_active *a);
 
 /* batch.c */
 rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t timeout_ms,

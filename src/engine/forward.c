@@ -49,8 +49,12 @@ void rg_forward_start_step(rg_active *a)
 	const rg_step *s = current_step(a);
 	rg_step_run sr;
 	bool interrupted;
-	rg_step_row(a, "forward", a->run.cursor, s->name, s->kind == RG_STEP_CHECKS ? "checks" : "run",
+	rg_step_row(a, "forward", a->run.cursor, s->name, s->kind == RG_STEP_CHECKS ? "checks" : s->kind == RG_STEP_TRAFFIC ? "traffic" : "run",
 		    &sr, &interrupted);
+	/* A traffic step is rollguard's own doing and knows how far it got
+	 * (traffic_stage): after a restart or a resume it simply goes on. */
+	if (interrupted && s->kind == RG_STEP_TRAFFIC)
+		return rg_traffic_run(a, s, on_step_done);
 	if (interrupted && !s->rerun) {
 		rg_decision d = { .action = "rollback" };
 		snprintf(d.trigger, sizeof d.trigger, "step_interrupted:%s", s->name);
@@ -71,10 +75,13 @@ static void step_succeeded(rg_active *a, rg_step_run *sr)
 {
 	rg_run next = a->run;
 	next.cursor++;
+	next.traffic_stage = 0;
 	char msg[300];
 	snprintf(msg, sizeof msg, "step '%s' succeeded in %.3fs", sr->name,
 		 (double)(sr->ended - sr->started) / 1000.0);
-	rg_step_record rec = { sr, true, a->run.version };
+	/* Only a command publishes outputs ($ROLLGUARD_OUTPUT). */
+	bool command = current_step(a)->kind == RG_STEP_EXEC;
+	rg_step_record rec = { sr, true, command ? a->run.version : NULL };
 	rg_error err;
 	if (rg_run_commit(a, &next, "step_succeeded", sr->name, msg, rg_step_record_extra, &rec, &err))
 		return rg_run_stuck(a, &err);
@@ -96,6 +103,7 @@ static void set_release(rg_release *rel, const rg_active *a, const char *state)
 typedef struct decided {
 	const rg_decision *d;
 	rg_step_run *failed;     /* may be NULL */
+	rg_route_state *swap;    /* the route taking the release out of traffic, or NULL */
 } decided;
 
 /* The failed step's row and the decision are written with the run's change. */
@@ -107,6 +115,8 @@ static rg_err decided_extra(rg_active *a, void *ctx, rg_error *err)
 		rg_step_record rec = { x->failed, true, NULL };
 		rc = rg_step_record_extra(a, &rec, err);
 	}
+	if (!rc && x->swap)
+		rc = rg_traffic_route_extra(a, x->swap, err);
 	if (!rc)
 		rc = rg_store_decision_put(a->eng->store, a->run.id, x->d, err);
 	if (!rc)
@@ -130,7 +140,7 @@ static rg_err halt_extra(rg_active *a, void *ctx, rg_error *err)
 static void step_halt(rg_active *a, rg_step_run *sr, const rg_decision *d)
 {
 	rg_error err;
-	decided x = { d, sr };
+	decided x = { d, sr, NULL };
 	rg_run next = a->run;
 	snprintf(next.state, sizeof next.state, "failed");
 	snprintf(next.error, sizeof next.error, "step '%s' failed (%s); halted without undoing (on_failure: halt)",
@@ -183,6 +193,17 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 {
 	rg_error err;
 	rg_plan plan;
+	rg_step_run cut;
+	a->decided_us = rg_mono_us();
+	/* A trigger may fire while a step is under way (a traffic step's
+	 * pause): that step ends failed, stopped by the decision. */
+	if (!failed && (size_t)a->run.cursor < a->n_fwd &&
+	    rg_store_step_get(a->eng->store, a->run.id, "forward", a->run.cursor, &cut, NULL) == RG_OK &&
+	    strcmp(cut.state, "running") == 0) {
+		rg_launch_keep_log(a, d->reason, strlen(d->reason));
+		rg_step_row_finish(&cut, false, "stopped: rollback decided", -1);
+		failed = &cut;
+	}
 	rg_run_cancel_work(a);
 	size_t done = (size_t)a->run.cursor < a->n_fwd ? (size_t)a->run.cursor : a->n_fwd;
 	if (rg_plan_automatic(a->eng->cfg, a->fwd, done, a->run.version, a->prev_version, &plan, &err))
@@ -202,7 +223,11 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 	snprintf(msg, sizeof msg, "rolling back %s: %d undo step%s, newest first%s%s", a->run.version,
 		 (int)plan.n, plan.n == 1 ? "" : "s", a->prev_version[0] ? "; restoring " : "",
 		 a->prev_version);
-	decided x = { d, failed };
+	/* The failed release leaves traffic first: a routing swap, committed
+	 * with the decision and applied before any undo runs. */
+	rg_route_state swap;
+	bool swapping = rg_traffic_swap_plan(a, &swap);
+	decided x = { d, failed, swapping ? &swap : NULL };
 	if (rg_run_commit(a, &next, "rollback_started", NULL, msg, decided_extra, &x, &err)) {
 		rg_plan_release(&plan);
 		return rg_run_stuck(a, &err);
@@ -210,6 +235,8 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 	rg_plan_release(&a->plan);
 	a->plan = plan;
 	rg_info("run %lld: %s", (long long)a->run.id, d->reason);
+	if (swapping)
+		return rg_traffic_swap_apply(a, &swap);
 	rg_run_advance(a);
 }
 

@@ -248,22 +248,12 @@ static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
 	}
 }
 
-static void on_unsupported(uv_timer_t *t)
-{
-	rg_active *a = t->data;
-	const char *why = "traffic steps need the built-in proxy, which this version does not have";
-	rg_launch_keep_log(a, why, strlen(why));
-	a->launch_done(a, false, why, -1);
-}
-
 void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const char *phase,
 		    int idx, const char *version, const char *previous, rg_launch_done_fn done)
 {
 	a->launch_done = done;
-	if (s->kind == RG_STEP_TRAFFIC) {
-		uv_timer_start(&a->timer, on_unsupported, 0, 0);
-		return;
-	}
+	if (s->kind == RG_STEP_TRAFFIC)
+		return rg_traffic_run(a, s, done);
 	rg_error err;
 	rg_envlist env;
 	rg_err rc = prepare_output(a, phase, idx, &err);

@@ -44,12 +44,50 @@ static rg_err plan_pipeline(const rg_config *cfg, rg_plan *p, rg_error *err)
 	return RG_OK;
 }
 
+/* The deploy step whose output a traffic step routes to ("app" of
+ * backend: app.backend), or -1. */
+static int backend_step(const rg_config *cfg, const rg_step *traffic)
+{
+	const char *ref = traffic->traffic.backend;
+	const char *dot = ref ? strrchr(ref, '.') : NULL;
+	for (size_t i = 0; dot && i < cfg->n_deploy; i++)
+		if (strlen(cfg->deploy[i].name) == (size_t)(dot - ref) &&
+		    strncmp(cfg->deploy[i].name, ref, (size_t)(dot - ref)) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A release that left the router (retired after a traffic step's drain)
+ * must run again before traffic can go back to it: its backend step is
+ * redeployed for the target first, and the router switches to it as soon
+ * as that is done (reverse.c), before anything of the removed release is
+ * undone. */
+static rg_err plan_restart_target(const rg_config *cfg, const rg_step *traffic, rg_plan *p,
+				  rg_error *err)
+{
+	int b = backend_step(cfg, traffic);
+	if (b < 0 || !p->target[0])
+		return RG_OK;
+	return plan_push(p, RG_PLAN_REDEPLOY, b, err);
+}
+
+int rg_plan_backend_step(const rg_config *cfg, const char *env)
+{
+	for (size_t i = 0; i < cfg->n_deploy; i++)
+		if (cfg->deploy[i].kind == RG_STEP_TRAFFIC && rg_step_applies(&cfg->deploy[i], env))
+			return backend_step(cfg, &cfg->deploy[i]);
+	return -1;
+}
+
 rg_err rg_plan_automatic(const rg_config *cfg, const int *completed, size_t n,
 			 const char *removed, const char *target, rg_plan *out, rg_error *err)
 {
 	plan_init(out, removed, target);
 	rg_err rc = RG_OK;
-	if (cfg->n_rollback > 0)
+	for (size_t i = 0; i < n && !rc; i++)
+		if (cfg->deploy[completed[i]].kind == RG_STEP_TRAFFIC)
+			rc = plan_restart_target(cfg, &cfg->deploy[completed[i]], out, err);
+	if (!rc && cfg->n_rollback > 0)
 		rc = plan_pipeline(cfg, out, err);
 	for (size_t i = n; cfg->n_rollback == 0 && i-- > 0 && !rc;)
 		if (cfg->deploy[completed[i]].undo)
@@ -64,7 +102,10 @@ rg_err rg_plan_manual(const rg_config *cfg, const char *env, const char *removed
 {
 	plan_init(out, removed, target);
 	rg_err rc = RG_OK;
-	if (cfg->n_rollback > 0)
+	int b = rg_plan_backend_step(cfg, env);
+	if (b >= 0 && target && target[0])
+		rc = plan_push(out, RG_PLAN_REDEPLOY, b, err);
+	if (!rc && cfg->n_rollback > 0)
 		rc = plan_pipeline(cfg, out, err);
 	for (size_t i = cfg->n_deploy; cfg->n_rollback == 0 && i-- > 0 && !rc;) {
 		const rg_step *s = &cfg->deploy[i];

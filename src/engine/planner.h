@@ -34,15 +34,22 @@ bool rg_step_applies(const rg_step *s, const char *env);
 
 /* Automatic rollback of a deploy: completed lists the cfg->deploy indices of
  * the steps that completed, in the order they ran. Undo newest first, or the
- * rollback pipeline when one is configured. */
+ * rollback pipeline when one is configured. When a traffic step completed
+ * (so the target was retired), the plan first redeploys the traffic step's
+ * backend step for the target. */
 rg_err rg_plan_automatic(const rg_config *cfg, const int *completed, size_t n,
 			 const char *removed, const char *target, rg_plan *out, rg_error *err);
 /* Manual rollback from the live release to target: the rollback pipeline, or
  * every applicable undo newest first followed by a redeploy of the target
- * through the exec steps that have no undo. */
+ * through the exec steps that have no undo. With a traffic step, the plan
+ * first redeploys its backend step for the target (it may be retired). */
 rg_err rg_plan_manual(const rg_config *cfg, const char *env, const char *removed,
 		      const char *target, rg_plan *out, rg_error *err);
 void rg_plan_release(rg_plan *p);
+
+/* cfg->deploy index of the step whose output env's traffic step routes to,
+ * or -1 when env has no traffic step. */
+int rg_plan_backend_step(const rg_config *cfg, const char *env);
 
 /* Persisted form: {"removed","target","entries":[{"action","step","name"}]}. */
 json_t *rg_plan_to_json(const rg_config *cfg, const rg_plan *p);

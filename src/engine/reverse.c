@@ -95,6 +95,10 @@ static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_co
 	rg_step_record rec = { &sr, true, ok && redeploy(e) ? a->plan.target : NULL };
 	if (rg_run_commit(a, &next, event, sr.name, msg, rg_step_record_extra, &rec, &err))
 		return rg_run_stuck(a, &err);
+	/* The restored release runs again: traffic goes to it before anything
+	 * of the removed release is undone. */
+	if (ok && redeploy(e) && e->step == rg_plan_backend_step(a->eng->cfg, a->run.env))
+		return rg_traffic_restore(a, rg_run_advance);
 	rg_run_advance(a);
 }
 
@@ -261,10 +265,8 @@ void rg_reverse_verify(rg_active *a)
 	free(names);
 }
 
-void rg_reverse_plan_done(rg_active *a)
+static void enter_verifying(rg_active *a)
 {
-	if (a->run.error[0])
-		return rollback_failed(a, NULL);
 	rg_run next = a->run;
 	snprintf(next.state, sizeof next.state, "verifying");
 	next.step[0] = '\0';
@@ -274,6 +276,14 @@ void rg_reverse_plan_done(rg_active *a)
 	if (rg_run_commit(a, &next, "verifying", NULL, msg, NULL, NULL, &err))
 		return rg_run_stuck(a, &err);
 	rg_reverse_verify(a);
+}
+
+/* Everything goes to the restored release before it is verified. */
+void rg_reverse_plan_done(rg_active *a)
+{
+	if (a->run.error[0])
+		return rollback_failed(a, NULL);
+	rg_traffic_restore(a, enter_verifying);
 }
 
 void rg_reverse_finish(rg_active *a, const char *warning)

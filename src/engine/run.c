@@ -50,6 +50,8 @@ void rg_run_stuck(rg_active *a, const rg_error *err)
 
 void rg_run_cancel_work(rg_active *a)
 {
+	rg_traffic_cancel(a);
+	a->traffic_done = NULL;
 	if (a->exec) {
 		rg_exec_free(a->exec);
 		a->exec = NULL;

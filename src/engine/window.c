@@ -146,17 +146,26 @@ static uint64_t tick_interval(const rg_config *cfg)
 	return every > 0 ? (uint64_t)(every < 50 ? 50 : every) : 0;
 }
 
-void rg_window_resume(rg_active *a)
+/* Health triggers are evaluated from now on, every `every`, until
+ * rg_window_stop: during a monitor window, and during a traffic step's
+ * pauses (traffic.c). */
+void rg_window_watch(rg_active *a)
 {
-	int64_t left = a->run.window_until - rg_now_ms();
-	uv_timer_start(&a->timer, on_window_end, left > 0 ? (uint64_t)left : 0, 0);
 	uint64_t every = tick_interval(a->eng->cfg);
-	if (every == 0 || left <= 0)
+	if (every == 0)
 		return;
 	int64_t now = (int64_t)uv_now(a->eng->loop);
 	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++)
 		a->triggers[i].due = now;
 	uv_timer_start(&a->tick, on_tick, 0, every);
+}
+
+void rg_window_resume(rg_active *a)
+{
+	int64_t left = a->run.window_until - rg_now_ms();
+	uv_timer_start(&a->timer, on_window_end, left > 0 ? (uint64_t)left : 0, 0);
+	if (left > 0)
+		rg_window_watch(a);
 }
 
 void rg_window_enter(rg_active *a, int64_t length_ms, const char *message, rg_txn_extra_fn extra)

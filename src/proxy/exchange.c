@@ -81,15 +81,21 @@ static void upstream_release(px_client *c, bool reuse)
 	px_set_events(w, &u->ev, EPOLLIN); /* readable while idle = closed or junk */
 }
 
-/* Statistics and done() for the picked request, once. */
+/* Statistics for the counted request and done() for the token it holds,
+ * each once. */
 static void finish_request(px_client *c, int status)
 {
+	if (c->counted) {
+		c->counted = false;
+		int64_t end = c->t_resp_us ? c->t_resp_us : rg_mono_us();
+		int64_t lat = end - c->t_head_us;
+		rg_stats_record(c->w->shards[c->slot], rg_mono_ms() / 1000, status,
+				lat > 0 ? (uint64_t)lat : 0);
+	}
 	if (!c->picked)
 		return;
 	c->picked = false;
-	int64_t end = c->t_resp_us ? c->t_resp_us : rg_mono_us();
-	int64_t lat = end - c->t_head_us;
-	rg_stats_record(c->w->shards[c->side], rg_mono_ms() / 1000, status, lat > 0 ? (uint64_t)lat : 0);
+	c->set_cookie = NULL; /* the token's memory */
 	rg_proxy *p = c->w->p;
 	if (p->o.done)
 		p->o.done(p->o.ctx, c->token, status);
@@ -218,6 +224,16 @@ static bool idempotent(px_client *c)
 
 static void try_upstream(px_client *c);
 
+/* One failed upstream attempt: counted, and told to the caller (who may
+ * mark the backend down) while its token is still live. */
+static void note_upstream_error(px_client *c, rg_upstream_error kind)
+{
+	rg_proxy *p = c->w->p;
+	rg_stats_upstream_error(c->w->shards[c->slot], rg_mono_ms() / 1000, kind);
+	if (c->picked && p->o.failed)
+		p->o.failed(p->o.ctx, c->token, kind);
+}
+
 /* The upstream failed before the response started (else: close the client,
  * an answer cannot be sent mid-body). A connect failure, or a reused pooled
  * connection that died before answering, is retried once through pick for
@@ -225,7 +241,7 @@ static void try_upstream(px_client *c);
 static void upstream_failed(px_client *c, rg_upstream_error kind, bool retryable)
 {
 	px_worker *w = c->w;
-	rg_stats_upstream_error(w->shards[c->side], rg_mono_ms() / 1000, kind);
+	note_upstream_error(c, kind);
 	if (c->resp_head_done) {
 		c->keep_client = false;
 		px_client_close(c);
@@ -233,11 +249,13 @@ static void upstream_failed(px_client *c, rg_upstream_error kind, bool retryable
 	}
 	if (retryable && c->attempt == 0 && idempotent(c)) {
 		rg_proxy *p = w->p;
-		c->picked = false; /* one request in the statistics, two picks for done() */
+		c->picked = false; /* still counted: one request in the statistics, two picks */
+		c->set_cookie = NULL;
 		if (p->o.done)
 			p->o.done(p->o.ctx, c->token, 502);
 		upstream_release(c, false);
 		c->attempt = 1;
+		c->retry_reason = (int)kind; /* c->retry_hint is still the first pick's */
 		try_upstream(c);
 		return;
 	}
@@ -253,16 +271,33 @@ static void try_upstream(px_client *c)
 {
 	px_worker *w = c->w;
 	rg_proxy *p = w->p;
-	rg_proxy_request r = { c->in.b, &c->req.head, c->addr, c->attempt };
+	rg_proxy_request r = { c->in.b, &c->req.head, c->addr, c->attempt,
+			       c->attempt ? c->retry_hint : 0, c->attempt ? c->retry_reason : -1 };
 	rg_proxy_target t;
 	memset(&t, 0, sizeof t);
+	t.slot = -1;
 	if (p->o.pick(p->o.ctx, &r, &t) != 0) {
-		answer_error(c, 503, "no_backend", "no backend available");
+		/* Counted where pick says (on the retry: where the first attempt
+		 * was, unless it says otherwise), so a release whose backends are
+		 * all down shows the errors its users get. */
+		if (t.slot >= 0 && t.slot < RG_PROXY_SLOTS) {
+			c->slot = t.slot;
+			c->counted = true;
+		}
+		/* On the retry the first attempt's failure is the better answer. */
+		if (c->attempt == 0)
+			answer_error(c, 503, "no_backend", "no backend available");
+		else if (c->retry_reason == RG_UPSTREAM_CONNECT)
+			answer_error(c, 502, "bad_gateway", "cannot connect to the upstream");
+		else
+			answer_error(c, 502, "bad_gateway", "the upstream failed");
 		return;
 	}
-	c->picked = true;
-	c->side = t.side >= 0 && t.side < RG_PROXY_SIDES ? t.side : 0;
+	c->picked = c->counted = true;
+	c->slot = t.slot >= 0 && t.slot < RG_PROXY_SLOTS ? t.slot : 0;
 	c->token = t.token;
+	c->set_cookie = t.set_cookie;
+	c->retry_hint = t.retry_hint;
 	px_upstream *u = upstream_get(w, &t.addr);
 	if (!u) {
 		upstream_failed(c, RG_UPSTREAM_CONNECT, true);
@@ -288,6 +323,10 @@ static void start_request(px_client *c)
 	c->req_sent_ms = 0;
 	c->status = 0;
 	c->attempt = 0;
+	c->counted = false;
+	c->set_cookie = NULL;
+	c->retry_hint = 0;
+	c->retry_reason = -1;
 	c->resp_head_done = c->resp_done = c->dechunk = false;
 	c->keep_client = c->req.head.keep_alive && !c->in_eof;
 	c->body_pos = c->req.head.head_len;
@@ -393,7 +432,7 @@ static bool response_head(px_client *c)
 	if (h->status < 200) { /* 1xx: passed on to HTTP/1.1 clients, then the real head */
 		if (c->req.head.version_minor >= 1) {
 			size_t n = px_response_head(c->out.b + c->out.len, px_buf_space(&c->out), hb, h,
-						    true, false);
+						    true, false, NULL);
 			if (n == 0)
 				return false; /* wait until the client took what is queued */
 			c->out.len += n;
@@ -406,7 +445,8 @@ static bool response_head(px_client *c)
 	 * close to end it. A close-delimited body ends the same way. */
 	bool dechunk = h->body == RG_H1_BODY_CHUNKED && c->req.head.version_minor == 0;
 	bool keep = c->keep_client && h->body != RG_H1_BODY_CLOSE && !dechunk;
-	size_t n = px_response_head(c->out.b + c->out.len, px_buf_space(&c->out), hb, h, keep, dechunk);
+	size_t n = px_response_head(c->out.b + c->out.len, px_buf_space(&c->out), hb, h, keep, dechunk,
+				    c->set_cookie);
 	if (n == 0) {
 		if (pending(&c->out))
 			return false;
@@ -470,7 +510,7 @@ static bool pump_response(px_client *c)
 	return progress;
 broken:
 	/* The response started: the client gets what arrived, then a close. */
-	rg_stats_upstream_error(c->w->shards[c->side], rg_mono_ms() / 1000, RG_UPSTREAM_PROTOCOL);
+	note_upstream_error(c, RG_UPSTREAM_PROTOCOL);
 	finish_request(c, c->status);
 	upstream_release(c, false);
 	c->keep_client = false;

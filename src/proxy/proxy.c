@@ -104,8 +104,37 @@ static void accept_some(px_worker *w)
 	}
 }
 
+#include <poll.h> /* PXDBG */
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+static void dbg_scan(px_worker *w, int64_t now)
+{
+	struct pollfd pf = { w->p->listen_fd, POLLIN, 0 };
+	if (poll(&pf, 1, 0) == 1) {
+		if (!w->dbg_listen_since) w->dbg_listen_since = now;
+		else if (now - w->dbg_listen_since > 300) { fprintf(stderr, "PXDBG w%u listener readable for %lld ms\n", w->idx, (long long)(now - w->dbg_listen_since)); w->dbg_listen_since = now; }
+	} else w->dbg_listen_since = 0;
+	for (px_client *c = w->clients; c; c = c->next) {
+		int inq = 0, outq = 0;
+		ioctl(c->ev.fd, FIONREAD, &inq);
+		ioctl(c->ev.fd, SIOCOUTQ, &outq);
+		bool busy = c->state != PX_C_HEAD || c->in.len > 0 || inq > 0 || c->out.len > c->out.off;
+		if (!busy || c->dbg_since_ms != c->activity_ms) { c->dbg_since_ms = c->activity_ms; c->dbg_reported = 0; continue; }
+		if (now - c->activity_ms < 300 || c->dbg_reported) continue;
+		c->dbg_reported = 1;
+		px_upstream *u = c->up;
+		int uinq = -1, uoutq = -1;
+		if (u && u->ev.fd >= 0) { ioctl(u->ev.fd, FIONREAD, &uinq); ioctl(u->ev.fd, SIOCOUTQ, &uoutq); }
+		fprintf(stderr, "PXDBG w%u client fd=%d stuck %lldms state=%d in.len=%zu body_pos=%zu inq=%d cev=%#x out=%zu outq=%d in_eof=%d req_done=%d resp_head=%d resp_done=%d keep=%d | up=%p fd=%d uev=%#x connecting=%d reused=%d got=%d sent=%d eof=%d uin=%zu uout=%zu uinq=%d uoutq=%d req_sent=%lld\n",
+			w->idx, c->ev.fd, (long long)(now - c->dbg_since_ms), c->state, c->in.len, c->body_pos, inq, c->ev.events, c->out.len - c->out.off, outq, c->in_eof, c->req_done, c->resp_head_done, c->resp_done, c->keep_client,
+			(void *)u, u ? u->ev.fd : -2, u ? u->ev.events : 0, u ? u->connecting : 0, u ? u->reused : 0, u ? u->got_bytes : 0, u ? u->sent_bytes : 0, u ? u->eof : 0,
+			u ? u->in.len - u->in.off : 0, u ? u->out.len - u->out.off : 0, uinq, uoutq, (long long)(c->req_sent_ms ? now - c->req_sent_ms : -1));
+	}
+}
+
 static void tick(px_worker *w, int64_t now)
 {
+	dbg_scan(w, now);
 	for (px_client *c = w->clients, *next; c; c = next) {
 		next = c->next;
 		px_client_tick(c, now);
@@ -221,11 +250,11 @@ static rg_err worker_init(rg_proxy *p, px_worker *w, unsigned idx, rg_error *err
 		 (uint64_t)(uintptr_t)w;
 	if (w->rng == 0)
 		w->rng = 1;
-	for (int s = 0; s < RG_PROXY_SIDES; s++) {
+	for (int s = 0; s < RG_PROXY_SLOTS; s++) {
 		rg_err rc = rg_stats_shard_new(&w->shards[s], err);
 		if (rc)
 			return rc;
-		p->side_shards[s][idx] = w->shards[s];
+		p->slot_shards[s][idx] = w->shards[s];
 	}
 	return RG_OK;
 }
@@ -236,11 +265,11 @@ static void proxy_free(rg_proxy *p)
 		px_worker *w = &p->workers[i];
 		if (w->epfd >= 0)
 			close(w->epfd);
-		for (int s = 0; s < RG_PROXY_SIDES; s++)
+		for (int s = 0; s < RG_PROXY_SLOTS; s++)
 			rg_stats_shard_free(w->shards[s]);
 	}
-	for (int s = 0; s < RG_PROXY_SIDES; s++)
-		free(p->side_shards[s]);
+	for (int s = 0; s < RG_PROXY_SLOTS; s++)
+		free(p->slot_shards[s]);
 	free(p->workers);
 	if (p->listen_fd >= 0)
 		close(p->listen_fd);
@@ -282,9 +311,12 @@ rg_err rg_proxy_start(const rg_proxy_opts *opts, rg_proxy **out, rg_error *err)
 	p->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	p->wake_ev = (px_ev){ PX_EV_WAKE, p->wake_fd, 0 };
 	p->workers = calloc(p->nworkers, sizeof *p->workers);
-	for (int s = 0; s < RG_PROXY_SIDES; s++)
-		p->side_shards[s] = calloc(p->nworkers, sizeof(rg_stats_shard *));
-	if (p->wake_fd < 0 || !p->workers || !p->side_shards[0] || !p->side_shards[1]) {
+	for (int s = 0; s < RG_PROXY_SLOTS; s++)
+		p->slot_shards[s] = calloc(p->nworkers, sizeof(rg_stats_shard *));
+	bool shards_ok = true;
+	for (int s = 0; s < RG_PROXY_SLOTS; s++)
+		shards_ok &= p->slot_shards[s] != NULL;
+	if (p->wake_fd < 0 || !p->workers || !shards_ok) {
 		proxy_free(p);
 		return rg_fail(err, RG_ENOMEM, NULL, "cannot set up the proxy: out of memory");
 	}
@@ -331,17 +363,17 @@ void rg_proxy_stop(rg_proxy *p)
 
 int rg_proxy_port(const rg_proxy *p) { return p->port; }
 
-rg_err rg_proxy_snapshot(rg_proxy *p, int side, rg_stats_summary *out, rg_error *err)
+rg_err rg_proxy_snapshot(rg_proxy *p, int slot, rg_stats_summary *out, rg_error *err)
 {
-	if (side < 0 || side >= RG_PROXY_SIDES)
-		return rg_fail(err, RG_EINVAL, "side", "bad side %d", side);
-	rg_stats_snapshot(p->side_shards[side], p->nworkers, out);
+	if (slot < 0 || slot >= RG_PROXY_SLOTS)
+		return rg_fail(err, RG_EINVAL, "slot", "bad statistics slot %d", slot);
+	rg_stats_snapshot(p->slot_shards[slot], p->nworkers, out);
 	return RG_OK;
 }
 
-rg_err rg_proxy_window(rg_proxy *p, int side, int window_s, rg_stats_summary *out, rg_error *err)
+rg_err rg_proxy_window(rg_proxy *p, int slot, int window_s, rg_stats_summary *out, rg_error *err)
 {
-	if (side < 0 || side >= RG_PROXY_SIDES)
-		return rg_fail(err, RG_EINVAL, "side", "bad side %d", side);
-	return rg_stats_window(p->side_shards[side], p->nworkers, rg_mono_ms() / 1000, window_s, out, err);
+	if (slot < 0 || slot >= RG_PROXY_SLOTS)
+		return rg_fail(err, RG_EINVAL, "slot", "bad statistics slot %d", slot);
+	return rg_stats_window(p->slot_shards[slot], p->nworkers, rg_mono_ms() / 1000, window_s, out, err);
 }

@@ -13,8 +13,11 @@
 #include "proxy/http1.h"
 #include "util/err.h"
 
-/* Release sides statistics are kept for (rg_proxy_target.side). */
-#define RG_PROXY_SIDES 2
+/* Statistics slots (rg_proxy_target.slot). What a slot stands for is the
+ * caller's business: the dataplane gives each release named by the route
+ * state a slot of its own, so a release keeps its figures when it changes
+ * side. */
+#define RG_PROXY_SLOTS 4
 
 /* A request as the pick callback sees it. Everything is borrowed for the
  * duration of the call only: head's slices are offsets into buf. */
@@ -24,17 +27,38 @@ typedef struct rg_proxy_request {
 	struct sockaddr_in client;    /* the client's address */
 	int attempt;                  /* 0; 1 on the one retry (connect failed, or a
 				       * pooled connection died before answering) */
+	/* attempt 1 only: the first pick's target.retry_hint, and why its
+	 * upstream failed (an rg_upstream_error: RG_UPSTREAM_CONNECT, nothing
+	 * was sent; RG_UPSTREAM_PROTOCOL, a pooled connection died before
+	 * answering). 0 and -1 on attempt 0. */
+	uint64_t retry_hint;
+	int retry_reason;
 } rg_proxy_request;
 
 /* What the pick callback answers. */
 typedef struct rg_proxy_target {
 	struct sockaddr_in addr;      /* the backend, IPv4 */
-	int side;                     /* statistics index, 0 .. RG_PROXY_SIDES-1 */
+	int slot;                     /* statistics index, 0 .. RG_PROXY_SLOTS-1 */
+	/* NULL, or "NAME=VALUE": the response head sent to the client gets
+	 * `Set-Cookie: NAME=VALUE; Path=/; HttpOnly; SameSite=Lax`. The string
+	 * must stay valid until done() for this token; one with a control byte
+	 * is ignored. Not added to the proxy's own error answers. */
+	const char *set_cookie;
+	/* Opaque to the proxy: handed to the retry's pick as req->retry_hint
+	 * (the token is done() by then), e.g. which backend to skip. */
+	uint64_t retry_hint;
 	void *token;                  /* handed back to done() exactly once */
 } rg_proxy_target;
 
 /* pick: choose a backend; return 0 and fill *out, or non-zero when there is
- * none (the client gets a 503). done: the request picked with this token has
+ * none (the client gets a 503; on the retry, the 502 of the first attempt).
+ * A failing pick may set out->slot (the proxy sets it to -1 first) to have
+ * the request and its error counted in that slot; on the retry it is
+ * counted in the first attempt's slot unless pick names another.
+ * failed: an upstream attempt of the request picked with this token failed
+ * (kind: connect refused or timed out, response timeout, protocol); called
+ * before done() for that token, e.g. to mark the backend down. done: the
+ * request picked with this token has
  * finished; status is what the client got (0 when the client went away
  * before any answer). Both run on worker threads, concurrently with each
  * other and with themselves: they must be thread-safe and must not block.
@@ -42,6 +66,7 @@ typedef struct rg_proxy_target {
  * request included (with 502), and for in-flight requests at rg_proxy_stop. */
 typedef int (*rg_proxy_pick_fn)(void *ctx, const rg_proxy_request *req, rg_proxy_target *out);
 typedef void (*rg_proxy_done_fn)(void *ctx, void *token, int status);
+typedef void (*rg_proxy_failed_fn)(void *ctx, void *token, rg_upstream_error kind);
 
 typedef struct rg_proxy_opts {
 	const char *listen;           /* "A.B.C.D:PORT"; port 0 picks a free one */
@@ -53,6 +78,7 @@ typedef struct rg_proxy_opts {
 	rg_h1_limits limits;          /* request and response parsing */
 	rg_proxy_pick_fn pick;        /* required */
 	rg_proxy_done_fn done;        /* may be NULL */
+	rg_proxy_failed_fn failed;    /* may be NULL */
 	void *ctx;                    /* passed to pick and done */
 } rg_proxy_opts;
 
@@ -71,10 +97,10 @@ void rg_proxy_stop(rg_proxy *p);
 /* The port actually bound (useful with port 0). */
 int rg_proxy_port(const rg_proxy *p);
 
-/* Whole-life statistics of one side summed over the workers; any thread,
- * any time while the proxy runs. RG_EINVAL for a bad side. */
-rg_err rg_proxy_snapshot(rg_proxy *p, int side, rg_stats_summary *out, rg_error *err);
+/* Whole-life statistics of one slot summed over the workers; any thread,
+ * any time while the proxy runs. RG_EINVAL for a bad slot. */
+rg_err rg_proxy_snapshot(rg_proxy *p, int slot, rg_stats_summary *out, rg_error *err);
 /* The same over the last window_s seconds (1..RG_STATS_WINDOW_SLOTS). */
-rg_err rg_proxy_window(rg_proxy *p, int side, int window_s, rg_stats_summary *out, rg_error *err);
+rg_err rg_proxy_window(rg_proxy *p, int slot, int window_s, rg_stats_summary *out, rg_error *err);
 
 #endif

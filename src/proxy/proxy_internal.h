@@ -69,16 +69,21 @@ struct px_client {
 	int64_t t_head_us;            /* request head complete (latency start) */
 	int64_t t_resp_us;            /* response head queued for the client (latency end) */
 	char req_id[17];
-	bool picked;
+	bool picked;                  /* token held: done() owed */
+	bool counted;                 /* to be recorded in shards[slot] when it ends */
 	int attempt;
-	int side;
+	int slot;
 	void *token;
+	const char *set_cookie;       /* the pick's, valid until done() */
+	uint64_t retry_hint;          /* the pick's target.retry_hint ... */
+	int retry_reason;             /* ... and why it failed, for the retry's pick */
 	px_upstream *up;
 	rg_h1_parser resp;
 	rg_h1_body resp_body;
 	bool resp_head_done, resp_done, dechunk;
 	bool keep_client;
 	int status;                   /* what the client got, 0 until then */
+	int64_t dbg_since_ms; int dbg_reported; /* PXDBG */
 };
 
 struct px_worker {
@@ -94,7 +99,8 @@ struct px_worker {
 	 * is handled: a later event of the batch may still point at them. */
 	px_client *grave_c;
 	px_upstream *grave_u;
-	rg_stats_shard *shards[RG_PROXY_SIDES];
+	rg_stats_shard *shards[RG_PROXY_SLOTS];
+	int64_t dbg_listen_since; /* PXDBG */
 };
 
 struct rg_proxy {
@@ -106,7 +112,7 @@ struct rg_proxy {
 	size_t bufcap;
 	unsigned nworkers;
 	px_worker *workers;
-	rg_stats_shard **side_shards[RG_PROXY_SIDES]; /* [side][worker] */
+	rg_stats_shard **slot_shards[RG_PROXY_SLOTS]; /* [slot][worker] */
 	volatile int stopping;
 };
 
@@ -131,7 +137,7 @@ void px_reap(px_worker *w);
 size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
 		       const char *client_ip, const char *req_id, const struct sockaddr_in *backend);
 size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
-			bool keep_alive, bool dechunk);
+			bool keep_alive, bool dechunk, const char *set_cookie);
 size_t px_error_answer(char *dst, size_t cap, int status, const char *code, const char *message);
 void px_request_id(uint64_t *rng, char out[17]);
 

@@ -135,8 +135,19 @@ size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head 
 	return o.over ? 0 : o.len;
 }
 
+/* The caller's cookie goes out only if it cannot break the head. */
+static bool cookie_ok(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
 size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
-			bool keep_alive, bool dechunk)
+			bool keep_alive, bool dechunk, const char *set_cookie)
 {
 	wbuf o = { dst, cap, 0, false };
 	conn_tokens ct;
@@ -161,6 +172,11 @@ size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head
 		if (dropped(buf, hd, &ct))
 			continue;
 		put_header(&o, buf, hd);
+	}
+	if (h->status >= 200 && cookie_ok(set_cookie)) {
+		puts_(&o, "Set-Cookie: ");
+		puts_(&o, set_cookie);
+		puts_(&o, "; Path=/; HttpOnly; SameSite=Lax\r\n");
 	}
 	if (h->status >= 200)
 		puts_(&o, keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");

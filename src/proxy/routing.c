@@ -44,6 +44,7 @@ typedef struct side {
 	rg_backend **backends;          /* into rg_routes.slots */
 	unsigned n;
 	rg_balance balance;
+	int tag;
 } side;
 
 struct rg_routes {
@@ -51,7 +52,7 @@ struct rg_routes {
 	uint32_t magic;
 	uint64_t version;
 	rg_router *router;              /* NULL until published */
-	uint64_t salt;                  /* per table: cookie tokens */
+	uint64_t salt;                  /* per table: where round-robin starts */
 	uint64_t seed;                  /* per rollout: sticky buckets */
 	int weight;
 	rg_sticky_source sticky;
@@ -271,7 +272,8 @@ static rg_err fill_side(rg_routes *t, int s, const rg_routes_side_spec *ss, rg_b
 			rg_error *err)
 {
 	const char *sname = s ? "canary" : "stable";
-	t->sides[s] = (side){ .backends = slots, .n = (unsigned)ss->n, .balance = ss->balance };
+	t->sides[s] = (side){ .backends = slots, .n = (unsigned)ss->n, .balance = ss->balance,
+			      .tag = ss->tag };
 	for (size_t i = 0; i < ss->n; i++) {
 		char field[32];
 		snprintf(field, sizeof field, "%s[%zu]", sname, i);
@@ -334,6 +336,11 @@ int rg_routes_weight(const rg_routes *t) { return t->weight; }
 rg_sticky_source rg_routes_sticky(const rg_routes *t) { return t->sticky; }
 const char *rg_routes_sticky_name(const rg_routes *t) { return t->sticky_name; }
 long rg_routes_alive(void) { return atomic_load_explicit(&tables_alive, RELAXED); }
+
+int rg_routes_tag(const rg_routes *t, rg_route_side s)
+{
+	return s == RG_SIDE_NONE ? 0 : t->sides[side_index(s)].tag;
+}
 
 size_t rg_routes_count(const rg_routes *t, rg_route_side s)
 {
@@ -578,26 +585,51 @@ rg_err rg_router_mark_up(rg_router *r, const char *backend, rg_error *err)
 	return mark(r, backend, INT64_MIN, err);
 }
 
+rg_err rg_router_backend_state(rg_router *r, const char *backend, int64_t now_ms, long *inflight,
+			       bool *down, rg_error *err)
+{
+	struct sockaddr_in sa;
+	const char *why = parse_backend(backend, &sa);
+	if (why)
+		return rg_fail(err, RG_EINVAL, "backend", "bad backend '%s': %s", backend, why);
+	rg_err rc = RG_OK;
+	pthread_mutex_lock(&r->lock);
+	size_t i = 0;
+	while (i < r->nknown && !(same_addr(r->known[i], &sa) &&
+				  atomic_load_explicit(&r->known[i]->refs, ACQUIRE) > 0))
+		i++;
+	if (i == r->nknown) {
+		rc = rg_fail(err, RG_ENOTFOUND, "backend", "unknown backend '%s'", backend);
+	} else {
+		*inflight = rg_backend_inflight(r->known[i]);
+		*down = rg_backend_is_down(r->known[i], now_ms);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
 /* ---- one request's choice ----------------------------------------------------- */
 
-/* A client without a sticky value gets a token derived from its address and
- * the table's salt (so its requests agree while this table lasts, and
- * clients are spread differently by each table), and is routed by the
- * bucket of that token — the bucket its cookie will give on its next
- * request. The token identifies nothing and grants nothing: a client may
- * pick its own side with X-Rollguard-Release anyway. */
-static void make_token(const rg_routes *t, const struct sockaddr *client, char *out)
+/* A request without a sticky value gets a fresh random token and is routed
+ * by its bucket — the bucket its cookie will give on the next request, so
+ * a browser stays on the side it first landed on, while clients that keep
+ * no cookie (load generators, health probes, most API clients) are spread
+ * request by request in the configured proportion. (Hashing the client
+ * address instead would send every request from one host — a NAT, a load
+ * balancer, a load test — to the same side.) The token identifies nothing
+ * and grants nothing: a client may pick its own side with
+ * X-Rollguard-Release anyway. A per-thread splitmix64 stream seeded once
+ * from getrandom keeps this off the kernel on the request path. */
+static void make_token(char *out)
 {
-	const void *p = NULL;
-	size_t n = 0;
-	if (client && client->sa_family == AF_INET) {
-		p = &((const struct sockaddr_in *)client)->sin_addr;
-		n = sizeof(struct in_addr);
-	} else if (client && client->sa_family == AF_INET6) {
-		p = &((const struct sockaddr_in6 *)client)->sin6_addr;
-		n = sizeof(struct in6_addr);
+	static _Thread_local uint64_t state;
+	static _Thread_local bool seeded;
+	if (!seeded) {
+		state = random_u64();
+		seeded = true;
 	}
-	uint64_t h = hash_bytes(t->salt, p, n);
+	state += 0x9E3779B97F4A7C15ull;
+	uint64_t h = mix(state);
 	static const char hex[] = "0123456789abcdef";
 	for (int i = 0; i < RG_ROUTE_TOKEN_LEN; i++)
 		out[i] = hex[(h >> (60 - 4 * i)) & 15];
@@ -611,7 +643,7 @@ static rg_route_side choose_side(const rg_routes *t, const rg_route_req *req, rg
 	const char *v = req->sticky;
 	size_t vn = req->sticky_len;
 	if (!v) {
-		make_token(t, req->client, out->cookie);
+		make_token(out->cookie);
 		out->set_cookie = t->sticky == RG_STICKY_COOKIE;
 		v = out->cookie;
 		vn = RG_ROUTE_TOKEN_LEN;

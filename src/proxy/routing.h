@@ -47,6 +47,7 @@ typedef struct rg_routes_side_spec {
 	const char *const *backends; /* "A.B.C.D:PORT", n of them (may be 0) */
 	size_t n;
 	rg_balance balance;
+	int tag;                     /* the caller's, kept as is (rg_routes_tag) */
 } rg_routes_side_spec;
 
 typedef struct rg_routes_spec {
@@ -111,6 +112,9 @@ size_t rg_routes_count(const rg_routes *t, rg_route_side side);
 rg_backend *rg_routes_backend(const rg_routes *t, rg_route_side side, size_t i);
 rg_sticky_source rg_routes_sticky(const rg_routes *t);
 const char *rg_routes_sticky_name(const rg_routes *t);
+/* The side's tag from its spec (the dataplane: the statistics slot of the
+ * side's release); 0 for RG_SIDE_NONE. */
+int rg_routes_tag(const rg_routes *t, rg_route_side side);
 /* Tables built and not yet freed, process-wide (leak checks, metrics). */
 long rg_routes_alive(void);
 
@@ -138,7 +142,7 @@ void rg_routes_release(rg_routes *t);
 
 /* Side: the forced side if it has backends; otherwise an empty side gives
  * way to the other; otherwise the sticky bucket (hash of the sticky value,
- * or of a token derived from the client address and the table's salt)
+ * or of a fresh random token when the request has none — see make_token)
  * mod 100 < weight → canary. Backend: round-robin or least in-flight within
  * the side, skipping backends marked down and those in req->skip.
  * RG_EUNAVAILABLE ("no healthy backend": answer 502) when none is left;
@@ -168,5 +172,11 @@ void rg_backend_mark_up(rg_backend *b);
  * RG_ENOTFOUND if no published table ever named it. */
 rg_err rg_router_mark_down(rg_router *r, const char *backend, int64_t until_ms, rg_error *err);
 rg_err rg_router_mark_up(rg_router *r, const char *backend, rg_error *err);
+/* What the router knows of an address (control plane, under the mutex): its
+ * requests in flight and whether it is down at now_ms. RG_ENOTFOUND if no
+ * table alive names it (a release's backends that left the table are known
+ * until their last request ends). */
+rg_err rg_router_backend_state(rg_router *r, const char *backend, int64_t now_ms, long *inflight,
+			       bool *down, rg_error *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jsontext.h"
 #include "util/timeutil.h"
 
 /* Every run state, so that metrics list a 0 for states with no runs (a
@@ -19,32 +20,6 @@ static const char *const run_states[] = {
  *
  * Builders record a failed allocation in *bad instead of returning at each
  * field; the caller checks once and drops the whole object. */
-
-/* Step errors and messages can carry bytes from a child's output that are not
- * UTF-8, which json_string refuses; such a string is kept with the non-ASCII
- * bytes replaced rather than dropped. */
-static json_t *jstr(const char *s)
-{
-	if (!s)
-		return json_null();
-	json_t *v = json_string(s);
-	if (v)
-		return v;
-	char *copy = strdup(s);
-	if (!copy)
-		return NULL;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(copy);
-	free(copy);
-	return v;
-}
-
-static json_t *jstr_or_null(const char *s)
-{
-	return s && *s ? jstr(s) : json_null();
-}
 
 static void put(json_t *o, const char *key, json_t *v, bool *bad)
 {
@@ -81,19 +56,19 @@ static json_t *run_object(const rg_run *r)
 	if (bad)
 		return NULL;
 	put(o, "id", json_integer(r->id), &bad);
-	put(o, "env", jstr(r->env), &bad);
-	put(o, "kind", jstr(r->kind), &bad);
-	put(o, "version", jstr(r->version), &bad);
-	put(o, "from_version", jstr_or_null(r->from_version), &bad);
-	put(o, "state", jstr(r->state), &bad);
-	put(o, "phase", jstr(r->phase), &bad);
-	put(o, "step", jstr_or_null(r->step), &bad);
+	put(o, "env", rg_json_text(r->env), &bad);
+	put(o, "kind", rg_json_text(r->kind), &bad);
+	put(o, "version", rg_json_text(r->version), &bad);
+	put(o, "from_version", rg_json_text_or_null(r->from_version), &bad);
+	put(o, "state", rg_json_text(r->state), &bad);
+	put(o, "phase", rg_json_text(r->phase), &bad);
+	put(o, "step", rg_json_text_or_null(r->step), &bad);
 	put(o, "cursor", json_integer(r->cursor), &bad);
 	put(o, "total", json_integer(r->total), &bad);
-	put(o, "actor", jstr(r->actor), &bad);
-	put(o, "reason", jstr_or_null(r->reason), &bad);
-	put(o, "error", jstr_or_null(r->error), &bad);
-	put(o, "warning", jstr_or_null(r->warning), &bad);
+	put(o, "actor", rg_json_text(r->actor), &bad);
+	put(o, "reason", rg_json_text_or_null(r->reason), &bad);
+	put(o, "error", rg_json_text_or_null(r->error), &bad);
+	put(o, "warning", rg_json_text_or_null(r->warning), &bad);
 	put_time(o, "created", r->created, &bad);
 	put_time(o, "started", r->started, &bad);
 	put_time(o, "ended", r->ended, &bad);
@@ -150,18 +125,18 @@ static json_t *step_row(sqlite3_stmt *st)
 	if (bad)
 		return NULL;
 	int64_t started = sqlite3_column_int64(st, 7), ended = sqlite3_column_int64(st, 8);
-	put(o, "name", jstr((const char *)sqlite3_column_text(st, 2)), &bad);
-	put(o, "phase", jstr((const char *)sqlite3_column_text(st, 0)), &bad);
+	put(o, "name", rg_json_text((const char *)sqlite3_column_text(st, 2)), &bad);
+	put(o, "phase", rg_json_text((const char *)sqlite3_column_text(st, 0)), &bad);
 	put(o, "idx", json_integer(sqlite3_column_int(st, 1)), &bad);
-	put(o, "action", jstr((const char *)sqlite3_column_text(st, 3)), &bad);
-	put(o, "state", jstr((const char *)sqlite3_column_text(st, 4)), &bad);
+	put(o, "action", rg_json_text((const char *)sqlite3_column_text(st, 3)), &bad);
+	put(o, "state", rg_json_text((const char *)sqlite3_column_text(st, 4)), &bad);
 	put(o, "attempts", json_integer(sqlite3_column_int(st, 5)), &bad);
 	put(o, "exit_code", json_integer(sqlite3_column_int(st, 6)), &bad);
 	put_time(o, "started", started, &bad);
 	put_time(o, "ended", ended, &bad);
 	put(o, "duration_ms", started && ended >= started ? json_integer(ended - started)
 							  : json_null(), &bad);
-	put(o, "error", jstr_or_null((const char *)sqlite3_column_text(st, 9)), &bad);
+	put(o, "error", rg_json_text_or_null((const char *)sqlite3_column_text(st, 9)), &bad);
 	return finish(o, bad);
 }
 
@@ -174,9 +149,9 @@ static json_t *event_row(sqlite3_stmt *st)
 		return NULL;
 	put(o, "id", json_integer(sqlite3_column_int64(st, 0)), &bad);
 	put_time(o, "at", sqlite3_column_int64(st, 1), &bad);
-	put(o, "type", jstr((const char *)sqlite3_column_text(st, 2)), &bad);
-	put(o, "step", jstr_or_null((const char *)sqlite3_column_text(st, 3)), &bad);
-	put(o, "message", jstr((const char *)sqlite3_column_text(st, 4)), &bad);
+	put(o, "type", rg_json_text((const char *)sqlite3_column_text(st, 2)), &bad);
+	put(o, "step", rg_json_text_or_null((const char *)sqlite3_column_text(st, 3)), &bad);
+	put(o, "message", rg_json_text((const char *)sqlite3_column_text(st, 4)), &bad);
 	return finish(o, bad);
 }
 
@@ -187,12 +162,12 @@ static json_t *decision_row(sqlite3_stmt *st)
 	bool bad = !o;
 	if (bad)
 		return NULL;
-	put(o, "trigger", jstr((const char *)sqlite3_column_text(st, 0)), &bad);
-	put(o, "severity", jstr_or_null((const char *)sqlite3_column_text(st, 1)), &bad);
-	put(o, "action", jstr((const char *)sqlite3_column_text(st, 2)), &bad);
-	put(o, "observed", jstr_or_null((const char *)sqlite3_column_text(st, 3)), &bad);
-	put(o, "threshold", jstr_or_null((const char *)sqlite3_column_text(st, 4)), &bad);
-	put(o, "reason", jstr_or_null((const char *)sqlite3_column_text(st, 5)), &bad);
+	put(o, "trigger", rg_json_text((const char *)sqlite3_column_text(st, 0)), &bad);
+	put(o, "severity", rg_json_text_or_null((const char *)sqlite3_column_text(st, 1)), &bad);
+	put(o, "action", rg_json_text((const char *)sqlite3_column_text(st, 2)), &bad);
+	put(o, "observed", rg_json_text_or_null((const char *)sqlite3_column_text(st, 3)), &bad);
+	put(o, "threshold", rg_json_text_or_null((const char *)sqlite3_column_text(st, 4)), &bad);
+	put(o, "reason", rg_json_text_or_null((const char *)sqlite3_column_text(st, 5)), &bad);
 	put_time(o, "at", sqlite3_column_int64(st, 6), &bad);
 	return finish(o, bad);
 }
@@ -411,8 +386,8 @@ static rg_err status_live(rg_store *s, const char *env, json_t *o, rg_error *err
 	json_t *live = json_object();
 	bool bad = !live;
 	if (live) {
-		put(live, "version", jstr(rel.version), &bad);
-		put(live, "state", jstr(rel.state), &bad);
+		put(live, "version", rg_json_text(rel.version), &bad);
+		put(live, "state", rg_json_text(rel.state), &bad);
 		put_time(live, "verified_at", rel.verified_at, &bad);
 	}
 	put(o, "live", finish(live, bad), &bad);
@@ -427,10 +402,10 @@ static json_t *run_brief(const rg_run *r)
 	if (bad)
 		return NULL;
 	put(o, "id", json_integer(r->id), &bad);
-	put(o, "kind", jstr(r->kind), &bad);
-	put(o, "version", jstr(r->version), &bad);
-	put(o, "state", jstr(r->state), &bad);
-	put(o, "step", jstr_or_null(r->step), &bad);
+	put(o, "kind", rg_json_text(r->kind), &bad);
+	put(o, "version", rg_json_text(r->version), &bad);
+	put(o, "state", rg_json_text(r->state), &bad);
+	put(o, "step", rg_json_text_or_null(r->step), &bad);
 	put(o, "cursor", json_integer(r->cursor), &bad);
 	put(o, "total", json_integer(r->total), &bad);
 	put_time(o, "started", r->started, &bad);
@@ -476,7 +451,7 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 	if (!env)
 		return rg_fail(err, RG_EINVAL, "env", "status needs an environment");
 	json_t *o = json_object();
-	if (!o || json_object_set_new(o, "env", jstr(env)) != 0) {
+	if (!o || json_object_set_new(o, "env", rg_json_text(env)) != 0) {
 		json_decref(o);
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}

@@ -117,6 +117,23 @@ static const char *const migrations[] = {
 	" reason TEXT NOT NULL DEFAULT '',"
 	" at INTEGER NOT NULL"
 	") STRICT;",
+	/* 2: traffic. runs.traffic_stage is how far a traffic step got (see
+	 * store.h); routes holds what each environment's router must send where,
+	 * written before the router is told, so a restart re-applies it. */
+	"ALTER TABLE runs ADD COLUMN traffic_stage INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE routes ("
+	" env TEXT PRIMARY KEY,"
+	" stable_version TEXT NOT NULL DEFAULT '',"
+	" stable TEXT NOT NULL DEFAULT '',"
+	" canary_version TEXT NOT NULL DEFAULT '',"
+	" canary TEXT NOT NULL DEFAULT '',"
+	" canary_weight INTEGER NOT NULL DEFAULT 0 CHECK (canary_weight BETWEEN 0 AND 100),"
+	" standby_version TEXT NOT NULL DEFAULT '',"
+	" standby TEXT NOT NULL DEFAULT '',"
+	" seed INTEGER NOT NULL DEFAULT 0,"
+	" run_id INTEGER NOT NULL DEFAULT 0,"
+	" updated INTEGER NOT NULL"
+	") STRICT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -401,9 +418,9 @@ void rg_run_release(rg_run *r)
 #define RUN_SET_COLUMNS                                                              \
 	"env, kind, version, from_version, state, phase, cursor, total, step, \"plan\", " \
 	"created, started, ended, deadline, window_until, actor, reason, error, warning, " \
-	"force, paused"
+	"force, paused, traffic_stage"
 
-/* Binds every column but id as ?1..?21, in RUN_SET_COLUMNS order. A run
+/* Binds every column but id as ?1..?22, in RUN_SET_COLUMNS order. A run
  * written before its phase was chosen is in the forward phase. */
 static void bind_run(sqlite3_stmt *st, const rg_run *r, int *rc)
 {
@@ -428,6 +445,7 @@ static void bind_run(sqlite3_stmt *st, const rg_run *r, int *rc)
 	rg_sq_bind_buf(st, 19, r->warning, sizeof r->warning, rc);
 	rg_sq_bind_int(st, 20, r->force ? 1 : 0, rc);
 	rg_sq_bind_int(st, 21, r->paused ? 1 : 0, rc);
+	rg_sq_bind_int(st, 22, r->traffic_stage, rc);
 }
 
 rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err)
@@ -454,6 +472,7 @@ rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err)
 	rg_sq_text(st, 19, r->warning, sizeof r->warning);
 	r->force = sqlite3_column_int(st, 20) != 0;
 	r->paused = sqlite3_column_int(st, 21) != 0;
+	r->traffic_stage = sqlite3_column_int(st, 22);
 	const unsigned char *plan = sqlite3_column_text(st, 10);
 	if (plan && !(r->plan = strdup((const char *)plan)))
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
@@ -509,7 +528,7 @@ rg_err rg_store_run_insert(rg_store *s, rg_run *r, rg_error *err)
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_INSERT,
 			      "INSERT INTO runs(" RUN_SET_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,"
-			      "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
+			      "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
 			      &st, err);
 	if (e)
 		return e;
@@ -580,15 +599,15 @@ rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_stat
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_UPDATE,
 			      "UPDATE runs SET (" RUN_SET_COLUMNS ") = (?1,?2,?3,?4,?5,?6,?7,?8,"
-			      "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)"
-			      " WHERE id=?22 AND state=?23",
+			      "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"
+			      " WHERE id=?23 AND state=?24",
 			      &st, err);
 	if (e)
 		return e;
 	int rc = SQLITE_OK;
 	bind_run(st, r, &rc);
-	rg_sq_bind_int(st, 22, r->id, &rc);
-	rg_sq_bind_str(st, 23, expect_state, &rc);
+	rg_sq_bind_int(st, 23, r->id, &rc);
+	rg_sq_bind_str(st, 24, expect_state, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
@@ -1058,5 +1077,74 @@ rg_err rg_store_outputs_get(rg_store *s, const char *env, const char *version,
 		*out = NULL;
 		*n = 0;
 	}
+	return e;
+}
+
+/* ---- routes --------------------------------------------------------------------------- */
+
+#define ROUTE_COLUMNS                                                                  \
+	"env, stable_version, stable, canary_version, canary, canary_weight, "             \
+	"standby_version, standby, seed, run_id, updated"
+
+rg_err rg_store_route_put(rg_store *s, const rg_route_state *r, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_ROUTE_PUT,
+			      "INSERT OR REPLACE INTO routes(" ROUTE_COLUMNS ")"
+			      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_buf(st, 1, r->env, sizeof r->env, &rc);
+	rg_sq_bind_buf(st, 2, r->stable_version, sizeof r->stable_version, &rc);
+	rg_sq_bind_buf(st, 3, r->stable, sizeof r->stable, &rc);
+	rg_sq_bind_buf(st, 4, r->canary_version, sizeof r->canary_version, &rc);
+	rg_sq_bind_buf(st, 5, r->canary, sizeof r->canary, &rc);
+	rg_sq_bind_int(st, 6, r->canary_weight, &rc);
+	rg_sq_bind_buf(st, 7, r->standby_version, sizeof r->standby_version, &rc);
+	rg_sq_bind_buf(st, 8, r->standby, sizeof r->standby, &rc);
+	rg_sq_bind_int(st, 9, r->seed, &rc);
+	rg_sq_bind_int(st, 10, r->run_id, &rc);
+	rg_sq_bind_int(st, 11, rg_now_ms(), &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	e = rc == SQLITE_DONE ? RG_OK : rg_sq_fail(s, rc, "put route", err);
+	rg_sq_done(st);
+	return e;
+}
+
+rg_err rg_store_route_get(rg_store *s, const char *env, rg_route_state *out, rg_error *err)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->env, sizeof out->env, "%s", env ? env : "");
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_ROUTE_GET,
+			      "SELECT " ROUTE_COLUMNS " FROM routes WHERE env=?1", &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_str(st, 1, env, &rc);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		rg_sq_text(st, 1, out->stable_version, sizeof out->stable_version);
+		rg_sq_text(st, 2, out->stable, sizeof out->stable);
+		rg_sq_text(st, 3, out->canary_version, sizeof out->canary_version);
+		rg_sq_text(st, 4, out->canary, sizeof out->canary);
+		out->canary_weight = sqlite3_column_int(st, 5);
+		rg_sq_text(st, 6, out->standby_version, sizeof out->standby_version);
+		rg_sq_text(st, 7, out->standby, sizeof out->standby);
+		out->seed = sqlite3_column_int64(st, 8);
+		out->run_id = sqlite3_column_int64(st, 9);
+		out->updated = sqlite3_column_int64(st, 10);
+		e = RG_OK;
+	} else if (rc == SQLITE_DONE) {
+		e = rg_fail(err, RG_ENOTFOUND, "env", "environment '%s' has no routes yet",
+			    env ? env : "");
+	} else {
+		e = rg_sq_fail(s, rc, "get route", err);
+	}
+	rg_sq_done(st);
 	return e;
 }

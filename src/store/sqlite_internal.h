@@ -21,7 +21,7 @@
 #define RG_SQ_RUN_COLUMNS                                                         \
 	"id, env, kind, version, from_version, state, phase, cursor, total, step, " \
 	"\"plan\", created, started, ended, deadline, window_until, actor, reason, " \
-	"error, warning, force, paused"
+	"error, warning, force, paused, traffic_stage"
 
 /* One slot per SQL statement of the store; each is prepared on first use and
  * kept until rg_store_free, so the hot paths never re-parse SQL. */
@@ -37,6 +37,7 @@ enum rg_sq_stmt {
 	RG_SQ_Q_STEPS, RG_SQ_Q_EVENTS, RG_SQ_Q_DECISION, RG_SQ_Q_RUNS, RG_SQ_Q_RUNS_ENV,
 	RG_SQ_Q_LAST_RUN,
 	RG_SQ_Q_RUN_EXISTS, RG_SQ_Q_RUNS_BY_STATE, RG_SQ_Q_ROLLBACKS, RG_SQ_Q_STEP_DURATIONS,
+	RG_SQ_ROUTE_PUT, RG_SQ_ROUTE_GET,
 	RG_SQ_STMT_COUNT
 };
 

@@ -58,6 +58,10 @@ typedef struct rg_run {
 	char warning[512];
 	bool force;                      /* manual rollback with --force */
 	bool paused;                     /* pause requested; the engine holds before the next step */
+	/* How far the traffic step at cursor got: 0 not started; 1..n the
+	 * canary share steps[k-1] is applied; n+1 the canary became stable and
+	 * the old release drains; n+2 the old release is being retired. */
+	int traffic_stage;
 } rg_run;
 
 void rg_run_release(rg_run *r);      /* frees plan */
@@ -156,6 +160,34 @@ rg_err rg_store_output_put(rg_store *s, const char *env, const char *version, co
 rg_err rg_store_outputs_get(rg_store *s, const char *env, const char *version,
 			    rg_output **out, size_t *n, rg_error *err);
 void rg_outputs_free(rg_output *o, size_t n);
+
+/* ---- routes ------------------------------------------------------------------ */
+
+/* What an environment's router must do: which backends serve the stable
+ * release, which the canary and with what share, and which release stands
+ * by (the one a canary replaced, kept registered while it drains so that a
+ * rollback is a swap). Backends are "A.B.C.D:PORT" joined by commas; "" for
+ * none. Written in the transaction of the run change that decided it,
+ * before any router is told; serve re-applies every stored row at start. */
+#define RG_BACKENDS_LEN 1024
+typedef struct rg_route_state {
+	char env[RG_VNAME_LEN];
+	char stable_version[RG_VNAME_LEN];
+	char stable[RG_BACKENDS_LEN];
+	char canary_version[RG_VNAME_LEN];
+	char canary[RG_BACKENDS_LEN];
+	int canary_weight;               /* percent of clients on the canary, 0..100 */
+	char standby_version[RG_VNAME_LEN];
+	char standby[RG_BACKENDS_LEN];
+	int64_t seed;                    /* sticky-hash seed of the rollout (routing.h) */
+	int64_t run_id;                  /* the run that wrote it; 0 none */
+	int64_t updated;                 /* ms; set by rg_store_route_put */
+} rg_route_state;
+
+/* Insert or replace the row of r->env. */
+rg_err rg_store_route_put(rg_store *s, const rg_route_state *r, rg_error *err);
+/* RG_ENOTFOUND (out zeroed, env set) when the environment has no row. */
+rg_err rg_store_route_get(rg_store *s, const char *env, rg_route_state *out, rg_error *err);
 
 /* ---- read side: the API's JSON shapes ---------------------------------------- */
 

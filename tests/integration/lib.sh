@@ -134,6 +134,66 @@ rg_script() {
 	chmod +x "$T/$1"
 }
 
+# rg_release_app — writes $T/app.sh start|stop|retire: one demo-app per
+# release ($ROLLGUARD_VERSION) on a free port, publishing backend=ADDR.
+# Versions ending in -sick fail /health; -errors answer 30 % of GET / with 500.
+# stop/retire save the release's /metrics (its own count of 500s) first.
+rg_release_app() {
+	[ -x "${DEMO_APP:-}" ] || fail "demo-app is not built (make build/demo-app)"
+	rg_script app.sh <<'SH'
+#!/bin/sh
+d=@DIR@
+echo "$$" >>"$d/pids"
+v=$ROLLGUARD_VERSION
+echo "app.sh $1 $v" >>"$d/markers"
+pidf="$d/app-$v.pid"
+case $1 in
+start)
+	if [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+		sed -n 's/.* listening on \(127\.0\.0\.1:[0-9]*\).*/backend=\1/p' "$d/app-$v.log" | tail -n 1 >>"$ROLLGUARD_OUTPUT"
+		exit 0
+	fi
+	flags=
+	case $v in *-sick) flags=--fail-health ;; *-errors) flags="--error-rate 0.3 --fail-health" ;; esac
+	setsid @DEMO@ --listen 127.0.0.1:0 --version "$v" $flags --threads 2 --pidfile "$pidf" \
+		</dev/null >"$d/app-$v.log" 2>&1 &
+	i=0
+	while [ ! -s "$pidf" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -s "$pidf" ] || { echo "demo-app $v did not start" >&2; exit 1; }
+	cat "$pidf" >>"$d/pids"
+	sed -n 's/.* listening on \(127\.0\.0\.1:[0-9]*\).*/backend=\1/p' "$d/app-$v.log" | tail -n 1 >>"$ROLLGUARD_OUTPUT"
+	;;
+stop | retire)
+	[ -s "$pidf" ] || exit 0
+	b=$(sed -n 's/.* listening on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$d/app-$v.log" | tail -n 1)
+	curl -s -m 2 "http://$b/metrics" >"$d/metrics-$v" || true
+	kill "$(cat "$pidf")" 2>/dev/null
+	i=0
+	while [ -f "$pidf" ] && [ $i -lt 50 ]; do sleep 0.05; i=$((i + 1)); done
+	;;
+esac
+SH
+}
+
+# run_has_event ID TEXT — a predicate for wait_for.
+run_has_event() {
+	rg show "$1" --json 2>/dev/null | grep -qF "$2"
+}
+
+# The releases keep running after serve stops (as in production); the test
+# stops them itself.
+stop_apps() {
+	local f
+	for f in "$T"/app-*.pid; do
+		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	wait_for -t 5 no_release_apps_left || true
+}
+
+no_release_apps_left() {
+	! ls "$T"/app-*.pid >/dev/null 2>&1
+}
+
 # ---------------------------------------------------------------- the server
 
 rg_serve_pid() {

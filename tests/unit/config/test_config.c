@@ -125,6 +125,16 @@ static void expect_only(const loaded *L, int line, int col, const char *message)
 	"  - name: app\n"                                                                      \
 	"    run: ./app\n"
 
+/* BASE with a router in each environment, for traffic steps; same lines. */
+#define ROUTED                                                                                 \
+	"service: shop\n"                                                                      \
+	"environments:\n"                                                                      \
+	"  staging: { proxy: { listen: 127.0.0.1:8081 } }\n"                                   \
+	"  production: { router: { command: ./route.sh } }\n"                                  \
+	"deploy:\n"                                                                            \
+	"  - name: app\n"                                                                      \
+	"    run: ./app\n"
+
 /* ---------------------------------------------------------------- valid */
 
 /* DESIGN §7, as written there. */
@@ -573,7 +583,7 @@ Test(config_errors, missing_required_keys)
 	expect(&L, 1, 1, "missing required key 'deploy' at the top level");
 	cr_assert_eq(L.diags.n, 3, "%s", L.all);
 	done(&L);
-	load(&L, BASE "  - run: ./x\n  - name: c\n    traffic: { steps: [10] }\n");
+	load(&L, ROUTED "  - run: ./x\n  - name: c\n    traffic: { steps: [10] }\n");
 	expect(&L, 8, 5, "missing required key 'name' in step");
 	expect(&L, 10, 14, "missing required key 'backend' in traffic");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
@@ -838,7 +848,7 @@ Test(config_refs, unknown_environment)
 Test(config_refs, step_output_must_come_from_an_earlier_run_step)
 {
 	loaded L;
-	load(&L, BASE "  - name: c1\n    traffic: { backend: appp.backend, steps: [10] }\n"
+	load(&L, ROUTED "  - name: c1\n    traffic: { backend: appp.backend, steps: [10] }\n"
 		      "  - name: c2\n    traffic: { backend: late.backend, steps: [10] }\n"
 		      "  - name: c3\n    traffic: { backend: c1.backend, steps: [10] }\n"
 		      "  - name: c4\n    traffic: { backend: app, steps: [10] }\n"
@@ -854,7 +864,7 @@ Test(config_refs, step_output_must_come_from_an_earlier_run_step)
 Test(config_refs, step_names_with_dots_resolve_to_the_longest)
 {
 	loaded L;
-	load_ok(&L, BASE "  - name: app.v2\n    run: ./x\n"
+	load_ok(&L, ROUTED "  - name: app.v2\n    run: ./x\n"
 			 "  - name: c\n    traffic: { backend: app.v2.backend, steps: [10%, 100%] }\n");
 	const rg_traffic *t = &L.cfg.deploy[2].traffic;
 	cr_assert_str_eq(t->backend, "app.v2.backend");
@@ -866,7 +876,7 @@ Test(config_refs, step_names_with_dots_resolve_to_the_longest)
 Test(config_refs, traffic_steps)
 {
 	loaded L;
-	load(&L, BASE "  - name: c\n    traffic: { backend: app.b, steps: [10, 10, 0, 101, x, [1]], "
+	load(&L, ROUTED "  - name: c\n    traffic: { backend: app.b, steps: [10, 10, 0, 101, x, [1]], "
 		      "pause: 1x }\n  - name: d\n    traffic: { backend: app.b, steps: [] }\n");
 	expect(&L, 9, 44, "traffic steps must increase (10 after 10)");
 	expect(&L, 9, 48, "traffic steps are whole percentages from 1 to 100 (got '0')");

@@ -251,10 +251,15 @@ static int dead_port(void)
 typedef struct picker {
 	int port;           /* backend port */
 	int first_port;     /* if set: the first pick goes here (retry test) */
-	int side;
+	int slot;
+	const char *set_cookie;
 	atomic_int picks;
 	atomic_int dones;
 	atomic_int last_status;
+	atomic_int fails[RG_UPSTREAM_KINDS];
+	/* what the retry's pick was told */
+	atomic_ullong retry_hint;
+	atomic_int retry_reason;
 } picker;
 
 static int pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
@@ -265,9 +270,25 @@ static int pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 	out->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	out->addr.sin_port = htons((uint16_t)(pk->first_port && n == 0 && req->attempt == 0 ? pk->first_port
 											  : pk->port));
-	out->side = pk->side;
+	out->slot = pk->slot;
+	out->set_cookie = pk->set_cookie;
+	out->retry_hint = UINT64_C(0xfeed0000) + (uint64_t)n;
+	if (req->attempt == 1) {
+		atomic_store(&pk->retry_hint, req->retry_hint);
+		atomic_store(&pk->retry_reason, req->retry_reason);
+	} else {
+		cr_assert_eq(req->retry_hint, 0);
+		cr_assert_eq(req->retry_reason, -1);
+	}
 	out->token = pk;
 	return 0;
+}
+
+static void failed(void *ctx, void *token, rg_upstream_error kind)
+{
+	picker *pk = ctx;
+	cr_assert_eq(token, pk);
+	atomic_fetch_add(&pk->fails[kind], 1);
 }
 
 static void done(void *ctx, void *token, int status)
@@ -297,6 +318,7 @@ static void proxy_up(int header_timeout_ms)
 	o.client_header_timeout_ms = 2000;
 	o.pick = pick;
 	o.done = done;
+	o.failed = failed;
 	o.ctx = &pk;
 	rg_error err = { 0 };
 	cr_assert_eq(rg_proxy_start(&o, &px, &err), RG_OK, "%s", err.message);
@@ -697,9 +719,13 @@ Test(proxy_errors, connect_refused_is_502_json)
 	cr_assert_eq(r.status, 502);
 	cr_assert(strstr(r.body, "{\"error\":{\"code\":\"bad_gateway\""), "%s", r.body);
 	cr_assert(strstr(r.head, "Content-Type: application/json"));
-	/* idempotent and nothing sent: retried once through pick */
+	/* idempotent and nothing sent: retried once through pick, which was
+	 * told why and given the first pick's hint; failed() for each attempt */
 	cr_assert_eq(atomic_load(&pk.picks), 2);
 	cr_assert_eq(atomic_load(&pk.dones), 2);
+	cr_assert_eq(atomic_load(&pk.retry_hint), UINT64_C(0xfeed0000));
+	cr_assert_eq(atomic_load(&pk.retry_reason), RG_UPSTREAM_CONNECT);
+	cr_assert_eq(atomic_load(&pk.fails[RG_UPSTREAM_CONNECT]), 2);
 	close(fd);
 }
 
@@ -785,8 +811,8 @@ Test(proxy_stats, counts_match)
 		roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	}
 	close(fd);
-	/* side 1, refused: one request, a 502, two connect errors (retried) */
-	pk.side = 1;
+	/* slot 3, refused: one request, a 502, two connect errors (retried) */
+	pk.slot = 3;
 	pk.port = dead_port();
 	fd = client();
 	reply r;
@@ -796,14 +822,22 @@ Test(proxy_stats, counts_match)
 
 	rg_stats_summary s0, s1;
 	cr_assert_eq(rg_proxy_snapshot(px, 0, &s0, NULL), RG_OK);
-	cr_assert_eq(rg_proxy_snapshot(px, 1, &s1, NULL), RG_OK);
+	cr_assert_eq(rg_proxy_snapshot(px, 3, &s1, NULL), RG_OK);
 	cr_assert_eq(s0.requests, 7);
 	cr_assert_eq(s0.responses[1], 7);
 	cr_assert_eq(rg_hist_count(&s0.latency), 7);
 	cr_assert_eq(s1.requests, 1);
 	cr_assert_eq(s1.responses[4], 1);
 	cr_assert_eq(s1.upstream_errors[RG_UPSTREAM_CONNECT], 2);
-	cr_assert_eq(rg_proxy_snapshot(px, 2, &s1, NULL), RG_EINVAL);
+	cr_assert_eq(rg_proxy_snapshot(px, RG_PROXY_SLOTS, &s1, NULL), RG_EINVAL);
+	cr_assert_eq(rg_proxy_snapshot(px, -1, &s1, NULL), RG_EINVAL);
+	rg_stats_summary s2;
+	for (int slot = 1; slot < 3; slot++) {
+		cr_assert_eq(rg_proxy_snapshot(px, slot, &s2, NULL), RG_OK);
+		cr_assert_eq(s2.requests, 0);
+	}
+	cr_assert_eq(rg_proxy_window(px, 3, 60, &s2, NULL), RG_OK);
+	cr_assert_eq(s2.requests, 1);
 }
 
 static void setup_short_idle(void)
@@ -943,3 +977,123 @@ static void download(const char *path)
 
 Test(proxy_body, download_content_length_5mib) { download("/big"); }
 Test(proxy_body, download_chunked_5mib) { download("/bigchunked"); }
+
+Test(proxy_headers, set_cookie_added)
+{
+	pk.set_cookie = "rg_release=0123456789abcdef";
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.head, "\r\nSet-Cookie: rg_release=0123456789abcdef; Path=/; HttpOnly; "
+			 "SameSite=Lax\r\n"), "%s", r.head);
+	/* not sent upstream, and only when asked for */
+	cr_assert_null(strstr(r.body, "Set-Cookie"));
+	pk.set_cookie = NULL;
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.head, "Set-Cookie"), "%s", r.head);
+	/* a value that would break the head is not sent at all */
+	pk.set_cookie = "a=b\r\nX-Evil: 1";
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.head, "Set-Cookie"), "%s", r.head);
+	cr_assert_null(strstr(r.head, "X-Evil"), "%s", r.head);
+	close(fd);
+}
+
+Test(proxy_errors, set_cookie_not_on_error_answers)
+{
+	pk.set_cookie = "rg_release=0123456789abcdef";
+	pk.port = dead_port();
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 502);
+	cr_assert_null(strstr(r.head, "Set-Cookie"), "%s", r.head);
+	close(fd);
+}
+
+/* A pick that fails on the retry: the client gets the first attempt's 502,
+ * not a 503. */
+static int pick_once(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
+{
+	if (req->attempt == 1)
+		return 1;
+	return pick(ctx, req, out);
+}
+
+/* No backend at all: a 503, counted in the slot pick names, or nowhere. */
+static int pick_none(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
+{
+	picker *who = ctx;
+	cr_assert_eq(out->slot, -1);
+	out->slot = who->slot;
+	return 1;
+}
+
+Test(proxy_errors, failed_pick_counted_where_told)
+{
+	rg_proxy_stop(px);
+	rg_proxy_opts o;
+	rg_proxy_opts_default(&o);
+	o.listen = "127.0.0.1:0";
+	o.threads = 1;
+	o.pick = pick_none;
+	o.done = done;
+	o.ctx = &pk;
+	rg_error err = { 0 };
+	cr_assert_eq(rg_proxy_start(&o, &px, &err), RG_OK, "%s", err.message);
+	pk.slot = 2;
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 503);
+	close(fd);
+	pk.slot = -1;
+	fd = client();
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 503);
+	close(fd);
+	rg_stats_summary s;
+	uint64_t total = 0;
+	for (int slot = 0; slot < RG_PROXY_SLOTS; slot++) {
+		cr_assert_eq(rg_proxy_snapshot(px, slot, &s, NULL), RG_OK);
+		total += s.requests;
+		if (slot == 2) {
+			cr_assert_eq(s.requests, 1);
+			cr_assert_eq(s.responses[4], 1);
+		}
+	}
+	cr_assert_eq(total, 1, "the unassigned one is counted nowhere");
+	cr_assert_eq(atomic_load(&pk.dones), 0);
+}
+
+Test(proxy_errors, failed_retry_pick_is_502)
+{
+	rg_proxy_stop(px);
+	pk.port = dead_port();
+	rg_proxy_opts o;
+	rg_proxy_opts_default(&o);
+	o.listen = "127.0.0.1:0";
+	o.threads = 1;
+	o.pick = pick_once;
+	o.done = done;
+	o.failed = failed;
+	o.ctx = &pk;
+	rg_error err = { 0 };
+	cr_assert_eq(rg_proxy_start(&o, &px, &err), RG_OK, "%s", err.message);
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 502);
+	cr_assert(strstr(r.body, "cannot connect to the upstream"), "%s", r.body);
+	cr_assert_eq(atomic_load(&pk.dones), 1);
+	close(fd);
+	/* still one request, counted in the first attempt's slot */
+	rg_stats_summary s;
+	cr_assert_eq(rg_proxy_snapshot(px, 0, &s, NULL), RG_OK);
+	cr_assert_eq(s.requests, 1);
+	cr_assert_eq(s.responses[4], 1);
+	cr_assert_eq(s.upstream_errors[RG_UPSTREAM_CONNECT], 1);
+}

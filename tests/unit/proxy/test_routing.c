@@ -195,7 +195,7 @@ Test(routing_side, first_visit_cookie_agrees)
 		cr_assert(first.set_cookie);
 		cr_assert_eq(strlen(first.cookie), RG_ROUTE_TOKEN_LEN);
 		cr_assert_eq(rg_route_pick(t, &req, &again), RG_OK);
-		cr_assert_str_eq(again.cookie, first.cookie, "same client, same token");
+		cr_assert_str_neq(again.cookie, first.cookie, "a cookie-less request gets a fresh token");
 		rg_route_req with = { .sticky = first.cookie, .sticky_len = strlen(first.cookie) };
 		cr_assert_eq(rg_route_pick(t, &with, &next), RG_OK);
 		cr_assert_not(next.set_cookie);
@@ -206,6 +206,24 @@ Test(routing_side, first_visit_cookie_agrees)
 		rg_route_done(&next);
 	}
 	cr_assert(canary > 400 && canary < 600, "%d of 1000 clients on canary at 50 %%", canary);
+	rg_routes_release(t);
+}
+
+/* One host without cookies (a NAT, a load generator) is still spread in the
+ * configured proportion, request by request. */
+Test(routing_side, cookieless_requests_from_one_host_follow_the_weight)
+{
+	rg_routes *t = build(ST, 3, CA, 2, 10, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001u) };
+	int canary = 0;
+	for (int i = 0; i < 10000; i++) {
+		rg_route_req req = { .client = (struct sockaddr *)&sa };
+		rg_route_choice c;
+		cr_assert_eq(rg_route_pick(t, &req, &c), RG_OK);
+		canary += c.side == RG_SIDE_CANARY;
+		rg_route_done(&c);
+	}
+	cr_assert(canary > 850 && canary < 1150, "%d of 10000 requests on canary at 10 %%", canary);
 	rg_routes_release(t);
 }
 
@@ -535,4 +553,67 @@ Test(routing_swap, acquire_before_any_publish)
 	rg_routes_release(t);
 	rg_router_free(r);
 	cr_assert_eq(rg_routes_alive(), 0);
+}
+
+/* ---- tags and backend state ----------------------------------------------------- */
+
+Test(routing_build, side_tags_are_kept)
+{
+	rg_routes_spec spec = { .stable = { ST, 2, RG_BALANCE_ROUND_ROBIN, 3 },
+				.canary = { CA, 1, RG_BALANCE_ROUND_ROBIN, 1 },
+				.canary_weight = 50 };
+	rg_routes *t;
+	cr_assert_eq(rg_routes_build(&spec, &t, NULL), RG_OK);
+	cr_assert_eq(rg_routes_tag(t, RG_SIDE_STABLE), 3);
+	cr_assert_eq(rg_routes_tag(t, RG_SIDE_CANARY), 1);
+	cr_assert_eq(rg_routes_tag(t, RG_SIDE_NONE), 0);
+	/* the picked side's tag is what a request is counted under */
+	rg_route_req req = { .force = RG_SIDE_CANARY };
+	rg_route_choice c;
+	cr_assert_eq(rg_route_pick(t, &req, &c), RG_OK);
+	cr_assert_eq(rg_routes_tag(t, c.side), 1);
+	rg_route_done(&c);
+	rg_routes_release(t);
+
+	rg_routes *d = build(ST, 1, NULL, 0, 0, 0); /* positional specs: tag 0 */
+	cr_assert_eq(rg_routes_tag(d, RG_SIDE_STABLE), 0);
+	cr_assert_eq(rg_routes_tag(d, RG_SIDE_CANARY), 0);
+	rg_routes_release(d);
+	cr_assert_eq(rg_routes_alive(), 0);
+}
+
+Test(routing_health, backend_state_by_address)
+{
+	rg_router *r;
+	rg_error err = { 0 };
+	long inflight = -1;
+	bool down = true;
+	cr_assert_eq(rg_router_new(&r, NULL), RG_OK);
+	cr_assert_eq(rg_router_backend_state(r, "127.0.0.1:9001", 0, &inflight, &down, &err),
+		     RG_ENOTFOUND);
+	cr_assert_eq(rg_router_publish(r, build(ST, 2, NULL, 0, 0, RG_BALANCE_ROUND_ROBIN), NULL),
+		     RG_OK);
+	cr_assert_eq(rg_router_backend_state(r, "127.0.0.1:x", 0, &inflight, &down, &err), RG_EINVAL);
+	rg_routes *t = rg_router_acquire(r);
+	rg_route_req req = { .force = RG_SIDE_STABLE, .skip = 2, .now_ms = 10 };
+	rg_route_choice c;
+	cr_assert_eq(rg_route_pick(t, &req, &c), RG_OK);
+	cr_assert_str_eq(rg_backend_name(c.backend), "127.0.0.1:9001");
+	cr_assert_eq(rg_router_mark_down(r, "127.0.0.1:9001", 100, NULL), RG_OK);
+	cr_assert_eq(rg_router_backend_state(r, "127.0.0.1:9001", 10, &inflight, &down, NULL), RG_OK);
+	cr_assert_eq(inflight, 1);
+	cr_assert(down);
+	cr_assert_eq(rg_router_backend_state(r, "127.0.0.1:9001", 100, &inflight, &down, NULL), RG_OK);
+	cr_assert_not(down);
+
+	/* 9001 leaves the table but drains: still known while its request runs */
+	cr_assert_eq(rg_router_publish(r, build(ST + 1, 1, NULL, 0, 0, RG_BALANCE_ROUND_ROBIN), NULL),
+		     RG_OK);
+	cr_assert_eq(rg_router_backend_state(r, "127.0.0.1:9001", 10, &inflight, &down, NULL), RG_OK);
+	cr_assert_eq(inflight, 1);
+	rg_route_done(&c);
+	rg_routes_release(t);
+	cr_assert_eq(rg_router_backend_state(r, "127.0.0.1:9001", 10, &inflight, &down, NULL),
+		     RG_ENOTFOUND);
+	rg_router_free(r);
 }

@@ -124,9 +124,9 @@ Test(store_open, reopen_keeps_data_and_version)
 	int64_t id = insert_run("staging", "v1.0.0", "running");
 	rg_store_free(s);
 	s = NULL;
-	cr_assert_eq(user_version_of(path), 1);
+	cr_assert_eq(user_version_of(path), 2);
 	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
-	cr_assert_eq(user_version_of(path), 1);
+	cr_assert_eq(user_version_of(path), 2);
 	rg_run r;
 	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK, "%s", err.message);
 	cr_assert_str_eq(r.version, "v1.0.0");
@@ -741,4 +741,86 @@ Test(store_tx, committed_data_survives_abrupt_exit)
 	cr_assert_eq(json_array_size(ev), 1);
 	json_decref(ev);
 	json_decref(arr);
+}
+
+TestSuite(store_routes, .init = setup, .fini = teardown);
+
+Test(store_routes, put_get_replace_and_absent)
+{
+	rg_route_state r, got;
+	cr_assert_eq(rg_store_route_get(s, "prod", &got, &err), RG_ENOTFOUND);
+	cr_assert_str_eq(got.env, "prod");
+	cr_assert_str_eq(got.stable, "");
+	memset(&r, 0, sizeof r);
+	snprintf(r.env, sizeof r.env, "prod");
+	snprintf(r.stable_version, sizeof r.stable_version, "v1");
+	snprintf(r.stable, sizeof r.stable, "127.0.0.1:9001");
+	snprintf(r.canary_version, sizeof r.canary_version, "v2");
+	snprintf(r.canary, sizeof r.canary, "127.0.0.1:9002,127.0.0.1:9003");
+	r.canary_weight = 10;
+	r.seed = -42;
+	r.run_id = 7;
+	cr_assert_eq(rg_store_route_put(s, &r, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_route_get(s, "prod", &got, &err), RG_OK, "%s", err.message);
+	cr_assert_str_eq(got.canary, "127.0.0.1:9002,127.0.0.1:9003");
+	cr_assert_eq(got.canary_weight, 10);
+	cr_assert_eq(got.seed, -42);
+	cr_assert_eq(got.run_id, 7);
+	cr_assert_gt(got.updated, 0);
+	r.canary_weight = 50;
+	snprintf(r.standby_version, sizeof r.standby_version, "v0");
+	cr_assert_eq(rg_store_route_put(s, &r, &err), RG_OK);
+	cr_assert_eq(rg_store_route_get(s, "prod", &got, &err), RG_OK);
+	cr_assert_eq(got.canary_weight, 50);
+	cr_assert_str_eq(got.standby_version, "v0");
+	r.canary_weight = 101;
+	cr_assert_neq(rg_store_route_put(s, &r, &err), RG_OK, "a weight above 100 is refused");
+}
+
+Test(store_routes, traffic_stage_is_kept_with_the_run)
+{
+	int64_t id = insert_run("prod", "v1", "running");
+	rg_run r;
+	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK);
+	cr_assert_eq(r.traffic_stage, 0);
+	r.traffic_stage = 3;
+	cr_assert_eq(rg_store_run_update(s, &r, "running", &err), RG_OK, "%s", err.message);
+	rg_run_release(&r);
+	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK);
+	cr_assert_eq(r.traffic_stage, 3);
+	rg_run_release(&r);
+}
+
+/* A database written by the first schema gains the traffic columns and
+ * keeps its runs. */
+Test(store_routes, version_1_database_is_migrated)
+{
+	rg_store_free(s);
+	s = NULL;
+	remove_db();
+	snprintf(dir, sizeof dir, "/tmp/rg-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/state.db", dir);
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db,
+		"CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, env TEXT NOT NULL, kind TEXT NOT NULL,"
+		" version TEXT NOT NULL, from_version TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,"
+		" phase TEXT NOT NULL DEFAULT 'forward', cursor INTEGER NOT NULL DEFAULT 0,"
+		" total INTEGER NOT NULL DEFAULT 0, step TEXT NOT NULL DEFAULT '', \"plan\" TEXT,"
+		" created INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0, ended INTEGER NOT NULL DEFAULT 0,"
+		" deadline INTEGER NOT NULL DEFAULT 0, window_until INTEGER NOT NULL DEFAULT 0,"
+		" actor TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',"
+		" warning TEXT NOT NULL DEFAULT '', force INTEGER NOT NULL DEFAULT 0, paused INTEGER NOT NULL DEFAULT 0) STRICT;"
+		"INSERT INTO runs(env, kind, version, state, created) VALUES ('prod','deploy','v1','succeeded',1);"
+		"PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
+	rg_run r;
+	cr_assert_eq(rg_store_run_get(s, 1, &r, &err), RG_OK, "%s", err.message);
+	cr_assert_str_eq(r.version, "v1");
+	cr_assert_eq(r.traffic_stage, 0);
+	rg_run_release(&r);
+	rg_route_state got;
+	cr_assert_eq(rg_store_route_get(s, "prod", &got, &err), RG_ENOTFOUND);
 }
