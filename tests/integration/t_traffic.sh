@@ -64,6 +64,12 @@ t_traffic_canary_shifts_10_50_100_then_retires_the_old_release() {
 	j=$(curl -fsS "$RG_URL/api/v1/traffic?env=prod")
 	assert_contains "$j" '"version":"v2"'
 	assert_not_contains "$j" '"version":"v1"' "a retired release leaves the router"
+	assert_match "$j" '"requests": *[1-9]'
+	# Prometheus: per-release counters and latency histogram
+	j=$(curl -fsS "$RG_URL/metrics")
+	assert_match "$j" 'rollguard_proxy_requests_total\{env="prod",release="v2"\} [1-9]'
+	assert_match "$j" 'rollguard_proxy_request_duration_seconds_bucket\{env="prod",release="v2",le="\+Inf"\} [1-9]'
+	assert_contains "$j" 'rollguard_proxy_canary_weight{env="prod"} 0'
 	# the order of events: shares before promotion before retire before the smoke step
 	local order
 	order=$(rg show "$id" --json | grep -o 'traffic [0-9]/3\|takes all traffic\|retired by\|step .smoke. succeeded' | tr '\n' '|')
