@@ -65,7 +65,7 @@ test: deps
 	@$(MAKE) --no-print-directory build/asan/rollguard build/asan/unit-tests build/demo-app
 	@bash tests/run.sh
 
-unit: build/asan/unit-tests
+unit: build/asan/unit-tests build/demo-app
 	@build/asan/unit-tests
 
 integration: build/asan/rollguard build/demo-app
@@ -77,7 +77,7 @@ demo: deps
 
 bench:
 	@bash scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory all build/proxy-bench
+	@$(MAKE) --no-print-directory all build/proxy-bench build/detect-bench
 	@for b in bench/*.sh; do bash "$$b" || exit 1; done
 
 # The proxy benchmark's driver (bench/proxy.sh): the proxy engine and the
@@ -86,6 +86,12 @@ BENCH_OBJ := $(filter build/obj/src/proxy/% build/obj/src/analysis/% build/obj/s
 build/proxy-bench: bench/proxy_bench.c $(BENCH_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+
+# The detection benchmark's driver (bench/detect.sh): the sequential test
+# (src/analysis/sprt.c) alone, on simulated request streams.
+build/detect-bench: bench/detect.c build/obj/src/analysis/sprt.o
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) -lm
 
 # libFuzzer drivers (tests/fuzz/fuzz_*.c), run by hand. Needs clang (Debian:
 # clang, which brings libFuzzer); gcc-only warnings are left out on purpose.
@@ -112,4 +118,4 @@ install: build/rollguard
 clean:
 	rm -rf build
 
--include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) build/proxy-bench.d
+-include $(REL_OBJ:.o=.d) $(SAN_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) build/proxy-bench.d build/detect-bench.d

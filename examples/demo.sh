@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # demo.sh — `make demo`: demo-app releases behind rollguard's built-in proxy,
 # under real load from wrk. v1.0.0 goes live; v1.0.1 takes traffic
-# 10 % → 50 % → 100 % (watched live with `status --watch`); v1.1.0 fails its
-# health check at 10 % and rollguard swaps all traffic back to v1.0.1 before
-# undoing anything, and says how long the swap took; then a person rolls back
-# to v1.0.0 by name. All on 127.0.0.1 in a temp dir; it must never leave a
-# process or a file behind, however it ends.
+# 10 % → 50 % → 100 % (watched live with `status --watch`); a person rolls
+# production back to v1.0.0 by name; then v1.1.0 answers 5 % errors at its
+# 10 % canary, the sequential test catches it against v1.0.0, and rollguard
+# swaps all traffic back before undoing anything — the demo prints the time
+# from the canary's first 5xx to 100 % on v1.0.0 and the decision's evidence.
+# All on 127.0.0.1 in a temp dir; it must never leave a process or a file
+# behind, however it ends.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -182,39 +184,35 @@ rollguard status --env production --watch || true
 [ "$("$rg" history --env production --limit 1 --json | json_flat | json_get state)" = succeeded ] ||
 	die "v1.0.1 should have gone live"
 
-act "4. Deploy v1.1.0: its /health answers 503; at 10% the canary-health trigger fires and rollguard swaps traffic back"
+act "4. A manual rollback to a named known-good release, first as a dry run: the plan, nothing changes"
+rollguard rollback --env production --to v1.0.0 --dry-run || die "rollback --dry-run should show a plan"
+
+act "5. Now for real: v1.0.0 was retired after v1.0.1's drain, so it is started again, traffic moves to it, then v1.0.1 stops"
+rollguard rollback --env production --to v1.0.0 --reason "demo: back to the oldest good release" --wait ||
+	die "the manual rollback to v1.0.0 should have succeeded"
+curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.0"
+
+act "6. Deploy v1.1.0: it answers 5% of its requests with 500; at 10% the sequential test compares it with v1.0.0"
 out=$(rollguard deploy v1.1.0 --env production) || die "deploy v1.1.0 was refused"
 printf '%s\n' "$out"
 failed=$(printf '%s\n' "$out" | sed -n 's/^run \([0-9][0-9]*\):.*/\1/p' | head -n 1)
 [ -n "$failed" ] || die "no run id in: $out"
-wait_event "$failed" "traffic 1/3"
-sleep 0.3
-echo "the proxy's figures per release while v1.1.0 has 10%:"
-traffic_summary
 rollguard status --env production --watch || true
 v110=$("$rg" history --env production --json | json_flat | grep "\"id\":$failed," | head -n 1 || true)
 [ "$(printf '%s\n' "$v110" | json_get state)" = rolled_back ] || die "run $failed (v1.1.0) should have ended rolled_back: $v110"
-swap=$(event_with "$failed" "traffic swapped")
-[ -n "$swap" ] || die "run $failed has no traffic swap event"
-printf '\n%s%s%s\n' "$bold" "$swap" "$plain"
-curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.1"
-
-act "5. Production now"
-rollguard status --env production
-
-act "6. The failed run's timeline: what happened, when, and why"
-rollguard show "$failed"
-
-act "7. A manual rollback to a named known-good release, first as a dry run: the plan, nothing changes"
-rollguard rollback --env production --to v1.0.0 --dry-run || die "rollback --dry-run should show a plan"
-
-act "8. Now for real: v1.0.0 was retired after v1.0.1's drain, so it is started again, traffic moves to it, then v1.0.1 stops"
-rollguard rollback --env production --to v1.0.0 --reason "demo: back to the oldest good release" --wait ||
-	die "the manual rollback to v1.0.0 should have succeeded"
-rollguard history --env production --limit 3
 curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.0"
 
-act "9. The load all along: every request answered?"
+act "7. From the canary's first 5xx to 100% of the traffic on v1.0.0"
+first_us=$(sed -n 's/.*first injected fault at \([0-9]*\) us.*/\1/p' "$demo"/.rollguard/demo-run/production/app-v1.1.0.log | head -n 1)
+swap_ms=$("$rg" show "$failed" --json | json_flat | sed 's/},/},\n/g' | grep '"traffic_swapped"' | json_get at_ms)
+[ -n "$first_us" ] && [ -n "$swap_ms" ] || die "missing the first fault's or the swap's time"
+printf '%sfirst 5xx of v1.1.0 -> all traffic on v1.0.0: %d ms%s\n' "$bold" $(((swap_ms * 1000 - first_us) / 1000)) "$plain"
+event_with "$failed" "traffic swapped"
+echo
+echo "the decision and its evidence:"
+"$rg" show "$failed" | sed -n '/^decision$/,/^$/p'
+
+act "8. The load all along: every request answered?"
 kill -INT "$wrk_pid" 2>/dev/null || true   # wrk prints its summary on SIGINT
 wait "$wrk_pid" 2>/dev/null || true
 wrk_pid=
@@ -222,8 +220,8 @@ total=$(sed -n 's/^ *\([0-9][0-9]*\) requests in \([0-9.]*[a-z]*\).*/\1 requests
 p99=$(sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$tmp/wrk.out")
 non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$tmp/wrk.out")
 sockets=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$tmp/wrk.out")
-echo "wrk: ${total:-?} through three deploys, a rollback and a manual rollback; p99 ${p99:-?}"
-echo "wrk: non-2xx responses: ${non2xx:-0}; socket errors: ${sockets:-none}"
+echo "wrk: ${total:-?} through three deploys, a manual and an automatic rollback; p99 ${p99:-?}"
+echo "wrk: non-2xx responses: ${non2xx:-0} (the releases' own 0.1 % and v1.1.0's 5 % while it had its 10 %); socket errors: ${sockets:-none}"
 
 # The story happened only if v1.0.0 is the live release and v1.1.0's run
 # ended rolled back.
@@ -238,4 +236,4 @@ esac
 [ "$(printf '%s\n' "$v110" | json_get state)" = rolled_back ] ||
 	die "run $failed (v1.1.0) should have ended rolled_back: $v110"
 
-act "Done: v1.0.1 went live in three traffic steps, v1.1.0 was swapped out at 10% and rolled back automatically, then production went back to v1.0.0 by hand"
+act "Done: v1.0.1 went live in three traffic steps, production went back to v1.0.0 by hand, and v1.1.0 was caught at 10% by the sequential test and swapped out"

@@ -17,6 +17,9 @@ PACKAGES=(
 	# traffic: wrk (real load in the demo and the zero-dropped-requests test),
 	# haproxy (the external-router tests and the comparison in bench/proxy.sh)
 	wrk haproxy
+	# the Prometheus tests (tests/unit/analysis/test_prometheus.c,
+	# tests/integration/t_prometheus.sh); openssl signs alerts in t_alerts.sh
+	prometheus openssl
 )
 # Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
 BENCH_PACKAGES=()

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.." || exit 2
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0"
 
 passed=0
 failed=0
@@ -17,6 +18,9 @@ if [ -x build/asan/unit-tests ]; then
 	unit_out=$(mktemp)
 	build/asan/unit-tests 2>&1 | tee "$unit_out"
 	synth=$(sed 's/\x1b\[[0-9;]*m//g' "$unit_out" | grep 'Synthesis:' | tail -n 1)
+	# Criterion counts a test whose process leaks or trips a sanitizer
+	# after its assertions as passed: the reports themselves fail the run.
+	sanitized=$(grep -cE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$unit_out" || true)
 	rm -f "$unit_out"
 	if [ -n "$synth" ]; then
 		num() { printf '%s\n' "$synth" | sed -n "s/.*$1: *\([0-9][0-9]*\).*/\1/p"; }
@@ -24,7 +28,8 @@ if [ -x build/asan/unit-tests ]; then
 		u_fail=$(num Failing)
 		u_crash=$(num Crashing)
 		passed=$((passed + ${u_pass:-0}))
-		failed=$((failed + ${u_fail:-0} + ${u_crash:-0}))
+		failed=$((failed + ${u_fail:-0} + ${u_crash:-0} + ${sanitized:-0}))
+		[ "${sanitized:-0}" -eq 0 ] || echo "unit tests: $sanitized sanitizer report(s) above (each counts as a failure)"
 	else
 		echo "unit tests: no Synthesis line (the runner itself crashed?)"
 		failed=$((failed + 1))

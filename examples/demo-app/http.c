@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "demo-app.h"
 
@@ -219,10 +220,26 @@ static bool inject_fault(const struct demo_opts *o)
 	return (double)(z >> 11) * 0x1.0p-53 < o->error_rate;
 }
 
+/* The first injected fault is logged once with the wall-clock time in µs,
+ * so a demo or a bench can measure from the first bad answer to the moment
+ * traffic left this release. */
+static void note_first_fault(const struct demo_opts *o)
+{
+	static atomic_bool logged;
+	if (atomic_exchange(&logged, true))
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(stderr, "demo-app %s: first injected fault at %lld us\n", o->version,
+		(long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	fflush(stderr);
+}
+
 static void route_root(const struct demo_opts *o, struct demo_response *res)
 {
 	res->delay_ms = o->latency_ms;
 	if (inject_fault(o)) {
+		note_first_fault(o);
 		set_text(res, 500, "{\"error\":\"injected fault\"}\n");
 		res->content_type = "application/json";
 		return;

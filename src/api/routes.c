@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/alerts.h"
 #include "api/metrics.h"
 #include "api/request.h"
 #include "api/traffic.h"
@@ -43,6 +44,8 @@ static rg_err h_traffic(rg_api_ctx *, const rg_request *, const rg_route_match *
 			rg_error *);
 static rg_err h_control(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
+static rg_err h_alerts(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		       rg_error *);
 
 /* The whole API in one table. In patterns, {id} is one path segment holding
  * a positive run id and {name} one non-empty segment. query lists the
@@ -69,6 +72,7 @@ static const struct route {
 	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          h_control,   rg_engine_promote },
 	{ "run_pause",   "POST", "/api/v1/runs/{id}/pause",            "",          h_control,   rg_engine_pause },
 	{ "run_resume",  "POST", "/api/v1/runs/{id}/resume",           "",          h_control,   rg_engine_resume },
+	{ "alerts",      "POST", "/api/v1/alerts",                     "",          h_alerts,    NULL },
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -185,8 +189,7 @@ json_t *rg_api_error_json(const char *code, const char *message, const char *fie
 	return inner ? json_pack("{s:o}", "error", inner) : NULL;
 }
 
-/* Serialises v (stolen) as the reply body, newline-terminated for curl. */
-static rg_err reply_json(rg_reply *reply, unsigned status, json_t *v, rg_error *err)
+rg_err rg_reply_json(rg_reply *reply, unsigned status, json_t *v, rg_error *err)
 {
 	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
 	json_decref(v);
@@ -209,7 +212,7 @@ rg_err rg_reply_error(rg_reply *reply, unsigned status, const char *code, const 
 	reply->status = 500;
 	reply->content_type = RG_JSON_CONTENT_TYPE;
 	json_t *v = rg_api_error_json(code, e->message, e->field);
-	return reply_json(reply, status, v, NULL);
+	return rg_reply_json(reply, status, v, NULL);
 }
 
 /* ---- request helpers --------------------------------------------------------- */
@@ -325,7 +328,7 @@ static rg_err reply_run(rg_api_ctx *ctx, rg_reply *reply, unsigned status, int64
 	if (status == 201)
 		snprintf(reply->location, sizeof reply->location, "/api/v1/runs/%lld",
 			 (long long)id);
-	return reply_json(reply, status, v, err);
+	return rg_reply_json(reply, status, v, err);
 }
 
 /* ---- handlers: service ------------------------------------------------------- */
@@ -334,7 +337,7 @@ static rg_err h_health(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 		       rg_reply *reply, rg_error *err)
 {
 	const char *service = ctx->cfg->service ? ctx->cfg->service : "";
-	return reply_json(reply, 200, json_pack("{s:s, s:s}", "status", "ok", "service", service),
+	return rg_reply_json(reply, 200, json_pack("{s:s, s:s}", "status", "ok", "service", service),
 			  err);
 }
 
@@ -438,7 +441,7 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	if (!plan)
 		plan = json_null();
 	if (rr.dry_run)
-		return reply_json(reply, 200, json_pack("{s:o}", "plan", plan), err);
+		return rg_reply_json(reply, 200, json_pack("{s:o}", "plan", plan), err);
 	return reply_run(ctx, reply, 201, id, plan, err);
 }
 
@@ -477,7 +480,7 @@ static rg_err all_status(rg_api_ctx *ctx, rg_reply *reply, rg_error *err)
 			return rc;
 		}
 	}
-	return reply_json(reply, 200, json_pack("{s:o}", "environments", list), err);
+	return rg_reply_json(reply, 200, json_pack("{s:o}", "environments", list), err);
 }
 
 static rg_err h_status(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
@@ -492,7 +495,7 @@ static rg_err h_status(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	json_t *st = NULL;
 	if (!rc)
 		rc = env_status(ctx, env, &st, err);
-	return rc ? rc : reply_json(reply, 200, st, err);
+	return rc ? rc : rg_reply_json(reply, 200, st, err);
 }
 
 static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
@@ -507,7 +510,7 @@ static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_matc
 	json_t *runs = NULL;
 	if (!rc)
 		rc = rg_store_runs_json(ctx->store, env, (int)limit, &runs, err);
-	return rc ? rc : reply_json(reply, 200, json_pack("{s:o}", "runs", runs), err);
+	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", "runs", runs), err);
 }
 
 static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
@@ -515,7 +518,7 @@ static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match
 {
 	json_t *run = NULL;
 	rg_err rc = rg_store_run_json(ctx->store, m->run_id, &run, err);
-	return rc ? run_not_found(rc, m->run_id, err) : reply_json(reply, 200, run, err);
+	return rc ? run_not_found(rc, m->run_id, err) : rg_reply_json(reply, 200, run, err);
 }
 
 /* Where a stream or listing starts: Last-Event-ID (a reconnecting
@@ -547,7 +550,7 @@ static rg_err h_events(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	}
 	json_t *events = NULL;
 	rc = rg_store_events_json(ctx->store, m->run_id, after, &events, err);
-	return rc ? rc : reply_json(reply, 200, json_pack("{s:o}", "events", events), err);
+	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", "events", events), err);
 }
 
 static rg_err h_step_log(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
@@ -587,7 +590,7 @@ static rg_err h_traffic(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 	json_t *traffic = NULL;
 	if (!rc)
 		rc = rg_api_traffic_json(ctx->cfg, ctx->store, ctx->dp, env, &traffic, err);
-	return rc ? rc : reply_json(reply, 200, traffic, err);
+	return rc ? rc : rg_reply_json(reply, 200, traffic, err);
 }
 
 /* ---- handlers: run controls -------------------------------------------------- */
@@ -603,6 +606,15 @@ static rg_err h_control(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 	if (rc)
 		return run_not_found(rc, m->run_id, err);
 	return reply_run(ctx, reply, 200, m->run_id, NULL, err);
+}
+
+/* ---- handlers: alerts from outside ------------------------------------------- */
+
+/* Signature, payload and matching live in alerts.c. */
+static rg_err h_alerts(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		       rg_reply *reply, rg_error *err)
+{
+	return rg_api_alerts(ctx, req, reply, err);
 }
 
 /* ---- dispatch ---------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/alerts.h"
 #include "api/sse.h"
 #include "config/config.h"
 #include "dataplane/dataplane.h"
@@ -25,6 +26,7 @@ typedef struct rg_api_ctx {
 	rg_store *store;
 	rg_sse_hub *sse;
 	rg_dataplane *dp;       /* built-in proxies, or NULL */
+	const rg_alerts_key *alerts_key; /* the secret of alerts:, loaded at start; NULL = none */
 } rg_api_ctx;
 
 typedef struct rg_request {
@@ -68,6 +70,9 @@ rg_route_result rg_route_find(const char *method, const char *path, rg_route_mat
 void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply);
 void rg_reply_release(rg_reply *r);
 
+/* v (stolen; NULL means out of memory) as a JSON body with status,
+ * newline-terminated for curl. */
+rg_err rg_reply_json(rg_reply *reply, unsigned status, json_t *v, rg_error *err);
 /* {"error":{"code","message","field"?}} with the status of code. Returns
  * RG_ENOMEM (reply left with status 500 and no body) if it cannot be built. */
 rg_err rg_reply_error(rg_reply *reply, unsigned status, const char *code, const rg_error *e);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "api/alerts.h"
 #include "api/request.h"
 #include "api/routes.h"
 #include "api/sse.h"
@@ -37,6 +38,7 @@ struct rg_api {
 	bool kicked;             /* MHD must run at once: streams were resumed */
 	bool stopping;
 	int port;
+	rg_alerts_key alerts_key; /* read once at start; wiped before api is freed */
 };
 
 /* Per request: the body as it arrives. */
@@ -312,11 +314,17 @@ static struct MHD_Daemon *daemon_start(rg_api *api, int fd)
 		MHD_OPTION_END);
 }
 
+static void api_free(rg_api *api)
+{
+	rg_alerts_key_wipe(&api->alerts_key);
+	free(api);
+}
+
 static void on_closed(uv_handle_t *h)
 {
 	rg_api *api = h->data;
 	if (--api->open_handles == 0)
-		free(api);
+		api_free(api);
 }
 
 static void close_handles(rg_api *api)
@@ -357,7 +365,22 @@ static void api_discard(rg_api *api)
 	if (api->daemon)
 		MHD_stop_daemon(api->daemon);
 	rg_sse_hub_free(api->ctx.sse);
-	free(api);
+	api_free(api);
+}
+
+/* The alerts secret is read once, here. Without it the API still starts
+ * (deploys and rollbacks matter more than alerts) and POST /api/v1/alerts
+ * answers 503 saying why; the warning names where the secret was looked
+ * for, never what it is. */
+static void load_alerts_key(rg_api *api, const rg_config *cfg)
+{
+	if (!cfg->alerts.enabled)
+		return;
+	rg_alerts_key_load(&cfg->alerts, &api->alerts_key);
+	api->ctx.alerts_key = &api->alerts_key;
+	if (!api->alerts_key.loaded)
+		rg_warn("api: alerts secret unavailable: %s; POST /api/v1/alerts answers 503 "
+			"until serve restarts", api->alerts_key.problem);
 }
 
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
@@ -378,6 +401,7 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 	}
 	*api = (rg_api){ .loop = loop, .port = port,
 			 .ctx = { .cfg = cfg, .engine = engine, .store = store, .dp = dp } };
+	load_alerts_key(api, cfg);
 	rc = rg_sse_hub_new(store, on_kick, api, &api->ctx.sse, err);
 	if (rc) {
 		close(fd);
@@ -399,7 +423,7 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		MHD_stop_daemon(api->daemon);
 		rg_sse_hub_free(api->ctx.sse);
 		if (!api->open_handles)
-			free(api);
+			api_free(api);
 		return rc;
 	}
 	rg_engine_set_event_hook(engine, on_engine_event, api);

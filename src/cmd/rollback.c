@@ -106,6 +106,15 @@ static void started_print(const json_t *run, const json_t *plan)
 	json_t *step;
 	size_t i;
 	rg_out_clean(env, sizeof env, rg_out_str_or(run, "env", rg_out_str(plan, "env")));
+	if (json_object_get(plan, "approves_run")) {
+		/* The deploy that waited for approval rolls back itself. */
+		rg_out_clean(from, sizeof from, rg_out_str_or(plan, "removed", "?"));
+		rg_out_clean(to, sizeof to, rg_out_str_or(plan, "target", "?"));
+		printf("run %lld: rollback approved: %s goes back from %s to %s\n",
+		       (long long)rg_out_int(run, "id", 0), env, from, to);
+		fflush(stdout);
+		return;
+	}
 	rg_out_clean(from, sizeof from,
 		     rg_out_str_or(run, "from_version", rg_out_str_or(plan, "from", "?")));
 	rg_out_clean(to, sizeof to, rg_out_str_or(run, "version", rg_out_str_or(plan, "to", "?")));

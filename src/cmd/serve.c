@@ -89,7 +89,7 @@ static rg_err start(server *s, rg_error *err)
 	if (!rc)
 		rc = rg_routers_new(&s->loop, &s->cfg, s->dp, &s->routers, err);
 	if (!rc)
-		rc = rg_engine_new(&s->loop, &s->cfg, s->store, s->routers, &s->engine, err);
+		rc = rg_engine_new(&s->loop, &s->cfg, s->store, s->routers, s->dp, &s->engine, err);
 	if (!rc)
 		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
 				  &s->api, err);

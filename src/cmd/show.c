@@ -99,22 +99,58 @@ static rg_err steps_print(const json_t *steps, rg_error *err)
 	return RG_OK;
 }
 
-static void decision_print(const json_t *d, int64_t base_ms)
+/* A sequential test's evidence in one line: counts per side, the
+ * log-likelihood ratio against its bounds, α and β. */
+static void evidence_line(const json_t *ev, char *out, size_t size)
 {
-	char line[256], at[32];
+	const json_t *c = json_object_get(ev, "canary"), *b = json_object_get(ev, "baseline");
+	snprintf(out, size,
+		 "%s test: canary %lld/%lld, baseline %lld/%lld; log-likelihood ratio %.3g (fail >= %.3g, pass <= %.3g); alpha %g, beta %g, min_effect %g",
+		 rg_out_str_or(ev, "test", "?"), (long long)rg_out_int(c, "events", 0),
+		 (long long)rg_out_int(c, "requests", 0), (long long)rg_out_int(b, "events", 0),
+		 (long long)rg_out_int(b, "requests", 0), json_number_value(json_object_get(ev, "llr")),
+		 json_number_value(json_object_get(ev, "upper")), json_number_value(json_object_get(ev, "lower")),
+		 json_number_value(json_object_get(ev, "alpha")), json_number_value(json_object_get(ev, "beta")),
+		 json_number_value(json_object_get(ev, "min_effect")));
+}
+
+static void decision_print(const json_t *d, int64_t base_ms, const char *title)
+{
+	char line[600], at[32];
 	if (!json_is_object(d))
 		return;
 	snprintf(line, sizeof line, "%s (%s) -> %s", rg_out_str_or(d, "trigger", "?"),
 		 rg_out_str_or(d, "severity", "?"), rg_out_str_or(d, "action", "?"));
-	printf("\ndecision\n");
+	printf("\n%s\n", title);
 	field_line("  trigger", line);
+	field_line("  window", rg_out_str(d, "window"));
 	field_line("  observed", rg_out_str(d, "observed"));
 	field_line("  threshold", rg_out_str(d, "threshold"));
+	if (json_is_object(json_object_get(d, "evidence"))) {
+		evidence_line(json_object_get(d, "evidence"), line, sizeof line);
+		field_line("  evidence", line);
+	}
 	field_line("  reason", rg_out_str(d, "reason"));
 	int64_t ms = rg_out_ms(d, "at");
 	if (ms >= 0 && base_ms >= 0) {
 		rg_out_offset(at, sizeof at, ms - base_ms);
 		field_line("  at", at);
+	}
+}
+
+/* The decision that acted, then any other (notify, waiting for approval). */
+static void decisions_print(const json_t *run, int64_t base_ms)
+{
+	const json_t *acted = json_object_get(run, "decision");
+	decision_print(acted, base_ms, "decision");
+	const json_t *all = json_object_get(run, "decisions");
+	size_t i;
+	json_t *d;
+	json_array_foreach(all, i, d) {
+		if (json_is_object(acted) && rg_out_ms(d, "at") == rg_out_ms(acted, "at") &&
+		    strcmp(rg_out_str_or(d, "trigger", ""), rg_out_str_or(acted, "trigger", "")) == 0)
+			continue;
+		decision_print(d, base_ms, "other decision");
 	}
 }
 
@@ -151,7 +187,7 @@ static int show_run(rg_client *c, int64_t id, bool json)
 		header_print(run);
 		if (steps_print(json_object_get(run, "steps"), &e))
 			code = rg_out_error(&e);
-		decision_print(json_object_get(run, "decision"), base);
+		decisions_print(run, base);
 		timeline_print(json_object_get(run, "events"), base);
 	}
 	json_decref(run);

@@ -22,6 +22,7 @@ static void set_defaults(rg_loader *l)
 	cfg->actions[RG_SEV_P1] = RG_ACTION_ROLLBACK;
 	cfg->actions[RG_SEV_P2] = RG_ACTION_ROLLBACK_AFTER_APPROVAL;
 	cfg->actions[RG_SEV_P3] = RG_ACTION_NOTIFY;
+	cfg->approval_timeout_ms = 60 * RG_MS_MINUTE;
 }
 
 /* dir/rel without "./" in front or "/" behind: state paths end up in logs
@@ -197,6 +198,7 @@ void rg_config_release(rg_config *cfg)
 	release_steps(cfg->deploy, cfg->n_deploy);
 	release_steps(cfg->rollback, cfg->n_rollback);
 	release_checks_triggers(cfg);
+	rg_alerts_cfg_release(&cfg->alerts);
 	memset(cfg, 0, sizeof *cfg);
 }
 

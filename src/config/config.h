@@ -130,9 +130,28 @@ typedef struct rg_trigger {
 	bool fire_on_no_data; /* on_no_data: fire (default ignore) */
 	double alpha, beta;   /* analysis; default 0.05 each */
 	int64_t latency_bound_ms;
+	double min_effect;    /* analysis: event-rate ratio to detect (sprt.h R); default 2 */
+	bool promote_on_pass; /* analysis: a pass ends the traffic pause early */
+	int64_t window_ms;    /* metric (built-in proxy): sliding window; default 60s, at most 60s */
 	rg_severity severity; /* default P1 */
 	int line, col;
 } rg_trigger;
+
+/* `alerts:` — firing alerts posted to POST /api/v1/alerts (Alertmanager's
+ * webhook payload or rollguard's small form) fire a trigger of the
+ * environment's active run. The shared secret that signs requests is never
+ * in the file: it is read from serve's environment or from a file. */
+typedef struct rg_alerts_cfg {
+	bool enabled;           /* the section is present */
+	char *secret_env;       /* name of an environment variable holding the secret */
+	char *secret_file;      /* or a file whose first line is the secret (absolute) */
+	char *service_label;    /* label naming the service; default "service" */
+	char *env_label;        /* label naming the environment; default "env" */
+	char *severity_label;   /* label giving the severity; default "severity" */
+	rg_kv *severities;      /* label value → "P0".."P3" (e.g. critical → P0) */
+	size_t n_severities;
+	rg_severity default_severity; /* when the label is absent or unmapped; default P1 */
+} rg_alerts_cfg;
 
 typedef struct rg_config {
 	char *path;           /* as given */
@@ -152,6 +171,9 @@ typedef struct rg_config {
 	size_t n_triggers;
 	char *prometheus;     /* metrics.prometheus */
 	rg_action actions[RG_SEV_COUNT]; /* default P0,P1 rollback; P2 after approval; P3 notify */
+	int64_t approval_timeout_ms; /* actions.approval_timeout: how long a run waits in
+	                                awaiting_approval before rolling back; default 1h */
+	rg_alerts_cfg alerts;
 } rg_config;
 
 /* One problem found while loading: printed as "FILE:LINE:COL: message". */
@@ -180,6 +202,17 @@ const rg_step *rg_config_step(const rg_config *cfg, const char *name);
 
 const char *rg_severity_name(rg_severity s);   /* "P0" … */
 const char *rg_action_name(rg_action a);       /* "rollback", … */
+
+/* The shared secret of `alerts:`, read when serve starts: the value of
+ * secret_env, or the first line of secret_file (its line end stripped),
+ * into out as a NUL-terminated string of at most size - 1 bytes (*len).
+ * RG_ENOTFOUND for an unset variable or a missing file, RG_EINVAL for an
+ * empty secret, RG_ETOOLARGE when it does not fit, RG_EIO when the file
+ * cannot be read. Messages name the variable or the file, never the secret;
+ * on failure out holds nothing of it. */
+#define RG_ALERTS_SECRET_MAX 1024
+rg_err rg_alerts_secret_load(const rg_alerts_cfg *a, char *out, size_t size, size_t *len,
+			     rg_error *err);
 
 /* The commented starter file `rollguard init` writes; lints clean. */
 extern const char rg_config_starter[];

@@ -107,6 +107,8 @@ void rg_ld_pipeline(rg_loader *l, const rg_ynode *seq, bool rollback,
 void rg_ld_traffic(rg_loader *l, const rg_ynode *v, const rg_step *pipeline,
 		   size_t n_before, rg_traffic *t);                   /* traffic.c */
 void rg_ld_triggers(rg_loader *l, const rg_ynode *seq);               /* triggers.c */
+void rg_ld_alerts(rg_loader *l, const rg_ynode *v);                   /* alerts.c */
+void rg_alerts_cfg_release(rg_alerts_cfg *a);                         /* alerts.c */
 /* An environment's `proxy:` and `router:` (router.c); both set e->router. */
 void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e);
 void rg_ld_router(rg_loader *l, const rg_ynode *v, rg_env *e);

@@ -1,5 +1,6 @@
 /* sections.c — the top level of rollguard.yaml: service, server,
- * environments, metrics and actions, and the order sections are read in.
+ * environments, metrics and actions, and the order sections are read in
+ * (alerts: is alerts.c's).
  * Sections are read in dependency order, not file order, so a reference to
  * something defined further down the file still resolves. */
 #include "config/config_internal.h"
@@ -12,13 +13,14 @@
 
 static const char *const top_keys[] = { "service", "server",   "environments", "deploy",
 					"rollback", "checks", "metrics", "triggers",
-					"actions", NULL };
+					"actions", "alerts", NULL };
 static const char *const server_keys[] = { "listen", "state", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  NULL };
 static const char *const metrics_keys[] = { "prometheus", NULL };
 static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify",
 					    NULL };
+static const char *const actions_keys[] = { "P0", "P1", "P2", "P3", "approval_timeout", NULL };
 
 static void load_service(rg_loader *l, const rg_ynode *root)
 {
@@ -42,16 +44,6 @@ static void load_server(rg_loader *l, const rg_ynode *root)
 
 /* Variables reach commands through the environment, so their names must be
  * names a shell accepts, and ROLLGUARD_* belongs to rollguard alone. */
-static bool var_name_ok(const char *s)
-{
-	if (!isalpha((unsigned char)*s) && *s != '_')
-		return false;
-	for (s++; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_')
-			return false;
-	return true;
-}
-
 static void load_vars(rg_loader *l, const rg_ynode *v, rg_env *e)
 {
 	if (!rg_ld_expect(l, v, RG_YMAP, "vars"))
@@ -64,7 +56,7 @@ static void load_vars(rg_loader *l, const rg_ynode *v, rg_env *e)
 		const char *text;
 		if (k->type != RG_YSCALAR || rg_ld_key(v, k->text) != k)
 			continue;
-		if (!var_name_ok(k->text))
+		if (!rg_var_name_valid(k->text))
 			rg_problem(l, k, "invalid variable name '%s' (use [A-Za-z_][A-Za-z0-9_]*)",
 				   k->text);
 		else if (!strncmp(k->text, "ROLLGUARD_", 10))
@@ -146,12 +138,15 @@ static void load_actions(rg_loader *l, const rg_ynode *root)
 	const rg_ynode *v = rg_ld_value(root, "actions");
 	if (!v || !rg_ld_expect(l, v, RG_YMAP, "actions"))
 		return;
-	rg_ld_check_keys(l, v, "in actions", rg_severity_names);
+	rg_ld_check_keys(l, v, "in actions", actions_keys);
 	for (int s = 0; s < RG_SEV_COUNT; s++) {
 		int a = (int)l->cfg->actions[s];
 		if (rg_ld_choice_of(l, v, rg_severity_names[s], "action", action_names, &a))
 			l->cfg->actions[s] = (rg_action)a;
 	}
+	/* How long rollback-after-approval waits for a person before it rolls
+	 * back anyway. */
+	rg_ld_positive_duration(l, v, "approval_timeout", &l->cfg->approval_timeout_ms);
 }
 
 static void load_pipeline(rg_loader *l, const rg_ynode *root, const char *key)
@@ -191,4 +186,6 @@ void rg_ld_config(rg_loader *l, const rg_ynode *root)
 	if (rg_ld_value(root, "triggers"))
 		rg_ld_triggers(l, rg_ld_value(root, "triggers"));
 	load_actions(l, root);
+	if (rg_ld_value(root, "alerts"))
+		rg_ld_alerts(l, rg_ld_value(root, "alerts"));
 }

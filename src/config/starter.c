@@ -124,4 +124,16 @@ const char rg_config_starter[] =
 	"  P0: rollback\n"
 	"  P1: rollback\n"
 	"  P2: rollback-after-approval\n"
-	"  P3: notify\n";
+	"  P3: notify\n"
+	"  approval_timeout: 1h              # no answer from a person: roll back anyway\n"
+	"\n"
+	"# Optional. Firing alerts posted to POST /api/v1/alerts (Alertmanager's\n"
+	"# webhook payload, relayed with a signature) act like triggers. The shared\n"
+	"# secret is never written here: serve reads it from a variable or a file.\n"
+	"# alerts:\n"
+	"#   secret_env: ROLLGUARD_ALERTS_SECRET   # or secret_file: /run/secrets/rollguard-alerts\n"
+	"#   service_label: service        # the label naming this service\n"
+	"#   env_label: env                # the label naming the environment\n"
+	"#   severity_label: severity\n"
+	"#   severities: { critical: P0, error: P1, warning: P2, info: P3 }\n"
+	"#   default_severity: P1\n";

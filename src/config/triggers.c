@@ -13,15 +13,19 @@
 
 static const char *const trigger_keys[] = {
 	"name",  "check", "metric", "query",      "command", "analysis",      "every",    "failures",
-	"above", "below", "for",    "on_no_data", "alpha",   "beta",          "latency_bound",
-	"severity", NULL
+	"above", "below", "for",    "on_no_data", "window",  "alpha",         "beta",     "latency_bound",
+	"min_effect", "promote_on_pass", "severity", NULL
 };
 /* Indexed by rg_trigger_kind. */
 static const char *const trigger_kinds[] = { "check", "metric", "query", "command", "analysis",
 					     NULL };
 static const char *const check_keys[] = { "every", "failures", NULL };
 static const char *const rule_keys[] = { "above", "below", "for", "every", "on_no_data", NULL };
-static const char *const analysis_keys[] = { "alpha", "beta", "latency_bound", NULL };
+/* window is the built-in proxy's: a query or a command has its own. */
+static const char *const metric_keys[] = { "above", "below",      "for",   "every",
+					   "on_no_data", "window", NULL };
+static const char *const analysis_keys[] = { "alpha", "beta", "latency_bound", "min_effect",
+					     "promote_on_pass", "every", NULL };
 static const char *const metric_names[] = { "error_rate",  "latency_p50",  "latency_p95",
 					    "latency_p99", "request_rate", NULL };
 static const char *const no_data_names[] = { "ignore", "fire", NULL };
@@ -40,6 +44,7 @@ static void foreign_keys(rg_loader *l, const rg_ynode *v, rg_trigger_kind kind)
 {
 	const char *const *own = kind == RG_TRIGGER_CHECK    ? check_keys
 				 : kind == RG_TRIGGER_ANALYSIS ? analysis_keys
+				 : kind == RG_TRIGGER_METRIC   ? metric_keys
 							       : rule_keys;
 	for (size_t i = 0; i < v->n; i += 2) {
 		const rg_ynode *k = v->kids[i];
@@ -132,6 +137,22 @@ static bool parse_threshold(rg_loader *l, const rg_ynode *v, const char *key,
 	return false;
 }
 
+/* The proxy keeps one slot per second for the last 60 seconds, so a
+ * window is whole seconds within that. */
+static void load_window(rg_loader *l, const rg_ynode *v, rg_trigger *t)
+{
+	int64_t ms = t->window_ms;
+	if (!rg_ld_duration(l, v, "window", &ms))
+		return;
+	if (ms < RG_MS_SECOND || ms > 60 * RG_MS_SECOND || ms % RG_MS_SECOND) {
+		rg_problem(l, rg_ld_value(v, "window"),
+			   "'window' must be whole seconds from 1s to 60s (got '%s')",
+			   rg_ld_value(v, "window")->text);
+		return;
+	}
+	t->window_ms = ms;
+}
+
 static void load_rule(rg_loader *l, const rg_ynode *v, rg_trigger *t)
 {
 	if (t->kind == RG_TRIGGER_METRIC) {
@@ -154,6 +175,8 @@ static void load_rule(rg_loader *l, const rg_ynode *v, rg_trigger *t)
 		t->has_below = true;
 	rg_ld_duration(l, v, "for", &t->for_ms);
 	rg_ld_positive_duration(l, v, "every", &t->every_ms);
+	if (t->kind == RG_TRIGGER_METRIC)
+		load_window(l, v, t);
 	int no_data = 0;
 	if (rg_ld_choice(l, v, "on_no_data", no_data_names, &no_data))
 		t->fire_on_no_data = no_data == 1;
@@ -175,13 +198,50 @@ static void load_rate(rg_loader *l, const rg_ynode *v, const char *key, double *
 	*out = d;
 }
 
+/* The ratio of event rates the sequential test is tuned to detect (sprt.h's
+ * R): at 1 the two hypotheses are the same and the test never ends. */
+static void load_min_effect(rg_loader *l, const rg_ynode *v, rg_trigger *t)
+{
+	const rg_ynode *n = rg_ld_value(v, "min_effect");
+	const char *s;
+	double d;
+	if (!n || !rg_ld_text(l, n, "min_effect", &s))
+		return;
+	if (rg_number_parse(s, &d) != 0 || !(d > 1)) {
+		rg_problem(l, n, "'min_effect' must be a number greater than 1, like 2 (got '%s')", s);
+		return;
+	}
+	t->min_effect = d;
+}
+
+/* An analysis trigger's every is how often the test takes a batch of the
+ * proxy's counts; below 50ms it would only burn the loop. */
+static void load_batch_interval(rg_loader *l, const rg_ynode *v, rg_trigger *t)
+{
+	int64_t ms = t->every_ms;
+	if (!rg_ld_duration(l, v, "every", &ms))
+		return;
+	if (ms < 50) {
+		rg_problem(l, rg_ld_value(v, "every"),
+			   "'every' of an analysis trigger must be at least 50ms (got '%s')",
+			   rg_ld_value(v, "every")->text);
+		return;
+	}
+	t->every_ms = ms;
+}
+
 static void load_analysis(rg_loader *l, const rg_ynode *v, rg_trigger *t)
 {
 	int a = 0;
+	t->every_ms = 250;
+	t->min_effect = 2;
 	rg_ld_choice(l, v, "analysis", analysis_names, &a);
 	load_rate(l, v, "alpha", &t->alpha);
 	load_rate(l, v, "beta", &t->beta);
 	rg_ld_duration(l, v, "latency_bound", &t->latency_bound_ms);
+	load_min_effect(l, v, t);
+	rg_ld_bool(l, v, "promote_on_pass", &t->promote_on_pass);
+	load_batch_interval(l, v, t);
 }
 
 static void load_trigger(rg_loader *l, const rg_ynode *v, rg_trigger *t,
@@ -189,7 +249,8 @@ static void load_trigger(rg_loader *l, const rg_ynode *v, rg_trigger *t,
 {
 	t->line = v->line;
 	t->col = v->col;
-	t->every_ms = 10 * RG_MS_SECOND;
+	t->every_ms = 10 * RG_MS_SECOND;  /* analysis: 250ms, set by load_analysis */
+	t->window_ms = 60 * RG_MS_SECOND; /* read by metric triggers only */
 	t->failures = 3;
 	t->alpha = t->beta = 0.05;
 	t->severity = RG_SEV_P1;

@@ -111,6 +111,8 @@ rg_err rg_engine_resume(rg_engine *e, int64_t run_id, const char *actor, rg_erro
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)
 		return rc;
+	if (strcmp(a->run.state, "awaiting_approval") == 0)
+		return rg_approval_continue(a, actor, err);
 	bool holding = strcmp(a->run.state, "paused") == 0;
 	if (!holding && !a->run.paused)
 		return refuse(a, "resume", err);

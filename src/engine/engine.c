@@ -27,7 +27,7 @@ static void read_crash_point(rg_engine *e)
 }
 
 rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
-		     rg_routers *routers, rg_engine **out, rg_error *err)
+		     rg_routers *routers, rg_dataplane *dp, rg_engine **out, rg_error *err)
 {
 	rg_engine *e = calloc(1, sizeof *e);
 	if (!e)
@@ -36,8 +36,15 @@ rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
 	e->cfg = cfg;
 	e->store = store;
 	e->routers = routers;
+	e->dp = dp;
 	rg_err rc = rg_checker_new(loop, &e->checker, err);
 	if (rc) {
+		free(e);
+		return rc;
+	}
+	rc = rg_http_new(loop, &e->http, err);
+	if (rc) {
+		rg_checker_free(e->checker, NULL, NULL);
 		free(e);
 		return rc;
 	}
@@ -386,6 +393,46 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	return rc;
 }
 
+/* The run of env that waits in awaiting_approval, or NULL. */
+static rg_active *awaiting(rg_engine *e, const char *env)
+{
+	for (rg_active *a = e->runs; a; a = a->next)
+		if (!a->released && strcmp(a->run.env, env) == 0 &&
+		    strcmp(a->run.state, "awaiting_approval") == 0)
+			return a;
+	return NULL;
+}
+
+/* `rollguard rollback` while a deploy waits for approval of its rollback:
+ * the person approves it; that run rolls back (to its last known good). */
+static rg_err approve_rollback(rg_engine *e, rg_active *a, const rg_rollback_request *req,
+			       int64_t *run_id, json_t **plan, rg_error *err)
+{
+	if (req->to && strcmp(req->to, a->prev_version) != 0)
+		return rg_fail(err, RG_ECONFLICT, "to",
+			       "run %lld waits for approval to roll back to %s; approve that (without --to) or abort it first",
+			       (long long)a->run.id, a->prev_version[0] ? a->prev_version : "(none)");
+	*run_id = a->run.id;
+	if (req->dry_run) {
+		rg_plan p;
+		size_t done = (size_t)a->run.cursor < a->n_fwd ? (size_t)a->run.cursor : a->n_fwd;
+		rg_err rc = rg_plan_automatic(e->cfg, a->fwd, done, a->run.version, a->prev_version, &p, err);
+		if (rc)
+			return rc;
+		*plan = rg_plan_to_json(e->cfg, &p);
+		rg_plan_release(&p);
+		json_object_set_new(*plan, "approves_run", json_integer(a->run.id));
+		return *plan ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	}
+	rg_err rc = rg_approval_rollback(a, req->actor ? req->actor : "api", req->reason, err);
+	if (rc)
+		return rc;
+	*plan = rg_plan_to_json(e->cfg, &a->plan);
+	if (*plan)
+		json_object_set_new(*plan, "approves_run", json_integer(*run_id));
+	return *plan ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+}
+
 rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t *run_id,
 			  json_t **plan, rg_error *err)
 {
@@ -396,6 +443,9 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 		return rc;
 	if (req->to && !rg_name_valid(req->to))
 		return rg_fail(err, RG_EINVAL, "to", "invalid version '%.80s'", req->to);
+	rg_active *held = awaiting(e, req->env);
+	if (held)
+		return approve_rollback(e, held, req, run_id, plan, err);
 	rollback_target t;
 	rc = pick_target(e, req, &t, err);
 	rg_plan p;
@@ -472,7 +522,14 @@ rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *er
 		return rc;
 	}
 	rg_release prev;
-	if (rg_store_release_last_known_good(e->store, a->run.env, a->run.version, &prev, NULL) == RG_OK)
+	/* A deploy falls back to what served when it began, if that was ever
+ * known good (after a manual rollback it is not the most recently
+ * verified release); otherwise to the most recently verified one. */
+	const char *from = a->run.from_version;
+	if (strcmp(a->run.kind, "deploy") == 0 && from[0] && strcmp(from, a->run.version) != 0 &&
+	    rg_store_release_get(e->store, a->run.env, from, &prev, NULL) == RG_OK && prev.verified_at > 0)
+		snprintf(a->prev_version, sizeof a->prev_version, "%s", prev.version);
+	else if (rg_store_release_last_known_good(e->store, a->run.env, a->run.version, &prev, NULL) == RG_OK)
 		snprintf(a->prev_version, sizeof a->prev_version, "%s", prev.version);
 	uv_timer_init(e->loop, &a->timer);
 	uv_timer_init(e->loop, &a->deadline);
@@ -485,6 +542,22 @@ rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *er
 	return RG_OK;
 }
 
+static void on_http_freed(void *ctx)
+{
+	rg_engine *e = ctx;
+	rg_checker_free(e->checker, e->shutdown_done, e->shutdown_ctx);
+}
+
+/* Once no run is left on the loop: the HTTP clients, then done. */
+static void free_clients(rg_engine *e)
+{
+	if (e->http)
+		rg_http_free(e->http, on_http_freed, e);
+	else
+		on_http_freed(e);
+	e->http = NULL;
+}
+
 static void on_active_closed(uv_handle_t *h)
 {
 	rg_active *a = h->data;
@@ -493,7 +566,7 @@ static void on_active_closed(uv_handle_t *h)
 		return;
 	active_free(a);
 	if (e->shutting_down && --e->closing == 0)
-		rg_checker_free(e->checker, e->shutdown_done, e->shutdown_ctx);
+		free_clients(e);
 }
 
 void rg_active_release(rg_active *a)
@@ -543,7 +616,7 @@ void rg_engine_shutdown(rg_engine *e, void (*done)(void *ctx), void *ctx)
 	for (rg_active *a = e->runs; a; a = a->next)
 		e->closing++;
 	if (e->closing == 0) {
-		rg_checker_free(e->checker, done, ctx);
+		free_clients(e);
 		return;
 	}
 	while (e->runs)
@@ -553,4 +626,48 @@ void rg_engine_shutdown(rg_engine *e, void (*done)(void *ctx), void *ctx)
 void rg_engine_free(rg_engine *e)
 {
 	free(e);
+}
+
+/* ---- alarms from outside ------------------------------------------------------ */
+
+/* A run whose release an alarm can speak about: a deploy going forward
+ * (its steps, pauses, monitor window), or a rollback's post-rollback window. */
+static bool watched(const rg_active *a)
+{
+	const char *st = a->run.state;
+	if (strcmp(a->run.phase, "reverse") == 0)
+		return strcmp(st, "monitoring") == 0;
+	return strcmp(a->run.kind, "deploy") == 0 &&
+	       (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 || strcmp(st, "monitoring") == 0);
+}
+
+rg_err rg_engine_alert(rg_engine *e, const rg_alert_in *in, int64_t *run_id, rg_error *err)
+{
+	rg_err rc = check_env(e, in->env, err);
+	if (rc)
+		return rc;
+	rg_active *a = NULL;
+	for (rg_active *r = e->runs; r && !a; r = r->next)
+		if (!r->released && strcmp(r->run.env, in->env) == 0)
+			a = r;
+	if (!a)
+		return rg_fail(err, RG_ENOTFOUND, "env", "nothing is being watched in '%s'", in->env);
+	if (!watched(a))
+		return rg_fail(err, RG_ENOTFOUND, "env", "run %lld in '%s' is %s: an alert changes nothing now",
+			       (long long)a->run.id, in->env, a->run.state);
+	*run_id = a->run.id;
+	rg_decision d;
+	memset(&d, 0, sizeof d);
+	snprintf(d.trigger, sizeof d.trigger, "alert:%s", in->name && *in->name ? in->name : "unnamed");
+	snprintf(d.severity, sizeof d.severity, "%s", rg_severity_name(in->severity));
+	snprintf(d.observed, sizeof d.observed, "alert '%s' firing (%s)%s%s",
+		 in->name && *in->name ? in->name : "unnamed", in->source ? in->source : "api",
+		 in->summary && *in->summary ? ": " : "", in->summary ? in->summary : "");
+	snprintf(d.threshold, sizeof d.threshold, "a firing alert for %s/%s", e->cfg->service, in->env);
+	char what[300];
+	snprintf(what, sizeof what, "alert '%s' fired (%s) from %s", in->name && *in->name ? in->name : "unnamed",
+		 d.severity, in->source ? in->source : "api");
+	rg_decide_reason(a, &d, e->cfg->actions[in->severity], what);
+	rg_decide(a, &d);
+	return RG_OK;
 }

@@ -21,11 +21,13 @@ typedef struct rg_engine rg_engine;
 typedef void (*rg_engine_event_fn)(void *ctx, int64_t run_id);
 
 typedef struct rg_routers rg_routers;
+typedef struct rg_dataplane rg_dataplane;
 
 /* routers (routers/routers.h) is what traffic steps and rollbacks drive;
- * NULL when no environment routes traffic. Borrowed. */
+ * dp (dataplane/dataplane.h) gives the built-in proxies' figures to metric
+ * triggers and the sequential test. Either may be NULL. Both borrowed. */
 rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
-		     rg_routers *routers, rg_engine **out, rg_error *err);
+		     rg_routers *routers, rg_dataplane *dp, rg_engine **out, rg_error *err);
 void rg_engine_set_event_hook(rg_engine *e, rg_engine_event_fn fn, void *ctx);
 /* Applies every environment's stored route again (the router may have
  * restarted, or serve stopped between a commit and the apply), then picks
@@ -60,6 +62,25 @@ rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error
 rg_err rg_engine_pause(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
 rg_err rg_engine_resume(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
 rg_err rg_engine_promote(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
+
+/* An alarm from outside (POST /api/v1/alerts), already authenticated and
+ * matched to this service by the API. It fires like a trigger of env's
+ * active run: during a deploy's traffic step or monitor window it is
+ * decided through `actions:` by its severity; in a rollback's
+ * post-rollback window it marks the run (the restored release is
+ * unhealthy). Borrowed strings. */
+typedef struct rg_alert_in {
+	const char *env;
+	const char *name;          /* the alert's name (alertname), for the decision */
+	rg_severity severity;
+	const char *summary;       /* may be NULL or "": one line from the alert */
+	const char *source;        /* "alertmanager" | "api" */
+} rg_alert_in;
+
+/* RG_OK with *run_id = the run it fired for; RG_ENOTFOUND (message says
+ * so) when env has no run being watched — the alert changes nothing;
+ * RG_EINVAL for an unknown env. */
+rg_err rg_engine_alert(rg_engine *e, const rg_alert_in *a, int64_t *run_id, rg_error *err);
 
 /* Log of a step: the live tail while it runs, else the stored one.
  * *log owned by the caller. */

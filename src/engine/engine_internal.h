@@ -7,7 +7,12 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "analysis/prometheus.h"
+#include "analysis/rule.h"
+#include "analysis/sprt.h"
+#include "dataplane/dataplane.h"
 #include "engine/checks.h"
+#include "http/client.h"
 #include "engine/engine.h"
 #include "engine/exec.h"
 #include "engine/planner.h"
@@ -20,13 +25,28 @@ typedef struct rg_routers rg_routers;
 /* A step (command, checks, traffic) has ended. */
 typedef void (*rg_launch_done_fn)(rg_active *a, bool ok, const char *detail, int exit_code);
 
-/* One health trigger of a run: its check in flight and its count. */
+/* Counts of one release at the last batch of a sequential test. */
+typedef struct rg_side_counts {
+	uint64_t requests, errors, slow;
+} rg_side_counts;
+
+/* One trigger of a run while it is watched: what is in flight and what it
+ * has seen. Check triggers use run/failures; rules (metric, query,
+ * command) rule and query/exec; the sequential test the rest. */
 typedef struct rg_trigger_slot {
 	rg_active *a;
 	size_t i;                 /* index into cfg->triggers */
+	int64_t due;              /* next evaluation, loop ms */
 	rg_check_run *run;        /* check in flight, or NULL */
 	int failures;             /* consecutive failures */
-	int64_t due;              /* next evaluation, loop ms */
+	rg_rule rule;             /* threshold rule state */
+	rg_prom_query *query;     /* Prometheus query in flight */
+	rg_exec *exec;            /* command in flight */
+	rg_sprt errors, slow;     /* the sequential tests: error events, latency over the bound */
+	bool testing;             /* a comparison is under way (both sides take traffic) */
+	int stage;                /* traffic stage the comparison belongs to */
+	char canary[72], base[72];/* the releases compared */
+	rg_side_counts last_canary, last_base;
 } rg_trigger_slot;
 
 /* Several checks at once; done fires once with ok = all passed. */
@@ -38,6 +58,8 @@ struct rg_engine {
 	rg_store *store;
 	rg_checker *checker;
 	rg_routers *routers;      /* may be NULL: no environment routes traffic */
+	rg_dataplane *dp;         /* the built-in proxies' figures; may be NULL */
+	rg_http *http;            /* Prometheus queries */
 	rg_engine_event_fn hook;
 	void *hook_ctx;
 	rg_active *runs;          /* runs in progress, a list */
@@ -75,6 +97,10 @@ struct rg_active {
 	void (*restore_then)(rg_active *a);
 	rg_launch_done_fn traffic_done;    /* the traffic step's caller */
 	int64_t decided_us;       /* rg_mono_us() of the rollback decision */
+	/* A person refused the rollback this trigger asked for (resume while
+	 * awaiting approval): it stays quiet until the traffic stage moves. */
+	char refused_trigger[80];
+	int refused_stage;
 	bool released;
 };
 
@@ -170,6 +196,36 @@ void rg_traffic_restore(rg_active *a, void (*then)(rg_active *a));
 
 /* window.c (also) — watch the triggers without a window of its own. */
 void rg_window_watch(rg_active *a);
+
+/* decide.c — the decision matrix. */
+/* d is filled but for action/reason (rg_decide_reason) and window (set
+ * here): rolls back, waits for approval, or records, by d->action. In the
+ * reverse phase it marks the run instead (the restored release is unhealthy). */
+void rg_decide(rg_active *a, rg_decision *d);
+/* d->action and a one-sentence d->reason from what fired ("trigger 'x'
+ * fired (P1): …") and the action. */
+void rg_decide_reason(rg_active *a, rg_decision *d, rg_action action, const char *what);
+/* "traffic 10%", "monitor", "post_rollback_monitor", "step 'app'". */
+void rg_decide_window(const rg_active *a, char *out, size_t size);
+/* awaiting_approval: (re)start the approval timeout; a person's rollback;
+ * a person's resume. */
+void rg_approval_resume(rg_active *a);
+/* Whether trigger may fire now (not refused by a person at this stage). */
+bool rg_decide_allowed(const rg_active *a, const char *trigger);
+rg_err rg_approval_rollback(rg_active *a, const char *actor, const char *reason, rg_error *err);
+rg_err rg_approval_continue(rg_active *a, const char *actor, rg_error *err);
+
+/* signals.c — rules (metric, query, command) and the sequential test,
+ * evaluated while triggers are watched (window.c calls these). */
+void rg_signals_start(rg_active *a);
+void rg_signals_tick(rg_active *a, int64_t now);
+void rg_signals_stop(rg_active *a);
+/* The shortest evaluation interval of the non-check triggers (ms), 0 if none. */
+int64_t rg_signals_interval(const rg_config *cfg);
+
+/* traffic.c (also) — a passed sequential test ends the current pause early
+ * (promote_on_pass). false when the step is not pausing at a share. */
+bool rg_traffic_end_pause(rg_active *a, const char *why);
 
 /* batch.c */
 rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t timeout_ms,

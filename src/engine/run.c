@@ -134,5 +134,7 @@ void rg_run_advance(rg_active *a)
 		return rg_window_resume(a);
 	if (rg_run_state_terminal(st))
 		return rg_active_release(a);
-	/* paused, awaiting_approval: wait for a person */
+	if (strcmp(st, "awaiting_approval") == 0)
+		return rg_approval_resume(a);
+	/* paused: wait for a person */
 }

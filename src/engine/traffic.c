@@ -370,6 +370,20 @@ rg_err rg_traffic_promote(rg_active *a, const char *actor, rg_error *err)
 	return RG_OK;
 }
 
+bool rg_traffic_end_pause(rg_active *a, const char *why)
+{
+	const rg_step *s = (size_t)a->run.cursor < a->n_fwd ? step_at_cursor(a) : NULL;
+	if (!s || s->kind != RG_STEP_TRAFFIC || !a->traffic_done || a->route_op ||
+	    a->run.traffic_stage < 1 || a->run.traffic_stage > stage_count(&s->traffic) ||
+	    !uv_is_active((uv_handle_t *)&a->timer))
+		return false;
+	char msg[600];
+	snprintf(msg, sizeof msg, "%s; pause ended early (promote_on_pass)", why);
+	note(a, "analysis_passed", s->name, msg);
+	on_wait_end(&a->timer);
+	return true;
+}
+
 /* ---- rollback -------------------------------------------------------------- */
 
 bool rg_traffic_swap_plan(rg_active *a, rg_route_state *out)

@@ -9,8 +9,8 @@
 
 const char *const rg_transition_table[][2] = {
 	{ "queued",            "running rolling_back failed aborted" },
-	{ "running",           "running paused monitoring rolling_back failed aborted" },
-	{ "paused",            "running rolling_back failed aborted" },
+	{ "running",           "running paused monitoring rolling_back awaiting_approval failed aborted" },
+	{ "paused",            "running rolling_back awaiting_approval failed aborted" },
 	{ "awaiting_approval", "running monitoring rolling_back aborted" },
 	{ "monitoring",        "monitoring succeeded rolling_back awaiting_approval aborted "
 	                       "rolled_back rollback_failed" },

@@ -1,7 +1,9 @@
 /* window.c — monitor windows: after the last step (`monitor`) and after a
- * rollback (`post_rollback_monitor`). Health-check triggers are evaluated on
- * their `every` interval; `failures` consecutive failures fire the trigger,
- * and its severity picks the action through `actions:`. */
+ * rollback (`post_rollback_monitor`), and the watch of every trigger in them
+ * and in a traffic step's pauses. Health-check triggers are evaluated on
+ * their `every` interval; `failures` consecutive failures fire the trigger;
+ * the other kinds (rules, the sequential test) are evaluated by signals.c.
+ * A fired trigger's severity picks the action through `actions:` (decide.c). */
 #include "engine/engine_internal.h"
 
 #include <stdio.h>
@@ -59,60 +61,32 @@ static void on_tick(uv_timer_t *timer)
 		if (cfg->triggers[i].kind == RG_TRIGGER_CHECK && !a->triggers[i].run &&
 		    a->triggers[i].due <= now)
 			start_trigger(a, i);
+	if (uv_is_active((uv_handle_t *)&a->tick))
+		rg_signals_tick(a, now);
 }
 
-static void fire_decision(const rg_active *a, const rg_trigger *t, const char *detail,
-			  rg_action action, rg_decision *d)
-{
-	char every[32];
-	rg_duration_format(t->every_ms, every, sizeof every);
-	memset(d, 0, sizeof *d);
-	snprintf(d->trigger, sizeof d->trigger, "%s", t->name);
-	snprintf(d->severity, sizeof d->severity, "%s", rg_severity_name(t->severity));
-	snprintf(d->action, sizeof d->action, "%s", rg_action_name(action));
-	snprintf(d->observed, sizeof d->observed, "%d consecutive failures; last: %s", t->failures, detail);
-	snprintf(d->threshold, sizeof d->threshold, "%d failures of check '%s' every %s", t->failures,
-		 t->check, every);
-	snprintf(d->reason, sizeof d->reason, "trigger '%s' fired (%s): check '%s' failed %d times in a row; %s%s",
-		 t->name, d->severity, t->check, t->failures,
-		 action == RG_ACTION_ROLLBACK ? "rolling back to " : "action ",
-		 action == RG_ACTION_ROLLBACK ? (a->prev_version[0] ? a->prev_version : "nothing (no known-good release)")
-					      : rg_action_name(action));
-}
-
-/* Actions other than an immediate rollback are recorded and the window goes
- * on: `notify` by definition; `rollback-after-approval` waits for a person,
- * who decides with `rollguard rollback`. */
-static void fire_recorded(rg_active *a, const rg_decision *d)
-{
-	rg_error err;
-	char msg[700];
-	snprintf(msg, sizeof msg, "%s; recorded, no automatic action", d->reason);
-	if (rg_store_event_add(a->eng->store, a->run.id, "trigger_fired", NULL, msg, &err))
-		rg_warn("run %lld: %s", (long long)a->run.id, err.message);
-	rg_engine_notify(a->eng, a->run.id);
-}
-
+/* A check trigger fired: its decision, through the matrix (decide.c). */
 static void fire(rg_active *a, size_t i, const char *detail)
 {
 	const rg_trigger *t = &a->eng->cfg->triggers[i];
 	rg_action action = a->eng->cfg->actions[t->severity];
-	rg_decision d;
+	char every[32], what[300];
+	rg_duration_format(t->every_ms, every, sizeof every);
 	a->triggers[i].failures = 0;
-	if (reverse(a)) {
-		char warning[512];
-		snprintf(warning, sizeof warning,
-			 "restored release %s is unhealthy: trigger '%s' fired after the rollback (%s)",
-			 a->plan.target, t->name, detail);
-		rg_window_stop(a);
-		return rg_reverse_finish(a, warning);
-	}
-	fire_decision(a, t, detail, action, &d);
-	if (action != RG_ACTION_ROLLBACK)
-		return fire_recorded(a, &d);
-	rg_forward_decide_rollback(a, &d, NULL);
+	if (!rg_decide_allowed(a, t->name))
+		return;
+	rg_decision d;
+	memset(&d, 0, sizeof d);
+	snprintf(d.trigger, sizeof d.trigger, "%s", t->name);
+	snprintf(d.severity, sizeof d.severity, "%s", rg_severity_name(t->severity));
+	snprintf(d.observed, sizeof d.observed, "%d consecutive failures; last: %s", t->failures, detail);
+	snprintf(d.threshold, sizeof d.threshold, "%d failures of check '%s' every %s", t->failures,
+		 t->check, every);
+	snprintf(what, sizeof what, "trigger '%s' fired (%s): check '%s' failed %d times in a row",
+		 t->name, d.severity, t->check, t->failures);
+	rg_decide_reason(a, &d, action, what);
+	rg_decide(a, &d);
 }
-
 
 static void on_trigger_done(const rg_check *check, const rg_check_result *res, void *ctx)
 {
@@ -138,7 +112,7 @@ static void on_trigger_done(const rg_check *check, const rg_check_result *res, v
 
 static uint64_t tick_interval(const rg_config *cfg)
 {
-	int64_t every = 0;
+	int64_t every = rg_signals_interval(cfg);
 	for (size_t i = 0; i < cfg->n_triggers; i++)
 		if (cfg->triggers[i].kind == RG_TRIGGER_CHECK &&
 		    (every == 0 || cfg->triggers[i].every_ms < every))
@@ -157,6 +131,7 @@ void rg_window_watch(rg_active *a)
 	int64_t now = (int64_t)uv_now(a->eng->loop);
 	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++)
 		a->triggers[i].due = now;
+	rg_signals_start(a);
 	uv_timer_start(&a->tick, on_tick, 0, every);
 }
 
@@ -184,6 +159,7 @@ void rg_window_stop(rg_active *a)
 {
 	uv_timer_stop(&a->tick);
 	uv_timer_stop(&a->timer);
+	rg_signals_stop(a);
 	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++) {
 		if (a->triggers[i].run)
 			rg_check_cancel(a->triggers[i].run);

@@ -155,7 +155,16 @@ static json_t *event_row(sqlite3_stmt *st)
 	return finish(o, bad);
 }
 
-/* SELECT trigger, severity, action, observed, threshold, reason, at */
+/* The stored evidence text as JSON (an object), null when there is none. */
+static json_t *evidence_json(const char *text)
+{
+	if (!text || !*text)
+		return json_null();
+	json_t *v = json_loads(text, 0, NULL);
+	return v ? v : rg_json_text(text);
+}
+
+/* SELECT trigger, severity, action, observed, threshold, window, evidence, reason, at */
 static json_t *decision_row(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
@@ -167,8 +176,10 @@ static json_t *decision_row(sqlite3_stmt *st)
 	put(o, "action", rg_json_text((const char *)sqlite3_column_text(st, 2)), &bad);
 	put(o, "observed", rg_json_text_or_null((const char *)sqlite3_column_text(st, 3)), &bad);
 	put(o, "threshold", rg_json_text_or_null((const char *)sqlite3_column_text(st, 4)), &bad);
-	put(o, "reason", rg_json_text_or_null((const char *)sqlite3_column_text(st, 5)), &bad);
-	put_time(o, "at", sqlite3_column_int64(st, 6), &bad);
+	put(o, "window", rg_json_text_or_null((const char *)sqlite3_column_text(st, 5)), &bad);
+	put(o, "evidence", evidence_json((const char *)sqlite3_column_text(st, 6)), &bad);
+	put(o, "reason", rg_json_text_or_null((const char *)sqlite3_column_text(st, 7)), &bad);
+	put_time(o, "at", sqlite3_column_int64(st, 8), &bad);
 	return finish(o, bad);
 }
 
@@ -250,12 +261,17 @@ static rg_err optional_row(rg_store *s, sqlite3_stmt *st, int rc, json_t *(*row)
 	return e;
 }
 
+#define DECISION_COLUMNS \
+	"\"trigger\", severity, \"action\", observed, threshold, \"window\", evidence, reason, at"
+
+/* "decision": the newest that acted (anything but notify), else the
+ * newest; "decisions": all, oldest first. */
 static rg_err add_decision(rg_store *s, json_t *o, int64_t id, rg_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_Q_DECISION,
-			      "SELECT \"trigger\", severity, \"action\", observed, threshold,"
-			      " reason, at FROM decisions WHERE run_id=?1",
+			      "SELECT " DECISION_COLUMNS " FROM decisions WHERE run_id=?1"
+			      " ORDER BY (\"action\" = 'notify'), id DESC LIMIT 1",
 			      &st, err);
 	if (e)
 		return e;
@@ -264,7 +280,34 @@ static rg_err add_decision(rg_store *s, json_t *o, int64_t id, rg_error *err)
 	json_t *d = NULL;
 	e = optional_row(s, st, rc, decision_row, "run decision", &d, err);
 	if (!e && (!d || json_object_set_new(o, "decision", d) != 0))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	if (e)
+		return e;
+	e = rg_sq_stmt(s, RG_SQ_Q_DECISIONS,
+		       "SELECT " DECISION_COLUMNS " FROM decisions WHERE run_id=?1 ORDER BY id", &st, err);
+	if (e)
+		return e;
+	json_t *all = json_array();
+	bool bad = !all;
+	rc = SQLITE_OK;
+	rg_sq_bind_int(st, 1, id, &rc);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = SQLITE_OK;
+		json_t *row = decision_row(st);
+		if (!row || json_array_append_new(all, row) != 0)
+			bad = true;
+	}
+	if (rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "run decisions", err);
+	rg_sq_done(st);
+	if (!e && bad)
 		e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	if (!e) {
+		if (json_object_set_new(o, "decisions", all) != 0) /* takes all either way */
+			e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+		all = NULL;
+	}
+	json_decref(all);
 	return e;
 }
 

@@ -134,6 +134,28 @@ static const char *const migrations[] = {
 	" run_id INTEGER NOT NULL DEFAULT 0,"
 	" updated INTEGER NOT NULL"
 	") STRICT;",
+	/* 3: a run keeps every decision (a notify, then a rollback …), each
+	 * with the window it was taken in and its evidence (JSON: counts, the
+	 * log-likelihood ratio, thresholds, α and β of a sequential test). */
+	"CREATE TABLE decisions_v3 ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" \"trigger\" TEXT NOT NULL,"
+	" severity TEXT NOT NULL DEFAULT '',"
+	" \"action\" TEXT NOT NULL,"
+	" observed TEXT NOT NULL DEFAULT '',"
+	" threshold TEXT NOT NULL DEFAULT '',"
+	" \"window\" TEXT NOT NULL DEFAULT '',"
+	" evidence TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" at INTEGER NOT NULL"
+	") STRICT;"
+	"INSERT INTO decisions_v3(run_id, \"trigger\", severity, \"action\", observed, threshold,"
+	" reason, at) SELECT run_id, \"trigger\", severity, \"action\", observed, threshold,"
+	" reason, at FROM decisions;"
+	"DROP TABLE decisions;"
+	"ALTER TABLE decisions_v3 RENAME TO decisions;"
+	"CREATE INDEX decisions_run ON decisions(run_id, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -832,11 +854,8 @@ rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, 
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_DECISION_PUT,
 			      "INSERT INTO decisions(run_id, \"trigger\", severity, \"action\","
-			      " observed, threshold, reason, at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"
-			      " ON CONFLICT(run_id) DO UPDATE SET \"trigger\"=excluded.\"trigger\","
-			      " severity=excluded.severity, \"action\"=excluded.\"action\","
-			      " observed=excluded.observed, threshold=excluded.threshold,"
-			      " reason=excluded.reason, at=excluded.at",
+			      " observed, threshold, \"window\", evidence, reason, at)"
+			      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
 			      &st, err);
 	if (e)
 		return e;
@@ -847,8 +866,10 @@ rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, 
 	rg_sq_bind_buf(st, 4, d->action, sizeof d->action, &rc);
 	rg_sq_bind_buf(st, 5, d->observed, sizeof d->observed, &rc);
 	rg_sq_bind_buf(st, 6, d->threshold, sizeof d->threshold, &rc);
-	rg_sq_bind_buf(st, 7, d->reason, sizeof d->reason, &rc);
-	rg_sq_bind_int(st, 8, rg_now_ms(), &rc);
+	rg_sq_bind_buf(st, 7, d->window, sizeof d->window, &rc);
+	rg_sq_bind_buf(st, 8, d->evidence, sizeof d->evidence, &rc);
+	rg_sq_bind_buf(st, 9, d->reason, sizeof d->reason, &rc);
+	rg_sq_bind_int(st, 10, rg_now_ms(), &rc);
 	return exec_stmt(s, st, rc, "put decision", err);
 }
 

@@ -115,12 +115,16 @@ rg_err rg_store_event_add(rg_store *s, int64_t run_id, const char *type, const c
 typedef struct rg_decision {
 	char trigger[80];      /* "step_failed:smoke", "run_timeout", "health", "manual" */
 	char severity[4];      /* "P0".."P3" */
-	char action[32];       /* "rollback", "halt", "notify", … */
+	char action[32];       /* "rollback", "rollback-after-approval", "notify", "halt", … */
 	char observed[256];
 	char threshold[256];
+	char window[64];       /* where it was taken: "traffic 10%", "monitor", "post_rollback_monitor", "" */
+	char evidence[1024];   /* JSON object, or "" (a sequential test's counts, LLR, bounds, α, β) */
 	char reason[512];      /* one sentence */
 } rg_decision;
 
+/* Appends a decision to the run's list (a run may take several: a notify,
+ * then a rollback). */
 rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, rg_error *err);
 
 /* ---- releases and outputs --------------------------------------------------- */
@@ -191,7 +195,11 @@ rg_err rg_store_route_get(rg_store *s, const char *env, rg_route_state *out, rg_
 
 /* ---- read side: the API's JSON shapes ---------------------------------------- */
 
-/* The run plus "steps", "events", "decision" (DESIGN §7 `show RUN --json`). */
+/* The run plus "steps", "events", "decision" (DESIGN §7 `show RUN --json`:
+ * the newest decision that acted, else the newest; null when none) and
+ * "decisions" (every one, oldest first). A decision is {"trigger",
+ * "severity","action","observed","threshold","window","evidence" (object or
+ * null),"reason","at"}. */
 rg_err rg_store_run_json(rg_store *s, int64_t id, json_t **out, rg_error *err);
 /* Newest first: [{"id","kind","version","from_version","state","started","ended","reason",…}]. env may be NULL. */
 rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);

@@ -51,3 +51,13 @@ int rg_env_var_name(char *out, size_t size, const char *prefix, const char *step
 	append_upper(out, &pos, size, key);
 	return 0;
 }
+
+bool rg_var_name_valid(const char *s)
+{
+	if (!s || (!isalpha((unsigned char)*s) && *s != '_'))
+		return false;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}

@@ -136,7 +136,9 @@ rg_script() {
 
 # rg_release_app — writes $T/app.sh start|stop|retire: one demo-app per
 # release ($ROLLGUARD_VERSION) on a free port, publishing backend=ADDR.
-# Versions ending in -sick fail /health; -errors answer 30 % of GET / with 500.
+# Versions ending in -sick fail /health; -errors answer 30 % of GET / with 500
+# (and fail /health); -err5 answer 5 % of GET / with 500; -e02 0.2 %;
+# -slow take 300 ms.
 # stop/retire save the release's /metrics (its own count of 500s) first.
 rg_release_app() {
 	[ -x "${DEMO_APP:-}" ] || fail "demo-app is not built (make build/demo-app)"
@@ -154,7 +156,13 @@ start)
 		exit 0
 	fi
 	flags=
-	case $v in *-sick) flags=--fail-health ;; *-errors) flags="--error-rate 0.3 --fail-health" ;; esac
+	case $v in
+	*-sick) flags=--fail-health ;;
+	*-errors) flags="--error-rate 0.3 --fail-health" ;;
+	*-err5) flags="--error-rate 0.05 --seed 7" ;;
+	*-slow) flags="--latency-ms 300" ;;
+	*-e02) flags="--error-rate 0.002 --seed 11" ;;
+	esac
 	setsid @DEMO@ --listen 127.0.0.1:0 --version "$v" $flags --threads 2 --pidfile "$pidf" \
 		</dev/null >"$d/app-$v.log" 2>&1 &
 	i=0

@@ -674,7 +674,7 @@ Test(config_errors, bad_choices)
 		      "actions: { P4: notify, P2: rollbak }\n");
 	expect(&L, 8, 15, "invalid severity 'P5' (use P0, P1, P2 or P3)");
 	expect(&L, 9, 17, "invalid on_failure 'rolback' (did you mean 'rollback'?)");
-	expect(&L, 10, 12, "unknown key 'P4' in actions (valid keys: P0, P1, P2, P3)");
+	expect(&L, 10, 12, "unknown key 'P4' in actions (valid keys: P0, P1, P2, P3, approval_timeout)");
 	expect(&L, 10, 28, "invalid action 'rollbak' (did you mean 'rollback'?)");
 	cr_assert_eq(L.diags.n, 4, "%s", L.all);
 	done(&L);
@@ -897,12 +897,12 @@ Test(config_triggers, keys_of_other_kinds_are_errors)
 	load(&L, BASE "checks: { h: { run: ./h } }\ntriggers:\n"
 		      "  - { name: a, metric: latency_p95, above: 1s, failures: 3 }\n"
 		      "  - { name: b, check: h, for: 1m, alpha: 0.1 }\n"
-		      "  - { name: c, analysis: sequential, every: 5s }\n"
+		      "  - { name: c, analysis: sequential, window: 5s }\n"
 		      "  - { name: d, check: h, abve: 1 }\n");
 	expect(&L, 10, 48, "'failures' is not valid in a metric trigger");
 	expect(&L, 11, 26, "'for' is not valid in a check trigger");
 	expect(&L, 11, 35, "'alpha' is not valid in a check trigger");
-	expect(&L, 12, 38, "'every' is not valid in an analysis trigger");
+	expect(&L, 12, 38, "'window' is not valid in an analysis trigger");
 	expect(&L, 13, 26, "unknown key 'abve' in trigger (did you mean 'above'?)");
 	cr_assert_eq(L.diags.n, 5, "%s", L.all);
 	done(&L);

@@ -124,9 +124,9 @@ Test(store_open, reopen_keeps_data_and_version)
 	int64_t id = insert_run("staging", "v1.0.0", "running");
 	rg_store_free(s);
 	s = NULL;
-	cr_assert_eq(user_version_of(path), 2);
+	cr_assert_eq(user_version_of(path), 3);
 	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
-	cr_assert_eq(user_version_of(path), 2);
+	cr_assert_eq(user_version_of(path), 3);
 	rg_run r;
 	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK, "%s", err.message);
 	cr_assert_str_eq(r.version, "v1.0.0");
@@ -541,7 +541,25 @@ Test(store_json, run_decision)
 	cr_assert_str_eq(jget_str(dj, "action"), "rollback");
 	cr_assert_str_eq(jget_str(dj, "reason"), "smoke failed");
 	assert_null(dj, "observed");
+	assert_null(dj, "evidence");
 	cr_assert_gt(jget_int(dj, "at_ms"), 0);
+	json_decref(o);
+
+	/* a notify after it does not replace the decision that acted; both are listed */
+	rg_decision n;
+	memset(&n, 0, sizeof n);
+	snprintf(n.trigger, sizeof n.trigger, "canary");
+	snprintf(n.action, sizeof n.action, "notify");
+	snprintf(n.window, sizeof n.window, "traffic 10%%");
+	snprintf(n.evidence, sizeof n.evidence, "{\"llr\":4.7,\"alpha\":0.01}");
+	cr_assert_eq(rg_store_decision_put(s, id, &n, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_run_json(s, id, &o, &err), RG_OK);
+	cr_assert_str_eq(jget_str(json_object_get(o, "decision"), "action"), "rollback");
+	json_t *all = json_object_get(o, "decisions");
+	cr_assert_eq(json_array_size(all), 2);
+	json_t *second = json_array_get(all, 1);
+	cr_assert_str_eq(jget_str(second, "window"), "traffic 10%");
+	cr_assert_float_eq(json_real_value(json_object_get(json_object_get(second, "evidence"), "llr")), 4.7, 1e-9);
 	json_decref(o);
 
 	cr_assert_eq(rg_store_run_json(s, 99, &o, &err), RG_ENOTFOUND);
@@ -792,7 +810,7 @@ Test(store_routes, traffic_stage_is_kept_with_the_run)
 }
 
 /* A database written by the first schema gains the traffic columns and
- * keeps its runs. */
+ * the decision list, and keeps its runs and decisions. */
 Test(store_routes, version_1_database_is_migrated)
 {
 	rg_store_free(s);
@@ -812,7 +830,11 @@ Test(store_routes, version_1_database_is_migrated)
 		" deadline INTEGER NOT NULL DEFAULT 0, window_until INTEGER NOT NULL DEFAULT 0,"
 		" actor TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '',"
 		" warning TEXT NOT NULL DEFAULT '', force INTEGER NOT NULL DEFAULT 0, paused INTEGER NOT NULL DEFAULT 0) STRICT;"
+		"CREATE TABLE decisions (run_id INTEGER PRIMARY KEY REFERENCES runs(id), \"trigger\" TEXT NOT NULL,"
+		" severity TEXT NOT NULL DEFAULT '', \"action\" TEXT NOT NULL, observed TEXT NOT NULL DEFAULT '',"
+		" threshold TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL) STRICT;"
 		"INSERT INTO runs(env, kind, version, state, created) VALUES ('prod','deploy','v1','succeeded',1);"
+		"INSERT INTO decisions VALUES (1, 'health', 'P0', 'rollback', 'x', 'y', 'because', 5);"
 		"PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
@@ -823,4 +845,17 @@ Test(store_routes, version_1_database_is_migrated)
 	rg_run_release(&r);
 	rg_route_state got;
 	cr_assert_eq(rg_store_route_get(s, "prod", &got, &err), RG_ENOTFOUND);
+	rg_decision d = { .trigger = "canary", .action = "notify" };
+	cr_assert_eq(rg_store_decision_put(s, 1, &d, &err), RG_OK, "a second decision: %s", err.message);
+	rg_store_free(s);
+	s = NULL;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT group_concat(reason || '/' || \"window\", ',')"
+					" FROM decisions WHERE run_id=1 ORDER BY id", -1, &st, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "because/,/");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK);
 }
