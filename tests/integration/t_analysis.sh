@@ -203,3 +203,30 @@ t_analysis_approval_timeout_rolls_back() {
 	rg_stop
 	stop_apps
 }
+
+# SIGKILL while a run waits for approval: after the restart it still waits
+# (the decision and the deadline were committed), and a person's rollback
+# still works.
+t_analysis_sigkill_while_awaiting_approval() {
+	cfg_analysis "$SEQUENTIAL" 'actions: { P0: rollback, P1: rollback-after-approval, P2: notify, P3: notify, approval_timeout: 1m }'
+	rg_start
+	deploy_ok v1 prod >/dev/null
+	load_start 30
+	local id before
+	id=$(deploy_start v2-err5 prod)
+	wait_for -t 20 run_state_is "$id" awaiting_approval || fail "run $id never waited for approval"
+	before=$(rg show "$id" --json | grep -o '"message": *"[^"]*"' | tr '\n' '|')
+	rg_kill9
+	rg_start
+	assert_eq awaiting_approval "$(run_state "$id")" "the wait survives a kill"
+	case "$(rg show "$id" --json | grep -o '"message": *"[^"]*"' | tr '\n' '|')" in
+	"$before"*) ;;
+	*) fail "events before the kill are not a prefix of those after" ;;
+	esac
+	assert_exit 0 rg rollback --env prod --reason "after the restart"
+	assert_run_ends "$id" rolled_back
+	load_stop
+	assert_contains "$(rg show "$id" --json | tr -d '\n')" "approved the rollback: after the restart"
+	rg_stop
+	stop_apps
+}
