@@ -23,7 +23,9 @@ struct conn {
 	struct worker *w;
 	struct conn *prev, *next;     /* all connections of the worker */
 	struct conn *delay_next;      /* FIFO of answers held back by --latency-ms */
+	struct conn *turn_next;       /* FIFO of connections with more to do (fairness) */
 	bool delayed;
+	bool waiting_turn;            /* in the worker's turn FIFO */
 	bool close_after;
 	bool draining;                /* answered and shut down; reading to EOF */
 	int status;                   /* of the answer held or being sent */
@@ -42,6 +44,7 @@ struct worker {
 	struct conn *conns;
 	int n_conns, max_conns;
 	struct conn *delay_head, *delay_tail;
+	struct conn *turn_head, *turn_tail;
 	int64_t swept_ns;
 };
 
@@ -62,9 +65,29 @@ int64_t demo_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Takes c out of the turn FIFO (rare: a connection closed while waiting). */
+static void turn_remove(struct worker *w, struct conn *c)
+{
+	struct conn *prev = NULL;
+	for (struct conn *t = w->turn_head; t; prev = t, t = t->turn_next) {
+		if (t != c)
+			continue;
+		if (prev)
+			prev->turn_next = t->turn_next;
+		else
+			w->turn_head = t->turn_next;
+		if (w->turn_tail == t)
+			w->turn_tail = prev;
+		break;
+	}
+	c->waiting_turn = false;
+}
+
 static void conn_close(struct conn *c)
 {
 	struct worker *w = c->w;
+	if (c->waiting_turn)
+		turn_remove(w, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -240,14 +263,40 @@ static int conn_drain(struct conn *c)
 	}
 }
 
-/* Moves a connection as far as it can go. Edge-triggered epoll only reports
- * new readiness, so this returns only at EAGAIN, while an answer is held
- * back (the delay timer calls it again), or after closing the connection. */
+/* Requests one connection may be served per turn. A keep-alive client that
+ * always has its next request ready (a proxy's pooled connection under
+ * load) would otherwise keep the worker to itself and starve the others. */
+#define TURN_REQUESTS 8
+
+static void turn_wait(struct conn *c)
+{
+	struct worker *w = c->w;
+	if (c->waiting_turn)
+		return;
+	c->waiting_turn = true;
+	c->turn_next = NULL;
+	if (w->turn_tail)
+		w->turn_tail->turn_next = c;
+	else
+		w->turn_head = c;
+	w->turn_tail = c;
+}
+
+/* Moves a connection as far as it can go in one turn. Edge-triggered epoll
+ * only reports new readiness, so this returns only at EAGAIN, while an
+ * answer is held back (the delay timer calls it again), after closing the
+ * connection, or when its turn is used up (it then waits in the worker's
+ * turn FIFO and is driven again after the others had theirs). */
 static void conn_drive(struct conn *c)
 {
+	int turn = TURN_REQUESTS;
 	for (;;) {
 		if (c->delayed)
 			return;
+		if (turn == 0 && !c->out) {
+			turn_wait(c);
+			return;
+		}
 		if (c->out) {
 			int r = conn_flush(c);
 			if (r < 0) {
@@ -265,6 +314,8 @@ static void conn_drive(struct conn *c)
 			return;
 		}
 		int r = conn_next_request(c);
+		if (r > 0)
+			turn--;
 		if (r == 0)
 			r = conn_fill(c);
 		if (r < 0) {
@@ -333,12 +384,27 @@ static int worker_timeout_ms(const struct worker *w, int64_t now)
 	return left <= 0 ? 0 : (int)((left + 999999) / 1000000);
 }
 
+/* The connections whose turn ran out, once each, in arrival order; those
+ * that use up another turn queue again behind the next epoll round. */
+static void worker_take_turns(struct worker *w)
+{
+	struct conn *c = w->turn_head, *last = w->turn_tail;
+	w->turn_head = w->turn_tail = NULL;
+	while (c) {
+		struct conn *next = c == last ? NULL : c->turn_next;
+		c->waiting_turn = false;
+		conn_drive(c);
+		c = next;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct epoll_event evs[128];
 	for (;;) {
-		int n = epoll_wait(w->epfd, evs, 128, worker_timeout_ms(w, demo_now_ns()));
+		int wait_ms = w->turn_head ? 0 : worker_timeout_ms(w, demo_now_ns());
+		int n = epoll_wait(w->epfd, evs, 128, wait_ms);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
@@ -349,6 +415,7 @@ static void *worker_main(void *arg)
 			else
 				conn_drive(evs[i].data.ptr);
 		}
+		worker_take_turns(w);
 		int64_t now = demo_now_ns();
 		worker_release_delayed(w, now);
 		worker_sweep(w, now);

@@ -104,37 +104,8 @@ static void accept_some(px_worker *w)
 	}
 }
 
-#include <poll.h> /* PXDBG */
-#include <sys/ioctl.h>
-#include <linux/sockios.h>
-static void dbg_scan(px_worker *w, int64_t now)
-{
-	struct pollfd pf = { w->p->listen_fd, POLLIN, 0 };
-	if (poll(&pf, 1, 0) == 1) {
-		if (!w->dbg_listen_since) w->dbg_listen_since = now;
-		else if (now - w->dbg_listen_since > 300) { fprintf(stderr, "PXDBG w%u listener readable for %lld ms\n", w->idx, (long long)(now - w->dbg_listen_since)); w->dbg_listen_since = now; }
-	} else w->dbg_listen_since = 0;
-	for (px_client *c = w->clients; c; c = c->next) {
-		int inq = 0, outq = 0;
-		ioctl(c->ev.fd, FIONREAD, &inq);
-		ioctl(c->ev.fd, SIOCOUTQ, &outq);
-		bool busy = c->state != PX_C_HEAD || c->in.len > 0 || inq > 0 || c->out.len > c->out.off;
-		if (!busy || c->dbg_since_ms != c->activity_ms) { c->dbg_since_ms = c->activity_ms; c->dbg_reported = 0; continue; }
-		if (now - c->activity_ms < 300 || c->dbg_reported) continue;
-		c->dbg_reported = 1;
-		px_upstream *u = c->up;
-		int uinq = -1, uoutq = -1;
-		if (u && u->ev.fd >= 0) { ioctl(u->ev.fd, FIONREAD, &uinq); ioctl(u->ev.fd, SIOCOUTQ, &uoutq); }
-		fprintf(stderr, "PXDBG w%u client fd=%d stuck %lldms state=%d in.len=%zu body_pos=%zu inq=%d cev=%#x out=%zu outq=%d in_eof=%d req_done=%d resp_head=%d resp_done=%d keep=%d | up=%p fd=%d uev=%#x connecting=%d reused=%d got=%d sent=%d eof=%d uin=%zu uout=%zu uinq=%d uoutq=%d req_sent=%lld\n",
-			w->idx, c->ev.fd, (long long)(now - c->dbg_since_ms), c->state, c->in.len, c->body_pos, inq, c->ev.events, c->out.len - c->out.off, outq, c->in_eof, c->req_done, c->resp_head_done, c->resp_done, c->keep_client,
-			(void *)u, u ? u->ev.fd : -2, u ? u->ev.events : 0, u ? u->connecting : 0, u ? u->reused : 0, u ? u->got_bytes : 0, u ? u->sent_bytes : 0, u ? u->eof : 0,
-			u ? u->in.len - u->in.off : 0, u ? u->out.len - u->out.off : 0, uinq, uoutq, (long long)(c->req_sent_ms ? now - c->req_sent_ms : -1));
-	}
-}
-
 static void tick(px_worker *w, int64_t now)
 {
-	dbg_scan(w, now);
 	for (px_client *c = w->clients, *next; c; c = next) {
 		next = c->next;
 		px_client_tick(c, now);

@@ -83,7 +83,6 @@ struct px_client {
 	bool resp_head_done, resp_done, dechunk;
 	bool keep_client;
 	int status;                   /* what the client got, 0 until then */
-	int64_t dbg_since_ms; int dbg_reported; /* PXDBG */
 };
 
 struct px_worker {
@@ -100,7 +99,6 @@ struct px_worker {
 	px_client *grave_c;
 	px_upstream *grave_u;
 	rg_stats_shard *shards[RG_PROXY_SLOTS];
-	int64_t dbg_listen_since; /* PXDBG */
 };
 
 struct rg_proxy {

@@ -19,7 +19,7 @@
 
 /* ---- a tiny backend ------------------------------------------------------------ */
 
-#define MAX_CONNS 64
+#define MAX_CONNS 256
 #define BIG (5u << 20)
 
 typedef struct backend {
@@ -162,6 +162,15 @@ static void *bconn_main(void *arg)
 			if (chunked && send_all(fd, "0\r\n\r\n", 5) < 0)
 				goto out;
 			continue;
+		} else if (slice_is(head, h.path, "/pause")) {
+			usleep(100000); /* long enough for the client to pipeline behind it */
+			n = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\npause");
+		} else if (slice_is(head, h.path, "/bye")) {
+			/* Keep-alive by the look of it, then closed: a backend dropping
+			 * an idle connection just as the proxy pools it. */
+			n = snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye");
+			send_all(fd, resp, (size_t)n);
+			goto out;
 		} else if (slice_is(head, h.path, "/echo")) {
 			n = snprintf(resp, sizeof resp,
 				     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nKeep-Alive: timeout=5\r\n"
@@ -214,7 +223,7 @@ static int listen_any(int *port)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-	cr_assert(listen(fd, 64) == 0);
+	cr_assert(listen(fd, 256) == 0);
 	socklen_t al = sizeof a;
 	getsockname(fd, (struct sockaddr *)&a, &al);
 	*port = ntohs(a.sin_port);
@@ -1096,4 +1105,175 @@ Test(proxy_errors, failed_retry_pick_is_502)
 	cr_assert_eq(s.requests, 1);
 	cr_assert_eq(s.responses[4], 1);
 	cr_assert_eq(s.upstream_errors[RG_UPSTREAM_CONNECT], 1);
+}
+
+/* ---- every request answered, however it arrives -------------------------------------
+
+   The paths where an event loop typically loses a wakeup: bytes already
+   buffered behind an answer (no new readiness event for them), accepts
+   beyond one batch, connections accepted while others close in the same
+   epoll batch, a pooled connection the backend closes. Each test counts
+   unanswered requests; none measures time. */
+
+/* A reader that keeps what it read past one reply for the next one: with
+ * pipelining, several answers arrive in one recv (read_reply drops them). */
+typedef struct stream {
+	int fd;
+	char buf[1 << 16];
+	size_t len;
+} stream;
+
+/* The next reply's body into body (NUL-terminated); -1 on close, timeout
+ * or a bad reply. */
+static int stream_reply(stream *s, char *body, size_t cap)
+{
+	for (;;) {
+		rg_h1_parser p;
+		rg_h1_response_init(&p, NULL, false);
+		rg_h1_status st = rg_h1_parse(&p, s->buf, s->len);
+		if (st == RG_H1_DONE) {
+			rg_h1_body b;
+			rg_h1_body_init(&b, &p.head, NULL);
+			size_t pos = p.head.head_len, blen = 0;
+			while (!rg_h1_body_done(&b)) {
+				rg_h1_span sp;
+				if (s->len <= pos || rg_h1_body_feed(&b, s->buf + pos, s->len - pos, &sp) != RG_H1_DONE)
+					break;
+				if (sp.kind == RG_H1_SPAN_DATA && blen + sp.len < cap) {
+					memcpy(body + blen, s->buf + pos, sp.len);
+					blen += sp.len;
+				}
+				pos += sp.len;
+			}
+			if (rg_h1_body_done(&b)) {
+				body[blen] = '\0';
+				memmove(s->buf, s->buf + pos, s->len - pos);
+				s->len -= pos;
+				return p.head.status;
+			}
+		} else if (st != RG_H1_AGAIN) {
+			return -1;
+		}
+		ssize_t n = recv(s->fd, s->buf + s->len, sizeof s->buf - s->len, 0);
+		if (n <= 0)
+			return -1;
+		s->len += (size_t)n;
+	}
+}
+
+/* Reads `want` replies from fd in order, counting the 200s with the body
+ * expected for each. */
+static int count_replies(int fd, int want, const char *const *bodies)
+{
+	static _Thread_local stream s;
+	s.fd = fd;
+	s.len = 0;
+	int ok = 0;
+	for (int i = 0; i < want; i++) {
+		char body[256];
+		int status = stream_reply(&s, body, sizeof body);
+		if (status < 0)
+			break;
+		if (status == 200 && strcmp(body, bodies[i]) == 0)
+			ok++;
+	}
+	return ok;
+}
+
+/* Requests already buffered behind the one being answered get no readiness
+ * event of their own: the end of each exchange must go on to the next. */
+Test(proxy_keepalive, many_pipelined_in_one_write)
+{
+	enum { N = 32 };
+	char req[N * 64];
+	const char *bodies[N];
+	size_t len = 0;
+	for (int i = 0; i < N; i++) {
+		const char *path = i % 3 == 1 ? "/chunked" : "/hello";
+		bodies[i] = i % 3 == 1 ? "abcdefg" : "hello";
+		len += (size_t)snprintf(req + len, sizeof req - len, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+	}
+	int fd = client();
+	cr_assert_eq(send_all(fd, req, len), 0);
+	cr_assert_eq(count_replies(fd, N, bodies), N);
+	close(fd);
+	cr_assert_eq(atomic_load(&pk.dones), N);
+}
+
+/* The second request arrives while the first is still at the backend. */
+Test(proxy_keepalive, pipelined_while_waiting)
+{
+	int fd = client();
+	const char *a = "GET /pause HTTP/1.1\r\nHost: x\r\n\r\n", *b = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	cr_assert_eq(send_all(fd, a, strlen(a)), 0);
+	usleep(20000);
+	cr_assert_eq(send_all(fd, b, strlen(b)), 0);
+	const char *bodies[] = { "pause", "hello" };
+	cr_assert_eq(count_replies(fd, 2, bodies), 2);
+	close(fd);
+}
+
+/* Each answer comes on a connection the backend then closes: the proxy
+ * either sees the close while the connection is pooled, or reuses it and
+ * retries. Either way every request is answered. */
+Test(proxy_keepalive, pooled_connection_closed_by_backend)
+{
+	int fd = client();
+	int ok = 0;
+	for (int i = 0; i < 30; i++) {
+		reply r;
+		const char *req = "GET /bye HTTP/1.1\r\nHost: x\r\n\r\n";
+		if (send_all(fd, req, strlen(req)) == 0 && read_reply(fd, &r, false) == 0 && r.status == 200)
+			ok++;
+	}
+	close(fd);
+	cr_assert_eq(ok, 30);
+}
+
+/* More connections than one accept batch (64) at once, each with its
+ * request already sent before the proxy accepted it. */
+Test(proxy_threads, accept_burst_all_answered, .init = setup_threads, .fini = teardown, .timeout = 10)
+{
+	enum { N = 150 };
+	int fds[N];
+	const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	for (int i = 0; i < N; i++) {
+		fds[i] = client();
+		cr_assert_eq(send_all(fds[i], req, strlen(req)), 0);
+	}
+	int ok = 0;
+	const char *bodies[] = { "hello" };
+	for (int i = 0; i < N; i++) {
+		ok += count_replies(fds[i], 1, bodies);
+		close(fds[i]);
+	}
+	cr_assert_eq(ok, N, "%d of %d answered", ok, N);
+}
+
+/* Connections accepted while others close, on one worker so the accepts
+ * and the closes share epoll batches. */
+static void *churn_main(void *arg)
+{
+	int *ok = arg;
+	const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	const char *bodies[] = { "hello" };
+	for (int i = 0; i < 100; i++) {
+		int fd = client();
+		if (send_all(fd, req, strlen(req)) == 0)
+			*ok += count_replies(fd, 1, bodies);
+		close(fd);
+	}
+	return NULL;
+}
+
+Test(proxy_threads, churn_all_answered, .init = setup, .fini = teardown, .timeout = 10)
+{
+	pthread_t t[4];
+	int ok[4] = { 0 };
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, churn_main, &ok[i]);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert_eq(ok[i], 100, "client %d: %d of 100 answered", i, ok[i]);
+	}
 }
