@@ -82,10 +82,11 @@ bench:
 
 # The proxy benchmark's driver (bench/proxy.sh): the proxy engine and the
 # routing table without the control plane.
-BENCH_OBJ := $(filter build/obj/src/proxy/% build/obj/src/analysis/% build/obj/src/util/%,$(REL_OBJ))
+BENCH_OBJ := $(filter build/obj/src/proxy/% build/obj/src/util/%,$(REL_OBJ)) \
+             build/obj/src/analysis/histogram.o build/obj/src/analysis/stats.o
 build/proxy-bench: bench/proxy_bench.c $(BENCH_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS)
 
 # The detection benchmark's driver (bench/detect.sh): the sequential test
 # (src/analysis/sprt.c) alone, on simulated request streams.
