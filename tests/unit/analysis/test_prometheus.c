@@ -24,6 +24,9 @@
 
 #include "analysis/prometheus.h"
 
+#include "../support/loop.h"
+#include "../support/http_server.h"
+
 /* ---- rg_prom_parse -------------------------------------------------------- */
 
 typedef struct parsed {
@@ -222,35 +225,6 @@ static void on_answer(void *ctx, bool has, double value, const char *why)
 	snprintf(a->why, sizeof a->why, "%s", why);
 }
 
-static void on_freed(void *ctx)
-{
-	*(int *)ctx += 1;
-}
-
-static void finish(uv_loop_t *loop, rg_http *h)
-{
-	int freed = 0;
-	rg_http_free(h, on_freed, &freed);
-	cr_assert_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
-	cr_assert_eq(freed, 1);
-	cr_assert_eq(uv_loop_close(loop), 0, "handles left on the loop");
-}
-
-/* A socket that listens but never accepts: the kernel completes the
- * connection, nobody ever answers. */
-static int listen_silent(int *port)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(fd, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	cr_assert_eq(listen(fd, 16), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 static answer query_once(const char *server, const char *query, int64_t timeout_ms)
 {
 	uv_loop_t loop;
@@ -266,7 +240,7 @@ static answer query_once(const char *server, const char *query, int64_t timeout_
 	cr_assert_eq(a.calls, 0, "done must never fire inside rg_prom_query_start");
 	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	cr_assert_eq(a.calls, 1);
-	finish(&loop, h);
+	loop_finish_http(&loop, h);
 	return a;
 }
 
@@ -275,7 +249,7 @@ TestSuite(prometheus_query, .timeout = 20);
 Test(prometheus_query, timeout_is_no_data)
 {
 	int port;
-	int fd = listen_silent(&port);
+	int fd = http_listen_loopback(&port);   /* accepts nothing: never answers */
 	char server[64];
 	snprintf(server, sizeof server, "http://127.0.0.1:%d", port);
 	answer a = query_once(server, "up", 300);
@@ -287,7 +261,7 @@ Test(prometheus_query, timeout_is_no_data)
 Test(prometheus_query, refused_is_no_data)
 {
 	int port;
-	close(listen_silent(&port));   /* nothing listens there now */
+	close(http_listen_loopback(&port));   /* nothing listens there now */
 	char server[64];
 	snprintf(server, sizeof server, "http://127.0.0.1:%d", port);
 	answer a = query_once(server, "up", 0);
@@ -298,7 +272,7 @@ Test(prometheus_query, refused_is_no_data)
 static void cancel_or_free(bool free_client)
 {
 	int port;
-	int fd = listen_silent(&port);
+	int fd = http_listen_loopback(&port);   /* accepts nothing: never answers */
 	char server[64];
 	snprintf(server, sizeof server, "http://127.0.0.1:%d", port);
 	uv_loop_t loop;
@@ -314,7 +288,7 @@ static void cancel_or_free(bool free_client)
 		uv_run(&loop, UV_RUN_NOWAIT);
 	if (free_client) {
 		int freed = 0;
-		rg_http_free(h, on_freed, &freed);   /* the query's memory goes with it */
+		rg_http_free(h, loop_count_freed, &freed);   /* the query's memory goes with it */
 		cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
 		cr_assert_eq(freed, 1);
 		cr_assert_eq(uv_loop_close(&loop), 0);
@@ -322,7 +296,7 @@ static void cancel_or_free(bool free_client)
 		rg_prom_query_cancel(q);
 		rg_prom_query_cancel(NULL);
 		cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-		finish(&loop, h);
+		loop_finish_http(&loop, h);
 	}
 	cr_assert_eq(a.calls, 0, "no callback after cancel");
 	close(fd);
@@ -351,7 +325,7 @@ Test(prometheus_query, bad_arguments)
 	cr_assert_eq(rg_prom_query_start(h, NULL, "up", 0, on_answer, &a, NULL, &err), RG_EINVAL);
 	cr_assert_eq(rg_prom_query_start(h, "http://127.0.0.1:1", "up", 0, NULL, &a, NULL, &err),
 		     RG_EINVAL);
-	finish(&loop, h);
+	loop_finish_http(&loop, h);
 	cr_assert_eq(a.calls, 0);
 }
 
@@ -460,7 +434,7 @@ static int get(int port, const char *path, char *buf, size_t size)
 static int free_port(void)
 {
 	int port;
-	close(listen_silent(&port));
+	close(http_listen_loopback(&port));
 	return port;
 }
 
@@ -622,7 +596,7 @@ Test(prometheus_server, queries)
 	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	for (size_t i = 0; i < n; i++)
 		cr_assert_eq(cs[i].a.calls, 1, "%s", cs[i].query);
-	finish(&loop, h);
+	loop_finish_http(&loop, h);
 
 	/* the count of our own 500s, exactly: the first scrape came after them */
 	cr_assert(cs[0].a.has, "%s", cs[0].a.why);

@@ -2,12 +2,9 @@
  * (HMAC-SHA256 of the raw body), reading both payload forms, matching
  * alerts to the service and its environments, and the HTTP answers that
  * never reach the engine (404, 503, 401, 400, and 202 when every alert is
- * ignored), served by a small MHD daemon of the test's own. */
-#include <arpa/inet.h>
+ * ignored), served by support/api_server.h's small MHD daemon. */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +12,8 @@
 
 #include "api/alerts.h"
 #include "api/routes.h"
+
+#include "../support/api_server.h"
 
 #define SECRET "s3cret-for-tests"
 #define SECRET_VAR "RG_TEST_ALERTS_SECRET"
@@ -28,8 +27,6 @@ static rg_kv severities[] = {
 static rg_config cfg;
 static rg_alerts_key key;
 static rg_api_ctx ctx;
-static struct MHD_Daemon *daemon_;
-static int port;
 
 static void config_make(void)
 {
@@ -65,79 +62,16 @@ static void pure_setup(void)
 	key_make();
 }
 
-typedef struct conn_body {
-	char *data;
-	size_t len;
-} conn_body;
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
-{
-	conn_body *b = *con_cls;
-	if (!b) {
-		*con_cls = calloc(1, sizeof *b);
-		return *con_cls ? MHD_YES : MHD_NO;
-	}
-	if (*upload_data_size) {
-		char *grown = realloc(b->data, b->len + *upload_data_size + 1);
-		if (!grown)
-			return MHD_NO;
-		memcpy(grown + b->len, upload_data, *upload_data_size);
-		b->len += *upload_data_size;
-		grown[b->len] = '\0';
-		b->data = grown;
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
-	rg_request req = { .conn = conn, .method = method, .path = url,
-			   .body = b->data ? b->data : "", .body_len = b->len, .actor = "test" };
-	rg_reply reply;
-	rg_routes_handle(cls, &req, &reply);
-	struct MHD_Response *r = MHD_create_response_from_buffer(reply.body_len, reply.body,
-								 MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret = MHD_NO;
-	if (r) {
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					reply.content_type ? reply.content_type : "");
-		ret = MHD_queue_response(conn, reply.status, r);
-		MHD_destroy_response(r);
-	}
-	rg_reply_release(&reply);
-	return ret;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
-{
-	conn_body *b = *con_cls;
-	if (b)
-		free(b->data);
-	free(b);
-	*con_cls = NULL;
-}
-
 static void http_setup(void)
 {
 	pure_setup();
 	ctx = (rg_api_ctx){ .cfg = &cfg, .alerts_key = &key };
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request,
-				   &ctx, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				   MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
-	cr_assert_not_null(daemon_);
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
-	cr_assert_not_null(info);
-	port = info->port;
+	api_server_start(&ctx);
 }
 
 static void teardown(void)
 {
-	if (daemon_)
-		MHD_stop_daemon(daemon_);
-	daemon_ = NULL;
+	api_server_stop();
 	rg_alerts_key_wipe(&key);
 	unsetenv(SECRET_VAR);
 }
@@ -523,54 +457,19 @@ Test(api_alerts_read, form_shapes)
 
 /* ---- over HTTP ---------------------------------------------------------------------- */
 
-typedef struct answer {
-	long status;
-	char *body;
-	size_t len;
-} answer;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	answer *a = ud;
-	char *grown = realloc(a->body, a->len + size * n + 1);
-	cr_assert_not_null(grown);
-	memcpy(grown + a->len, p, size * n);
-	a->len += size * n;
-	grown[a->len] = '\0';
-	a->body = grown;
-	return size * n;
-}
-
 /* POSTs body with the signature header (NULL: none). */
-static answer post(const char *method, const char *body, const char *signature)
+static api_answer post(const char *method, const char *body, const char *signature)
 {
-	answer a = { 0 };
-	char url[128], header[160];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/api/v1/alerts", port);
-	CURL *h = curl_easy_init();
-	cr_assert_not_null(h);
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	char header[160];
+	const char *headers[] = { "Content-Type: application/json", NULL, NULL };
 	if (signature) {
 		snprintf(header, sizeof header, "X-Rollguard-Signature: %s", signature);
-		headers = curl_slist_append(headers, header);
+		headers[1] = header;
 	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	if (body)
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-	CURLcode cc = curl_easy_perform(h);
-	cr_assert_eq(cc, CURLE_OK, "%s", curl_easy_strerror(cc));
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
-	curl_slist_free_all(headers);
-	curl_easy_cleanup(h);
-	return a;
+	return api_call(method, "/api/v1/alerts", body, headers);
 }
 
-static answer post_signed(const char *body)
+static api_answer post_signed(const char *body)
 {
 	char sig[80];
 	sign(sig, sizeof sig, SECRET, body);
@@ -578,7 +477,7 @@ static answer post_signed(const char *body)
 }
 
 /* The answer is status with error code, field (or none) and message. */
-static void expect_error(answer *a, long status, const char *code, const char *field,
+static void expect_error(api_answer *a, long status, const char *code, const char *field,
 			 const char *message)
 {
 	cr_assert_eq(a->status, status, "status %ld, body %s", a->status, a->body);
@@ -602,7 +501,7 @@ static void expect_error(answer *a, long status, const char *code, const char *f
 Test(api_alerts_http, not_configured)
 {
 	cfg.alerts.enabled = false;
-	answer a = post_signed("{\"env\":\"prod\",\"name\":\"X\"}");
+	api_answer a = post_signed("{\"env\":\"prod\",\"name\":\"X\"}");
 	expect_error(&a, 404, "not_found", NULL, "alerts are not configured");
 }
 
@@ -610,7 +509,7 @@ Test(api_alerts_http, secret_unavailable)
 {
 	cr_assert_eq(unsetenv(SECRET_VAR), 0);
 	rg_alerts_key_load(&cfg.alerts, &key);
-	answer a = post_signed("{\"env\":\"prod\",\"name\":\"X\"}");
+	api_answer a = post_signed("{\"env\":\"prod\",\"name\":\"X\"}");
 	expect_error(&a, 503, "unavailable", NULL,
 		     "alerts secret unavailable: environment variable '" SECRET_VAR "' is not set");
 	ctx.alerts_key = NULL;
@@ -622,7 +521,7 @@ Test(api_alerts_http, unauthorized)
 {
 	const char *body = "{\"env\":\"prod\",\"name\":\"X\"}";
 	char sig[80];
-	answer a = post("POST", body, NULL);
+	api_answer a = post("POST", body, NULL);
 	expect_error(&a, 401, "unauthorized", "X-Rollguard-Signature",
 		     rg_alerts_auth_message(RG_ALERTS_AUTH_MISSING));
 	a = post("POST", body, "sha256=abc");
@@ -642,7 +541,7 @@ Test(api_alerts_http, unauthorized)
 /* Signed, but wrong: 400 naming the field, before the engine is reached. */
 Test(api_alerts_http, bad_payloads)
 {
-	answer a = post_signed("{\"env\":\"prod\",\"name\":\"X\",\"severity\":\"P9\"}");
+	api_answer a = post_signed("{\"env\":\"prod\",\"name\":\"X\",\"severity\":\"P9\"}");
 	expect_error(&a, 400, "invalid_input", "severity", NULL);
 	a = post_signed(PAYLOAD(ALERT("firing", "\"env\":[]", "")));
 	expect_error(&a, 400, "invalid_input", "alerts[0].labels.env", NULL);
@@ -655,7 +554,7 @@ Test(api_alerts_http, bad_payloads)
 /* Nothing to fire: 202, and the engine (NULL here) is never called. */
 Test(api_alerts_http, everything_ignored)
 {
-	answer a = post_signed(PAYLOAD(
+	api_answer a = post_signed(PAYLOAD(
 		ALERT("resolved", "\"alertname\":\"A\",\"service\":\"shop\",\"env\":\"prod\"", "") ","
 		ALERT("firing", "\"alertname\":\"B\",\"service\":\"cart\",\"env\":\"prod\"", "") ","
 		ALERT("firing", "\"service\":\"shop\",\"env\":\"qa\"", "")));
@@ -674,6 +573,6 @@ Test(api_alerts_http, everything_ignored)
 
 Test(api_alerts_http, only_post)
 {
-	answer a = post("GET", NULL, NULL);
+	api_answer a = post("GET", NULL, NULL);
 	expect_error(&a, 405, "method_not_allowed", NULL, NULL);
 }

@@ -1,41 +1,26 @@
 /* test_traffic.c — GET /api/v1/traffic, status.traffic and /metrics without
  * built-in proxies: the route state's JSON, the answer for each kind of
- * router, and the handlers themselves, served by a small MHD daemon of the
- * test's own over a real store in a temp dir (no engine, no dataplane). */
-#include <arpa/inet.h>
+ * router, and the handlers themselves, served by support/api_server.h's
+ * small MHD daemon over a real store in a temp dir (no engine, no dataplane). */
 #include <criterion/criterion.h>
-#include <curl/curl.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "api/routes.h"
 #include "api/traffic.h"
 #include "cmd/output.h"
 
+#include "../support/api_server.h"
+#include "../support/store_dir.h"
+
 /* ---- fixture: a store, a hand-made config, an HTTP server ---------------------- */
 
-static char dir[64];
-static char db[128];
+static store_dir tmp;
 static rg_store *store;
 static rg_env envs[4];
 static rg_config cfg;
 static rg_api_ctx ctx;
-static struct MHD_Daemon *daemon_;
-static int port;
-
-static void remove_db(void)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char p[160];
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		snprintf(p, sizeof p, "%s%s", db, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
 
 /* prod: HAProxy; stage: a command router; dev: no router; edge: a proxy
  * that no dataplane runs here (dp is NULL). */
@@ -55,121 +40,30 @@ static void config_make(void)
 	cfg.n_envs = 4;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size,
-				  void **con_cls)
-{
-	static int started;
-	if (!*con_cls) {
-		*con_cls = &started;
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		*upload_data_size = 0;   /* no route under test reads a body */
-		return MHD_YES;
-	}
-	rg_request req = { .conn = conn, .method = method, .path = url, .body = "",
-			   .actor = "test" };
-	rg_reply reply;
-	rg_routes_handle(cls, &req, &reply);
-	struct MHD_Response *r = MHD_create_response_from_buffer(reply.body_len, reply.body,
-								 MHD_RESPMEM_MUST_COPY);
-	enum MHD_Result ret = MHD_NO;
-	if (r) {
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-					reply.content_type ? reply.content_type : "");
-		if (reply.allow[0])
-			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, reply.allow);
-		ret = MHD_queue_response(conn, reply.status, r);
-		MHD_destroy_response(r);
-	}
-	rg_reply_release(&reply);
-	return ret;
-}
-
 static void setup(void)
 {
 	rg_error err;
-	snprintf(dir, sizeof dir, "/tmp/rg-traffic-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/state.db", dir);
-	cr_assert_eq(rg_store_open(db, &store, &err), RG_OK, "%s", err.message);
+	store_dir_make(&tmp);
+	cr_assert_eq(rg_store_open(tmp.path, &store, &err), RG_OK, "%s", err.message);
 	config_make();
 	ctx = (rg_api_ctx){ .cfg = &cfg, .store = store };
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request,
-				   &ctx, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				   MHD_OPTION_END);
-	cr_assert_not_null(daemon_);
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
-	cr_assert_not_null(info);
-	port = info->port;
+	api_server_start(&ctx);
 }
 
 static void teardown(void)
 {
-	if (daemon_)
-		MHD_stop_daemon(daemon_);
-	daemon_ = NULL;
+	api_server_stop();
 	rg_store_free(store);
 	store = NULL;
-	remove_db();
+	store_dir_remove(&tmp);
 }
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-typedef struct answer {
-	long status;
-	char *body;
-	size_t len;
-	char allow[64];
-	char content_type[128];
-} answer;
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
+/* method on path, without a body: no route under test reads one. */
+static api_answer http(const char *method, const char *path)
 {
-	answer *a = ud;
-	char *grown = realloc(a->body, a->len + size * n + 1);
-	cr_assert_not_null(grown);
-	memcpy(grown + a->len, p, size * n);
-	a->len += size * n;
-	grown[a->len] = '\0';
-	a->body = grown;
-	return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-	answer *a = ud;
-	if (n * size > 7 && strncasecmp(p, "Allow: ", 7) == 0)
-		snprintf(a->allow, sizeof a->allow, "%.*s", (int)strcspn(p + 7, "\r\n"), p + 7);
-	return size * n;
-}
-
-static answer http(const char *method, const char *path)
-{
-	answer a = { 0 };
-	char url[256];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-	CURL *h = curl_easy_init();
-	cr_assert_not_null(h);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &a);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-	CURLcode cc = curl_easy_perform(h);
-	cr_assert_eq(cc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(cc));
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
-	char *ct = NULL;
-	curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct);
-	snprintf(a.content_type, sizeof a.content_type, "%s", ct ? ct : "");
-	curl_easy_cleanup(h);
-	return a;
+	return api_call(method, path, NULL, NULL);
 }
 
 static json_t *parse(const char *text)
@@ -211,7 +105,7 @@ static void assert_json(json_t *v, const char *want)
 	json_decref(w);
 }
 
-static json_t *answer_json(answer *a, long status)
+static json_t *answer_json(api_answer *a, long status)
 {
 	cr_assert_eq(a->status, status, "status %ld, body %s", a->status, a->body);
 	cr_assert_str_eq(a->content_type, RG_JSON_CONTENT_TYPE);
@@ -224,7 +118,7 @@ static json_t *answer_json(answer *a, long status)
 static void assert_error(const char *method, const char *path, long status, const char *code,
 			 const char *field, const char *message_part)
 {
-	answer a = http(method, path);
+	api_answer a = http(method, path);
 	json_t *v = answer_json(&a, status);
 	json_t *e = json_object_get(v, "error");
 	cr_assert_str_eq(json_string_value(json_object_get(e, "code")), code);
@@ -494,7 +388,7 @@ Test(api_traffic_http, env_is_required_and_checked)
 
 Test(api_traffic_http, other_methods_are_refused)
 {
-	answer a = http("POST", "/api/v1/traffic?env=prod");
+	api_answer a = http("POST", "/api/v1/traffic?env=prod");
 	json_t *v = answer_json(&a, 405);
 	cr_assert_str_eq(a.allow, "GET");
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(v, "error"), "code")),
@@ -509,7 +403,7 @@ Test(api_traffic_http, external_router)
 	rg_route_state st = route("prod", "v1.1.0", "127.0.0.1:9001", "v1.2.0", "127.0.0.1:9002",
 				  50);
 	route_store(&st);
-	answer a = http("GET", "/api/v1/traffic?env=prod");
+	api_answer a = http("GET", "/api/v1/traffic?env=prod");
 	json_t *v = answer_json(&a, 200);
 	cr_assert_gt(json_integer_value(json_object_get(json_object_get(v, "route"),
 							"updated_ms")), 0);
@@ -527,7 +421,7 @@ Test(api_traffic_http, external_router)
 
 Test(api_traffic_http, no_router)
 {
-	answer a = http("GET", "/api/v1/traffic?env=dev");
+	api_answer a = http("GET", "/api/v1/traffic?env=dev");
 	assert_json(answer_json(&a, 200),
 		    "{\"env\":\"dev\",\"router\":null,\"releases\":[],\"route\":null}");
 }
@@ -537,7 +431,7 @@ Test(api_traffic_http, status_of_one_env_has_traffic)
 	rg_route_state st = route("prod", "v1.1.0", "127.0.0.1:9001", "v1.2.0", "127.0.0.1:9002",
 				  10);
 	route_store(&st);
-	answer a = http("GET", "/api/v1/status?env=prod");
+	api_answer a = http("GET", "/api/v1/status?env=prod");
 	json_t *v = answer_json(&a, 200);
 	/* The store's fields are still there, unchanged. */
 	cr_assert_str_eq(json_string_value(json_object_get(v, "env")), "prod");
@@ -551,7 +445,7 @@ Test(api_traffic_http, status_of_one_env_has_traffic)
 
 Test(api_traffic_http, status_of_every_env_has_traffic)
 {
-	answer a = http("GET", "/api/v1/status");
+	api_answer a = http("GET", "/api/v1/status");
 	json_t *v = answer_json(&a, 200);
 	json_t *list = json_object_get(v, "environments");
 	cr_assert_eq(json_array_size(list), 4);
@@ -566,7 +460,7 @@ Test(api_traffic_http, status_of_every_env_has_traffic)
 
 Test(api_traffic_http, metrics_render_without_a_dataplane)
 {
-	answer a = http("GET", "/metrics");
+	api_answer a = http("GET", "/metrics");
 	cr_assert_eq(a.status, 200, "%s", a.body);
 	cr_assert(strncmp(a.content_type, "text/plain", 10) == 0, "%s", a.content_type);
 	cr_assert(strstr(a.body, "\nrollguard_runs{state=\"running\"} 0\n"));
@@ -593,9 +487,7 @@ static void setup_proxy(void)
 
 static void teardown_proxy(void)
 {
-	if (daemon_)
-		MHD_stop_daemon(daemon_);
-	daemon_ = NULL;
+	api_server_stop();
 	rg_dataplane_stop(dp);
 	dp = NULL;
 	teardown();
@@ -614,7 +506,7 @@ Test(api_traffic_proxy, figures_and_the_stored_route)
 {
 	rg_route_state st = route("edge", "v1.1.0", "127.0.0.1:1", "v1.2.0", "127.0.0.1:2", 10);
 	route_apply(&st);
-	answer a = http("GET", "/api/v1/traffic?env=edge");
+	api_answer a = http("GET", "/api/v1/traffic?env=edge");
 	json_t *v = answer_json(&a, 200);
 	cr_assert_str_eq(json_string_value(json_object_get(v, "env")), "edge");
 	cr_assert_str_eq(json_string_value(json_object_get(v, "router")), "proxy");
@@ -645,7 +537,7 @@ Test(api_traffic_proxy, figures_and_the_stored_route)
 
 Test(api_traffic_proxy, before_any_route)
 {
-	answer a = http("GET", "/api/v1/traffic?env=edge");
+	api_answer a = http("GET", "/api/v1/traffic?env=edge");
 	json_t *v = answer_json(&a, 200);
 	cr_assert_str_eq(json_string_value(json_object_get(v, "router")), "proxy");
 	cr_assert(json_is_null(json_object_get(v, "route")));
@@ -654,7 +546,7 @@ Test(api_traffic_proxy, before_any_route)
 
 Test(api_traffic_proxy, other_envs_keep_their_shapes)
 {
-	answer a = http("GET", "/api/v1/traffic?env=dev");
+	api_answer a = http("GET", "/api/v1/traffic?env=dev");
 	assert_json(answer_json(&a, 200),
 		    "{\"env\":\"dev\",\"router\":null,\"releases\":[],\"route\":null}");
 	a = http("GET", "/api/v1/traffic?env=stage");
@@ -667,7 +559,7 @@ Test(api_traffic_proxy, metrics_follow_the_store_series)
 {
 	rg_route_state st = route("edge", "v1.1.0", "127.0.0.1:1", "v1.2.0", "127.0.0.1:2", 10);
 	route_apply(&st);
-	answer a = http("GET", "/metrics");
+	api_answer a = http("GET", "/metrics");
 	cr_assert_eq(a.status, 200, "%s", a.body);
 	const char *store_end = strstr(a.body, "\nrollguard_step_duration_seconds_count 0\n");
 	const char *proxy = strstr(a.body, "rollguard_proxy_canary_weight{env=\"edge\"");

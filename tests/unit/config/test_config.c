@@ -3,7 +3,6 @@
  * fresh temp directory; nothing here touches the working directory. */
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,119 +12,22 @@
 #include "cmd/cmd.h"
 #include "config/config.h"
 
-static char dir[64];
-
-static void make_dir(void)
-{
-	strcpy(dir, "/tmp/rg-config-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void remove_dir(void)
-{
-	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
-}
+#include "../support/config_load.h"
 
 static void quiet(void)
 {
-	make_dir();
+	cfg_dir_make();
 	cr_redirect_stdout();
 	cr_redirect_stderr();
 }
 
-TestSuite(config_load, .init = make_dir, .fini = remove_dir);
-TestSuite(config_errors, .init = make_dir, .fini = remove_dir);
-TestSuite(config_refs, .init = make_dir, .fini = remove_dir);
-TestSuite(config_triggers, .init = make_dir, .fini = remove_dir);
-TestSuite(config_cmd, .init = quiet, .fini = remove_dir);
+TestSuite(config_load, .init = cfg_dir_make, .fini = cfg_dir_remove);
+TestSuite(config_errors, .init = cfg_dir_make, .fini = cfg_dir_remove);
+TestSuite(config_refs, .init = cfg_dir_make, .fini = cfg_dir_remove);
+TestSuite(config_triggers, .init = cfg_dir_make, .fini = cfg_dir_remove);
+TestSuite(config_cmd, .init = quiet, .fini = cfg_dir_remove);
 
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot write %s", path);
-	cr_assert_eq(fwrite(text, 1, strlen(text), f), strlen(text));
-	cr_assert_eq(fclose(f), 0);
-}
-
-typedef struct loaded {
-	rg_config cfg;
-	rg_diags diags;
-	rg_error err;
-	rg_err rc;
-	char path[256];
-	char all[4096];   /* every diag, for failure messages */
-} loaded;
-
-static void load(loaded *L, const char *yaml)
-{
-	memset(L, 0, sizeof *L);
-	snprintf(L->path, sizeof L->path, "%s/rollguard.yaml", dir);
-	write_text(L->path, yaml);
-	L->rc = rg_config_load(L->path, &L->cfg, &L->diags, &L->err);
-	size_t pos = 0;
-	for (size_t i = 0; i < L->diags.n && pos < sizeof L->all; i++)
-		pos += (size_t)snprintf(L->all + pos, sizeof L->all - pos, "\n  %d:%d: %s",
-					L->diags.items[i].line, L->diags.items[i].col,
-					L->diags.items[i].message);
-}
-
-static void done(loaded *L)
-{
-	rg_config_release(&L->cfg);
-	rg_diags_release(&L->diags);
-}
-
-static void load_ok(loaded *L, const char *yaml)
-{
-	load(L, yaml);
-	cr_assert_eq(L->rc, RG_OK, "expected a clean load, got %s:%s", L->err.message, L->all);
-	cr_assert_eq(L->diags.n, 0);
-}
-
-/* The diag at line:col with exactly this message. */
-static void expect(const loaded *L, int line, int col, const char *message)
-{
-	cr_assert_eq(L->rc, RG_EINVAL, "load should fail");
-	for (size_t i = 0; i < L->diags.n; i++) {
-		const rg_diag *d = &L->diags.items[i];
-		if (d->line == line && d->col == col && strcmp(d->message, message) == 0)
-			return;
-	}
-	cr_assert_fail("no diag %d:%d: %s; got:%s", line, col, message, L->all);
-}
-
-/* Some diag contains text. */
-static void expect_has(const loaded *L, const char *text)
-{
-	cr_assert_eq(L->rc, RG_EINVAL, "load should fail");
-	for (size_t i = 0; i < L->diags.n; i++)
-		if (strstr(L->diags.items[i].message, text))
-			return;
-	cr_assert_fail("no diag containing \"%s\"; got:%s", text, L->all);
-}
-
-static void expect_only(const loaded *L, int line, int col, const char *message)
-{
-	expect(L, line, col, message);
-	cr_assert_eq(L->diags.n, 1, "expected one problem, got:%s", L->all);
-}
-
-/* Lines 1–7; whatever a test appends starts on line 8. */
-#define BASE                                                                                   \
-	"service: shop\n"                                                                      \
-	"environments:\n"                                                                      \
-	"  staging: {}\n"                                                                      \
-	"  production: {}\n"                                                                   \
-	"deploy:\n"                                                                            \
-	"  - name: app\n"                                                                      \
-	"    run: ./app\n"
-
-/* BASE with a router in each environment, for traffic steps; same lines. */
+/* CFG_BASE with a router in each environment, for traffic steps; same lines. */
 #define ROUTED                                                                                 \
 	"service: shop\n"                                                                      \
 	"environments:\n"                                                                      \
@@ -201,11 +103,11 @@ static const char design_example[] =
 
 Test(config_load, design_example_envs_and_server)
 {
-	loaded L;
-	load_ok(&L, design_example);
+	cfg_loaded L;
+	cfg_load_ok(&L, design_example);
 	const rg_config *c = &L.cfg;
 	char real[PATH_MAX], state[PATH_MAX + 16];
-	cr_assert_not_null(realpath(dir, real));
+	cr_assert_not_null(realpath(cfg_dir, real));
 	snprintf(state, sizeof state, "%s/.rollguard", real);
 	cr_assert_str_eq(c->service, "shop");
 	cr_assert_str_eq(c->listen, "127.0.0.1:7070");
@@ -227,13 +129,13 @@ Test(config_load, design_example_envs_and_server)
 	cr_assert_eq(p->col, 3);
 	cr_assert_eq(rg_config_env(c, "staging")->monitor_ms, 120000);
 	cr_assert_str_eq(c->prometheus, "http://127.0.0.1:9090");
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, design_example_steps)
 {
-	loaded L;
-	load_ok(&L, design_example);
+	cfg_loaded L;
+	cfg_load_ok(&L, design_example);
 	const rg_config *c = &L.cfg;
 	cr_assert_eq(c->n_deploy, 5);
 	const rg_step *infra = rg_config_step(c, "infrastructure");
@@ -261,13 +163,13 @@ Test(config_load, design_example_steps)
 	cr_assert_eq(smoke->col, 5);
 	cr_assert_eq(c->n_rollback, 1);
 	cr_assert_str_eq(c->rollback[0].run, "./scripts/rollback-infra.sh");
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, design_example_checks_triggers_actions)
 {
-	loaded L;
-	load_ok(&L, design_example);
+	cfg_loaded L;
+	cfg_load_ok(&L, design_example);
 	const rg_config *c = &L.cfg;
 	const rg_check *h = rg_config_check(c, "health");
 	cr_assert_eq(h->kind, RG_CHECK_HTTP);
@@ -299,15 +201,15 @@ Test(config_load, design_example_checks_triggers_actions)
 	cr_assert_eq(t[4].latency_bound_ms, 500);
 	cr_assert_eq(c->actions[RG_SEV_P2], RG_ACTION_ROLLBACK_AFTER_APPROVAL);
 	cr_assert_eq(c->actions[RG_SEV_P3], RG_ACTION_NOTIFY);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, defaults)
 {
-	loaded L;
-	load_ok(&L, BASE "checks:\n  h: { http: \"http://x/\" }\n"
-			 "triggers:\n  - { name: t, check: h }\n  - { name: c, command: ./n, below: 5 }\n"
-			 "  - { name: s, analysis: sequential }\n");
+	cfg_loaded L;
+	cfg_load_ok(&L, CFG_BASE "checks:\n  h: { http: \"http://x/\" }\n"
+				 "triggers:\n  - { name: t, check: h }\n  - { name: c, command: ./n, below: 5 }\n"
+				 "  - { name: s, analysis: sequential }\n");
 	const rg_config *c = &L.cfg;
 	cr_assert_str_eq(c->listen, "127.0.0.1:7070");
 	cr_assert_eq(c->prometheus, NULL);
@@ -341,15 +243,15 @@ Test(config_load, defaults)
 	cr_assert_eq(c->actions[RG_SEV_P1], RG_ACTION_ROLLBACK);
 	cr_assert_eq(c->actions[RG_SEV_P2], RG_ACTION_ROLLBACK_AFTER_APPROVAL);
 	cr_assert_eq(c->actions[RG_SEV_P3], RG_ACTION_NOTIFY);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, step_options)
 {
-	loaded L;
-	load_ok(&L, BASE "  - name: migrate\n    run: ./m\n    undo: ./m down\n    retries: 3\n"
-			 "    retry_backoff: 250ms\n    severity: P0\n    on_failure: halt\n"
-			 "    rerun: false\n    environments: [production]\n    timeout: 1h30m\n");
+	cfg_loaded L;
+	cfg_load_ok(&L, CFG_BASE "  - name: migrate\n    run: ./m\n    undo: ./m down\n    retries: 3\n"
+				 "    retry_backoff: 250ms\n    severity: P0\n    on_failure: halt\n"
+				 "    rerun: false\n    environments: [production]\n    timeout: 1h30m\n");
 	const rg_step *m = rg_config_step(&L.cfg, "migrate");
 	cr_assert_eq(m->retries, 3);
 	cr_assert_eq(m->retry_backoff_ms, 250);
@@ -359,16 +261,16 @@ Test(config_load, step_options)
 	cr_assert_eq(m->n_environments, 1);
 	cr_assert_str_eq(m->environments[0], "production");
 	cr_assert_eq(m->timeout_ms, 5400000);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, env_vars_proxy_and_null_env)
 {
-	loaded L;
-	load_ok(&L, "service: shop\nenvironments:\n  staging:\n  prod:\n    vars:\n"
-		    "      _X: \"\"\n      PORT: 8080\n      MSG: 'a b: c'\n"
-		    "    proxy: { listen: \"[::1]:8080\", threads: 4 }\n"
-		    "deploy: [ { name: a, run: ./a } ]\n");
+	cfg_loaded L;
+	cfg_load_ok(&L, "service: shop\nenvironments:\n  staging:\n  prod:\n    vars:\n"
+			"      _X: \"\"\n      PORT: 8080\n      MSG: 'a b: c'\n"
+			"    proxy: { listen: \"[::1]:8080\", threads: 4 }\n"
+			"deploy: [ { name: a, run: ./a } ]\n");
 	const rg_env *s = rg_config_env(&L.cfg, "staging");
 	cr_assert_eq(s->timeout_ms, 1800000, "a bare 'staging:' takes every default");
 	const rg_env *p = rg_config_env(&L.cfg, "prod");
@@ -378,20 +280,20 @@ Test(config_load, env_vars_proxy_and_null_env)
 	cr_assert_str_eq(p->vars[2].value, "a b: c");
 	cr_assert_str_eq(p->proxy_listen, "[::1]:8080");
 	cr_assert_eq(p->proxy_threads, 4);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, thresholds_take_every_form)
 {
-	loaded L;
-	load_ok(&L, BASE "metrics: { prometheus: \"https://prom:9090/\" }\n"
-			 "triggers:\n"
-			 "  - { name: a, command: ./n, above: 2.5, below: -1 }\n"
-			 "  - { name: b, query: up, above: 12.5% }\n"
-			 "  - { name: c, command: ./n, above: 1m30s, on_no_data: fire }\n"
-			 "  - { name: d, metric: request_rate, below: 10 }\n"
-			 "  - { name: e, metric: error_rate, above: 0.02 }\n"
-			 "  - { name: f, analysis: sequential, alpha: 1%, beta: 0.2 }\n");
+	cfg_loaded L;
+	cfg_load_ok(&L, CFG_BASE "metrics: { prometheus: \"https://prom:9090/\" }\n"
+				 "triggers:\n"
+				 "  - { name: a, command: ./n, above: 2.5, below: -1 }\n"
+				 "  - { name: b, query: up, above: 12.5% }\n"
+				 "  - { name: c, command: ./n, above: 1m30s, on_no_data: fire }\n"
+				 "  - { name: d, metric: request_rate, below: 10 }\n"
+				 "  - { name: e, metric: error_rate, above: 0.02 }\n"
+				 "  - { name: f, analysis: sequential, alpha: 1%, beta: 0.2 }\n");
 	const rg_trigger *t = L.cfg.triggers;
 	cr_assert_eq(t[0].above, 2.5);
 	cr_assert_eq(t[0].below, -1.0);
@@ -402,34 +304,34 @@ Test(config_load, thresholds_take_every_form)
 	cr_assert_eq(t[4].above, 0.02);
 	cr_assert_eq(t[5].alpha, 0.01);
 	cr_assert_eq(t[5].beta, 0.2);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, state_paths)
 {
-	loaded L;
-	load_ok(&L, "service: s\nserver: { state: /var/lib/rg/ }\nenvironments: { e: {} }\n"
-		    "deploy: [ { name: a, run: a } ]\n");
+	cfg_loaded L;
+	cfg_load_ok(&L, "service: s\nserver: { state: /var/lib/rg/ }\nenvironments: { e: {} }\n"
+			"deploy: [ { name: a, run: a } ]\n");
 	cr_assert_str_eq(L.cfg.state_dir, "/var/lib/rg");
-	done(&L);
-	load_ok(&L, "service: s\nserver: { state: ./data/state/ }\nenvironments: { e: {} }\n"
-		    "deploy: [ { name: a, run: a } ]\n");
+	cfg_release(&L);
+	cfg_load_ok(&L, "service: s\nserver: { state: ./data/state/ }\nenvironments: { e: {} }\n"
+			"deploy: [ { name: a, run: a } ]\n");
 	char real[PATH_MAX], want[PATH_MAX + 32];
-	cr_assert_not_null(realpath(dir, real));
+	cr_assert_not_null(realpath(cfg_dir, real));
 	snprintf(want, sizeof want, "%s/data/state", real);
 	cr_assert_str_eq(L.cfg.state_dir, want);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, relative_path_gives_absolute_dir)
 {
 	char cwd[PATH_MAX], real[PATH_MAX];
 	cr_assert_not_null(getcwd(cwd, sizeof cwd));
-	cr_assert_not_null(realpath(dir, real));
+	cr_assert_not_null(realpath(cfg_dir, real));
 	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s/rollguard.yaml", dir);
-	write_text(path, BASE);
-	cr_assert_eq(chdir(dir), 0);
+	snprintf(path, sizeof path, "%s/rollguard.yaml", cfg_dir);
+	cfg_write(path, CFG_BASE);
+	cr_assert_eq(chdir(cfg_dir), 0);
 	rg_config cfg;
 	rg_error err = { 0 };
 	cr_assert_eq(rg_config_load("rollguard.yaml", &cfg, NULL, &err), RG_OK, "%s", err.message);
@@ -442,8 +344,8 @@ Test(config_load, relative_path_gives_absolute_dir)
 
 Test(config_load, lookups_and_names)
 {
-	loaded L;
-	load_ok(&L, design_example);
+	cfg_loaded L;
+	cfg_load_ok(&L, design_example);
 	cr_assert_null(rg_config_env(&L.cfg, "prod"));
 	cr_assert_null(rg_config_env(&L.cfg, NULL));
 	cr_assert_null(rg_config_check(&L.cfg, "nope"));
@@ -456,13 +358,13 @@ Test(config_load, lookups_and_names)
 	cr_assert_str_eq(rg_action_name(RG_ACTION_ROLLBACK), "rollback");
 	cr_assert_str_eq(rg_action_name(RG_ACTION_ROLLBACK_AFTER_APPROVAL), "rollback-after-approval");
 	cr_assert_str_eq(rg_action_name(RG_ACTION_NOTIFY), "notify");
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_load, starter_lints_clean_and_shows_every_section)
 {
-	loaded L;
-	load_ok(&L, rg_config_starter);
+	cfg_loaded L;
+	cfg_load_ok(&L, rg_config_starter);
 	const rg_config *c = &L.cfg;
 	cr_assert_not_null(rg_config_env(c, "staging"));
 	const rg_env *p = rg_config_env(c, "production");
@@ -480,165 +382,165 @@ Test(config_load, starter_lints_clean_and_shows_every_section)
 	cr_assert(undo && retries && checks && http && command);
 	cr_assert(c->n_triggers > 0 && c->triggers[0].kind == RG_TRIGGER_CHECK);
 	cr_assert_not_null(strstr(rg_config_starter, "actions:"));
-	done(&L);
+	cfg_release(&L);
 }
 
 /* ---------------------------------------------------------------- problems */
 
 Test(config_errors, unknown_key_did_you_mean)
 {
-	loaded L;
-	load(&L, BASE "    timout: 5m\n");
-	expect_only(&L, 8, 5, "unknown key 'timout' in step (did you mean 'timeout'?)");
-	done(&L);
-	load(&L, "service: shop\nservr: {}\nenvironments: { s: {} }\ndeploy: [ { name: a, run: a } ]\n");
-	expect_only(&L, 2, 1, "unknown key 'servr' at the top level (did you mean 'server'?)");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "    timout: 5m\n");
+	cfg_expect_only(&L, 8, 5, "unknown key 'timout' in step (did you mean 'timeout'?)");
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\nservr: {}\nenvironments: { s: {} }\ndeploy: [ { name: a, run: a } ]\n");
+	cfg_expect_only(&L, 2, 1, "unknown key 'servr' at the top level (did you mean 'server'?)");
+	cfg_release(&L);
 }
 
 Test(config_errors, unknown_key_lists_valid_keys)
 {
-	loaded L;
-	load(&L, BASE "metrics: { grafana: x }\n");
-	expect_only(&L, 8, 12, "unknown key 'grafana' in metrics (valid keys: prometheus)");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "metrics: { grafana: x }\n");
+	cfg_expect_only(&L, 8, 12, "unknown key 'grafana' in metrics (valid keys: prometheus)");
+	cfg_release(&L);
 }
 
 Test(config_errors, wrong_types)
 {
-	loaded L;
-	load(&L, BASE "server: [a]\nchecks: x\ntriggers: {}\n");
-	expect(&L, 8, 9, "expected a mapping for 'server' (got a sequence)");
-	expect(&L, 9, 9, "expected a mapping for 'checks' (got a string)");
-	expect(&L, 10, 11, "expected a sequence for 'triggers' (got a mapping)");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "server: [a]\nchecks: x\ntriggers: {}\n");
+	cfg_expect(&L, 8, 9, "expected a mapping for 'server' (got a sequence)");
+	cfg_expect(&L, 9, 9, "expected a mapping for 'checks' (got a string)");
+	cfg_expect(&L, 10, 11, "expected a sequence for 'triggers' (got a mapping)");
 	cr_assert_eq(L.diags.n, 3, "%s", L.all);
-	done(&L);
-	load(&L, "service: shop\nenvironments: { s: {} }\ndeploy:\n");
-	expect_only(&L, 3, 8, "expected a sequence for 'deploy' (got an empty value)");
-	done(&L);
-	load(&L, BASE "    timeout: { a: 1 }\n    retries: many\n    rerun: yes\n    run2: x\n");
-	expect(&L, 8, 14, "expected a duration like '10s' for 'timeout' (got a mapping)");
-	expect(&L, 9, 14, "expected an integer for 'retries' (got 'many')");
-	expect(&L, 10, 12, "expected true or false for 'rerun' (got 'yes')");
-	done(&L);
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\nenvironments: { s: {} }\ndeploy:\n");
+	cfg_expect_only(&L, 3, 8, "expected a sequence for 'deploy' (got an empty value)");
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "    timeout: { a: 1 }\n    retries: many\n    rerun: yes\n    run2: x\n");
+	cfg_expect(&L, 8, 14, "expected a duration like '10s' for 'timeout' (got a mapping)");
+	cfg_expect(&L, 9, 14, "expected an integer for 'retries' (got 'many')");
+	cfg_expect(&L, 10, 12, "expected true or false for 'rerun' (got 'yes')");
+	cfg_release(&L);
 }
 
 Test(config_errors, bad_duration)
 {
-	loaded L;
-	load(&L, "service: shop\nenvironments:\n  staging:\n    monitor: 5x\n"
-		 "deploy: [ { name: a, run: a, timeout: 0 } ]\n");
-	expect(&L, 4, 14, "invalid duration '5x' (use 500ms, 10s, 5m, 2h or 1d)");
-	expect(&L, 5, 39, "'timeout' must be longer than 0");
+	cfg_loaded L;
+	cfg_load(&L, "service: shop\nenvironments:\n  staging:\n    monitor: 5x\n"
+		     "deploy: [ { name: a, run: a, timeout: 0 } ]\n");
+	cfg_expect(&L, 4, 14, "invalid duration '5x' (use 500ms, 10s, 5m, 2h or 1d)");
+	cfg_expect(&L, 5, 39, "'timeout' must be longer than 0");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
-	load(&L, BASE "    retry_backoff: 10\n");
-	expect_only(&L, 8, 20, "invalid duration '10' (use 500ms, 10s, 5m, 2h or 1d)");
-	done(&L);
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "    retry_backoff: 10\n");
+	cfg_expect_only(&L, 8, 20, "invalid duration '10' (use 500ms, 10s, 5m, 2h or 1d)");
+	cfg_release(&L);
 }
 
 Test(config_errors, bad_percentage)
 {
-	loaded L;
-	load(&L, BASE "triggers:\n  - { name: e, metric: error_rate, above: 150% }\n"
-		      "  - { name: f, metric: error_rate, above: 5 }\n"
-		      "  - { name: g, command: ./x, below: 1.5x% }\n");
-	expect(&L, 9, 43, "invalid percentage '150%' (use 1% or 0.01, at most 100%)");
-	expect(&L, 10, 43, "invalid percentage '5' (use 1% or 0.01, at most 100%)");
-	expect(&L, 11, 37, "invalid percentage '1.5x%' (use 1% or 0.01, at most 100%)");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "triggers:\n  - { name: e, metric: error_rate, above: 150% }\n"
+			      "  - { name: f, metric: error_rate, above: 5 }\n"
+			      "  - { name: g, command: ./x, below: 1.5x% }\n");
+	cfg_expect(&L, 9, 43, "invalid percentage '150%' (use 1% or 0.01, at most 100%)");
+	cfg_expect(&L, 10, 43, "invalid percentage '5' (use 1% or 0.01, at most 100%)");
+	cfg_expect(&L, 11, 37, "invalid percentage '1.5x%' (use 1% or 0.01, at most 100%)");
+	cfg_release(&L);
 }
 
 Test(config_errors, duplicate_keys)
 {
-	loaded L;
-	load(&L, BASE "    run: ./again\nservice: other\n");
-	expect(&L, 8, 5, "duplicate key 'run' (first at 7:5)");
-	expect(&L, 9, 1, "duplicate key 'service' (first at 1:1)");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "    run: ./again\nservice: other\n");
+	cfg_expect(&L, 8, 5, "duplicate key 'run' (first at 7:5)");
+	cfg_expect(&L, 9, 1, "duplicate key 'service' (first at 1:1)");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
-	load(&L, "service: shop\nenvironments:\n  staging: {}\n  staging: {}\n"
-		 "deploy: [ { name: a, run: a } ]\n");
-	expect_only(&L, 4, 3, "duplicate key 'staging' (first at 3:3)");
-	done(&L);
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\nenvironments:\n  staging: {}\n  staging: {}\n"
+		     "deploy: [ { name: a, run: a } ]\n");
+	cfg_expect_only(&L, 4, 3, "duplicate key 'staging' (first at 3:3)");
+	cfg_release(&L);
 }
 
 Test(config_errors, duplicate_step_names)
 {
-	loaded L;
-	load(&L, BASE "  - name: db\n    run: ./db\n  - name: app\n    run: ./app2\n");
-	expect_only(&L, 10, 11, "duplicate step name 'app' (first at 6:5)");
-	done(&L);
-	load(&L, BASE "rollback:\n  - { name: app, run: a }\n  - { name: app, run: b }\n");
-	expect_only(&L, 10, 13, "duplicate step name 'app' (first at 9:5)");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "  - name: db\n    run: ./db\n  - name: app\n    run: ./app2\n");
+	cfg_expect_only(&L, 10, 11, "duplicate step name 'app' (first at 6:5)");
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "rollback:\n  - { name: app, run: a }\n  - { name: app, run: b }\n");
+	cfg_expect_only(&L, 10, 13, "duplicate step name 'app' (first at 9:5)");
+	cfg_release(&L);
 }
 
 Test(config_errors, missing_required_keys)
 {
-	loaded L;
-	load(&L, "server: {}\n");
-	expect(&L, 1, 1, "missing required key 'service' at the top level");
-	expect(&L, 1, 1, "missing required key 'environments' at the top level");
-	expect(&L, 1, 1, "missing required key 'deploy' at the top level");
+	cfg_loaded L;
+	cfg_load(&L, "server: {}\n");
+	cfg_expect(&L, 1, 1, "missing required key 'service' at the top level");
+	cfg_expect(&L, 1, 1, "missing required key 'environments' at the top level");
+	cfg_expect(&L, 1, 1, "missing required key 'deploy' at the top level");
 	cr_assert_eq(L.diags.n, 3, "%s", L.all);
-	done(&L);
-	load(&L, ROUTED "  - run: ./x\n  - name: c\n    traffic: { steps: [10] }\n");
-	expect(&L, 8, 5, "missing required key 'name' in step");
-	expect(&L, 10, 14, "missing required key 'backend' in traffic");
+	cfg_release(&L);
+	cfg_load(&L, ROUTED "  - run: ./x\n  - name: c\n    traffic: { steps: [10] }\n");
+	cfg_expect(&L, 8, 5, "missing required key 'name' in step");
+	cfg_expect(&L, 10, 14, "missing required key 'backend' in traffic");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
-	load(&L, BASE "triggers: [ { check: h } ]\nchecks: { h: { run: x } }\n");
-	expect_only(&L, 8, 13, "missing required key 'name' in trigger");
-	done(&L);
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "triggers: [ { check: h } ]\nchecks: { h: { run: x } }\n");
+	cfg_expect_only(&L, 8, 13, "missing required key 'name' in trigger");
+	cfg_release(&L);
 }
 
 Test(config_errors, empty_sections)
 {
-	loaded L;
-	load(&L, "service: shop\nenvironments: {}\ndeploy: []\n");
-	expect(&L, 2, 15, "'environments' must define at least one environment");
-	expect(&L, 3, 9, "'deploy' must have at least one step");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, "service: shop\nenvironments: {}\ndeploy: []\n");
+	cfg_expect(&L, 2, 15, "'environments' must define at least one environment");
+	cfg_expect(&L, 3, 9, "'deploy' must have at least one step");
+	cfg_release(&L);
 }
 
 Test(config_errors, yaml_syntax_error_has_its_mark)
 {
-	loaded L;
-	load(&L, "service: shop\nenvironments:\n  staging: {a: 1\ndeploy: []\n");
+	cfg_loaded L;
+	cfg_load(&L, "service: shop\nenvironments:\n  staging: {a: 1\ndeploy: []\n");
 	cr_assert_eq(L.rc, RG_EINVAL);
 	cr_assert_eq(L.diags.n, 1, "%s", L.all);
 	cr_assert_eq(L.diags.items[0].line, 4);
 	cr_assert_eq(L.diags.items[0].col, 7);
 	cr_assert_not_null(strstr(L.diags.items[0].message, "yaml syntax error: "), "%s", L.all);
-	done(&L);
-	load(&L, "service: shop\n\tenvironments: {}\n");
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\n\tenvironments: {}\n");
 	cr_assert_eq(L.diags.items[0].line, 2, "%s", L.all);
-	expect_has(&L, "tab");
-	done(&L);
+	cfg_expect_has(&L, "tab");
+	cfg_release(&L);
 }
 
 Test(config_errors, odd_documents)
 {
-	loaded L;
-	load(&L, "");
-	expect_only(&L, 1, 1, "the file is empty (run 'rollguard init' to write a starter)");
-	done(&L);
-	load(&L, "# only a comment\n");
-	expect_only(&L, 1, 1, "the file is empty (run 'rollguard init' to write a starter)");
-	done(&L);
-	load(&L, "- a\n");
-	expect_only(&L, 1, 1, "expected a mapping at the top level (got a sequence)");
-	done(&L);
-	load(&L, BASE "---\nservice: x\n");
-	expect_only(&L, 8, 1, "a config is one YAML document; found a second one");
-	done(&L);
-	load(&L, "service: &s shop\nenvironments: { *s : {} }\n");
-	expect_only(&L, 2, 17, "aliases are not supported ('*s'); write the value out");
-	done(&L);
-	load(&L, "service: \"a\\0b\"\n");
-	expect_only(&L, 1, 10, "strings must not contain NUL bytes");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, "");
+	cfg_expect_only(&L, 1, 1, "the file is empty (run 'rollguard init' to write a starter)");
+	cfg_release(&L);
+	cfg_load(&L, "# only a comment\n");
+	cfg_expect_only(&L, 1, 1, "the file is empty (run 'rollguard init' to write a starter)");
+	cfg_release(&L);
+	cfg_load(&L, "- a\n");
+	cfg_expect_only(&L, 1, 1, "expected a mapping at the top level (got a sequence)");
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "---\nservice: x\n");
+	cfg_expect_only(&L, 8, 1, "a config is one YAML document; found a second one");
+	cfg_release(&L);
+	cfg_load(&L, "service: &s shop\nenvironments: { *s : {} }\n");
+	cfg_expect_only(&L, 2, 17, "aliases are not supported ('*s'); write the value out");
+	cfg_release(&L);
+	cfg_load(&L, "service: \"a\\0b\"\n");
+	cfg_expect_only(&L, 1, 10, "strings must not contain NUL bytes");
+	cfg_release(&L);
 }
 
 Test(config_errors, deep_nesting_is_refused)
@@ -646,138 +548,138 @@ Test(config_errors, deep_nesting_is_refused)
 	char yaml[256] = "service: ";
 	for (int i = 0; i < 40; i++)
 		strcat(yaml, "[");
-	loaded L;
-	load(&L, yaml);
-	expect_has(&L, "nesting is too deep");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, yaml);
+	cfg_expect_has(&L, "nesting is too deep");
+	cfg_release(&L);
 }
 
 Test(config_errors, names)
 {
-	loaded L;
-	load(&L, "service: $(x)\nenvironments:\n  .hidden: {}\n  \"v1;touch x\": {}\n"
-		 "deploy:\n  - name: -rf\n    run: x\n");
-	expect(&L, 1, 10, "invalid service name '$(x)' (use letters, digits, '.', '_', '+' and '-', "
-			  "starting with a letter or digit, at most 64)");
-	expect_has(&L, "invalid environment name '.hidden'");
-	expect_has(&L, "invalid environment name 'v1;touch x'");
-	expect(&L, 6, 11, "invalid step name '-rf' (use letters, digits, '_', '.' and '-', starting "
-			  "with a letter or '_', at most 64)");
+	cfg_loaded L;
+	cfg_load(&L, "service: $(x)\nenvironments:\n  .hidden: {}\n  \"v1;touch x\": {}\n"
+		     "deploy:\n  - name: -rf\n    run: x\n");
+	cfg_expect(&L, 1, 10, "invalid service name '$(x)' (use letters, digits, '.', '_', '+' and '-', "
+			      "starting with a letter or digit, at most 64)");
+	cfg_expect_has(&L, "invalid environment name '.hidden'");
+	cfg_expect_has(&L, "invalid environment name 'v1;touch x'");
+	cfg_expect(&L, 6, 11, "invalid step name '-rf' (use letters, digits, '_', '.' and '-', starting "
+			      "with a letter or '_', at most 64)");
 	cr_assert_eq(L.diags.n, 4, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, bad_choices)
 {
-	loaded L;
-	load(&L, BASE "    severity: P5\n    on_failure: rolback\n"
-		      "actions: { P4: notify, P2: rollbak }\n");
-	expect(&L, 8, 15, "invalid severity 'P5' (use P0, P1, P2 or P3)");
-	expect(&L, 9, 17, "invalid on_failure 'rolback' (did you mean 'rollback'?)");
-	expect(&L, 10, 12, "unknown key 'P4' in actions (valid keys: P0, P1, P2, P3, approval_timeout)");
-	expect(&L, 10, 28, "invalid action 'rollbak' (did you mean 'rollback'?)");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "    severity: P5\n    on_failure: rolback\n"
+			      "actions: { P4: notify, P2: rollbak }\n");
+	cfg_expect(&L, 8, 15, "invalid severity 'P5' (use P0, P1, P2 or P3)");
+	cfg_expect(&L, 9, 17, "invalid on_failure 'rolback' (did you mean 'rollback'?)");
+	cfg_expect(&L, 10, 12, "unknown key 'P4' in actions (valid keys: P0, P1, P2, P3, approval_timeout)");
+	cfg_expect(&L, 10, 28, "invalid action 'rollbak' (did you mean 'rollback'?)");
 	cr_assert_eq(L.diags.n, 4, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, numbers_out_of_range)
 {
-	loaded L;
-	load(&L, BASE "    retries: -1\nchecks: { h: { http: \"http://x/\", expect_status: 700 } }\n");
-	expect(&L, 8, 14, "'retries' must be between 0 and 100 (got -1)");
-	expect(&L, 9, 50, "'expect_status' must be between 100 and 599 (got 700)");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "    retries: -1\nchecks: { h: { http: \"http://x/\", expect_status: 700 } }\n");
+	cfg_expect(&L, 8, 14, "'retries' must be between 0 and 100 (got -1)");
+	cfg_expect(&L, 9, 50, "'expect_status' must be between 100 and 599 (got 700)");
+	cfg_release(&L);
 }
 
 Test(config_errors, env_vars)
 {
-	loaded L;
-	load(&L, "service: shop\nenvironments:\n  s:\n    vars:\n      1X: a\n"
-		 "      ROLLGUARD_ENV: b\n      A-B: c\n      OK: [x]\n      NIL:\n"
-		 "deploy: [ { name: a, run: a } ]\n");
-	expect(&L, 5, 7, "invalid variable name '1X' (use [A-Za-z_][A-Za-z0-9_]*)");
-	expect(&L, 6, 7, "variable name 'ROLLGUARD_ENV' is reserved (ROLLGUARD_* is set by rollguard)");
-	expect(&L, 7, 7, "invalid variable name 'A-B' (use [A-Za-z_][A-Za-z0-9_]*)");
-	expect(&L, 8, 11, "expected a string for 'OK' (got a sequence)");
-	expect(&L, 9, 11, "expected a string for 'NIL' (got an empty value)");
+	cfg_loaded L;
+	cfg_load(&L, "service: shop\nenvironments:\n  s:\n    vars:\n      1X: a\n"
+		     "      ROLLGUARD_ENV: b\n      A-B: c\n      OK: [x]\n      NIL:\n"
+		     "deploy: [ { name: a, run: a } ]\n");
+	cfg_expect(&L, 5, 7, "invalid variable name '1X' (use [A-Za-z_][A-Za-z0-9_]*)");
+	cfg_expect(&L, 6, 7, "variable name 'ROLLGUARD_ENV' is reserved (ROLLGUARD_* is set by rollguard)");
+	cfg_expect(&L, 7, 7, "invalid variable name 'A-B' (use [A-Za-z_][A-Za-z0-9_]*)");
+	cfg_expect(&L, 8, 11, "expected a string for 'OK' (got a sequence)");
+	cfg_expect(&L, 9, 11, "expected a string for 'NIL' (got an empty value)");
 	cr_assert_eq(L.diags.n, 5, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, addresses_and_urls)
 {
-	loaded L;
-	load(&L, "service: shop\nserver: { listen: localhost }\nenvironments:\n"
-		 "  s: { proxy: { listen: \"h:0\" } }\n  t: { proxy: { threads: 2 } }\n"
-		 "metrics: { prometheus: \"ftp://x\" }\ndeploy: [ { name: a, run: a } ]\n");
-	expect(&L, 2, 19, "invalid listen address 'localhost' (use host:port, e.g. 127.0.0.1:7070)");
-	expect(&L, 4, 25, "invalid listen address 'h:0' (use host:port, e.g. 127.0.0.1:7070)");
-	expect(&L, 5, 15, "missing required key 'listen' in proxy");
-	expect(&L, 6, 24, "invalid URL 'ftp://x' for 'prometheus' (use http://host[:port]/path or "
-			  "https://…)");
+	cfg_loaded L;
+	cfg_load(&L, "service: shop\nserver: { listen: localhost }\nenvironments:\n"
+		     "  s: { proxy: { listen: \"h:0\" } }\n  t: { proxy: { threads: 2 } }\n"
+		     "metrics: { prometheus: \"ftp://x\" }\ndeploy: [ { name: a, run: a } ]\n");
+	cfg_expect(&L, 2, 19, "invalid listen address 'localhost' (use host:port, e.g. 127.0.0.1:7070)");
+	cfg_expect(&L, 4, 25, "invalid listen address 'h:0' (use host:port, e.g. 127.0.0.1:7070)");
+	cfg_expect(&L, 5, 15, "missing required key 'listen' in proxy");
+	cfg_expect(&L, 6, 24, "invalid URL 'ftp://x' for 'prometheus' (use http://host[:port]/path or "
+			      "https://…)");
 	cr_assert_eq(L.diags.n, 4, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, step_kinds)
 {
-	loaded L;
-	load(&L, BASE "  - name: both\n    run: x\n    checks: [h]\n"
-		      "  - name: neither\n    timeout: 1m\n"
-		      "  - name: c\n    checks: [h]\n    undo: ./u\n"
-		      "checks: { h: { run: ./h } }\n");
-	expect(&L, 10, 5, "step 'both' has both 'run' and 'checks' (use one)");
-	expect(&L, 11, 5, "step 'neither' needs 'run', 'checks' or 'traffic'");
-	expect(&L, 15, 5, "'undo' is only valid with 'run'");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "  - name: both\n    run: x\n    checks: [h]\n"
+			      "  - name: neither\n    timeout: 1m\n"
+			      "  - name: c\n    checks: [h]\n    undo: ./u\n"
+			      "checks: { h: { run: ./h } }\n");
+	cfg_expect(&L, 10, 5, "step 'both' has both 'run' and 'checks' (use one)");
+	cfg_expect(&L, 11, 5, "step 'neither' needs 'run', 'checks' or 'traffic'");
+	cfg_expect(&L, 15, 5, "'undo' is only valid with 'run'");
 	cr_assert_eq(L.diags.n, 3, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, rollback_steps_only_run)
 {
-	loaded L;
-	load(&L, BASE "rollback:\n  - name: r\n    checks: [h]\n  - name: s\n    run: x\n"
-		      "    undo: y\nchecks: { h: { run: ./h } }\n");
-	expect(&L, 10, 5, "rollback steps may only use 'run' (found 'checks')");
-	expect(&L, 13, 5, "'undo' is not valid in a rollback step");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "rollback:\n  - name: r\n    checks: [h]\n  - name: s\n    run: x\n"
+			      "    undo: y\nchecks: { h: { run: ./h } }\n");
+	cfg_expect(&L, 10, 5, "rollback steps may only use 'run' (found 'checks')");
+	cfg_expect(&L, 13, 5, "'undo' is not valid in a rollback step");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, check_kinds)
 {
-	loaded L;
-	load(&L, BASE "checks:\n  a: { run: x, http: \"http://h/\" }\n  b: { timeout: 1s }\n"
-		      "  c: { run: x, expect_status: 200, contains: ok }\n  \"bad name\": { run: x }\n");
-	expect(&L, 9, 16, "check 'a' has both 'run' and 'http' (use one)");
-	expect(&L, 10, 6, "check 'b' needs 'http' (a URL) or 'run' (a command)");
-	expect(&L, 11, 16, "'expect_status' is only valid with 'http'");
-	expect(&L, 11, 36, "'contains' is only valid with 'http'");
-	expect_has(&L, "invalid check name 'bad name'");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "checks:\n  a: { run: x, http: \"http://h/\" }\n  b: { timeout: 1s }\n"
+			      "  c: { run: x, expect_status: 200, contains: ok }\n  \"bad name\": { run: x }\n");
+	cfg_expect(&L, 9, 16, "check 'a' has both 'run' and 'http' (use one)");
+	cfg_expect(&L, 10, 6, "check 'b' needs 'http' (a URL) or 'run' (a command)");
+	cfg_expect(&L, 11, 16, "'expect_status' is only valid with 'http'");
+	cfg_expect(&L, 11, 36, "'contains' is only valid with 'http'");
+	cfg_expect_has(&L, "invalid check name 'bad name'");
 	cr_assert_eq(L.diags.n, 5, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, collects_every_problem_in_order)
 {
-	loaded L;
-	load(&L, "service: shop\nenvironments:\n  staging: { timout: 1m, monitor: 5x }\n"
-		 "deploy:\n  - name: a\n    run: x\n    retries: -2\n  - name: a\n    checks: [nope]\n"
-		 "triggers: [ { name: t, metric: cpu, above: 1 } ]\n");
+	cfg_loaded L;
+	cfg_load(&L, "service: shop\nenvironments:\n  staging: { timout: 1m, monitor: 5x }\n"
+		     "deploy:\n  - name: a\n    run: x\n    retries: -2\n  - name: a\n    checks: [nope]\n"
+		     "triggers: [ { name: t, metric: cpu, above: 1 } ]\n");
 	cr_assert_eq(L.diags.n, 6, "%s", L.all);
 	for (size_t i = 1; i < L.diags.n; i++) {
 		const rg_diag *a = &L.diags.items[i - 1], *b = &L.diags.items[i];
 		cr_assert(a->line < b->line || (a->line == b->line && a->col <= b->col), "%s", L.all);
 	}
 	cr_assert_not_null(strstr(L.err.message, "has 6 problems"), "%s", L.err.message);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_errors, failure_leaves_cfg_zeroed_and_diags_optional)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/bad.yaml", dir);
-	write_text(path, BASE "    timout: 1m\n");
+	snprintf(path, sizeof path, "%s/bad.yaml", cfg_dir);
+	cfg_write(path, CFG_BASE "    timout: 1m\n");
 	rg_config cfg;
 	memset(&cfg, 0xab, sizeof cfg);
 	rg_error err = { 0 };
@@ -792,14 +694,14 @@ Test(config_errors, failure_leaves_cfg_zeroed_and_diags_optional)
 Test(config_errors, missing_file)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/none.yaml", dir);
+	snprintf(path, sizeof path, "%s/none.yaml", cfg_dir);
 	rg_config cfg;
 	rg_diags d = { 0 };
 	rg_error err = { 0 };
 	cr_assert_eq(rg_config_load(path, &cfg, &d, &err), RG_ENOTFOUND);
 	cr_assert_eq(d.n, 0);
 	cr_assert_not_null(strstr(err.message, "cannot open"), "%s", err.message);
-	cr_assert_eq(rg_config_load(dir, &cfg, &d, &err), RG_EIO, "a directory is not a config");
+	cr_assert_eq(rg_config_load(cfg_dir, &cfg, &d, &err), RG_EIO, "a directory is not a config");
 	rg_diags_release(&d);
 }
 
@@ -807,153 +709,153 @@ Test(config_errors, missing_file)
 
 Test(config_refs, undefined_check_in_step)
 {
-	loaded L;
-	load(&L, BASE "  - name: smoke\n    checks: [health, helth, zzz]\n"
-		      "checks:\n  health: { http: \"http://x/h\" }\n");
-	expect(&L, 9, 22, "undefined check 'helth' (did you mean 'health'?)");
-	expect(&L, 9, 29, "undefined check 'zzz' (defined: health)");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "  - name: smoke\n    checks: [health, helth, zzz]\n"
+			      "checks:\n  health: { http: \"http://x/h\" }\n");
+	cfg_expect(&L, 9, 22, "undefined check 'helth' (did you mean 'health'?)");
+	cfg_expect(&L, 9, 29, "undefined check 'zzz' (defined: health)");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
-	load(&L, BASE "  - name: smoke\n    checks: [health]\n");
-	expect_only(&L, 9, 14, "undefined check 'health' (none are defined)");
-	done(&L);
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "  - name: smoke\n    checks: [health]\n");
+	cfg_expect_only(&L, 9, 14, "undefined check 'health' (none are defined)");
+	cfg_release(&L);
 }
 
 Test(config_refs, undefined_check_in_trigger)
 {
-	loaded L;
-	load(&L, BASE "checks: { health: { run: ./h } }\ntriggers:\n  - name: h\n    check: helth\n");
-	expect_only(&L, 11, 12, "undefined check 'helth' (did you mean 'health'?)");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "checks: { health: { run: ./h } }\ntriggers:\n  - name: h\n    check: helth\n");
+	cfg_expect_only(&L, 11, 12, "undefined check 'helth' (did you mean 'health'?)");
+	cfg_release(&L);
 }
 
 Test(config_refs, checks_may_be_defined_after_use)
 {
-	loaded L;
-	load_ok(&L, "triggers: [ { name: t, check: late } ]\n" BASE
-		    "  - name: smoke\n    checks: [late]\nchecks: { late: { run: ./l } }\n");
-	done(&L);
+	cfg_loaded L;
+	cfg_load_ok(&L, "triggers: [ { name: t, check: late } ]\n" CFG_BASE
+			"  - name: smoke\n    checks: [late]\nchecks: { late: { run: ./l } }\n");
+	cfg_release(&L);
 }
 
 Test(config_refs, unknown_environment)
 {
-	loaded L;
-	load(&L, BASE "    environments: [prodution, staging, qa]\n");
-	expect(&L, 8, 20, "unknown environment 'prodution' (did you mean 'production'?)");
-	expect(&L, 8, 40, "unknown environment 'qa' (defined: staging, production)");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "    environments: [prodution, staging, qa]\n");
+	cfg_expect(&L, 8, 20, "unknown environment 'prodution' (did you mean 'production'?)");
+	cfg_expect(&L, 8, 40, "unknown environment 'qa' (defined: staging, production)");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_refs, step_output_must_come_from_an_earlier_run_step)
 {
-	loaded L;
-	load(&L, ROUTED "  - name: c1\n    traffic: { backend: appp.backend, steps: [10] }\n"
-		      "  - name: c2\n    traffic: { backend: late.backend, steps: [10] }\n"
-		      "  - name: c3\n    traffic: { backend: c1.backend, steps: [10] }\n"
-		      "  - name: c4\n    traffic: { backend: app, steps: [10] }\n"
-		      "  - name: late\n    run: ./late\n");
-	expect(&L, 9, 25, "undefined step output 'appp.backend' (did you mean step 'app'?)");
-	expect(&L, 11, 25, "undefined step output 'late.backend' (no earlier 'run' step is named 'late')");
-	expect(&L, 13, 25, "undefined step output 'c1.backend' (step 'c1' does not run a command)");
-	expect(&L, 15, 25, "invalid backend 'app' (use STEP.KEY: output KEY of an earlier step)");
+	cfg_loaded L;
+	cfg_load(&L, ROUTED "  - name: c1\n    traffic: { backend: appp.backend, steps: [10] }\n"
+			  "  - name: c2\n    traffic: { backend: late.backend, steps: [10] }\n"
+			  "  - name: c3\n    traffic: { backend: c1.backend, steps: [10] }\n"
+			  "  - name: c4\n    traffic: { backend: app, steps: [10] }\n"
+			  "  - name: late\n    run: ./late\n");
+	cfg_expect(&L, 9, 25, "undefined step output 'appp.backend' (did you mean step 'app'?)");
+	cfg_expect(&L, 11, 25, "undefined step output 'late.backend' (no earlier 'run' step is named 'late')");
+	cfg_expect(&L, 13, 25, "undefined step output 'c1.backend' (step 'c1' does not run a command)");
+	cfg_expect(&L, 15, 25, "invalid backend 'app' (use STEP.KEY: output KEY of an earlier step)");
 	cr_assert_eq(L.diags.n, 4, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_refs, step_names_with_dots_resolve_to_the_longest)
 {
-	loaded L;
-	load_ok(&L, ROUTED "  - name: app.v2\n    run: ./x\n"
-			 "  - name: c\n    traffic: { backend: app.v2.backend, steps: [10%, 100%] }\n");
+	cfg_loaded L;
+	cfg_load_ok(&L, ROUTED "  - name: app.v2\n    run: ./x\n"
+			     "  - name: c\n    traffic: { backend: app.v2.backend, steps: [10%, 100%] }\n");
 	const rg_traffic *t = &L.cfg.deploy[2].traffic;
 	cr_assert_str_eq(t->backend, "app.v2.backend");
 	cr_assert_eq(t->steps[0], 10);
 	cr_assert_eq(t->steps[1], 100);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_refs, traffic_steps)
 {
-	loaded L;
-	load(&L, ROUTED "  - name: c\n    traffic: { backend: app.b, steps: [10, 10, 0, 101, x, [1]], "
-		      "pause: 1x }\n  - name: d\n    traffic: { backend: app.b, steps: [] }\n");
-	expect(&L, 9, 44, "traffic steps must increase (10 after 10)");
-	expect(&L, 9, 48, "traffic steps are whole percentages from 1 to 100 (got '0')");
-	expect(&L, 9, 51, "traffic steps are whole percentages from 1 to 100 (got '101')");
-	expect(&L, 9, 56, "traffic steps are whole percentages from 1 to 100 (got 'x')");
-	expect(&L, 9, 59, "traffic steps are whole percentages from 1 to 100 (got a sequence)");
-	expect(&L, 9, 72, "invalid duration '1x' (use 500ms, 10s, 5m, 2h or 1d)");
-	expect(&L, 11, 39, "'steps' must not be empty");
+	cfg_loaded L;
+	cfg_load(&L, ROUTED "  - name: c\n    traffic: { backend: app.b, steps: [10, 10, 0, 101, x, [1]], "
+			  "pause: 1x }\n  - name: d\n    traffic: { backend: app.b, steps: [] }\n");
+	cfg_expect(&L, 9, 44, "traffic steps must increase (10 after 10)");
+	cfg_expect(&L, 9, 48, "traffic steps are whole percentages from 1 to 100 (got '0')");
+	cfg_expect(&L, 9, 51, "traffic steps are whole percentages from 1 to 100 (got '101')");
+	cfg_expect(&L, 9, 56, "traffic steps are whole percentages from 1 to 100 (got 'x')");
+	cfg_expect(&L, 9, 59, "traffic steps are whole percentages from 1 to 100 (got a sequence)");
+	cfg_expect(&L, 9, 72, "invalid duration '1x' (use 500ms, 10s, 5m, 2h or 1d)");
+	cfg_expect(&L, 11, 39, "'steps' must not be empty");
 	cr_assert_eq(L.diags.n, 7, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 /* ---------------------------------------------------------------- triggers */
 
 Test(config_triggers, keys_of_other_kinds_are_errors)
 {
-	loaded L;
-	load(&L, BASE "checks: { h: { run: ./h } }\ntriggers:\n"
-		      "  - { name: a, metric: latency_p95, above: 1s, failures: 3 }\n"
-		      "  - { name: b, check: h, for: 1m, alpha: 0.1 }\n"
-		      "  - { name: c, analysis: sequential, window: 5s }\n"
-		      "  - { name: d, check: h, abve: 1 }\n");
-	expect(&L, 10, 48, "'failures' is not valid in a metric trigger");
-	expect(&L, 11, 26, "'for' is not valid in a check trigger");
-	expect(&L, 11, 35, "'alpha' is not valid in a check trigger");
-	expect(&L, 12, 38, "'window' is not valid in an analysis trigger");
-	expect(&L, 13, 26, "unknown key 'abve' in trigger (did you mean 'above'?)");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "checks: { h: { run: ./h } }\ntriggers:\n"
+			      "  - { name: a, metric: latency_p95, above: 1s, failures: 3 }\n"
+			      "  - { name: b, check: h, for: 1m, alpha: 0.1 }\n"
+			      "  - { name: c, analysis: sequential, window: 5s }\n"
+			      "  - { name: d, check: h, abve: 1 }\n");
+	cfg_expect(&L, 10, 48, "'failures' is not valid in a metric trigger");
+	cfg_expect(&L, 11, 26, "'for' is not valid in a check trigger");
+	cfg_expect(&L, 11, 35, "'alpha' is not valid in a check trigger");
+	cfg_expect(&L, 12, 38, "'window' is not valid in an analysis trigger");
+	cfg_expect(&L, 13, 26, "unknown key 'abve' in trigger (did you mean 'above'?)");
 	cr_assert_eq(L.diags.n, 5, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_triggers, kinds_and_names)
 {
-	loaded L;
-	load(&L, BASE "triggers:\n  - { name: a }\n  - { name: b, metric: error_rate, command: x, above: 1% }\n"
-		      "  - { name: a, command: ./x, above: 1 }\n  - { name: c, command: ./x }\n");
-	expect(&L, 9, 5, "trigger 'a' needs one of 'check', 'metric', 'query', 'command' or 'analysis'");
-	expect(&L, 10, 36, "trigger 'b' has both 'metric' and 'command' (use one)");
-	expect(&L, 11, 13, "duplicate trigger name 'a' (first at 9:5)");
-	expect(&L, 12, 5, "trigger 'c' needs 'above' or 'below'");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "triggers:\n  - { name: a }\n  - { name: b, metric: error_rate, command: x, above: 1% }\n"
+			      "  - { name: a, command: ./x, above: 1 }\n  - { name: c, command: ./x }\n");
+	cfg_expect(&L, 9, 5, "trigger 'a' needs one of 'check', 'metric', 'query', 'command' or 'analysis'");
+	cfg_expect(&L, 10, 36, "trigger 'b' has both 'metric' and 'command' (use one)");
+	cfg_expect(&L, 11, 13, "duplicate trigger name 'a' (first at 9:5)");
+	cfg_expect(&L, 12, 5, "trigger 'c' needs 'above' or 'below'");
 	cr_assert_eq(L.diags.n, 4, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_triggers, values)
 {
-	loaded L;
-	load(&L, BASE "triggers:\n"
-		      "  - { name: a, metric: error-rate, above: 1% }\n"
-		      "  - { name: b, metric: latency_p99, above: 0.5 }\n"
-		      "  - { name: c, metric: request_rate, below: lots }\n"
-		      "  - { name: d, command: ./x, above: abc, on_no_data: maybe }\n"
-		      "  - { name: e, analysis: bayes, alpha: 0.5, beta: 0 }\n"
-		      "  - { name: f, query: up, above: 1 }\n");
-	expect(&L, 9, 24, "invalid metric 'error-rate' (did you mean 'error_rate'?)");
-	expect(&L, 10, 44, "expected a duration like '500ms' for 'above' of latency_p99 (got '0.5')");
-	expect(&L, 11, 45, "expected a number of requests per second for 'below' (got 'lots')");
-	expect(&L, 12, 37, "invalid threshold 'abc' (use a number, a percentage like 1% or a duration "
-			   "like 500ms)");
-	expect(&L, 12, 54, "invalid on_no_data 'maybe' (use ignore or fire)");
-	expect(&L, 13, 26, "invalid analysis 'bayes' (use sequential)");
-	expect(&L, 13, 40, "'alpha' must be a rate between 0 and 0.5, exclusive, like 0.05 (got '0.5')");
-	expect(&L, 13, 51, "'beta' must be a rate between 0 and 0.5, exclusive, like 0.05 (got '0')");
-	expect(&L, 14, 16, "'query' needs metrics.prometheus to be set");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "triggers:\n"
+			      "  - { name: a, metric: error-rate, above: 1% }\n"
+			      "  - { name: b, metric: latency_p99, above: 0.5 }\n"
+			      "  - { name: c, metric: request_rate, below: lots }\n"
+			      "  - { name: d, command: ./x, above: abc, on_no_data: maybe }\n"
+			      "  - { name: e, analysis: bayes, alpha: 0.5, beta: 0 }\n"
+			      "  - { name: f, query: up, above: 1 }\n");
+	cfg_expect(&L, 9, 24, "invalid metric 'error-rate' (did you mean 'error_rate'?)");
+	cfg_expect(&L, 10, 44, "expected a duration like '500ms' for 'above' of latency_p99 (got '0.5')");
+	cfg_expect(&L, 11, 45, "expected a number of requests per second for 'below' (got 'lots')");
+	cfg_expect(&L, 12, 37, "invalid threshold 'abc' (use a number, a percentage like 1% or a duration "
+			       "like 500ms)");
+	cfg_expect(&L, 12, 54, "invalid on_no_data 'maybe' (use ignore or fire)");
+	cfg_expect(&L, 13, 26, "invalid analysis 'bayes' (use sequential)");
+	cfg_expect(&L, 13, 40, "'alpha' must be a rate between 0 and 0.5, exclusive, like 0.05 (got '0.5')");
+	cfg_expect(&L, 13, 51, "'beta' must be a rate between 0 and 0.5, exclusive, like 0.05 (got '0')");
+	cfg_expect(&L, 14, 16, "'query' needs metrics.prometheus to be set");
 	cr_assert_eq(L.diags.n, 9, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_triggers, check_trigger_numbers)
 {
-	loaded L;
-	load(&L, BASE "checks: { h: { run: ./h } }\n"
-		      "triggers: [ { name: a, check: h, failures: 0, every: 0s } ]\n");
-	expect(&L, 9, 44, "'failures' must be between 1 and 1000 (got 0)");
-	expect(&L, 9, 54, "'every' must be longer than 0");
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "checks: { h: { run: ./h } }\n"
+			      "triggers: [ { name: a, check: h, failures: 0, every: 0s } ]\n");
+	cfg_expect(&L, 9, 44, "'failures' must be between 1 and 1000 (got 0)");
+	cfg_expect(&L, 9, 54, "'every' must be longer than 0");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 /* ---------------------------------------------------------------- lint and init */
@@ -971,8 +873,8 @@ static int run_cmd(int (*fn)(int, char **), const char *a1, const char *a2, cons
 Test(config_cmd, lint_prints_every_problem)
 {
 	char path[256], want[1024];
-	snprintf(path, sizeof path, "%s/bad.yaml", dir);
-	write_text(path, BASE "    timout: 5m\n    severity: P9\n");
+	snprintf(path, sizeof path, "%s/bad.yaml", cfg_dir);
+	cfg_write(path, CFG_BASE "    timout: 5m\n    severity: P9\n");
 	cr_assert_eq(run_cmd(cmd_lint, "-c", path, NULL), 1);
 	snprintf(want, sizeof want,
 		 "%s:8:5: unknown key 'timout' in step (did you mean 'timeout'?)\n"
@@ -984,8 +886,8 @@ Test(config_cmd, lint_prints_every_problem)
 Test(config_cmd, lint_clean_file)
 {
 	char path[256], want[300];
-	snprintf(path, sizeof path, "%s/ok.yaml", dir);
-	write_text(path, BASE);
+	snprintf(path, sizeof path, "%s/ok.yaml", cfg_dir);
+	cfg_write(path, CFG_BASE);
 	cr_assert_eq(run_cmd(cmd_lint, "--config", path, NULL), 0);
 	snprintf(want, sizeof want, "%s: ok\n", path);
 	cr_assert_stdout_eq_str(want);
@@ -994,7 +896,7 @@ Test(config_cmd, lint_clean_file)
 Test(config_cmd, lint_missing_file_and_usage)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/none.yaml", dir);
+	snprintf(path, sizeof path, "%s/none.yaml", cfg_dir);
 	cr_assert_eq(run_cmd(cmd_lint, "-c", path, NULL), 2);
 	cr_assert_eq(run_cmd(cmd_lint, "--bogus", NULL, NULL), 2);
 	cr_assert_eq(run_cmd(cmd_lint, "-c", path, "extra"), 2);
@@ -1016,11 +918,11 @@ static char *read_all(const char *path)
 Test(config_cmd, init_writes_the_starter_once)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/rollguard.yaml", dir);
+	snprintf(path, sizeof path, "%s/rollguard.yaml", cfg_dir);
 	cr_assert_eq(run_cmd(cmd_init, "-c", path, NULL), 0);
 	cr_assert_str_eq(read_all(path), rg_config_starter);
 	cr_assert_eq(run_cmd(cmd_lint, "-c", path, NULL), 0);
-	write_text(path, "mine\n");
+	cfg_write(path, "mine\n");
 	cr_assert_eq(run_cmd(cmd_init, "-c", path, NULL), 2, "no overwrite without --force");
 	cr_assert_str_eq(read_all(path), "mine\n");
 	cr_assert_eq(run_cmd(cmd_init, "-c", path, "--force"), 0);
@@ -1030,7 +932,7 @@ Test(config_cmd, init_writes_the_starter_once)
 Test(config_cmd, init_into_a_missing_directory_fails)
 {
 	char path[256];
-	snprintf(path, sizeof path, "%s/no/such/dir/rollguard.yaml", dir);
+	snprintf(path, sizeof path, "%s/no/such/dir/rollguard.yaml", cfg_dir);
 	cr_assert_eq(run_cmd(cmd_init, "-c", path, NULL), 1);
 	cr_assert_eq(run_cmd(cmd_init, "-c", path, "--force"), 1);
 	cr_assert_eq(run_cmd(cmd_init, "--bogus", NULL, NULL), 2);

@@ -4,91 +4,18 @@
  * router in every environment it runs in. Each test writes its YAML to a
  * fresh temp directory. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config/config.h"
 
-static char dir[64];
+#include "../support/config_load.h"
 
-static void make_dir(void)
-{
-	strcpy(dir, "/tmp/rg-config-traffic-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void remove_dir(void)
-{
-	nftw(dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-TestSuite(config_traffic_proxy, .init = make_dir, .fini = remove_dir);
-TestSuite(config_traffic_router, .init = make_dir, .fini = remove_dir);
-TestSuite(config_traffic_steps, .init = make_dir, .fini = remove_dir);
-
-typedef struct loaded {
-	rg_config cfg;
-	rg_diags diags;
-	rg_error err;
-	rg_err rc;
-	char path[256];
-	char all[4096];
-} loaded;
-
-static void load(loaded *L, const char *yaml)
-{
-	memset(L, 0, sizeof *L);
-	snprintf(L->path, sizeof L->path, "%s/rollguard.yaml", dir);
-	FILE *f = fopen(L->path, "w");
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(yaml, 1, strlen(yaml), f), strlen(yaml));
-	cr_assert_eq(fclose(f), 0);
-	L->rc = rg_config_load(L->path, &L->cfg, &L->diags, &L->err);
-	size_t pos = 0;
-	for (size_t i = 0; i < L->diags.n && pos < sizeof L->all; i++)
-		pos += (size_t)snprintf(L->all + pos, sizeof L->all - pos, "\n  %d:%d: %s",
-					L->diags.items[i].line, L->diags.items[i].col,
-					L->diags.items[i].message);
-}
-
-static void done(loaded *L)
-{
-	rg_config_release(&L->cfg);
-	rg_diags_release(&L->diags);
-}
-
-static void load_ok(loaded *L, const char *yaml)
-{
-	load(L, yaml);
-	cr_assert_eq(L->rc, RG_OK, "expected a clean load, got %s:%s", L->err.message, L->all);
-	cr_assert_eq(L->diags.n, 0);
-}
-
-static void expect(const loaded *L, int line, int col, const char *message)
-{
-	cr_assert_eq(L->rc, RG_EINVAL, "load should fail");
-	for (size_t i = 0; i < L->diags.n; i++) {
-		const rg_diag *d = &L->diags.items[i];
-		if (d->line == line && d->col == col && strcmp(d->message, message) == 0)
-			return;
-	}
-	cr_assert_fail("no diag %d:%d: %s; got:%s", line, col, message, L->all);
-}
-
-static void expect_only(const loaded *L, int line, int col, const char *message)
-{
-	expect(L, line, col, message);
-	cr_assert_eq(L->diags.n, 1, "expected one problem, got:%s", L->all);
-}
+TestSuite(config_traffic_proxy, .init = cfg_dir_make, .fini = cfg_dir_remove);
+TestSuite(config_traffic_router, .init = cfg_dir_make, .fini = cfg_dir_remove);
+TestSuite(config_traffic_steps, .init = cfg_dir_make, .fini = cfg_dir_remove);
 
 /* Lines 1–2; the environments a test writes start on line 3, and the
  * deploy pipeline follows with DEPLOY (3 lines) or TRAFFIC (5 lines). */
@@ -100,11 +27,11 @@ static void expect_only(const loaded *L, int line, int col, const char *message)
 
 Test(config_traffic_proxy, every_option)
 {
-	loaded L;
-	load_ok(&L, HEAD "  prod:\n    proxy:\n      listen: 127.0.0.1:8080\n      threads: 2\n"
-			 "      connect_timeout: 500ms\n      response_timeout: 10s\n"
-			 "      idle_timeout: 1m\n      sticky: { header: X-User-Id }\n"
-			 "      balance: least-connections\n" TRAFFIC);
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod:\n    proxy:\n      listen: 127.0.0.1:8080\n      threads: 2\n"
+			     "      connect_timeout: 500ms\n      response_timeout: 10s\n"
+			     "      idle_timeout: 1m\n      sticky: { header: X-User-Id }\n"
+			     "      balance: least-connections\n" TRAFFIC);
 	const rg_env *e = rg_config_env(&L.cfg, "prod");
 	cr_assert_eq(e->router, RG_ROUTER_PROXY);
 	cr_assert_str_eq(e->proxy_listen, "127.0.0.1:8080");
@@ -115,14 +42,14 @@ Test(config_traffic_proxy, every_option)
 	cr_assert_str_eq(e->proxy_sticky_header, "X-User-Id");
 	cr_assert_null(e->proxy_sticky_cookie);
 	cr_assert(e->proxy_least_conn);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_proxy, defaults_and_cookie)
 {
-	loaded L;
-	load_ok(&L, HEAD "  prod:\n    proxy: { listen: 127.0.0.1:8080, sticky: { cookie: shop_rel },"
-			 " balance: round-robin }\n  dev: {}\n" DEPLOY);
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod:\n    proxy: { listen: 127.0.0.1:8080, sticky: { cookie: shop_rel },"
+			     " balance: round-robin }\n  dev: {}\n" DEPLOY);
 	const rg_env *e = rg_config_env(&L.cfg, "prod");
 	cr_assert_eq(e->router, RG_ROUTER_PROXY);
 	cr_assert_eq(e->proxy_connect_timeout_ms, 0);
@@ -134,70 +61,70 @@ Test(config_traffic_proxy, defaults_and_cookie)
 	const rg_env *dev = rg_config_env(&L.cfg, "dev");
 	cr_assert_eq(dev->router, RG_ROUTER_NONE);
 	cr_assert_null(dev->proxy_listen);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_proxy, bad_values)
 {
-	loaded L;
-	load(&L, HEAD "  prod:\n    proxy:\n      listen: 127.0.0.1:8080\n"
-		      "      connect_timeout: 0\n      response_timeout: 5x\n"
-		      "      idle_timeout: [1]\n      balance: least-conections\n"
-		      "      tread: 2\n" DEPLOY);
-	expect(&L, 6, 24, "'connect_timeout' must be longer than 0");
-	expect(&L, 7, 25, "invalid duration '5x' (use 500ms, 10s, 5m, 2h or 1d)");
-	expect(&L, 8, 21, "expected a duration like '10s' for 'idle_timeout' (got a sequence)");
-	expect(&L, 9, 16,
-	       "invalid balance 'least-conections' (did you mean 'least-connections'?)");
-	expect(&L, 10, 7, "unknown key 'tread' in proxy (did you mean 'threads'?)");
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  prod:\n    proxy:\n      listen: 127.0.0.1:8080\n"
+			  "      connect_timeout: 0\n      response_timeout: 5x\n"
+			  "      idle_timeout: [1]\n      balance: least-conections\n"
+			  "      tread: 2\n" DEPLOY);
+	cfg_expect(&L, 6, 24, "'connect_timeout' must be longer than 0");
+	cfg_expect(&L, 7, 25, "invalid duration '5x' (use 500ms, 10s, 5m, 2h or 1d)");
+	cfg_expect(&L, 8, 21, "expected a duration like '10s' for 'idle_timeout' (got a sequence)");
+	cfg_expect(&L, 9, 16,
+		   "invalid balance 'least-conections' (did you mean 'least-connections'?)");
+	cfg_expect(&L, 10, 7, "unknown key 'tread' in proxy (did you mean 'threads'?)");
 	cr_assert_eq(L.diags.n, 5, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_proxy, sticky_names_are_tokens)
 {
-	loaded L;
-	load(&L, HEAD "  a: { proxy: { listen: \"h:1\", sticky: { cookie: \"a b\" } } }\n"
-		      "  b: { proxy: { listen: \"h:2\", sticky: { header: \"X:Y\" } } }\n"
-		      "  c: { proxy: { listen: \"h:3\", sticky: { header: X, cookie: y } } }\n"
-		      "  d: { proxy: { listen: \"h:4\", sticky: {} } }\n"
-		      "  e: { proxy: { listen: \"h:5\", sticky: { header: "
-		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa } } }\n"
-		      "  f: { proxy: { listen: \"h:6\", sticky: { cookie: \"\", hedaer: x } } }\n" DEPLOY);
-	expect(&L, 3, 50, "invalid cookie name 'a b' (use letters, digits and !#$%&'*+-.^_`|~, "
-			  "at most 64)");
-	expect(&L, 4, 50, "invalid header name 'X:Y' (use letters, digits and !#$%&'*+-.^_`|~, "
-			  "at most 64)");
-	expect(&L, 5, 53, "sticky has both 'header' and 'cookie' (use one)");
-	expect(&L, 6, 40, "sticky needs 'cookie' or 'header' (a name)");
-	expect(&L, 7, 50, "invalid header name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
-			  "(use letters, digits and !#$%&'*+-.^_`|~, at most 64)");
-	expect(&L, 8, 50, "'cookie' must not be empty");
-	expect(&L, 8, 54, "unknown key 'hedaer' in sticky (did you mean 'header'?)");
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  a: { proxy: { listen: \"h:1\", sticky: { cookie: \"a b\" } } }\n"
+			  "  b: { proxy: { listen: \"h:2\", sticky: { header: \"X:Y\" } } }\n"
+			  "  c: { proxy: { listen: \"h:3\", sticky: { header: X, cookie: y } } }\n"
+			  "  d: { proxy: { listen: \"h:4\", sticky: {} } }\n"
+			  "  e: { proxy: { listen: \"h:5\", sticky: { header: "
+			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa } } }\n"
+			  "  f: { proxy: { listen: \"h:6\", sticky: { cookie: \"\", hedaer: x } } }\n" DEPLOY);
+	cfg_expect(&L, 3, 50, "invalid cookie name 'a b' (use letters, digits and !#$%&'*+-.^_`|~, "
+			      "at most 64)");
+	cfg_expect(&L, 4, 50, "invalid header name 'X:Y' (use letters, digits and !#$%&'*+-.^_`|~, "
+			      "at most 64)");
+	cfg_expect(&L, 5, 53, "sticky has both 'header' and 'cookie' (use one)");
+	cfg_expect(&L, 6, 40, "sticky needs 'cookie' or 'header' (a name)");
+	cfg_expect(&L, 7, 50, "invalid header name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+			      "(use letters, digits and !#$%&'*+-.^_`|~, at most 64)");
+	cfg_expect(&L, 8, 50, "'cookie' must not be empty");
+	cfg_expect(&L, 8, 54, "unknown key 'hedaer' in sticky (did you mean 'header'?)");
 	cr_assert_eq(L.diags.n, 7, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_proxy, proxy_and_router_are_exclusive)
 {
-	loaded L;
-	load(&L, HEAD "  prod:\n    proxy: { listen: 127.0.0.1:8080 }\n"
-		      "    router: { command: ./route.sh }\n" TRAFFIC);
-	expect_only(&L, 5, 5, "environment 'prod' has both 'proxy' and 'router' (use one)");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  prod:\n    proxy: { listen: 127.0.0.1:8080 }\n"
+			  "    router: { command: ./route.sh }\n" TRAFFIC);
+	cfg_expect_only(&L, 5, 5, "environment 'prod' has both 'proxy' and 'router' (use one)");
+	cfg_release(&L);
 }
 
 /* ---------------------------------------------------------------- router */
 
 Test(config_traffic_router, haproxy_unix_socket_relative_to_the_config)
 {
-	loaded L;
-	load_ok(&L, HEAD "  prod:\n    router:\n      haproxy:\n        socket: run/admin.sock\n"
-			 "        backend: shop\n        stable: blue\n        canary: green\n"
-			 "      timeout: 5s\n" TRAFFIC);
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod:\n    router:\n      haproxy:\n        socket: run/admin.sock\n"
+			     "        backend: shop\n        stable: blue\n        canary: green\n"
+			     "      timeout: 5s\n" TRAFFIC);
 	const rg_env *e = rg_config_env(&L.cfg, "prod");
 	char real[PATH_MAX], want[PATH_MAX + 32];
-	cr_assert_not_null(realpath(dir, real));
+	cr_assert_not_null(realpath(cfg_dir, real));
 	snprintf(want, sizeof want, "%s/run/admin.sock", real);
 	cr_assert_eq(e->router, RG_ROUTER_HAPROXY);
 	cr_assert_str_eq(e->haproxy_socket, want);
@@ -206,150 +133,150 @@ Test(config_traffic_router, haproxy_unix_socket_relative_to_the_config)
 	cr_assert_str_eq(e->haproxy_canary, "green");
 	cr_assert_eq(e->router_timeout_ms, 5000);
 	cr_assert_null(e->proxy_listen);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_router, haproxy_absolute_and_tcp_sockets)
 {
-	loaded L;
-	load_ok(&L, HEAD "  a:\n    router: { haproxy: { socket: /run/haproxy/admin.sock, "
-			 "backend: b, stable: s, canary: c } }\n"
-			 "  b:\n    router: { haproxy: { socket: \"127.0.0.1:9999\", "
-			 "backend: web_1.x-y, stable: s, canary: c } }\n" TRAFFIC);
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  a:\n    router: { haproxy: { socket: /run/haproxy/admin.sock, "
+			     "backend: b, stable: s, canary: c } }\n"
+			     "  b:\n    router: { haproxy: { socket: \"127.0.0.1:9999\", "
+			     "backend: web_1.x-y, stable: s, canary: c } }\n" TRAFFIC);
 	const rg_env *a = rg_config_env(&L.cfg, "a"), *b = rg_config_env(&L.cfg, "b");
 	cr_assert_str_eq(a->haproxy_socket, "/run/haproxy/admin.sock");
 	cr_assert_eq(a->router_timeout_ms, 30000, "the default router timeout is 30s");
 	cr_assert_str_eq(b->haproxy_socket, "127.0.0.1:9999");
 	cr_assert_str_eq(b->haproxy_backend, "web_1.x-y");
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_router, haproxy_bad_values)
 {
-	loaded L;
-	load(&L, HEAD "  a:\n    router:\n      haproxy:\n        socket: \"localhost:9999\"\n"
-		      "        backend: \"b;shutdown\"\n        stable: s\n        canary: s\n"
-		      "        weight: 3\n"
-		      "  b:\n    router:\n      haproxy: { socket: \"1.2.3.4:0\", stable: \"a b\" }\n"
-		      "      timeout: 0\n" DEPLOY);
-	expect(&L, 6, 17, "invalid haproxy socket 'localhost:9999' (use a unix socket path, or "
-			  "IPv4:PORT such as 127.0.0.1:9999)");
-	expect(&L, 7, 18, "invalid haproxy backend name 'b;shutdown' (use letters, digits, '.', "
-			  "'_' and '-', at most 64)");
-	expect(&L, 9, 17, "haproxy servers 'stable' and 'canary' must differ (both are 's')");
-	expect(&L, 10, 9, "unknown key 'weight' in haproxy (valid keys: socket, backend, stable, "
-			  "canary)");
-	expect(&L, 13, 26, "invalid haproxy socket '1.2.3.4:0' (use a unix socket path, or "
-			   "IPv4:PORT such as 127.0.0.1:9999)");
-	expect(&L, 13, 16, "missing required key 'backend' in haproxy");
-	expect(&L, 13, 16, "missing required key 'canary' in haproxy");
-	expect(&L, 13, 47, "invalid haproxy server name 'a b' (use letters, digits, '.', '_' and "
-			   "'-', at most 64)");
-	expect(&L, 14, 16, "'timeout' must be longer than 0");
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  a:\n    router:\n      haproxy:\n        socket: \"localhost:9999\"\n"
+			  "        backend: \"b;shutdown\"\n        stable: s\n        canary: s\n"
+			  "        weight: 3\n"
+			  "  b:\n    router:\n      haproxy: { socket: \"1.2.3.4:0\", stable: \"a b\" }\n"
+			  "      timeout: 0\n" DEPLOY);
+	cfg_expect(&L, 6, 17, "invalid haproxy socket 'localhost:9999' (use a unix socket path, or "
+			      "IPv4:PORT such as 127.0.0.1:9999)");
+	cfg_expect(&L, 7, 18, "invalid haproxy backend name 'b;shutdown' (use letters, digits, '.', "
+			      "'_' and '-', at most 64)");
+	cfg_expect(&L, 9, 17, "haproxy servers 'stable' and 'canary' must differ (both are 's')");
+	cfg_expect(&L, 10, 9, "unknown key 'weight' in haproxy (valid keys: socket, backend, stable, "
+			      "canary)");
+	cfg_expect(&L, 13, 26, "invalid haproxy socket '1.2.3.4:0' (use a unix socket path, or "
+			       "IPv4:PORT such as 127.0.0.1:9999)");
+	cfg_expect(&L, 13, 16, "missing required key 'backend' in haproxy");
+	cfg_expect(&L, 13, 16, "missing required key 'canary' in haproxy");
+	cfg_expect(&L, 13, 47, "invalid haproxy server name 'a b' (use letters, digits, '.', '_' and "
+			       "'-', at most 64)");
+	cfg_expect(&L, 14, 16, "'timeout' must be longer than 0");
 	cr_assert_eq(L.diags.n, 9, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_router, command_router)
 {
-	loaded L;
-	load_ok(&L, HEAD "  prod:\n    router: { command: ./scripts/route.sh, timeout: 2m }\n" TRAFFIC);
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod:\n    router: { command: ./scripts/route.sh, timeout: 2m }\n" TRAFFIC);
 	const rg_env *e = rg_config_env(&L.cfg, "prod");
 	cr_assert_eq(e->router, RG_ROUTER_COMMAND);
 	cr_assert_str_eq(e->router_command, "./scripts/route.sh");
 	cr_assert_eq(e->router_timeout_ms, 120000);
 	cr_assert_null(e->haproxy_socket);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_router, exactly_one_kind)
 {
-	loaded L;
-	load(&L, HEAD "  a:\n    router: { timeout: 1s }\n"
-		      "  b:\n    router: { command: ./r, haproxy: { socket: /s, backend: b, stable: s, "
-		      "canary: c } }\n"
-		      "  c:\n    router: { comand: ./r }\n"
-		      "  d:\n    router: ./r\n" DEPLOY);
-	expect(&L, 4, 13, "router needs 'haproxy' or 'command'");
-	expect(&L, 6, 29, "router has both 'command' and 'haproxy' (use one)");
-	expect(&L, 8, 15, "unknown key 'comand' in router (did you mean 'command'?)");
-	expect(&L, 8, 13, "router needs 'haproxy' or 'command'");
-	expect(&L, 10, 13, "expected a mapping for 'router' (got a string)");
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  a:\n    router: { timeout: 1s }\n"
+			  "  b:\n    router: { command: ./r, haproxy: { socket: /s, backend: b, stable: s, "
+			  "canary: c } }\n"
+			  "  c:\n    router: { comand: ./r }\n"
+			  "  d:\n    router: ./r\n" DEPLOY);
+	cfg_expect(&L, 4, 13, "router needs 'haproxy' or 'command'");
+	cfg_expect(&L, 6, 29, "router has both 'command' and 'haproxy' (use one)");
+	cfg_expect(&L, 8, 15, "unknown key 'comand' in router (did you mean 'command'?)");
+	cfg_expect(&L, 8, 13, "router needs 'haproxy' or 'command'");
+	cfg_expect(&L, 10, 13, "expected a mapping for 'router' (got a string)");
 	cr_assert_eq(L.diags.n, 5, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 /* ---------------------------------------------------------------- steps */
 
 Test(config_traffic_steps, drain_defaults_to_10s_and_retire)
 {
-	loaded L;
-	load_ok(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY
-			 "  - name: c1\n    traffic: { backend: app.backend, steps: [100] }\n"
-			 "  - name: c2\n    traffic: { backend: app.backend, steps: [100], drain: 0,"
-			 " retire: ./retire.sh }\n");
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY
+			     "  - name: c1\n    traffic: { backend: app.backend, steps: [100] }\n"
+			     "  - name: c2\n    traffic: { backend: app.backend, steps: [100], drain: 0,"
+			     " retire: ./retire.sh }\n");
 	const rg_traffic *t1 = &L.cfg.deploy[1].traffic, *t2 = &L.cfg.deploy[2].traffic;
 	cr_assert_eq(t1->drain_ms, 10000);
 	cr_assert_null(t1->retire);
 	cr_assert_eq(t2->drain_ms, 0);
 	cr_assert_str_eq(t2->retire, "./retire.sh");
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_steps, retire_must_be_a_command)
 {
-	loaded L;
-	load(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY
-		      "  - name: c\n    traffic: { backend: app.backend, steps: [100], retire: \"\","
-		      " retier: x }\n");
-	expect(&L, 8, 60, "'retire' must not be empty");
-	expect(&L, 8, 64, "unknown key 'retier' in traffic (did you mean 'retire'?)");
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY
+			  "  - name: c\n    traffic: { backend: app.backend, steps: [100], retire: \"\","
+			  " retier: x }\n");
+	cfg_expect(&L, 8, 60, "'retire' must not be empty");
+	cfg_expect(&L, 8, 64, "unknown key 'retier' in traffic (did you mean 'retire'?)");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_steps, every_environment_of_a_traffic_step_needs_a_router)
 {
-	loaded L;
-	load(&L, HEAD "  staging: {}\n  qa: { vars: { A: b } }\n"
-		      "  production: { proxy: { listen: 127.0.0.1:8080 } }\n" TRAFFIC);
-	expect(&L, 10, 5, "step 'canary' shifts traffic, but environment 'staging' has no proxy "
-			  "or router");
-	expect(&L, 10, 5, "step 'canary' shifts traffic, but environment 'qa' has no proxy or "
-			  "router");
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  staging: {}\n  qa: { vars: { A: b } }\n"
+			  "  production: { proxy: { listen: 127.0.0.1:8080 } }\n" TRAFFIC);
+	cfg_expect(&L, 10, 5, "step 'canary' shifts traffic, but environment 'staging' has no proxy "
+			      "or router");
+	cfg_expect(&L, 10, 5, "step 'canary' shifts traffic, but environment 'qa' has no proxy or "
+			      "router");
 	cr_assert_eq(L.diags.n, 2, "%s", L.all);
-	done(&L);
+	cfg_release(&L);
 }
 
 Test(config_traffic_steps, a_step_limited_to_routed_environments_is_fine)
 {
-	loaded L;
-	load_ok(&L, HEAD "  staging: {}\n  production: { router: { command: ./r } }\n" DEPLOY
-			 "  - name: canary\n    traffic: { backend: app.backend, steps: [10, 100] }\n"
-			 "    environments: [production]\n");
-	done(&L);
-	load(&L, HEAD "  staging: {}\n  production: { router: { command: ./r } }\n" DEPLOY
-		      "  - name: canary\n    environments: [staging, production]\n"
-		      "    traffic: { backend: app.backend, steps: [10, 100] }\n");
-	expect_only(&L, 10, 5, "step 'canary' shifts traffic, but environment 'staging' has no "
-			       "proxy or router");
-	done(&L);
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  staging: {}\n  production: { router: { command: ./r } }\n" DEPLOY
+			     "  - name: canary\n    traffic: { backend: app.backend, steps: [10, 100] }\n"
+			     "    environments: [production]\n");
+	cfg_release(&L);
+	cfg_load(&L, HEAD "  staging: {}\n  production: { router: { command: ./r } }\n" DEPLOY
+			  "  - name: canary\n    environments: [staging, production]\n"
+			  "    traffic: { backend: app.backend, steps: [10, 100] }\n");
+	cfg_expect_only(&L, 10, 5, "step 'canary' shifts traffic, but environment 'staging' has no "
+				   "proxy or router");
+	cfg_release(&L);
 }
 
 Test(config_traffic_steps, no_traffic_in_rollback)
 {
-	loaded L;
-	load(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY
-		      "rollback:\n  - name: back\n    traffic: { backend: app.backend, steps: [100] }\n");
-	expect_only(&L, 9, 5, "rollback steps may only use 'run' (found 'traffic')");
-	done(&L);
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY
+			  "rollback:\n  - name: back\n    traffic: { backend: app.backend, steps: [100] }\n");
+	cfg_expect_only(&L, 9, 5, "rollback steps may only use 'run' (found 'traffic')");
+	cfg_release(&L);
 }
 
 Test(config_traffic_steps, starter_still_lints_clean)
 {
-	loaded L;
-	load_ok(&L, rg_config_starter);
+	cfg_loaded L;
+	cfg_load_ok(&L, rg_config_starter);
 	for (size_t i = 0; i < L.cfg.n_envs; i++)
 		cr_assert_eq(L.cfg.envs[i].router, RG_ROUTER_PROXY);
-	done(&L);
+	cfg_release(&L);
 }

@@ -1,149 +1,17 @@
 /* test_checks.c — engine/checks.c against a real HTTP server on 127.0.0.1
- * (a small thread in this file) and real child processes: status, contains,
+ * (support/http_server.h) and real child processes: status, contains,
  * refused, timeouts, command checks, cancel and free with checks in flight. */
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "engine/checks.h"
 
-/* ---- a tiny HTTP server, one connection at a time ------------------------- */
-
-#define HELD_MAX 16
-
-static struct {
-	int fd;
-	int port;
-	pthread_t thread;
-	atomic_bool stop;
-	int held[HELD_MAX];   /* /hang connections, never answered */
-	int n_held;
-} srv;
-
-static void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w <= 0)
-			return;   /* the client went away (e.g. stopped reading) */
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void respond(int fd, int status, const char *extra, const char *body, size_t len)
-{
-	char head[256];
-	int h = snprintf(head, sizeof head,
-			 "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
-			 status, len, extra);
-	send_all(fd, head, (size_t)h);
-	send_all(fd, body, len);
-}
-
-static void respond_big(int fd, const char *tail)
-{
-	size_t len = 200 * 1024 + strlen(tail);
-	char *body = malloc(len);
-	memset(body, 'x', len);
-	memcpy(body + len - strlen(tail), tail, strlen(tail));
-	respond(fd, 200, "", body, len);
-	free(body);
-}
-
-static bool serve_one(int fd)
-{
-	char req[2048];
-	size_t n = 0;
-	while (n < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
-		ssize_t r = recv(fd, req + n, sizeof req - 1 - n, 0);
-		if (r <= 0)
-			return false;
-		n += (size_t)r;
-		req[n] = '\0';
-	}
-	char path[256] = "";
-	sscanf(req, "GET %255s", path);
-	if (strcmp(path, "/ok") == 0)
-		respond(fd, 200, "", "all ok", 6);
-	else if (strcmp(path, "/fail") == 0)
-		respond(fd, 503, "", "down", 4);
-	else if (strcmp(path, "/redirect") == 0)
-		respond(fd, 302, "Location: /ok\r\n", "", 0);
-	else if (strcmp(path, "/big") == 0)
-		respond_big(fd, "needle");
-	else if (strcmp(path, "/keep") == 0 && srv.n_held < HELD_MAX) {
-		send_all(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 40);
-		srv.held[srv.n_held++] = fd;   /* curl keeps the connection for reuse */
-		return true;
-	} else if (strcmp(path, "/hang") == 0 && srv.n_held < HELD_MAX) {
-		srv.held[srv.n_held++] = fd;
-		return true;   /* keep it open, never answer */
-	} else
-		respond(fd, 404, "", "", 0);
-	return false;
-}
-
-static void *serve(void *arg)
-{
-	while (!atomic_load(&srv.stop)) {
-		struct pollfd p = { .fd = srv.fd, .events = POLLIN };
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		int c = accept(srv.fd, NULL, NULL);
-		if (c < 0)
-			continue;
-		struct timeval tv = { .tv_sec = 2 };
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-		if (!serve_one(c))
-			close(c);
-	}
-	return NULL;
-}
-
-static int listen_any(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cr_assert_geq(fd, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	cr_assert_eq(listen(fd, 16), 0);
-	return fd;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	return ntohs(a.sin_port);
-}
-
-static void srv_start(void)
-{
-	srv.fd = listen_any();
-	srv.port = port_of(srv.fd);
-	atomic_store(&srv.stop, false);
-	cr_assert_eq(pthread_create(&srv.thread, NULL, serve, NULL), 0);
-}
-
-static void srv_stop(void)
-{
-	atomic_store(&srv.stop, true);
-	pthread_join(srv.thread, NULL);
-	for (int i = 0; i < srv.n_held; i++)
-		close(srv.held[i]);
-	close(srv.fd);
-}
+#include "../support/http_server.h"
+#include "../support/loop.h"
 
 /* ---- running checks on a loop --------------------------------------------- */
 
@@ -161,16 +29,11 @@ static void on_check(const rg_check *check, const rg_check_result *res, void *ct
 	o->check = check;
 }
 
-static void on_freed(void *ctx)
-{
-	*(int *)ctx += 1;
-}
-
 /* Frees the checker, runs the loop dry and proves nothing was left on it. */
 static void finish(uv_loop_t *loop, rg_checker *c)
 {
 	int freed = 0;
-	rg_checker_free(c, on_freed, &freed);
+	rg_checker_free(c, loop_count_freed, &freed);
 	cr_assert_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
 	cr_assert_eq(freed, 1);
 	cr_assert_eq(uv_loop_close(loop), 0, "handles left on the loop");
@@ -199,13 +62,13 @@ static outcome run_check(const rg_check *k, char **env)
 static rg_check http_check(const char *path, int status, const char *contains,
 			   int64_t timeout_ms, char *url_buf, size_t size)
 {
-	snprintf(url_buf, size, "http://127.0.0.1:%d%s", srv.port, path);
+	http_server_url(path, url_buf, size);
 	return (rg_check){ .name = "health", .kind = RG_CHECK_HTTP, .url = url_buf,
 			   .expect_status = status, .contains = (char *)contains,
 			   .timeout_ms = timeout_ms };
 }
 
-TestSuite(checks_http, .init = srv_start, .fini = srv_stop, .timeout = 20);
+TestSuite(checks_http, .init = http_server_start, .fini = http_server_stop, .timeout = 20);
 
 Test(checks_http, ok)
 {
@@ -278,9 +141,8 @@ Test(checks_http, body_kept_to_64k)
 
 Test(checks_http, refused)
 {
-	int fd = listen_any();
-	int port = port_of(fd);
-	close(fd);   /* nothing listens there now */
+	int port;
+	close(http_listen_loopback(&port));   /* nothing listens there now */
 	char url[128], want[160];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/health", port);
 	rg_check k = { .name = "h", .kind = RG_CHECK_HTTP, .url = url };
@@ -304,13 +166,13 @@ Test(checks_http, timeout)
 Test(checks_http, credentials_never_in_detail)
 {
 	char url[160];
-	snprintf(url, sizeof url, "http://user:s3cret@127.0.0.1:%d/fail", srv.port);
+	snprintf(url, sizeof url, "http://user:s3cret@127.0.0.1:%d/fail", http_server_port());
 	rg_check k = { .name = "h", .kind = RG_CHECK_HTTP, .url = url };
 	outcome o = run_check(&k, NULL);
 	cr_assert(!o.res.ok);
 	cr_assert_null(strstr(o.res.detail, "s3cret"), "%s", o.res.detail);
 	char want[160];
-	snprintf(want, sizeof want, "HTTP 503 from http://127.0.0.1:%d/fail", srv.port);
+	snprintf(want, sizeof want, "HTTP 503 from http://127.0.0.1:%d/fail", http_server_port());
 	cr_assert_str_eq(o.res.detail, want);
 }
 
@@ -363,15 +225,14 @@ typedef struct canceller {
 	int freed;
 } canceller;
 
-static void on_cancel_timer(uv_timer_t *t)
+static void cancel_or_free(void *arg)
 {
-	canceller *k = t->data;
+	canceller *k = arg;
 	if (k->free_checker)
-		rg_checker_free(k->c, on_freed, &k->freed);
+		rg_checker_free(k->c, loop_count_freed, &k->freed);
 	else
 		for (int i = 0; i < k->n; i++)
 			rg_check_cancel(k->runs[i]);
-	uv_close((uv_handle_t *)t, NULL);
 }
 
 static void cancel_scenario(bool free_checker)
@@ -392,13 +253,7 @@ static void cancel_scenario(bool free_checker)
 	cr_assert_eq(rg_check_start(k.c, &slow, "/tmp", env, on_check, &o, &k.runs[1], &err),
 		     RG_OK);
 	k.n = 2;
-	uv_timer_t t;
-	cr_assert_eq(uv_timer_init(&loop, &t), 0);
-	t.data = &k;
-	cr_assert_eq(uv_timer_start(&t, on_cancel_timer, 200, 0), 0);
-	uint64_t t0 = uv_hrtime();
-	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	cr_assert_lt((uv_hrtime() - t0) / 1000000u, 5000);
+	loop_run_firing(&loop, 200, cancel_or_free, &k);
 	cr_assert_eq(o.calls, 0, "no callback after cancel");
 	if (free_checker) {
 		cr_assert_eq(k.freed, 1);
@@ -408,12 +263,13 @@ static void cancel_scenario(bool free_checker)
 	}
 }
 
-Test(checks_cancel, cancel_in_flight, .init = srv_start, .fini = srv_stop, .timeout = 20)
+Test(checks_cancel, cancel_in_flight, .init = http_server_start, .fini = http_server_stop,
+     .timeout = 20)
 {
 	cancel_scenario(false);
 }
 
-Test(checks_cancel, free_with_checks_in_flight, .init = srv_start, .fini = srv_stop,
+Test(checks_cancel, free_with_checks_in_flight, .init = http_server_start, .fini = http_server_stop,
      .timeout = 20)
 {
 	cancel_scenario(true);
@@ -423,10 +279,10 @@ static void on_check_then_free(const rg_check *check, const rg_check_result *res
 {
 	canceller *k = ctx;
 	k->n++;
-	rg_checker_free(k->c, on_freed, &k->freed);
+	rg_checker_free(k->c, loop_count_freed, &k->freed);
 }
 
-Test(checks_cancel, free_from_inside_done, .init = srv_start, .fini = srv_stop,
+Test(checks_cancel, free_from_inside_done, .init = http_server_start, .fini = http_server_stop,
      .timeout = 20)
 {
 	uv_loop_t loop;

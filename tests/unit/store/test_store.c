@@ -11,35 +11,23 @@
 
 #include "store/store.h"
 
-static char dir[64];
-static char path[128];
+#include "../support/store_dir.h"
+
+static store_dir tmp;
 static rg_store *s;
 static rg_error err;
 
-static void remove_db(void)
-{
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char p[160];
-	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-		snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/rg-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/state.db", dir);
-	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
+	store_dir_make(&tmp);
+	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
 }
 
 static void teardown(void)
 {
 	rg_store_free(s);
 	s = NULL;
-	remove_db();
+	store_dir_remove(&tmp);
 }
 
 static rg_run make_run(const char *env, const char *kind, const char *version,
@@ -124,9 +112,9 @@ Test(store_open, reopen_keeps_data_and_version)
 	int64_t id = insert_run("staging", "v1.0.0", "running");
 	rg_store_free(s);
 	s = NULL;
-	cr_assert_eq(user_version_of(path), 3);
-	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
-	cr_assert_eq(user_version_of(path), 3);
+	cr_assert_eq(user_version_of(tmp.path), 3);
+	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(user_version_of(tmp.path), 3);
 	rg_run r;
 	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK, "%s", err.message);
 	cr_assert_str_eq(r.version, "v1.0.0");
@@ -140,10 +128,10 @@ Test(store_open, newer_schema_is_refused)
 	rg_store_free(s);
 	s = NULL;
 	sqlite3 *db;
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(tmp.path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	cr_assert_eq(rg_store_open(path, &s, &err), RG_ESTORE);
+	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_ESTORE);
 	cr_assert_null(s);
 	cr_assert(strstr(err.message, "newer"), "%s", err.message);
 }
@@ -152,7 +140,7 @@ Test(store_open, wal_mode_is_on)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_open_v2(tmp.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
 	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
 	cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
@@ -732,7 +720,7 @@ Test(store_tx, committed_data_survives_abrupt_exit)
 	if (pid == 0) {
 		rg_store *c;
 		rg_error e;
-		if (rg_store_open(path, &c, &e) || rg_store_begin(c, &e))
+		if (rg_store_open(tmp.path, &c, &e) || rg_store_begin(c, &e))
 			_exit(10);
 		rg_run r = make_run("production", "deploy", "v7", "running");
 		if (rg_store_run_insert(c, &r, &e) ||
@@ -748,7 +736,7 @@ Test(store_tx, committed_data_survives_abrupt_exit)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 
-	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
 	json_t *arr;
 	cr_assert_eq(rg_store_runs_json(s, NULL, 0, &arr, &err), RG_OK);
 	cr_assert_eq(json_array_size(arr), 1);
@@ -815,12 +803,10 @@ Test(store_routes, version_1_database_is_migrated)
 {
 	rg_store_free(s);
 	s = NULL;
-	remove_db();
-	snprintf(dir, sizeof dir, "/tmp/rg-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/state.db", dir);
+	store_dir_remove(&tmp);
+	store_dir_make(&tmp);
 	sqlite3 *db;
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(tmp.path, &db), SQLITE_OK);
 	cr_assert_eq(sqlite3_exec(db,
 		"CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, env TEXT NOT NULL, kind TEXT NOT NULL,"
 		" version TEXT NOT NULL, from_version TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,"
@@ -837,7 +823,7 @@ Test(store_routes, version_1_database_is_migrated)
 		"INSERT INTO decisions VALUES (1, 'health', 'P0', 'rollback', 'x', 'y', 'because', 5);"
 		"PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
 	rg_run r;
 	cr_assert_eq(rg_store_run_get(s, 1, &r, &err), RG_OK, "%s", err.message);
 	cr_assert_str_eq(r.version, "v1");
@@ -849,7 +835,7 @@ Test(store_routes, version_1_database_is_migrated)
 	cr_assert_eq(rg_store_decision_put(s, 1, &d, &err), RG_OK, "a second decision: %s", err.message);
 	rg_store_free(s);
 	s = NULL;
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_open(tmp.path, &db), SQLITE_OK);
 	sqlite3_stmt *st;
 	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT group_concat(reason || '/' || \"window\", ',')"
 					" FROM decisions WHERE run_id=1 ORDER BY id", -1, &st, NULL), SQLITE_OK);
@@ -857,5 +843,5 @@ Test(store_routes, version_1_database_is_migrated)
 	cr_assert_str_eq((const char *)sqlite3_column_text(st, 0), "because/,/");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	cr_assert_eq(rg_store_open(path, &s, &err), RG_OK);
+	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK);
 }
