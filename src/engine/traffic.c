@@ -332,7 +332,6 @@ void rg_traffic_run(rg_active *a, const rg_step *s, rg_launch_done_fn done)
 	a->traffic_done = done;
 	if (!has_router(a))
 		return step_end(a, false, "this environment has no proxy or router to shift traffic with");
-	(void)s;
 	next_stage(a);
 }
 
