@@ -101,10 +101,16 @@ static void finish_request(px_client *c, int status)
 		p->o.done(p->o.ctx, c->token, status);
 }
 
+void px_client_unassigned(px_worker *w)
+{
+	__atomic_fetch_sub(&w->conns, 1, __ATOMIC_RELAXED);
+}
+
 void px_client_close(px_client *c)
 {
 	if (c->state == PX_C_DEAD)
 		return;
+	px_client_unassigned(c->w);
 	finish_request(c, c->status);
 	upstream_release(c, false);
 	c->state = PX_C_DEAD;
@@ -671,6 +677,7 @@ void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr)
 			free(c);
 		}
 		close(fd);
+		px_client_unassigned(w);
 		return;
 	}
 	c->w = w;
@@ -683,6 +690,7 @@ void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr)
 		px_buf_release(&c->out);
 		free(c);
 		close(fd);
+		px_client_unassigned(w);
 		return;
 	}
 	c->state = PX_C_HEAD;

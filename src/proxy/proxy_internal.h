@@ -14,7 +14,7 @@
 #include "proxy/proxy.h"
 
 /* What an epoll event's data.ptr points at starts with this. */
-enum { PX_EV_LISTENER, PX_EV_WAKE, PX_EV_CLIENT, PX_EV_UPSTREAM };
+enum { PX_EV_LISTENER, PX_EV_WAKE, PX_EV_INBOX, PX_EV_CLIENT, PX_EV_UPSTREAM };
 typedef struct px_ev {
 	int kind;
 	int fd;
@@ -99,7 +99,18 @@ struct px_worker {
 	px_client *grave_c;
 	px_upstream *grave_u;
 	rg_stats_shard *shards[RG_PROXY_SLOTS];
+	/* Connections handed to this worker by whichever worker accepted them
+	 * (see proxy.c): a pipe of px_handoff records, read end in its epoll. */
+	int inbox[2];
+	px_ev inbox_ev;
+	int conns;                    /* client connections assigned to it (atomic) */
 };
+
+/* One accepted connection on its way to the worker that will own it. */
+typedef struct px_handoff {
+	int fd;
+	struct sockaddr_in addr;
+} px_handoff;
 
 struct rg_proxy {
 	rg_proxy_opts o;
@@ -128,6 +139,7 @@ void px_client_event(px_client *c, uint32_t events);
 void px_upstream_event(px_upstream *u, uint32_t events);
 void px_client_tick(px_client *c, int64_t now_ms);
 void px_client_close(px_client *c);     /* abort: closes now, freed by px_reap */
+void px_client_unassigned(px_worker *w); /* one connection fewer in w->conns */
 void px_upstream_close(px_upstream *u);
 void px_reap(px_worker *w);
 

@@ -16,6 +16,7 @@
 
 #include "proxy/http1.h"
 #include "proxy/proxy.h"
+#include "proxy/proxy_internal.h" /* the workers' connection counts */
 
 /* ---- a tiny backend ------------------------------------------------------------ */
 
@@ -1276,4 +1277,38 @@ Test(proxy_threads, churn_all_answered, .init = setup, .fini = teardown, .timeou
 		pthread_join(t[i], NULL);
 		cr_assert_eq(ok[i], 100, "client %d: %d of 100 answered", i, ok[i]);
 	}
+}
+
+/* Connections are spread over the workers by count (proxy.c), whichever
+ * worker the kernel wakes, and every close gives its place back. */
+static void setup_two_workers(void)
+{
+	nthreads = 2;
+	setup();
+}
+
+static int worker_conns(unsigned i)
+{
+	return __atomic_load_n(&px->workers[i].conns, __ATOMIC_RELAXED);
+}
+
+Test(proxy_threads, connections_spread_evenly, .init = setup_two_workers, .fini = teardown,
+     .timeout = 10)
+{
+	enum { N = 8 };
+	int fds[N];
+	for (int i = 0; i < N; i++) {
+		fds[i] = client();
+		reply r;
+		roundtrip(fds[i], "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+		cr_assert_eq(r.status, 200);
+	}
+	cr_assert_eq(worker_conns(0), N / 2, "worker 0: %d", worker_conns(0));
+	cr_assert_eq(worker_conns(1), N / 2, "worker 1: %d", worker_conns(1));
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	for (int t = 0; t < 200 && worker_conns(0) + worker_conns(1) > 0; t++)
+		usleep(10000);
+	cr_assert_eq(worker_conns(0), 0);
+	cr_assert_eq(worker_conns(1), 0);
 }
