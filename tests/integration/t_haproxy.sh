@@ -172,3 +172,43 @@ haproxy_start_same_port() {
 answered_by_all() {
 	[ "$(answered_by 3 "$1")" = 3 ]
 }
+
+# The command router: a traffic step drives a command of the user's, which is
+# told the split only through environment variables.
+t_command_router_is_told_each_split() {
+	rg_release_app
+	rg_script route.sh <<'SH'
+#!/bin/sh
+echo "$$" >>@DIR@/pids
+echo "w=$ROLLGUARD_CANARY_WEIGHT stable=$ROLLGUARD_STABLE_VERSION@$ROLLGUARD_STABLE_BACKENDS canary=$ROLLGUARD_CANARY_VERSION@$ROLLGUARD_CANARY_BACKENDS standby=$ROLLGUARD_STANDBY_VERSION" >>@DIR@/routes
+SH
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  prod:
+    timeout: 30s
+    monitor: 200ms
+    router: { command: "@DIR@/route.sh", timeout: 5s }
+deploy:
+  - name: app
+    run: @DIR@/app.sh start
+    undo: @DIR@/app.sh stop
+  - name: canary
+    traffic: { backend: app.backend, steps: [50, 100], pause: 300ms, drain: 200ms }
+YAML
+	rg_start
+	deploy_ok v1 prod >/dev/null
+	deploy_ok v2 prod >/dev/null
+	local routes
+	routes=$(cat "$T/routes")
+	assert_match "$routes" '^w=0 stable=v1@127\.0\.0\.1:[0-9]+ canary=@ standby='
+	assert_match "$routes" 'w=50 stable=v1@127\.0\.0\.1:[0-9]+ canary=v2@127\.0\.0\.1:[0-9]+ standby='
+	assert_match "$routes" 'w=0 stable=v2@127\.0\.0\.1:[0-9]+ canary=@ standby=v1'
+	assert_match "$(tail -n 1 "$T/routes")" '^w=0 stable=v2@127\.0\.0\.1:[0-9]+ canary=@ standby=$' \
+		"after the drain the old release leaves the router"
+	rg_stop
+	stop_apps
+}
