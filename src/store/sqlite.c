@@ -1128,11 +1128,7 @@ rg_err rg_store_route_put(rg_store *s, const rg_route_state *r, rg_error *err)
 	rg_sq_bind_int(st, 9, r->seed, &rc);
 	rg_sq_bind_int(st, 10, r->run_id, &rc);
 	rg_sq_bind_int(st, 11, rg_now_ms(), &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	e = rc == SQLITE_DONE ? RG_OK : rg_sq_fail(s, rc, "put route", err);
-	rg_sq_done(st);
-	return e;
+	return exec_stmt(s, st, rc, "put route", err);
 }
 
 rg_err rg_store_route_get(rg_store *s, const char *env, rg_route_state *out, rg_error *err)
