@@ -17,7 +17,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parame
            -Wno-format-truncation
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP
 REL_CFLAGS  := $(BASE_CFLAGS) -O2 -g
-SAN_CFLAGS  := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+# The test build alone carries the test hooks (ROLLGUARD_CRASH_AT).
+SAN_CFLAGS  := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer -DRG_TEST_HOOKS \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LIBS    := $(PKG_LIBS) -lpthread -lm
 
@@ -62,7 +63,7 @@ build/asan/obj/%.o: %.c
 # The test build uses the sanitizer binary everywhere, so a memory error in
 # any integration path fails the suite rather than passing silently.
 test: deps
-	@$(MAKE) --no-print-directory build/asan/rollguard build/asan/unit-tests build/demo-app
+	@$(MAKE) --no-print-directory build/asan/rollguard build/asan/unit-tests build/demo-app build/rollguard
 	@bash tests/run.sh
 
 unit: build/asan/unit-tests build/demo-app

@@ -337,6 +337,10 @@ static rg_err h_health(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 		       rg_reply *reply, rg_error *err)
 {
 	const char *service = ctx->cfg->service ? ctx->cfg->service : "";
+	char why[700];
+	if (ctx->engine && rg_engine_store_trouble(ctx->engine, why, sizeof why))
+		return rg_reply_json(reply, 503, json_pack("{s:s, s:s, s:s}", "status", "store_failing",
+							   "service", service, "reason", why), err);
 	return rg_reply_json(reply, 200, json_pack("{s:s, s:s}", "status", "ok", "service", service),
 			  err);
 }

@@ -43,6 +43,24 @@ typedef struct rg_check {
 
 typedef enum { RG_STEP_EXEC = 0, RG_STEP_CHECKS, RG_STEP_TRAFFIC } rg_step_kind;
 
+/* Evidence before promotion: with `analysis:` triggers and the built-in
+ * proxy, a traffic share's pause (or the monitor window) ends only once the
+ * release under watch has served min_requests in it, or the sequential test
+ * has passed; it extends up to max_wait_ms and then does on_insufficient. */
+typedef enum rg_insufficient {
+	RG_INSUFFICIENT_HOLD = 0,   /* wait for a person (the default) */
+	RG_INSUFFICIENT_ROLLBACK,
+	RG_INSUFFICIENT_PROMOTE     /* go on without the evidence, said on purpose */
+} rg_insufficient;
+
+typedef struct rg_evidence {
+	int min_requests;           /* default 100 */
+	int64_t max_wait_ms;        /* default 4x the pause or window; >= it */
+	rg_insufficient on_insufficient;
+} rg_evidence;
+
+const char *rg_insufficient_name(rg_insufficient i);   /* "hold" … */
+
 typedef struct rg_traffic {
 	char *backend;        /* "STEP.KEY": the step output naming the backend(s) */
 	int *steps;           /* canary percentages, each 1..100, increasing */
@@ -50,6 +68,7 @@ typedef struct rg_traffic {
 	int64_t pause_ms;     /* pause between steps; default 0 */
 	int64_t drain_ms;     /* how long the old release stays registered */
 	char *retire;         /* optional command run for the old release after drain */
+	rg_evidence evidence; /* min_requests, max_pause, on_insufficient_data */
 } rg_traffic;
 
 typedef struct rg_step {
@@ -84,6 +103,7 @@ typedef struct rg_env {
 	int64_t timeout_ms;               /* whole deploy run; default 30m */
 	int64_t monitor_ms;               /* default 0 */
 	int64_t post_rollback_monitor_ms; /* default 0 */
+	rg_evidence monitor_evidence;     /* min_requests, max_monitor, on_insufficient_data */
 	rg_kv *vars;                      /* exported to every command */
 	size_t n_vars;
 	/* proxy: the built-in proxy (dataplane.h); NULL listen = none */

@@ -107,6 +107,10 @@ void rg_ld_pipeline(rg_loader *l, const rg_ynode *seq, bool rollback,
 void rg_ld_traffic(rg_loader *l, const rg_ynode *v, const rg_step *pipeline,
 		   size_t n_before, rg_traffic *t);                   /* traffic.c */
 void rg_ld_triggers(rg_loader *l, const rg_ynode *seq);               /* triggers.c */
+/* min_requests, max_key ("max_pause", "max_monitor"), on_insufficient_data
+ * of map, for a wait of base_ms (evidence.c). */
+void rg_ld_evidence(rg_loader *l, const rg_ynode *map, const char *max_key, const char *base_key,
+		    int64_t base_ms, rg_evidence *out);
 void rg_ld_alerts(rg_loader *l, const rg_ynode *v);                   /* alerts.c */
 void rg_alerts_cfg_release(rg_alerts_cfg *a);                         /* alerts.c */
 /* An environment's `proxy:` and `router:` (router.c); both set e->router. */

@@ -16,7 +16,8 @@ static const char *const top_keys[] = { "service", "server",   "environments", "
 					"actions", "alerts", NULL };
 static const char *const server_keys[] = { "listen", "state", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
-					"proxy",   "router",  NULL };
+					"proxy",   "router",  "min_requests", "max_monitor",
+					"on_insufficient_data", NULL };
 static const char *const metrics_keys[] = { "prometheus", NULL };
 static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify",
 					    NULL };
@@ -80,6 +81,7 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 		return;
 	if (!rg_name_valid(k->text))
 		rg_problem(l, k, "invalid environment name '%s' (use %s)", k->text, RG_NAME_RULE);
+	rg_ld_evidence(l, NULL, "max_monitor", "monitor", 0, &e->monitor_evidence);
 	if (rg_ynode_is_null(v))
 		return; /* "staging:" alone: every default */
 	if (!rg_ld_expect(l, v, RG_YMAP, k->text))
@@ -88,6 +90,7 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 	rg_ld_positive_duration(l, v, "timeout", &e->timeout_ms);
 	rg_ld_duration(l, v, "monitor", &e->monitor_ms);
 	rg_ld_duration(l, v, "post_rollback_monitor", &e->post_rollback_monitor_ms);
+	rg_ld_evidence(l, v, "max_monitor", "monitor", e->monitor_ms, &e->monitor_evidence);
 	if (rg_ld_value(v, "vars"))
 		load_vars(l, rg_ld_value(v, "vars"), e);
 	/* One environment's traffic goes through one router: two would each

@@ -10,7 +10,7 @@
 #include "util/names.h"
 
 static const char *const traffic_keys[] = { "backend", "steps", "pause", "drain", "retire",
-					    NULL };
+					    "min_requests", "max_pause", "on_insufficient_data", NULL };
 
 /* Long enough for ordinary requests to finish on the old release, short
  * enough that a rollback soon after the shift still finds it registered. */
@@ -133,4 +133,5 @@ void rg_ld_traffic(rg_loader *l, const rg_ynode *v, const rg_step *earlier, size
 	t->drain_ms = DEFAULT_DRAIN_MS;
 	rg_ld_duration(l, v, "drain", &t->drain_ms);
 	rg_ld_string(l, v, "retire", &t->retire);
+	rg_ld_evidence(l, v, "max_pause", "pause", t->pause_ms, &t->evidence);
 }

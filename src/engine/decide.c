@@ -46,7 +46,7 @@ void rg_decide_window(const rg_active *a, char *out, size_t size)
 }
 
 /* notify: stored and told, the watch goes on. */
-static void record_only(rg_active *a, const rg_decision *d)
+void rg_decide_record(rg_active *a, const rg_decision *d)
 {
 	rg_error err;
 	char msg[700];
@@ -71,7 +71,7 @@ static rg_err decision_extra(rg_active *a, void *ctx, rg_error *err)
 
 static void on_approval_timeout(uv_timer_t *t);
 
-static void await_approval(rg_active *a, const rg_decision *d)
+void rg_decide_hold(rg_active *a, const rg_decision *d)
 {
 	rg_run_cancel_work(a);
 	rg_run next = a->run;
@@ -108,9 +108,9 @@ void rg_decide(rg_active *a, rg_decision *d)
 	}
 	rg_decide_window(a, d->window, sizeof d->window);
 	if (strcmp(d->action, rg_action_name(RG_ACTION_NOTIFY)) == 0)
-		return record_only(a, d);
+		return rg_decide_record(a, d);
 	if (strcmp(d->action, rg_action_name(RG_ACTION_ROLLBACK_AFTER_APPROVAL)) == 0)
-		return await_approval(a, d);
+		return rg_decide_hold(a, d);
 	rg_forward_decide_rollback(a, d, NULL);
 }
 
@@ -147,7 +147,7 @@ static void on_approval_timeout(uv_timer_t *t)
 
 void rg_approval_resume(rg_active *a)
 {
-	int64_t left = a->run.window_until - rg_now_ms();
+	int64_t left = rg_run_window_left(a);
 	uv_timer_start(&a->timer, on_approval_timeout, left > 0 ? (uint64_t)left : 0, 0);
 }
 
@@ -186,10 +186,12 @@ rg_err rg_approval_continue(rg_active *a, const char *actor, rg_error *err)
 	bool monitoring = (size_t)a->run.cursor >= a->n_fwd;
 	rg_run next = a->run;
 	snprintf(next.state, sizeof next.state, "%s", monitoring ? "monitoring" : "running");
-	int64_t length = a->env->monitor_ms;
+	int64_t length = rg_evidence_length(rg_evidence_for_monitor(a), a->env->monitor_ms);
 	if (!monitoring) {
 		const rg_step *s = &a->eng->cfg->deploy[a->fwd[a->run.cursor]];
-		length = a->run.traffic_stage > (int)s->traffic.n_steps ? s->traffic.drain_ms : s->traffic.pause_ms;
+		length = a->run.traffic_stage > (int)s->traffic.n_steps
+				 ? s->traffic.drain_ms
+				 : rg_evidence_length(rg_evidence_for_share(a, s), s->traffic.pause_ms);
 	}
 	next.window_until = rg_now_ms() + length;
 	char msg[200];

@@ -1,5 +1,6 @@
-/* engine.c — the engine object: runs in progress, start-up resume, the
- * public requests (deploy, rollback, controls) and shutdown.
+/* engine.c — the engine object: runs in memory, start-up resume, the public
+ * requests that create or feed a run (deploy, manual rollback, an alert,
+ * a step's log) and shutdown; the controls of a run are in controls.c.
  * Requests are validated completely before anything is written; a refused
  * request changes nothing. */
 #include "engine/engine_internal.h"
@@ -16,14 +17,20 @@
 #include "util/names.h"
 #include "util/timeutil.h"
 
+/* Only the test build (RG_TEST_HOOKS, `make test`) reads the crash hook: a
+ * release binary must never kill itself because of its environment. */
 static void read_crash_point(rg_engine *e)
 {
+#ifndef RG_TEST_HOOKS
+	(void)e;
+#else
 	const char *spec = getenv("ROLLGUARD_CRASH_AT");
 	const char *colon = spec ? strchr(spec, ':') : NULL;
 	if (!colon || (size_t)(colon - spec) >= sizeof e->crash_point)
 		return;
 	snprintf(e->crash_point, sizeof e->crash_point, "%.*s", (int)(colon - spec), spec);
 	snprintf(e->crash_step, sizeof e->crash_step, "%s", colon + 1);
+#endif
 }
 
 rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
@@ -534,8 +541,9 @@ rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *er
 	uv_timer_init(e->loop, &a->timer);
 	uv_timer_init(e->loop, &a->deadline);
 	uv_timer_init(e->loop, &a->tick);
+	rg_recover_init(a);
 	a->timer.data = a->deadline.data = a->tick.data = a;
-	a->open_handles = 3;
+	a->open_handles = 4;
 	a->next = e->runs;
 	e->runs = a;
 	*out = a;
@@ -584,6 +592,8 @@ void rg_active_release(rg_active *a)
 	uv_close((uv_handle_t *)&a->timer, on_active_closed);
 	uv_close((uv_handle_t *)&a->deadline, on_active_closed);
 	uv_close((uv_handle_t *)&a->tick, on_active_closed);
+	rg_recover_stop(a);
+	uv_close((uv_handle_t *)&a->rec.timer, on_active_closed);
 }
 
 rg_err rg_engine_step_log(rg_engine *e, int64_t run_id, const char *step, char **log,

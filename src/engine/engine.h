@@ -82,6 +82,10 @@ typedef struct rg_alert_in {
  * RG_EINVAL for an unknown env. */
 rg_err rg_engine_alert(rg_engine *e, const rg_alert_in *a, int64_t *run_id, rg_error *err);
 
+/* True while some run cannot record its progress (the store refuses
+ * writes); why says which run and the store's error. /health answers 503. */
+bool rg_engine_store_trouble(rg_engine *e, char *why, size_t size);
+
 /* Log of a step: the live tail while it runs, else the stored one.
  * *log owned by the caller. */
 rg_err rg_engine_step_log(rg_engine *e, int64_t run_id, const char *step, char **log,

@@ -49,6 +49,53 @@ typedef struct rg_trigger_slot {
 	rg_side_counts last_canary, last_base;
 } rg_trigger_slot;
 
+/* A stored wall-clock end (window_until, deadline) as the monotonic time it
+ * stands for while serve runs: derived once when the stored end changes,
+ * so a step of the wall clock neither ends a wait early nor stretches it. */
+typedef struct rg_wait_clock {
+	int64_t wall;             /* the stored end it was derived from */
+	int64_t mono;             /* rg_mono_ms() of that end */
+} rg_wait_clock;
+
+/* recover.c — what a run keeps while the store refuses its writes: it waits
+ * at its last committed state and tries again with backoff, without a
+ * restart. A step's result and a rollback decision are kept so that trying
+ * again does not run the step twice or forget why the release is bad. */
+typedef struct rg_recovery {
+	uv_timer_t timer;
+	bool holding;             /* a write failed; the retry timer is armed */
+	int64_t backoff_ms;       /* the next wait; doubles up to a bound */
+	int failures;             /* writes refused in a row */
+	char why[512];            /* the last refusal, for /health and the log */
+	/* A rollback decided but not yet stored (its swap already applied). */
+	bool has_decision;
+	rg_decision decision;
+	bool has_failed;
+	rg_step_run failed;
+	int64_t early_swap_us;    /* rg_mono_us() of the swap made before the decision was stored */
+	/* The result of the step at (phase, idx) whose record was refused. */
+	bool has_result;
+	char phase[16];
+	int idx;
+	bool ok;
+	char detail[512];
+	int exit_code;
+	rg_launch_done_fn done;
+} rg_recovery;
+
+/* evidence.c — what the current wait (a traffic share's pause, the monitor
+ * window) has seen of the release under watch. */
+typedef struct rg_evidence_watch {
+	bool counting;            /* base was read from the proxy */
+	uint64_t base;            /* the release's requests when the wait began */
+	int stage;                /* traffic_stage the count belongs to */
+	bool passed;              /* the sequential test passed in this wait */
+	bool extended;            /* the wait went past its ordinary end */
+	const rg_evidence *rule;  /* of the wait being judged */
+	int64_t base_ms;          /* its ordinary length */
+	void (*go_on)(rg_active *a);
+} rg_evidence_watch;
+
 /* Several checks at once; done fires once with ok = all passed. */
 typedef void (*rg_batch_done_fn)(rg_active *a, bool ok, const char *detail);
 
@@ -101,6 +148,10 @@ struct rg_active {
 	 * awaiting approval): it stays quiet until the traffic stage moves. */
 	char refused_trigger[80];
 	int refused_stage;
+	rg_wait_clock window_clock;   /* of run.window_until (run.c) */
+	rg_wait_clock deadline_clock; /* of run.deadline */
+	rg_recovery rec;          /* recover.c */
+	rg_evidence_watch evidence; /* evidence.c */
 	bool released;
 };
 
@@ -119,8 +170,28 @@ void rg_run_advance(rg_active *a);
 typedef rg_err (*rg_txn_extra_fn)(rg_active *a, void *ctx, rg_error *err);
 rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *step,
 		     const char *message, rg_txn_extra_fn extra, void *ctx, rg_error *err);
-/* Logs why a run cannot go on and leaves it for the next start. */
+/* recover.c — a write (or what prepares one) failed: the run stops what it
+ * was doing, stays in memory at its last committed state, and tries again
+ * with backoff until the store takes writes. */
 void rg_run_stuck(rg_active *a, const rg_error *err);
+/* The step result about to be recorded, kept until its record is stored. */
+void rg_recover_keep_result(rg_active *a, const char *phase, int idx, bool ok,
+			    const char *detail, int exit_code, rg_launch_done_fn done);
+void rg_recover_forget_result(rg_active *a);
+/* A rollback decision whose commit failed: kept, tried again first. */
+void rg_recover_keep_decision(rg_active *a, const rg_decision *d, const rg_step_run *failed,
+			      const rg_error *err);
+void rg_recover_forget_decision(rg_active *a);
+/* rg_run_commit after a write that took: the refusals are over. */
+void rg_recover_written(rg_active *a);
+int rg_recover_init(rg_active *a);
+void rg_recover_stop(rg_active *a);
+/* Milliseconds left until run.window_until / run.deadline, measured on the
+ * monotonic clock (<= 0: due). Only a restart reads the wall clock. */
+int64_t rg_run_window_left(rg_active *a);
+int64_t rg_run_deadline_left(rg_active *a);
+/* Appends an event outside a state change (a failed write is logged). */
+void rg_run_note(rg_active *a, const char *type, const char *step, const char *message);
 /* Stops whatever is in flight (child, checks, timers) without callbacks. */
 void rg_run_cancel_work(rg_active *a);
 void rg_run_start_deadline(rg_active *a);
@@ -189,10 +260,33 @@ rg_err rg_traffic_route_extra(rg_active *a, void *ctx, rg_error *err);
 /* Applies the committed swap, records its time since a->decided_us, then
  * advances the run. */
 void rg_traffic_swap_apply(rg_active *a, const rg_route_state *st);
+/* The same swap when the decision could not be stored: applied at once,
+ * nothing recorded (the decision is stored when the store allows). */
+void rg_traffic_swap_early(rg_active *a, const rg_route_state *st);
 /* During a rollback: the router sends everything to the restored release
  * (from its outputs), committed then applied; then(a) follows, at once if
  * there is nothing to change. */
 void rg_traffic_restore(rg_active *a, void (*then)(rg_active *a));
+
+/* evidence.c — evidence before promotion (config.h rg_evidence). */
+/* The rule of a share of traffic step s, or of the monitor window; NULL
+ * when none applies (no analysis trigger, no built-in proxy, a rollback, a
+ * first release's monitor window). */
+const rg_evidence *rg_evidence_for_share(const rg_active *a, const rg_step *s);
+const rg_evidence *rg_evidence_for_monitor(const rg_active *a);
+/* What is committed as the wait's length: its maximum when r applies. */
+int64_t rg_evidence_length(const rg_evidence *r, int64_t base_ms);
+/* Milliseconds until the wait's ordinary end (the committed window_until
+ * is its maximum). */
+int64_t rg_evidence_ordinary_left(rg_active *a, const rg_evidence *r, int64_t base_ms);
+/* A wait begins (or resumes after a restart): count from now. */
+void rg_evidence_begin(rg_active *a);
+/* The sequential test passed in the current wait. */
+void rg_evidence_passed(rg_active *a);
+/* The ordinary end came: go_on(a) with enough evidence (or r NULL);
+ * otherwise keep watching up to the maximum, then on_insufficient_data. */
+void rg_evidence_wait_end(rg_active *a, const rg_evidence *r, int64_t base_ms,
+			  void (*go_on)(rg_active *a));
 
 /* window.c (also) — watch the triggers without a window of its own. */
 void rg_window_watch(rg_active *a);
@@ -205,6 +299,10 @@ void rg_decide(rg_active *a, rg_decision *d);
 /* d->action and a one-sentence d->reason from what fired ("trigger 'x'
  * fired (P1): …") and the action. */
 void rg_decide_reason(rg_active *a, rg_decision *d, rg_action action, const char *what);
+/* Stores d and its event, nothing else happens (notify, promote without evidence). */
+void rg_decide_record(rg_active *a, const rg_decision *d);
+/* Stores d and waits in awaiting_approval for a person (hold). */
+void rg_decide_hold(rg_active *a, const rg_decision *d);
 /* "traffic 10%", "monitor", "post_rollback_monitor", "step 'app'". */
 void rg_decide_window(const rg_active *a, char *out, size_t size);
 /* awaiting_approval: (re)start the approval timeout; a person's rollback;

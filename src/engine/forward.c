@@ -173,6 +173,7 @@ static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_cod
 {
 	const rg_step *s = current_step(a);
 	rg_engine_crash_point(a->eng, "step_end", s->name);
+	rg_recover_keep_result(a, "forward", a->run.cursor, ok, detail, exit_code, on_step_done);
 	rg_step_run sr;
 	rg_error err;
 	if (rg_store_step_get(a->eng->store, a->run.id, "forward", a->run.cursor, &sr, &err))
@@ -189,12 +190,46 @@ static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_cod
 	rg_forward_decide_rollback(a, &d, &sr);
 }
 
+/* The rollback plan of what the run did so far, as the run row will store
+ * it; RG_ENOMEM when it cannot be written out (never stored as NULL). */
+static rg_err rollback_plan(rg_active *a, rg_plan *plan, char **text, rg_error *err)
+{
+	size_t done = (size_t)a->run.cursor < a->n_fwd ? (size_t)a->run.cursor : a->n_fwd;
+	rg_err rc = rg_plan_automatic(a->eng->cfg, a->fwd, done, a->run.version, a->prev_version, plan, err);
+	if (rc)
+		return rc;
+	json_t *pj = rg_plan_to_json(a->eng->cfg, plan);
+	*text = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
+	json_decref(pj);
+	if (*text)
+		return RG_OK;
+	rg_plan_release(plan);
+	return rg_fail(err, RG_ENOMEM, NULL, "out of memory writing the rollback plan");
+}
+
+/* The decision could not be stored: the failing release leaves traffic
+ * anyway (the safe direction), and the decision is stored once the store
+ * takes writes again (recover.c). */
+static void decision_refused(rg_active *a, const rg_decision *d, const rg_step_run *failed,
+			     const rg_route_state *swap, const rg_error *err)
+{
+	if (!a->rec.has_decision)
+		rg_error_log("run %lld: %s; the decision could not be stored (%s)", (long long)a->run.id,
+			     d->reason, err->message);
+	rg_recover_keep_decision(a, d, failed, err);
+	if (swap && !a->rec.early_swap_us) {
+		a->rec.early_swap_us = rg_mono_us();
+		rg_traffic_swap_early(a, swap);
+	}
+}
+
 void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run *failed)
 {
 	rg_error err;
 	rg_plan plan;
 	rg_step_run cut;
-	a->decided_us = rg_mono_us();
+	if (!a->rec.has_decision)
+		a->decided_us = rg_mono_us();
 	/* A trigger may fire while a step is under way (a traffic step's
 	 * pause): that step ends failed, stopped by the decision. */
 	if (!failed && (size_t)a->run.cursor < a->n_fwd &&
@@ -204,12 +239,13 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 		rg_step_row_finish(&cut, false, "stopped: rollback decided", -1);
 		failed = &cut;
 	}
-	rg_run_cancel_work(a);
-	size_t done = (size_t)a->run.cursor < a->n_fwd ? (size_t)a->run.cursor : a->n_fwd;
-	if (rg_plan_automatic(a->eng->cfg, a->fwd, done, a->run.version, a->prev_version, &plan, &err))
-		return rg_run_stuck(a, &err);
-	json_t *pj = rg_plan_to_json(a->eng->cfg, &plan);
+	/* The failed release leaves traffic first: a routing swap, committed
+	 * with the decision and applied before any undo runs. */
+	rg_route_state swap;
+	bool swapping = rg_traffic_swap_plan(a, &swap);
 	rg_run next = a->run;
+	if (rollback_plan(a, &plan, &next.plan, &err))
+		return decision_refused(a, d, failed, swapping ? &swap : NULL, &err);
 	snprintf(next.state, sizeof next.state, "rolling_back");
 	snprintf(next.phase, sizeof next.phase, "reverse");
 	snprintf(next.reason, sizeof next.reason, "%s", d->reason);
@@ -217,21 +253,17 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 	next.cursor = 0;
 	next.total = (int)plan.n;
 	next.window_until = 0;
-	next.plan = json_dumps(pj, JSON_COMPACT);
-	json_decref(pj);
 	char msg[300];
 	snprintf(msg, sizeof msg, "rolling back %s: %d undo step%s, newest first%s%s", a->run.version,
 		 (int)plan.n, plan.n == 1 ? "" : "s", a->prev_version[0] ? "; restoring " : "",
 		 a->prev_version);
-	/* The failed release leaves traffic first: a routing swap, committed
-	 * with the decision and applied before any undo runs. */
-	rg_route_state swap;
-	bool swapping = rg_traffic_swap_plan(a, &swap);
 	decided x = { d, failed, swapping ? &swap : NULL };
 	if (rg_run_commit(a, &next, "rollback_started", NULL, msg, decided_extra, &x, &err)) {
 		rg_plan_release(&plan);
-		return rg_run_stuck(a, &err);
+		return decision_refused(a, d, failed, swapping ? &swap : NULL, &err);
 	}
+	rg_recover_forget_decision(a);
+	rg_run_cancel_work(a);
 	rg_plan_release(&a->plan);
 	a->plan = plan;
 	rg_info("run %lld: %s", (long long)a->run.id, d->reason);
@@ -297,5 +329,5 @@ void rg_forward_steps_done(rg_active *a)
 	rg_duration_format(a->env->monitor_ms, d, sizeof d);
 	snprintf(msg, sizeof msg, "all %d steps done; %s is live; watching it for %s", (int)a->n_fwd,
 		 a->run.version, d);
-	rg_window_enter(a, a->env->monitor_ms, msg, go_live);
+	rg_window_enter(a, rg_evidence_length(rg_evidence_for_monitor(a), a->env->monitor_ms), msg, go_live);
 }

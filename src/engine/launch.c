@@ -252,6 +252,7 @@ void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const c
 		    int idx, const char *version, const char *previous, rg_launch_done_fn done)
 {
 	a->launch_done = done;
+	rg_recover_forget_result(a);
 	if (s->kind == RG_STEP_TRAFFIC)
 		return rg_traffic_run(a, s, done);
 	rg_error err;

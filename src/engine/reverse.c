@@ -77,6 +77,7 @@ static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_co
 {
 	const rg_plan_entry *e = current_entry(a);
 	const rg_step *s = rg_plan_step(a->eng->cfg, e);
+	rg_recover_keep_result(a, "reverse", a->run.cursor, ok, detail, exit_code, on_entry_done);
 	rg_step_run sr;
 	rg_error err;
 	if (rg_store_step_get(a->eng->store, a->run.id, "reverse", a->run.cursor, &sr, &err))
@@ -211,7 +212,7 @@ static void on_verified(rg_active *a, bool ok, const char *detail)
 
 static void verify_done_adapter(rg_active *a, bool ok, const char *detail, int exit_code)
 {
-	(void)exit_code;
+	rg_recover_keep_result(a, "reverse", (int)a->plan.n, ok, detail, exit_code, verify_done_adapter);
 	on_verified(a, ok, detail);
 }
 

@@ -37,15 +37,17 @@ rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *
 	if (a->run.plan != next->plan)
 		free(a->run.plan);
 	a->run = *next;
+	rg_recover_written(a);
 	rg_engine_notify(a->eng, a->run.id);
 	return RG_OK;
 }
 
-void rg_run_stuck(rg_active *a, const rg_error *err)
+void rg_run_note(rg_active *a, const char *type, const char *step, const char *message)
 {
-	rg_error_log("run %lld cannot go on: %s; it will be resumed on the next start",
-		     (long long)a->run.id, err->message);
-	rg_active_release(a);
+	rg_error err;
+	if (rg_store_event_add(a->eng->store, a->run.id, type, step, message, &err))
+		rg_warn("run %lld: %s", (long long)a->run.id, err.message);
+	rg_engine_notify(a->eng, a->run.id);
 }
 
 void rg_run_cancel_work(rg_active *a)
@@ -62,6 +64,26 @@ void rg_run_cancel_work(rg_active *a)
 	uv_timer_stop(&a->deadline);
 }
 
+static int64_t left_of(rg_wait_clock *c, int64_t wall_end)
+{
+	int64_t mono_now = rg_mono_ms();
+	if (c->wall != wall_end || c->mono == 0) {
+		c->wall = wall_end;
+		c->mono = mono_now + (wall_end - rg_now_ms());
+	}
+	return c->mono - mono_now;
+}
+
+int64_t rg_run_window_left(rg_active *a)
+{
+	return a->run.window_until ? left_of(&a->window_clock, a->run.window_until) : 0;
+}
+
+int64_t rg_run_deadline_left(rg_active *a)
+{
+	return left_of(&a->deadline_clock, a->run.deadline);
+}
+
 static void on_deadline(uv_timer_t *t)
 {
 	rg_forward_run_timeout(t->data);
@@ -74,7 +96,7 @@ void rg_run_start_deadline(rg_active *a)
 	if (a->run.deadline == 0 || strcmp(a->run.phase, "forward") != 0 ||
 	    strcmp(a->run.state, "monitoring") == 0)
 		return;
-	int64_t left = a->run.deadline - rg_now_ms();
+	int64_t left = rg_run_deadline_left(a);
 	uv_timer_start(&a->deadline, on_deadline, left > 0 ? (uint64_t)left : 0, 0);
 }
 

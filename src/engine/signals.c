@@ -346,6 +346,7 @@ static void test_passed(rg_trigger_slot *slot)
 		 (unsigned long long)s->canary_requests, (unsigned long long)s->base_events,
 		 (unsigned long long)s->base_requests, s->llr, s->lower);
 	slot->testing = false;
+	rg_evidence_passed(a);
 	if (t->promote_on_pass)
 		rg_traffic_end_pause(a, why);
 }

@@ -112,14 +112,6 @@ void rg_traffic_cancel(rg_active *a)
 	a->route_then = NULL;
 }
 
-static void note(rg_active *a, const char *type, const char *step, const char *message)
-{
-	rg_error err;
-	if (rg_store_event_add(a->eng->store, a->run.id, type, step, message, &err))
-		rg_warn("run %lld: %s", (long long)a->run.id, err.message);
-	rg_engine_notify(a->eng, a->run.id);
-}
-
 /* ---- the traffic step ----------------------------------------------------- */
 
 static const rg_step *step_at_cursor(const rg_active *a)
@@ -167,22 +159,50 @@ static void on_stage_applied(rg_active *a, bool ok, const char *message, int64_t
 	next_stage(a);
 }
 
-static void on_wait_end(uv_timer_t *t)
+/* The pause (or the drain) is over: on to what comes next. */
+static void pause_over(rg_active *a)
 {
-	rg_active *a = t->data;
 	rg_window_stop(a);
 	a->run.window_until = 0;
 	next_stage(a);
 }
 
-/* The pause after a share (or the drain): triggers are watched meanwhile. */
+static void on_wait_end(uv_timer_t *t)
+{
+	pause_over(t->data);
+}
+
+static bool at_share(const rg_active *a)
+{
+	int k = a->run.traffic_stage;
+	return k >= 1 && k <= stage_count(&step_at_cursor(a)->traffic);
+}
+
+/* The evidence a share's pause needs before it may end (evidence.c). */
+static const rg_evidence *share_rule(const rg_active *a)
+{
+	return at_share(a) ? rg_evidence_for_share(a, step_at_cursor(a)) : NULL;
+}
+
+static void on_pause_end(uv_timer_t *t)
+{
+	rg_active *a = t->data;
+	rg_evidence_wait_end(a, share_rule(a), step_at_cursor(a)->traffic.pause_ms, pause_over);
+}
+
+/* The pause after a share (or the drain): triggers are watched meanwhile.
+ * With evidence required the committed end is the longest the pause may
+ * last; its ordinary end is judged first. */
 static void wait_until_due(rg_active *a)
 {
-	int64_t left = a->run.window_until - rg_now_ms();
-	if (left <= 0)
-		return on_wait_end(&a->timer);
+	const rg_evidence *r = share_rule(a);
+	int64_t left = r ? rg_evidence_ordinary_left(a, r, step_at_cursor(a)->traffic.pause_ms)
+			 : rg_run_window_left(a);
+	if (!r && left <= 0)
+		return pause_over(a);
+	rg_evidence_begin(a);
 	rg_window_watch(a);
-	uv_timer_start(&a->timer, on_wait_end, (uint64_t)left, 0);
+	uv_timer_start(&a->timer, r ? on_pause_end : on_wait_end, left > 0 ? (uint64_t)left : 0, 0);
 }
 
 static void hold_at_share(rg_active *a)
@@ -211,10 +231,13 @@ static void next_stage(rg_active *a)
 {
 	const rg_traffic *t = &step_at_cursor(a)->traffic;
 	int n = stage_count(t), k = a->run.traffic_stage;
-	bool due = a->run.window_until <= rg_now_ms();
+	bool due = rg_run_window_left(a) <= 0;
+	/* A pause that needs evidence is over only once judged (window_until
+	 * cleared), also when a restart finds its end long passed. */
+	bool judged = a->run.window_until == 0 || !share_rule(a);
 	if (k == 0)
 		return go_share(a, 1);
-	if (k <= n && !due)
+	if (k <= n && (!due || !judged))
 		return wait_until_due(a);
 	if (k <= n && a->run.paused)
 		return hold_at_share(a);
@@ -245,8 +268,15 @@ static void go_share(rg_active *a, int stage)
 	char split[200], pause[32], msg[400];
 	rg_routeplan_describe(&st, split, sizeof split);
 	rg_duration_format(t->pause_ms, pause, sizeof pause);
-	snprintf(msg, sizeof msg, "traffic %d/%d: %s; watching for %s", stage, stage_count(t), split, pause);
-	commit_stage(a, stage, t->pause_ms, &st, "traffic", msg, on_stage_applied);
+	const rg_evidence *r = rg_evidence_for_share(a, s);
+	int n = snprintf(msg, sizeof msg, "traffic %d/%d: %s; watching for %s", stage, stage_count(t), split, pause);
+	if (r && n > 0 && (size_t)n < sizeof msg) {
+		char longest[32];
+		rg_duration_format(rg_evidence_length(r, t->pause_ms), longest, sizeof longest);
+		snprintf(msg + n, sizeof msg - (size_t)n, " (until %d requests reach %s, at most %s)",
+			 r->min_requests, a->run.version, longest);
+	}
+	commit_stage(a, stage, rg_evidence_length(r, t->pause_ms), &st, "traffic", msg, on_stage_applied);
 }
 
 static void go_promote(rg_active *a)
@@ -378,8 +408,8 @@ bool rg_traffic_end_pause(rg_active *a, const char *why)
 		return false;
 	char msg[600];
 	snprintf(msg, sizeof msg, "%s; pause ended early (promote_on_pass)", why);
-	note(a, "analysis_passed", s->name, msg);
-	on_wait_end(&a->timer);
+	rg_run_note(a, "analysis_passed", s->name, msg);
+	pause_over(a);
 	return true;
 }
 
@@ -403,18 +433,25 @@ rg_err rg_traffic_route_extra(rg_active *a, void *ctx, rg_error *err)
 static void on_swapped(rg_active *a, bool ok, const char *message, int64_t apply_us)
 {
 	int64_t since = rg_mono_us() - a->decided_us;
+	int64_t early = a->rec.early_swap_us ? a->rec.early_swap_us - a->decided_us : -1;
+	a->rec.early_swap_us = 0;
 	rg_route_state st;
 	rg_error err;
 	char split[200] = "", msg[700];
 	if (current_route(a, &st, &err) == RG_OK)
 		rg_routeplan_describe(&st, split, sizeof split);
-	if (ok)
+	if (ok && early >= 0)
+		snprintf(msg, sizeof msg,
+			 "traffic swapped to %s %lld us after the decision, before the store could record it; "
+			 "recorded %lld ms later, before any undo",
+			 split, (long long)early, (long long)((since - early) / 1000));
+	else if (ok)
 		snprintf(msg, sizeof msg,
 			 "traffic swapped to %s %lld us after the decision (the router took %lld us), before any undo",
 			 split, (long long)since, (long long)apply_us);
 	else
 		snprintf(msg, sizeof msg, "traffic swap failed (%s); going on with the undo", message);
-	note(a, ok ? "traffic_swapped" : "traffic_swap_failed", NULL, msg);
+	rg_run_note(a, ok ? "traffic_swapped" : "traffic_swap_failed", NULL, msg);
 	rg_info("run %lld: %s", (long long)a->run.id, msg);
 	rg_run_advance(a);
 }
@@ -422,6 +459,20 @@ static void on_swapped(rg_active *a, bool ok, const char *message, int64_t apply
 void rg_traffic_swap_apply(rg_active *a, const rg_route_state *st)
 {
 	apply(a, st, on_swapped);
+}
+
+static void on_early_swap(rg_active *a, bool ok, const char *message, int64_t apply_us)
+{
+	if (ok)
+		rg_warn("run %lld: traffic swapped away from %s (the router took %lld us) before the decision was stored",
+			(long long)a->run.id, a->run.version, (long long)apply_us);
+	else
+		rg_error_log("run %lld: the early traffic swap failed: %s", (long long)a->run.id, message);
+}
+
+void rg_traffic_swap_early(rg_active *a, const rg_route_state *st)
+{
+	apply(a, st, on_early_swap);
 }
 
 /* ---- a rollback puts everything on the restored release -------------------- */
@@ -437,7 +488,7 @@ static void on_restored(rg_active *a, bool ok, const char *message, int64_t appl
 	else
 		snprintf(msg, sizeof msg, "router did not take the restored release %s: %s",
 			 a->plan.target, message);
-	note(a, ok ? "traffic_restored" : "traffic_restore_failed", NULL, msg);
+	rg_run_note(a, ok ? "traffic_restored" : "traffic_restore_failed", NULL, msg);
 	then(a);
 }
 

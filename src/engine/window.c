@@ -19,14 +19,20 @@ static bool reverse(const rg_active *a)
 	return strcmp(a->run.phase, "reverse") == 0;
 }
 
+static void monitor_passed(rg_active *a)
+{
+	rg_window_stop(a);
+	rg_window_succeed(a, "monitor window passed with no trigger firing");
+}
+
 static void on_window_end(uv_timer_t *t)
 {
 	rg_active *a = t->data;
+	if (!reverse(a))
+		return rg_evidence_wait_end(a, rg_evidence_for_monitor(a), a->env->monitor_ms,
+					    monitor_passed);
 	rg_window_stop(a);
-	if (reverse(a))
-		rg_reverse_finish(a, NULL);
-	else
-		rg_window_succeed(a, "monitor window passed with no trigger firing");
+	rg_reverse_finish(a, NULL);
 }
 
 static void on_trigger_done(const rg_check *check, const rg_check_result *res, void *ctx);
@@ -135,12 +141,17 @@ void rg_window_watch(rg_active *a)
 	uv_timer_start(&a->tick, on_tick, 0, every);
 }
 
+/* With evidence required (evidence.c) the committed end of the forward
+ * window is the longest it may last; the timer fires at its ordinary end. */
 void rg_window_resume(rg_active *a)
 {
-	int64_t left = a->run.window_until - rg_now_ms();
+	const rg_evidence *r = reverse(a) ? NULL : rg_evidence_for_monitor(a);
+	int64_t left = r ? rg_evidence_ordinary_left(a, r, a->env->monitor_ms) : rg_run_window_left(a);
 	uv_timer_start(&a->timer, on_window_end, left > 0 ? (uint64_t)left : 0, 0);
-	if (left > 0)
+	if (rg_run_window_left(a) > 0) {
+		rg_evidence_begin(a);
 		rg_window_watch(a);
+	}
 }
 
 void rg_window_enter(rg_active *a, int64_t length_ms, const char *message, rg_txn_extra_fn extra)

@@ -277,6 +277,11 @@ static rg_err user_version(rg_store *s, int *v, rg_error *err)
 	return e;
 }
 
+/* serve is the only writer but for short CLI writes; a lock held longer than
+ * this is reported at once (the engine retries with backoff, recover.c)
+ * rather than stalling the control loop for seconds. */
+#define BUSY_TIMEOUT_MS 250
+
 /* WAL lets readers run beside the one writer; synchronous=FULL fsyncs the WAL
  * at every commit, which is what makes a committed rollback decision survive
  * power loss (NORMAL would only survive a process crash). */
@@ -285,7 +290,7 @@ static rg_err configure(rg_store *s, const char *path, rg_error *err)
 	char mode[16], fk[8];
 	int rc = sqlite3_extended_result_codes(s->db, 1);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_busy_timeout(s->db, 5000);
+		rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (rc != SQLITE_OK)
 		return rg_sq_fail(s, rc, "configure", err);
 	rg_err e = pragma_text(s, "PRAGMA journal_mode=WAL", mode, sizeof mode, err);

@@ -2,14 +2,38 @@
 #include "util/timeutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef RG_TEST_HOOKS
+/* The test build lets a test step the wall clock while serve runs: the
+ * file named by ROLLGUARD_TEST_CLOCK_SKEW holds milliseconds added to
+ * CLOCK_REALTIME, read at every call (the monotonic clock is untouched). */
+static int64_t test_skew_ms(void)
+{
+	const char *path = getenv("ROLLGUARD_TEST_CLOCK_SKEW");
+	FILE *f = path ? fopen(path, "r") : NULL;
+	long long skew = 0;
+	if (f) {
+		if (fscanf(f, "%lld", &skew) != 1)
+			skew = 0;
+		fclose(f);
+	}
+	return skew;
+}
+#else
+static int64_t test_skew_ms(void)
+{
+	return 0;
+}
+#endif
 
 int64_t rg_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + test_skew_ms();
 }
 
 int64_t rg_now_us(void)

@@ -341,6 +341,16 @@ rg_cleanup_procs() {
 	done
 }
 
+# Unmounts whatever a test mounted inside $T (a small tmpfs for the state
+# directory), so that removing $T never meets a busy mount point.
+rg_unmount_all() {
+	local m
+	for m in $(awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts 2>/dev/null); do
+		umount -l "$m" 2>/dev/null
+	done
+	true
+}
+
 # ---------------------------------------------------------------- the CLI
 
 # rg ARGS… — the CLI against this test's server; stderr is passed through

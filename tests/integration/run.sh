@@ -47,6 +47,7 @@ cur_T=""
 on_exit() {
 	if [ -n "$cur_T" ] && [ -d "$cur_T" ]; then
 		T=$cur_T rg_cleanup_procs
+		T=$cur_T rg_unmount_all
 		rm -rf "$cur_T"
 	fi
 }
@@ -93,6 +94,7 @@ for name in "${tests[@]}"; do
 	[ "$timed_out" = 1 ] && rc=124
 	[ "$rc" = 0 ] && [ -e "$T/.failed" ] && rc=1
 	T=$cur_T rg_cleanup_procs
+	T=$cur_T rg_unmount_all
 	secs=$(($(date +%s) - start))
 	if [ "$rc" = 0 ]; then
 		echo "ok - $name (${secs}s)"

@@ -294,3 +294,16 @@ YAML
 	assert_eq running "$(run_state "$id")" "the stranded run is left as it was, for a person"
 	wait_for no_sleep_30 || fail "the stranded run's step still runs"
 }
+
+# The crash hook is a test build's: the release binary ignores it.
+t_crash_hook_only_in_the_test_build() {
+	local rel="${RG_RELEASE_BIN:-$(dirname "$RG_BIN")/../rollguard}"
+	[ -x "$rel" ] || fail "the release build is missing ($rel; make build/rollguard)"
+	cfg_durable
+	RG_BIN=$rel ROLLGUARD_CRASH_AT=step_start:b rg_start
+	local id
+	id=$(deploy_start v1)
+	assert_run_ends "$id" succeeded
+	serve_alive || fail "the release build killed itself at a crash point"
+	rg_stop
+}

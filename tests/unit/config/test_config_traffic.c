@@ -280,3 +280,58 @@ Test(config_traffic_steps, starter_still_lints_clean)
 		cr_assert_eq(L.cfg.envs[i].router, RG_ROUTER_PROXY);
 	cfg_release(&L);
 }
+
+/* ---------------------------------------------------------------- evidence */
+
+TestSuite(config_evidence, .init = cfg_dir_make, .fini = cfg_dir_remove);
+
+#define PROXY_ENV "  prod:\n    proxy: { listen: 127.0.0.1:8080 }\n"
+
+Test(config_evidence, defaults_follow_the_pause_and_the_window)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod:\n    monitor: 2m\n    proxy: { listen: 127.0.0.1:8080 }\n"
+			DEPLOY "  - name: canary\n    traffic: { backend: app.backend, steps: [10, 100], pause: 30s }\n");
+	const rg_evidence *t = &L.cfg.deploy[1].traffic.evidence;
+	cr_assert_eq(t->min_requests, 100);
+	cr_assert_eq(t->max_wait_ms, 120000, "4x the pause");
+	cr_assert_eq(t->on_insufficient, RG_INSUFFICIENT_HOLD);
+	const rg_evidence *m = &rg_config_env(&L.cfg, "prod")->monitor_evidence;
+	cr_assert_eq(m->min_requests, 100);
+	cr_assert_eq(m->max_wait_ms, 480000, "4x the monitor window");
+	cr_assert_eq(m->on_insufficient, RG_INSUFFICIENT_HOLD);
+	cr_assert_str_eq(rg_insufficient_name(RG_INSUFFICIENT_PROMOTE), "promote");
+	cfg_release(&L);
+}
+
+Test(config_evidence, every_option)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod:\n    monitor: 1m\n    min_requests: 20\n    max_monitor: 5m\n"
+			"    on_insufficient_data: rollback\n    proxy: { listen: 127.0.0.1:8080 }\n"
+			DEPLOY "  - name: canary\n    traffic: { backend: app.backend, steps: [10, 100], pause: 10s,"
+			" min_requests: 0, max_pause: 10s, on_insufficient_data: promote }\n");
+	const rg_evidence *t = &L.cfg.deploy[1].traffic.evidence;
+	cr_assert_eq(t->min_requests, 0);
+	cr_assert_eq(t->max_wait_ms, 10000);
+	cr_assert_eq(t->on_insufficient, RG_INSUFFICIENT_PROMOTE);
+	const rg_evidence *m = &rg_config_env(&L.cfg, "prod")->monitor_evidence;
+	cr_assert_eq(m->min_requests, 20);
+	cr_assert_eq(m->max_wait_ms, 300000);
+	cr_assert_eq(m->on_insufficient, RG_INSUFFICIENT_ROLLBACK);
+	cfg_release(&L);
+}
+
+Test(config_evidence, bad_values)
+{
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  prod:\n    monitor: 1m\n    max_monitor: 30s\n    proxy: { listen: 127.0.0.1:8080 }\n"
+			DEPLOY "  - name: canary\n    traffic: { backend: app.backend, steps: [10, 100], pause: 10s,"
+			" min_requests: -1, max_pause: 5s, on_insufficient_data: wait }\n");
+	cfg_expect(&L, 5, 18, "max_monitor (30s) is shorter than monitor (1m)");
+	cfg_expect_has(&L, "'min_requests' must be at least 0 (got -1)");
+	cfg_expect_has(&L, "max_pause (5s) is shorter than pause (10s)");
+	cfg_expect_has(&L, "invalid on_insufficient_data 'wait'");
+	cr_assert_eq(L.diags.n, 4, "%s", L.all);
+	cfg_release(&L);
+}
