@@ -133,6 +133,33 @@ static rg_err render_histogram(FILE *f, const json_t *durations, rg_error *err)
 	return RG_OK;
 }
 
+/* {env: {action: n}}: decisions since serve started. */
+static rg_err render_decisions(FILE *f, const json_t *by_env, rg_error *err)
+{
+	if (!by_env)
+		return RG_OK;
+	if (!json_is_object(by_env))
+		return shape_error(err, "'decisions' is not an object");
+	fputs("# HELP rollguard_decisions_total Decisions taken since serve started, by environment and action.\n"
+	      "# TYPE rollguard_decisions_total counter\n", f);
+	const char *env, *action;
+	json_t *actions, *n;
+	json_object_foreach((json_t *)by_env, env, actions) {
+		if (!json_is_object(actions))
+			return shape_error(err, "a 'decisions' entry is not an object");
+		json_object_foreach(actions, action, n) {
+			if (!json_is_integer(n))
+				return shape_error(err, "a decision count is not an integer");
+			fputs("rollguard_decisions_total{env=\"", f);
+			put_label_value(f, env);
+			fputs("\",action=\"", f);
+			put_label_value(f, action);
+			fprintf(f, "\"} %lld\n", (long long)json_integer_value(n));
+		}
+	}
+	return RG_OK;
+}
+
 rg_err rg_metrics_render(const json_t *m, char **out, size_t *len, rg_error *err)
 {
 	*out = NULL;
@@ -149,6 +176,8 @@ rg_err rg_metrics_render(const json_t *m, char **out, size_t *len, rg_error *err
 		rc = render_rollbacks(f, json_object_get(m, "rollbacks_total"), err);
 	if (!rc)
 		rc = render_histogram(f, json_object_get(m, "step_durations"), err);
+	if (!rc)
+		rc = render_decisions(f, json_object_get(m, "decisions"), err);
 	bool failed = ferror(f);
 	if (fclose(f) != 0 || failed) {
 		if (!rc)

@@ -352,6 +352,8 @@ static rg_err h_metrics(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 	rg_err rc = rg_store_metrics_json(ctx->store, &figures, err);
 	if (rc)
 		return rc;
+	if (ctx->decisions)
+		json_object_set(figures, "decisions", ctx->decisions);
 	rc = rg_metrics_render(figures, &reply->body, &reply->body_len, err);
 	json_decref(figures);
 	if (!rc && ctx->dp)   /* the built-in proxies' series after the store's */

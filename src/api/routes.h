@@ -27,6 +27,7 @@ typedef struct rg_api_ctx {
 	rg_sse_hub *sse;
 	rg_dataplane *dp;       /* built-in proxies, or NULL */
 	const rg_alerts_key *alerts_key; /* the secret of alerts:, loaded at start; NULL = none */
+	json_t *decisions;      /* owned: {env: {action: n}} since start, from the engine's news */
 } rg_api_ctx;
 
 typedef struct rg_request {

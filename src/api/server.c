@@ -162,10 +162,21 @@ static void on_keepalive(uv_timer_t *t)
 	rg_sse_keepalive(api->ctx.sse);
 }
 
-static void on_engine_event(void *ctx, int64_t run_id)
+/* The engine's news: new events wake the run's event streams; each
+ * decision is counted for /metrics (rollguard_decisions_total). */
+static void on_engine_news(void *ctx, const rg_news *n)
 {
 	rg_api *api = ctx;
-	rg_sse_notify(api->ctx.sse, run_id);
+	if (n->kind == RG_NEWS_TIMELINE)
+		return rg_sse_notify(api->ctx.sse, n->run_id);
+	if (n->kind != RG_NEWS_DECISION || !api->ctx.decisions)
+		return;
+	json_t *env = json_object_get(api->ctx.decisions, n->env);
+	if (!env && json_object_set_new(api->ctx.decisions, n->env, env = json_object()) != 0)
+		return;
+	json_t *count = json_object_get(env, n->decision->action);
+	json_object_set_new(env, n->decision->action,
+			    json_integer(count ? json_integer_value(count) + 1 : 1));
 }
 
 /* Once running, MHD reports per-connection trouble here, mostly clients
@@ -317,6 +328,7 @@ static struct MHD_Daemon *daemon_start(rg_api *api, int fd)
 static void api_free(rg_api *api)
 {
 	rg_alerts_key_wipe(&api->alerts_key);
+	json_decref(api->ctx.decisions);
 	free(api);
 }
 
@@ -400,7 +412,8 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
 	*api = (rg_api){ .loop = loop, .port = port,
-			 .ctx = { .cfg = cfg, .engine = engine, .store = store, .dp = dp } };
+			 .ctx = { .cfg = cfg, .engine = engine, .store = store, .dp = dp,
+				  .decisions = json_object() } };
 	load_alerts_key(api, cfg);
 	rc = rg_sse_hub_new(store, on_kick, api, &api->ctx.sse, err);
 	if (rc) {
@@ -426,7 +439,11 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 			api_free(api);
 		return rc;
 	}
-	rg_engine_set_event_hook(engine, on_engine_event, api);
+	rc = rg_engine_subscribe(engine, on_engine_news, api, err);
+	if (rc) {
+		rg_api_stop(api);
+		return rc;
+	}
 	api_arm(api);
 	rg_info("api: listening on http://%s:%d", inet_ntoa(sa.sin_addr), port);
 	*out = api;
@@ -438,7 +455,7 @@ void rg_api_stop(rg_api *api)
 	if (!api || api->stopping)
 		return;
 	api->stopping = true;
-	rg_engine_set_event_hook(api->ctx.engine, NULL, NULL);
+	rg_engine_unsubscribe(api->ctx.engine, on_engine_news, api);
 	/* libuv must stop watching the epoll fd before MHD closes it. */
 	uv_poll_stop(&api->poll);
 	uv_timer_stop(&api->timer);

@@ -16,14 +16,14 @@
 typedef struct rg_api rg_api;
 
 /* Listens on listen ("host:port"). Borrows loop, cfg, engine, store and dp (the built-in proxies; NULL when none);
- * takes the engine's event hook (rg_engine_set_event_hook) for the event
- * streams. A port in use is RG_EIO "cannot listen on 127.0.0.1:7070:
+ * subscribes to the engine's news (rg_engine_subscribe) for the event
+ * streams and the decision counts of /metrics. A port in use is RG_EIO "cannot listen on 127.0.0.1:7070:
  * address in use". */
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		    rg_engine *engine, rg_store *store, rg_dataplane *dp, rg_api **out,
 		    rg_error *err);
 /* Closes the listener and every connection, event streams included, and
- * gives the engine's event hook back. Call on the loop thread, not from
+ * unsubscribes from the engine. Call on the loop thread, not from
  * inside a request. api is freed by the close callbacks of its loop
  * handles: run the loop (uv_run) afterwards. */
 void rg_api_stop(rg_api *api);

@@ -9,6 +9,7 @@
 
 typedef struct slot {
 	rg_batch *b;
+	const rg_check *check;
 	rg_check_run *run;
 } slot;
 
@@ -17,6 +18,7 @@ struct rg_batch {
 	slot *slots;
 	size_t n, pending;
 	bool failed;
+	bool timed_out;           /* the first failure was a timeout */
 	char detail[512];
 	char log[4096];
 	rg_batch_done_fn done;
@@ -35,20 +37,25 @@ static void batch_finish(rg_batch *b)
 	a->batch = NULL;
 	rg_launch_keep_log(a, b->log, strlen(b->log));
 	bool ok = !b->failed;
+	rg_step_outcome outcome = ok ? RG_OUTCOME_SUCCEEDED : b->timed_out ? RG_OUTCOME_TIMED_OUT
+								: RG_OUTCOME_FAILED;
 	char detail[512];
 	snprintf(detail, sizeof detail, "%s", ok ? "all checks passed" : b->detail);
 	rg_batch_done_fn done = b->done;
 	batch_free(b);
-	done(a, ok, detail);
+	done(a, outcome, detail);
 }
 
-static void note(rg_batch *b, const char *name, bool ok, const char *what)
+static void note(rg_batch *b, const char *name, bool ok, bool timed_out, const char *what)
 {
 	size_t used = strlen(b->log);
-	snprintf(b->log + used, sizeof b->log - used, "%s: %s%s%s\n", name, ok ? "ok" : "FAILED",
-		 what[0] ? " — " : "", what);
-	if (!ok && !b->failed)
-		snprintf(b->detail, sizeof b->detail, "check %s: %s", name, what);
+	snprintf(b->log + used, sizeof b->log - used, "%s: %s%s%s\n", name,
+		 ok ? "ok" : timed_out ? "TIMED OUT" : "FAILED", what[0] ? " — " : "", what);
+	if (!ok && !b->failed) {
+		snprintf(b->detail, sizeof b->detail, "check %s %s: %s", name,
+			 timed_out ? "timed out" : "failed", what);
+		b->timed_out = timed_out;
+	}
 	b->failed |= !ok;
 }
 
@@ -57,7 +64,7 @@ static void on_check_done(const rg_check *check, const rg_check_result *res, voi
 	slot *s = ctx;
 	rg_batch *b = s->b;
 	s->run = NULL;
-	note(b, check->name, res->ok, res->detail);
+	note(b, check->name, res->ok, res->timed_out, res->detail);
 	if (--b->pending == 0)
 		batch_finish(b);
 }
@@ -72,7 +79,7 @@ static void on_timeout(uv_timer_t *t)
 			continue;
 		rg_check_cancel(b->slots[i].run);
 		b->slots[i].run = NULL;
-		note(b, "(timeout)", false, what);
+		note(b, b->slots[i].check->name, false, true, what);
 	}
 	batch_finish(b);
 }
@@ -98,10 +105,11 @@ rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t t
 	for (size_t i = 0; i < n; i++) {
 		rg_error cerr;
 		b->slots[i].b = b;
+		b->slots[i].check = checks[i];
 		if (rg_check_start(a->eng->checker, checks[i], a->eng->cfg->dir, env, on_check_done,
 				   &b->slots[i], &b->slots[i].run, &cerr) != RG_OK) {
 			b->slots[i].run = NULL;
-			note(b, checks[i]->name, false, cerr.message);
+			note(b, checks[i]->name, false, false, cerr.message);
 			b->pending--;
 		}
 	}

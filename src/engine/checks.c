@@ -161,6 +161,7 @@ static void http_judge(const rg_check *k, const rg_http_result *h, rg_check_resu
 	if (h->rc == RG_HTTP_ETIMEOUT) {
 		rg_duration_format(timeout_of(k), what, sizeof what);
 		snprintf(res->detail, sizeof res->detail, "timed out after %s", what);
+		res->timed_out = true;
 	} else if (h->rc != RG_OK) {
 		snprintf(res->detail, sizeof res->detail, "%s: %s", h->message, url);
 	} else if (h->status != expect) {
@@ -241,6 +242,7 @@ static void on_command_done(rg_exec *x, const rg_exec_result *er, void *ctx)
 		char d[32];
 		rg_duration_format(timeout_of(r->check), d, sizeof d);
 		snprintf(status, sizeof status, "timed out after %s", d);
+		res.timed_out = true;
 	} else if (er->exit_code >= 0) {
 		res.ok = er->exit_code == 0;
 		snprintf(status, sizeof status, "exit %d", er->exit_code);

@@ -17,6 +17,7 @@ typedef struct rg_check_run rg_check_run;
 
 typedef struct rg_check_result {
 	bool ok;
+	bool timed_out;        /* the check's own timeout passed */
 	char detail[512];      /* "HTTP 503 from http://…", "exit 1", "timed out after 2s" */
 	int64_t duration_ms;
 } rg_check_result;

@@ -56,10 +56,7 @@ static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
 	    rg_store_release_get(s, a->run.env, a->run.version, &rel, NULL) != RG_OK ||
 	    strcmp(rel.state, "pending") != 0)
 		return RG_OK;
-	snprintf(rel.state, sizeof rel.state, "failed");
-	rel.updated = rg_now_ms();
-	rel.run_id = a->run.id;
-	return rg_store_release_put(s, &rel, err);
+	return rg_run_set_release(a, &rel, "failed", err);
 }
 
 rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)

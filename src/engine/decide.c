@@ -1,6 +1,9 @@
-/* decide.c — the decision matrix: a fired trigger (a check, a rule, the
- * sequential test, an alarm from outside) and its severity map through
- * `actions:` to what happens:
+/* decide.c — the one decision path. Every decision — a failed or timed-out
+ * step, a trigger (check, rule, sequential test), an alert, the run
+ * timeout, an approval or its timeout, missing evidence — goes through
+ * rg_decide, which stores it with the change it causes and, once that is
+ * committed, publishes it to the engine's subscribers (RG_NEWS_DECISION).
+ * A fired trigger's severity maps through `actions:` to what happens:
  *   rollback                 at once (forward.c takes it from there);
  *   rollback-after-approval  the run waits in awaiting_approval, holding
  *                            where it is, until a person runs
@@ -45,8 +48,42 @@ void rg_decide_window(const rg_active *a, char *out, size_t size)
 		snprintf(out, size, "step '%s'", s->name);
 }
 
-/* notify: stored and told, the watch goes on. */
-void rg_decide_record(rg_active *a, const rg_decision *d)
+/* The decisions and what each does; the strings are what the store,
+ * the API and the logs say (rg_decision.action). */
+typedef enum decision_action {
+	ACT_ROLLBACK = 0,
+	ACT_ROLLBACK_AFTER_APPROVAL,
+	ACT_NOTIFY,
+	ACT_HALT,
+	ACT_HOLD,
+	ACT_PROMOTE,
+	ACT_COUNT
+} decision_action;
+
+static const char *const action_names[ACT_COUNT] = {
+	[ACT_ROLLBACK] = "rollback", [ACT_ROLLBACK_AFTER_APPROVAL] = "rollback-after-approval",
+	[ACT_NOTIFY] = "notify",     [ACT_HALT] = "halt",
+	[ACT_HOLD] = "hold",         [ACT_PROMOTE] = "promote",
+};
+
+static decision_action action_of(const rg_decision *d)
+{
+	for (int i = 0; i < ACT_COUNT; i++)
+		if (strcmp(action_names[i], d->action) == 0)
+			return (decision_action)i;
+	rg_error_log("BUG: unknown decision action '%s'; rolling back", d->action);
+	return ACT_ROLLBACK;
+}
+
+void rg_decide_published(rg_active *a, const rg_decision *d)
+{
+	rg_news n = { .kind = RG_NEWS_DECISION, .run_id = a->run.id, .env = a->run.env,
+		      .version = a->run.version, .run_kind = a->run.kind, .decision = d };
+	rg_engine_publish(a->eng, &n);
+}
+
+/* notify (and promote without evidence): stored and told, the watch goes on. */
+static void record(rg_active *a, const rg_decision *d)
 {
 	rg_error err;
 	char msg[700];
@@ -55,9 +92,11 @@ void rg_decide_record(rg_active *a, const rg_decision *d)
 	    rg_store_event_add(a->eng->store, a->run.id, "trigger_fired", NULL, msg, &err) ||
 	    rg_store_commit(a->eng->store, &err)) {
 		rg_store_abandon(a->eng->store);
-		rg_warn("run %lld: %s", (long long)a->run.id, err.message);
+		rg_warn("run %lld: the decision could not be stored: %s", (long long)a->run.id, err.message);
+		return;
 	}
 	rg_engine_notify(a->eng, a->run.id);
+	rg_decide_published(a, d);
 }
 
 static rg_err decision_extra(rg_active *a, void *ctx, rg_error *err)
@@ -71,7 +110,8 @@ static rg_err decision_extra(rg_active *a, void *ctx, rg_error *err)
 
 static void on_approval_timeout(uv_timer_t *t);
 
-void rg_decide_hold(rg_active *a, const rg_decision *d)
+/* rollback-after-approval and hold: the run waits for a person. */
+static void hold(rg_active *a, const rg_decision *d)
 {
 	rg_run_cancel_work(a);
 	rg_run next = a->run;
@@ -87,6 +127,7 @@ void rg_decide_hold(rg_active *a, const rg_decision *d)
 	if (rg_run_commit(a, &next, "awaiting_approval", NULL, msg, decision_extra, (void *)d, &err))
 		return rg_run_stuck(a, &err);
 	rg_info("run %lld: %s", (long long)a->run.id, d->reason);
+	rg_decide_published(a, d);
 	rg_approval_resume(a);
 }
 
@@ -96,22 +137,40 @@ bool rg_decide_allowed(const rg_active *a, const char *trigger)
 	       a->refused_stage != a->run.traffic_stage || strcmp(a->run.phase, "reverse") == 0;
 }
 
-void rg_decide(rg_active *a, rg_decision *d)
+/* After a rollback nothing rolls back again: the run ends marked, and the
+ * decision says so (stored with the run's end). */
+static void restored_unhealthy(rg_active *a, rg_decision *d)
 {
-	if (reverse(a)) {
-		char warning[512];
-		snprintf(warning, sizeof warning,
-			 "restored release %s is unhealthy: trigger '%s' fired after the rollback (%s)",
-			 a->plan.target, d->trigger, d->observed);
-		rg_window_stop(a);
-		return rg_reverse_finish(a, warning);
+	char warning[512];
+	snprintf(warning, sizeof warning,
+		 "restored release %s is unhealthy: trigger '%s' fired after the rollback (%s)",
+		 a->plan.target, d->trigger, d->observed);
+	snprintf(d->action, sizeof d->action, "%s", action_names[ACT_NOTIFY]);
+	snprintf(d->reason, sizeof d->reason, "%s; the rollback is not repeated", warning);
+	rg_window_stop(a);
+	rg_reverse_finish(a, warning, d);
+}
+
+void rg_decide(rg_active *a, rg_decision *d, rg_step_run *failed)
+{
+	if (!d->window[0])
+		rg_decide_window(a, d->window, sizeof d->window);
+	if (reverse(a))
+		return restored_unhealthy(a, d);
+	switch (action_of(d)) {
+	case ACT_NOTIFY:
+	case ACT_PROMOTE:
+		return record(a, d);
+	case ACT_ROLLBACK_AFTER_APPROVAL:
+	case ACT_HOLD:
+		return hold(a, d);
+	case ACT_HALT:
+		return rg_forward_halt(a, d, failed);
+	case ACT_ROLLBACK:
+	case ACT_COUNT:
+		break;
 	}
-	rg_decide_window(a, d->window, sizeof d->window);
-	if (strcmp(d->action, rg_action_name(RG_ACTION_NOTIFY)) == 0)
-		return rg_decide_record(a, d);
-	if (strcmp(d->action, rg_action_name(RG_ACTION_ROLLBACK_AFTER_APPROVAL)) == 0)
-		return rg_decide_hold(a, d);
-	rg_forward_decide_rollback(a, d, NULL);
+	rg_forward_decide_rollback(a, d, failed);
 }
 
 void rg_decide_reason(rg_active *a, rg_decision *d, rg_action action, const char *what)
@@ -142,7 +201,7 @@ static void on_approval_timeout(uv_timer_t *t)
 	snprintf(d.reason, sizeof d.reason,
 		 "no one approved or refused the rollback within %s; rolling back to %s", limit,
 		 a->prev_version[0] ? a->prev_version : "nothing (no known-good release)");
-	rg_forward_decide_rollback(a, &d, NULL);
+	rg_decide(a, &d, NULL);
 }
 
 void rg_approval_resume(rg_active *a)
@@ -165,7 +224,7 @@ rg_err rg_approval_rollback(rg_active *a, const char *actor, const char *reason,
 	snprintf(d.reason, sizeof d.reason, "%s approved the rollback%s%s; rolling back to %s", actor,
 		 reason && *reason ? ": " : "", reason && *reason ? reason : "",
 		 a->prev_version[0] ? a->prev_version : "nothing (no known-good release)");
-	rg_forward_decide_rollback(a, &d, NULL);
+	rg_decide(a, &d, NULL);
 	return RG_OK;
 }
 

@@ -60,16 +60,45 @@ rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
 	return RG_OK;
 }
 
-void rg_engine_set_event_hook(rg_engine *e, rg_engine_event_fn fn, void *ctx)
+rg_err rg_engine_subscribe(rg_engine *e, rg_news_fn fn, void *ctx, rg_error *err)
 {
-	e->hook = fn;
-	e->hook_ctx = ctx;
+	if (e->n_subscribers >= RG_ENGINE_MAX_SUBSCRIBERS)
+		return rg_fail(err, RG_ECONFLICT, NULL, "the engine has %d subscribers already",
+			       RG_ENGINE_MAX_SUBSCRIBERS);
+	e->subscribers[e->n_subscribers].fn = fn;
+	e->subscribers[e->n_subscribers].ctx = ctx;
+	e->n_subscribers++;
+	return RG_OK;
+}
+
+void rg_engine_unsubscribe(rg_engine *e, rg_news_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < e->n_subscribers; i++) {
+		if (e->subscribers[i].fn != fn || e->subscribers[i].ctx != ctx)
+			continue;
+		memmove(&e->subscribers[i], &e->subscribers[i + 1],
+			(e->n_subscribers - i - 1) * sizeof e->subscribers[0]);
+		e->n_subscribers--;
+		return;
+	}
+}
+
+const char *rg_news_kind_name(rg_news_kind k)
+{
+	static const char *const names[] = { "timeline", "run_state", "release_state", "decision" };
+	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+void rg_engine_publish(rg_engine *e, const rg_news *news)
+{
+	for (size_t i = 0; i < e->n_subscribers; i++)
+		e->subscribers[i].fn(e->subscribers[i].ctx, news);
 }
 
 void rg_engine_notify(rg_engine *e, int64_t run_id)
 {
-	if (e->hook)
-		e->hook(e->hook_ctx, run_id);
+	rg_news n = { .kind = RG_NEWS_TIMELINE, .run_id = run_id };
+	rg_engine_publish(e, &n);
 }
 
 /* Tests kill the server at exact points of a run's life to prove that a
@@ -170,8 +199,29 @@ static rg_err check_env(const rg_engine *e, const char *env, rg_error *err)
 	return RG_OK;
 }
 
-static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, bool clear_outputs,
-			 const rg_decision *d, const char *message, rg_error *err)
+/* The news of a run just created: its state, its release's, a manual decision. */
+static void publish_created(rg_engine *e, const rg_run *r, const rg_release *rel,
+			    const char *rel_from, const rg_decision *d)
+{
+	rg_news n = { .kind = RG_NEWS_RUN_STATE, .run_id = r->id, .env = r->env,
+		      .version = r->version, .run_kind = r->kind, .from = "", .to = r->state };
+	rg_engine_publish(e, &n);
+	if (rel && strcmp(rel_from, rel->state) != 0) {
+		n.kind = RG_NEWS_RELEASE_STATE;
+		n.from = rel_from;
+		n.to = rel->state;
+		rg_engine_publish(e, &n);
+	}
+	if (d) {
+		n = (rg_news){ .kind = RG_NEWS_DECISION, .run_id = r->id, .env = r->env,
+			       .version = r->version, .run_kind = r->kind, .decision = d };
+		rg_engine_publish(e, &n);
+	}
+}
+
+/* rel (with rel_from, its state before) and d may be NULL. */
+static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, const char *rel_from,
+			 bool clear_outputs, const rg_decision *d, const char *message, rg_error *err)
 {
 	rg_err rc = rg_store_begin(e->store, err);
 	if (!rc)
@@ -186,9 +236,12 @@ static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, bool cl
 		rc = rg_store_event_add(e->store, r->id, "queued", NULL, message, err);
 	if (!rc)
 		rc = rg_store_commit(e->store, err);
-	if (rc)
+	if (rc) {
 		rg_store_abandon(e->store);
-	return rc;
+		return rc;
+	}
+	publish_created(e, r, rel, rel_from ? rel_from : "", d);
+	return RG_OK;
 }
 
 static void on_first_turn(uv_timer_t *t)
@@ -243,12 +296,14 @@ rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
 		snprintf(rel.version, sizeof rel.version, "%s", version);
 		rel.created = r.created;
 	}
+	char rel_from[RG_STATE_LEN];
+	snprintf(rel_from, sizeof rel_from, "%s", rel.state);
 	if (!is_cur)
 		snprintf(rel.state, sizeof rel.state, "pending");
 	rel.updated = r.created;
 	char msg[300];
 	snprintf(msg, sizeof msg, "deploy of %s to %s requested by %s", version, env, r.actor);
-	rc = create_run(e, &r, &rel, !is_cur, NULL, msg, err);
+	rc = create_run(e, &r, &rel, rel_from, !is_cur, NULL, msg, err);
 	if (rc)
 		return rc;
 	rg_info("run %lld: deploying %s to %s", (long long)r.id, version, env);
@@ -393,7 +448,7 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
 	snprintf(d.reason, sizeof d.reason, "%s asked to roll %s back from %s to %s%s%s", r.actor,
 		 req->env, t->live.version, t->target.version, r.reason[0] ? ": " : "", r.reason);
-	rg_err rc = create_run(e, &r, NULL, false, &d, d.reason, err);
+	rg_err rc = create_run(e, &r, NULL, NULL, false, &d, d.reason, err);
 	free(r.plan);
 	if (!rc)
 		*run_id = r.id;
@@ -678,6 +733,6 @@ rg_err rg_engine_alert(rg_engine *e, const rg_alert_in *in, int64_t *run_id, rg_
 	snprintf(what, sizeof what, "alert '%s' fired (%s) from %s", in->name && *in->name ? in->name : "unnamed",
 		 d.severity, in->source ? in->source : "api");
 	rg_decide_reason(a, &d, e->cfg->actions[in->severity], what);
-	rg_decide(a, &d);
+	rg_decide(a, &d, NULL);
 	return RG_OK;
 }

@@ -17,8 +17,6 @@
 
 typedef struct rg_engine rg_engine;
 
-/* Called after each committed change of run_id (new events to read). */
-typedef void (*rg_engine_event_fn)(void *ctx, int64_t run_id);
 
 typedef struct rg_routers rg_routers;
 typedef struct rg_dataplane rg_dataplane;
@@ -28,7 +26,36 @@ typedef struct rg_dataplane rg_dataplane;
  * triggers and the sequential test. Either may be NULL. Both borrowed. */
 rg_err rg_engine_new(uv_loop_t *loop, const rg_config *cfg, rg_store *store,
 		     rg_routers *routers, rg_dataplane *dp, rg_engine **out, rg_error *err);
-void rg_engine_set_event_hook(rg_engine *e, rg_engine_event_fn fn, void *ctx);
+/* ---- what the engine tells others, and the only way they learn it ----
+ * The notification, incident and audit modules, the API's event streams and
+ * its metrics subscribe here. News is published on the loop, after the
+ * change it reports is committed, to every subscriber in subscription
+ * order; the pointers in it are valid during the call only. */
+typedef enum rg_news_kind {
+	RG_NEWS_TIMELINE = 0,     /* run_id has new events to read */
+	RG_NEWS_RUN_STATE,        /* run_id went from `from` to `to` ("" for a new run) */
+	RG_NEWS_RELEASE_STATE,    /* release env/version went from `from` to `to` */
+	RG_NEWS_DECISION          /* a decision of run_id was stored */
+} rg_news_kind;
+
+typedef struct rg_news {
+	rg_news_kind kind;
+	int64_t run_id;
+	const char *env;
+	const char *version;          /* the run's release, or the release that changed */
+	const char *run_kind;         /* "deploy" | "rollback" */
+	const char *from, *to;        /* RUN_STATE, RELEASE_STATE */
+	const rg_decision *decision;  /* DECISION */
+} rg_news;
+
+/* A subscriber must not subscribe or unsubscribe from inside its call. */
+typedef void (*rg_news_fn)(void *ctx, const rg_news *news);
+
+#define RG_ENGINE_MAX_SUBSCRIBERS 8
+/* RG_ECONFLICT when the table is full. */
+rg_err rg_engine_subscribe(rg_engine *e, rg_news_fn fn, void *ctx, rg_error *err);
+void rg_engine_unsubscribe(rg_engine *e, rg_news_fn fn, void *ctx);
+const char *rg_news_kind_name(rg_news_kind k);   /* "timeline", "run_state", … */
 /* Applies every environment's stored route again (the router may have
  * restarted, or serve stopped between a commit and the apply), then picks
  * up every unfinished run from the store (start-up after a crash). */

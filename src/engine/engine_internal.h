@@ -22,8 +22,18 @@ typedef struct rg_active rg_active;
 typedef struct rg_batch rg_batch;
 typedef struct rg_route_op rg_route_op;
 typedef struct rg_routers rg_routers;
+/* How a step's work ended: what step rows, events and decisions say. */
+typedef enum rg_step_outcome {
+	RG_OUTCOME_SUCCEEDED = 0,
+	RG_OUTCOME_FAILED,        /* a non-zero exit, a failed check, a refused route */
+	RG_OUTCOME_TIMED_OUT,     /* the step's timeout, or a check's own */
+	RG_OUTCOME_KILLED         /* ended by a signal rollguard did not send */
+} rg_step_outcome;
+const char *rg_step_outcome_name(rg_step_outcome o);   /* launch.c */
+
 /* A step (command, checks, traffic) has ended. */
-typedef void (*rg_launch_done_fn)(rg_active *a, bool ok, const char *detail, int exit_code);
+typedef void (*rg_launch_done_fn)(rg_active *a, rg_step_outcome outcome, const char *detail,
+				  int exit_code);
 
 /* Counts of one release at the last batch of a sequential test. */
 typedef struct rg_side_counts {
@@ -77,7 +87,7 @@ typedef struct rg_recovery {
 	bool has_result;
 	char phase[16];
 	int idx;
-	bool ok;
+	rg_step_outcome outcome;
 	char detail[512];
 	int exit_code;
 	rg_launch_done_fn done;
@@ -96,8 +106,9 @@ typedef struct rg_evidence_watch {
 	void (*go_on)(rg_active *a);
 } rg_evidence_watch;
 
-/* Several checks at once; done fires once with ok = all passed. */
-typedef void (*rg_batch_done_fn)(rg_active *a, bool ok, const char *detail);
+/* Several checks at once; done fires once: succeeded when all passed,
+ * timed_out when the first failure was a timeout (the step's or a check's). */
+typedef void (*rg_batch_done_fn)(rg_active *a, rg_step_outcome outcome, const char *detail);
 
 struct rg_engine {
 	uv_loop_t *loop;
@@ -107,8 +118,8 @@ struct rg_engine {
 	rg_routers *routers;      /* may be NULL: no environment routes traffic */
 	rg_dataplane *dp;         /* the built-in proxies' figures; may be NULL */
 	rg_http *http;            /* Prometheus queries */
-	rg_engine_event_fn hook;
-	void *hook_ctx;
+	struct { rg_news_fn fn; void *ctx; } subscribers[RG_ENGINE_MAX_SUBSCRIBERS];
+	size_t n_subscribers;
 	rg_active *runs;          /* runs in progress, a list */
 	bool shutting_down;
 	int closing;              /* handles still closing during shutdown */
@@ -131,7 +142,7 @@ struct rg_active {
 	int64_t exec_timeout_ms;  /* its timeout, for describing a timeout */
 	rg_batch *batch;          /* checks in flight */
 	char output_path[PATH_MAX];
-	void (*launch_done)(rg_active *a, bool ok, const char *detail, int exit_code);
+	rg_launch_done_fn launch_done;
 	char *last_log;           /* owned: log of the command or checks that just ended */
 	size_t last_log_len;
 	uv_timer_t timer;         /* retry backoff, window end, check-step timeout */
@@ -150,12 +161,19 @@ struct rg_active {
 	int refused_stage;
 	rg_wait_clock window_clock;   /* of run.window_until (run.c) */
 	rg_wait_clock deadline_clock; /* of run.deadline */
+	/* Release changes written in the transaction being built, published
+	 * once it commits (run.c rg_run_set_release). */
+	struct { char version[RG_VNAME_LEN], from[RG_STATE_LEN], to[RG_STATE_LEN]; } release_news[4];
+	int n_release_news;
 	rg_recovery rec;          /* recover.c */
 	rg_evidence_watch evidence; /* evidence.c */
 	bool released;
 };
 
 /* engine.c */
+/* Publishes news to every subscriber. */
+void rg_engine_publish(rg_engine *e, const rg_news *news);
+/* RG_NEWS_TIMELINE for run_id. */
 void rg_engine_notify(rg_engine *e, int64_t run_id);
 void rg_engine_crash_point(rg_engine *e, const char *point, const char *step);
 rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *err);
@@ -175,7 +193,7 @@ rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *
  * with backoff until the store takes writes. */
 void rg_run_stuck(rg_active *a, const rg_error *err);
 /* The step result about to be recorded, kept until its record is stored. */
-void rg_recover_keep_result(rg_active *a, const char *phase, int idx, bool ok,
+void rg_recover_keep_result(rg_active *a, const char *phase, int idx, rg_step_outcome outcome,
 			    const char *detail, int exit_code, rg_launch_done_fn done);
 void rg_recover_forget_result(rg_active *a);
 /* A rollback decision whose commit failed: kept, tried again first. */
@@ -186,6 +204,10 @@ void rg_recover_forget_decision(rg_active *a);
 void rg_recover_written(rg_active *a);
 int rg_recover_init(rg_active *a);
 void rg_recover_stop(rg_active *a);
+/* Inside a transaction: rel takes state (updated, run_id, and verified_at
+ * the first time it is known good) and is written; the change is published
+ * once the transaction commits. */
+rg_err rg_run_set_release(rg_active *a, rg_release *rel, const char *state, rg_error *err);
 /* Milliseconds left until run.window_until / run.deadline, measured on the
  * monotonic clock (<= 0: due). Only a restart reads the wall clock. */
 int64_t rg_run_window_left(rg_active *a);
@@ -199,16 +221,21 @@ void rg_run_start_deadline(rg_active *a);
 /* forward.c — deploy steps. */
 void rg_forward_start_step(rg_active *a);
 void rg_forward_steps_done(rg_active *a);
-/* Records d (and failed, the step row that failed, when not NULL) with the
- * switch to rolling back, in one transaction, then starts the undo. */
+/* For rg_decide: records d (and failed, the step row that failed, when not
+ * NULL) with the switch to rolling back, in one transaction, then starts
+ * the undo; recover.c calls it again for a decision the store refused. */
 void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run *failed);
+/* For rg_decide: halt (on_failure: halt) — the run ends failed, nothing undone. */
+void rg_forward_halt(rg_active *a, const rg_decision *d, rg_step_run *failed);
 void rg_forward_run_timeout(rg_active *a);
 
 /* reverse.c — undo, verify, report. */
 void rg_reverse_start_entry(rg_active *a);
 void rg_reverse_plan_done(rg_active *a);
 void rg_reverse_verify(rg_active *a);
-void rg_reverse_finish(rg_active *a, const char *warning);
+/* The rollback is over; warning marks the restored release unhealthy, with
+ * the decision d that found it (both may be NULL). */
+void rg_reverse_finish(rg_active *a, const char *warning, const rg_decision *d);
 
 /* window.c — monitor windows and the health triggers watched in them. */
 /* Commits the switch to monitoring (with extra's writes) and starts the window. */
@@ -291,18 +318,19 @@ void rg_evidence_wait_end(rg_active *a, const rg_evidence *r, int64_t base_ms,
 /* window.c (also) — watch the triggers without a window of its own. */
 void rg_window_watch(rg_active *a);
 
-/* decide.c — the decision matrix. */
-/* d is filled but for action/reason (rg_decide_reason) and window (set
- * here): rolls back, waits for approval, or records, by d->action. In the
- * reverse phase it marks the run instead (the restored release is unhealthy). */
-void rg_decide(rg_active *a, rg_decision *d);
+/* decide.c — the one decision path. */
+/* d is filled (rg_decide_reason gives action and reason for a trigger; the
+ * window is set here when empty); failed is the step row that failed, or
+ * NULL. Stores d with what it causes — rollback, a wait for a person
+ * (rollback-after-approval, hold), halt, or only the record (notify,
+ * promote) — and publishes it. In the reverse phase it ends the run marked
+ * instead (the restored release is unhealthy). */
+void rg_decide(rg_active *a, rg_decision *d, rg_step_run *failed);
 /* d->action and a one-sentence d->reason from what fired ("trigger 'x'
  * fired (P1): …") and the action. */
 void rg_decide_reason(rg_active *a, rg_decision *d, rg_action action, const char *what);
-/* Stores d and its event, nothing else happens (notify, promote without evidence). */
-void rg_decide_record(rg_active *a, const rg_decision *d);
-/* Stores d and waits in awaiting_approval for a person (hold). */
-void rg_decide_hold(rg_active *a, const rg_decision *d);
+/* Publishes d (RG_NEWS_DECISION) once its change is committed. */
+void rg_decide_published(rg_active *a, const rg_decision *d);
 /* "traffic 10%", "monitor", "post_rollback_monitor", "step 'app'". */
 void rg_decide_window(const rg_active *a, char *out, size_t size);
 /* awaiting_approval: (re)start the approval timeout; a person's rollback;

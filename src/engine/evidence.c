@@ -149,17 +149,17 @@ static void short_of_evidence(rg_active *a, const rg_evidence *r, int64_t base_m
 	case RG_INSUFFICIENT_ROLLBACK:
 		snprintf(d.reason, sizeof d.reason, "%s; rolling back to %s (on_insufficient_data: rollback)",
 			 what, target);
-		return rg_forward_decide_rollback(a, &d, NULL);
+		return rg_decide(a, &d, NULL);
 	case RG_INSUFFICIENT_PROMOTE:
 		snprintf(d.reason, sizeof d.reason, "%s; going on without it (on_insufficient_data: promote)",
 			 what);
-		rg_decide_record(a, &d);
+		rg_decide(a, &d, NULL);
 		return a->evidence.go_on(a);
 	case RG_INSUFFICIENT_HOLD:
 	default:
 		snprintf(d.reason, sizeof d.reason,
 			 "%s; holding for a person (on_insufficient_data: hold)", what);
-		return rg_decide_hold(a, &d);
+		return rg_decide(a, &d, NULL);
 	}
 }
 

@@ -16,7 +16,7 @@ static const rg_step *current_step(const rg_active *a)
 	return &a->eng->cfg->deploy[a->fwd[a->run.cursor]];
 }
 
-static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_code);
+static void on_step_done(rg_active *a, rg_step_outcome outcome, const char *detail, int exit_code);
 
 static void begin_attempt(rg_active *a, rg_step_run *sr, const char *note)
 {
@@ -66,7 +66,7 @@ void rg_forward_start_step(rg_active *a)
 			 s->name);
 		rg_step_row_finish(&sr, false, "interrupted by a server stop (rerun: false)", -1);
 		rg_launch_keep_log(a, "", 0);
-		return rg_forward_decide_rollback(a, &d, &sr);
+		return rg_decide(a, &d, &sr);
 	}
 	begin_attempt(a, &sr, interrupted ? "interrupted by a server stop, running it again: " : "");
 }
@@ -91,13 +91,6 @@ static void step_succeeded(rg_active *a, rg_step_run *sr)
 static void on_backoff(uv_timer_t *t)
 {
 	rg_forward_start_step(t->data);
-}
-
-static void set_release(rg_release *rel, const rg_active *a, const char *state)
-{
-	snprintf(rel->state, sizeof rel->state, "%s", state);
-	rel->updated = rg_now_ms();
-	rel->run_id = a->run.id;
 }
 
 typedef struct decided {
@@ -130,24 +123,26 @@ static rg_err halt_extra(rg_active *a, void *ctx, rg_error *err)
 	rg_release rel;
 	rg_err rc = decided_extra(a, ctx, err);
 	if (!rc && rg_store_release_get(a->eng->store, a->run.env, a->run.version, &rel, NULL) == RG_OK &&
-	    strcmp(rel.state, "pending") == 0) {
-		set_release(&rel, a, "failed");
-		rc = rg_store_release_put(a->eng->store, &rel, err);
-	}
+	    strcmp(rel.state, "pending") == 0)
+		rc = rg_run_set_release(a, &rel, "failed", err);
 	return rc;
 }
 
-static void step_halt(rg_active *a, rg_step_run *sr, const rg_decision *d)
+void rg_forward_halt(rg_active *a, const rg_decision *d, rg_step_run *sr)
 {
 	rg_error err;
 	decided x = { d, sr, NULL };
 	rg_run next = a->run;
 	snprintf(next.state, sizeof next.state, "failed");
-	snprintf(next.error, sizeof next.error, "step '%s' failed (%s); halted without undoing (on_failure: halt)",
-		 sr->name, sr->error);
+	if (sr)
+		snprintf(next.error, sizeof next.error,
+			 "step '%s' failed (%s); halted without undoing (on_failure: halt)", sr->name, sr->error);
+	else
+		snprintf(next.error, sizeof next.error, "%s; halted without undoing", d->reason);
 	next.ended = rg_now_ms();
-	if (rg_run_commit(a, &next, "halted", sr->name, next.error, halt_extra, &x, &err))
+	if (rg_run_commit(a, &next, "halted", sr ? sr->name : NULL, next.error, halt_extra, &x, &err))
 		return rg_run_stuck(a, &err);
+	rg_decide_published(a, d);
 	rg_active_release(a);
 }
 
@@ -169,11 +164,12 @@ static void failure_decision(const rg_active *a, const rg_step *s, const rg_step
 		 s->on_failure == RG_ON_FAILURE_HALT ? "" : (a->prev_version[0] ? a->prev_version : "nothing (no known-good release)"));
 }
 
-static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_code)
+static void on_step_done(rg_active *a, rg_step_outcome outcome, const char *detail, int exit_code)
 {
+	bool ok = outcome == RG_OUTCOME_SUCCEEDED;
 	const rg_step *s = current_step(a);
 	rg_engine_crash_point(a->eng, "step_end", s->name);
-	rg_recover_keep_result(a, "forward", a->run.cursor, ok, detail, exit_code, on_step_done);
+	rg_recover_keep_result(a, "forward", a->run.cursor, outcome, detail, exit_code, on_step_done);
 	rg_step_run sr;
 	rg_error err;
 	if (rg_store_step_get(a->eng->store, a->run.id, "forward", a->run.cursor, &sr, &err))
@@ -184,10 +180,8 @@ static void on_step_done(rg_active *a, bool ok, const char *detail, int exit_cod
 	if (sr.attempts <= s->retries)
 		return rg_step_retry(a, &sr, s, on_backoff);
 	rg_decision d;
-	failure_decision(a, s, &sr, strstr(detail, "timed out") == detail, &d);
-	if (s->on_failure == RG_ON_FAILURE_HALT)
-		return step_halt(a, &sr, &d);
-	rg_forward_decide_rollback(a, &d, &sr);
+	failure_decision(a, s, &sr, outcome == RG_OUTCOME_TIMED_OUT, &d);
+	rg_decide(a, &d, &sr);
 }
 
 /* The rollback plan of what the run did so far, as the run row will store
@@ -267,6 +261,7 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 	rg_plan_release(&a->plan);
 	a->plan = plan;
 	rg_info("run %lld: %s", (long long)a->run.id, d->reason);
+	rg_decide_published(a, d);
 	if (swapping)
 		return rg_traffic_swap_apply(a, &swap);
 	rg_run_advance(a);
@@ -298,7 +293,7 @@ void rg_forward_run_timeout(rg_active *a)
 		snprintf(why, sizeof why, "stopped by the run timeout (%s)", limit);
 		rg_step_row_finish(&sr, false, why, -1);
 	}
-	rg_forward_decide_rollback(a, &d, in_step ? &sr : NULL);
+	rg_decide(a, &d, in_step ? &sr : NULL);
 }
 
 /* The new release takes over: live now, known good once its window passes.
@@ -309,16 +304,12 @@ static rg_err go_live(rg_active *a, void *ctx, rg_error *err)
 	rg_release cur, rel;
 	rg_err rc = RG_OK;
 	if (rg_store_release_current(s, a->run.env, &cur, NULL) == RG_OK &&
-	    strcmp(cur.version, a->run.version) != 0) {
-		set_release(&cur, a, "superseded");
-		rc = rg_store_release_put(s, &cur, err);
-	}
+	    strcmp(cur.version, a->run.version) != 0)
+		rc = rg_run_set_release(a, &cur, "superseded", err);
 	if (!rc)
 		rc = rg_store_release_get(s, a->run.env, a->run.version, &rel, err);
-	if (!rc) {
-		set_release(&rel, a, "live");
-		rc = rg_store_release_put(s, &rel, err);
-	}
+	if (!rc)
+		rc = rg_run_set_release(a, &rel, "live", err);
 	return rc;
 }
 

@@ -14,6 +14,12 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+const char *rg_step_outcome_name(rg_step_outcome o)
+{
+	static const char *const names[] = { "succeeded", "failed", "timed_out", "killed" };
+	return (unsigned)o < sizeof names / sizeof names[0] ? names[o] : "?";
+}
+
 void rg_launch_keep_log(rg_active *a, const char *text, size_t len)
 {
 	free(a->last_log);
@@ -190,13 +196,16 @@ static void on_exec_done(rg_exec *x, const rg_exec_result *res, void *ctx)
 	size_t len = 0;
 	const char *log = rg_exec_log(x, &len);
 	rg_launch_keep_log(a, log, len);
-	bool ok = !res->timed_out && res->term_signal == 0 && res->exit_code == 0;
+	rg_step_outcome outcome = res->timed_out     ? RG_OUTCOME_TIMED_OUT
+				  : res->term_signal ? RG_OUTCOME_KILLED
+				  : res->exit_code   ? RG_OUTCOME_FAILED
+						     : RG_OUTCOME_SUCCEEDED;
 	char detail[512] = "exit 0";
-	if (!ok)
+	if (outcome != RG_OUTCOME_SUCCEEDED)
 		describe_exit(res, a->exec_timeout_ms, a->last_log, a->last_log_len, detail, sizeof detail);
 	rg_exec_free(x);
 	a->exec = NULL;
-	a->launch_done(a, ok, detail, res->timed_out || res->term_signal ? -1 : res->exit_code);
+	a->launch_done(a, outcome, detail, res->timed_out || res->term_signal ? -1 : res->exit_code);
 }
 
 static void record_pgid(rg_active *a, const char *phase, int idx)
@@ -220,15 +229,15 @@ static void launch_exec(rg_active *a, const rg_step *s, const char *command, con
 	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
 	if (rc) {
 		rg_launch_keep_log(a, err.message, strlen(err.message));
-		a->launch_done(a, false, err.message, -1);
+		a->launch_done(a, RG_OUTCOME_FAILED, err.message, -1);
 		return;
 	}
 	record_pgid(a, phase, idx);
 }
 
-static void on_batch_done(rg_active *a, bool ok, const char *detail)
+static void on_batch_done(rg_active *a, rg_step_outcome outcome, const char *detail)
 {
-	a->launch_done(a, ok, detail, ok ? 0 : 1);
+	a->launch_done(a, outcome, detail, outcome == RG_OUTCOME_SUCCEEDED ? 0 : 1);
 }
 
 static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
@@ -244,7 +253,7 @@ static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
 	free(list);
 	if (rc) {
 		rg_launch_keep_log(a, err.message, strlen(err.message));
-		a->launch_done(a, false, err.message, -1);
+		a->launch_done(a, RG_OUTCOME_FAILED, err.message, -1);
 	}
 }
 
@@ -262,7 +271,7 @@ void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const c
 		rc = rg_launch_env(a, s->name, version, previous, &env, &err);
 	if (rc) {
 		rg_launch_keep_log(a, err.message, strlen(err.message));
-		done(a, false, err.message, -1);
+		done(a, RG_OUTCOME_FAILED, err.message, -1);
 		return;
 	}
 	if (s->kind == RG_STEP_CHECKS)

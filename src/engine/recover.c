@@ -53,14 +53,14 @@ void rg_run_stuck(rg_active *a, const rg_error *err)
 	uv_timer_start(&r->timer, on_retry, (uint64_t)r->backoff_ms, 0);
 }
 
-void rg_recover_keep_result(rg_active *a, const char *phase, int idx, bool ok,
+void rg_recover_keep_result(rg_active *a, const char *phase, int idx, rg_step_outcome outcome,
 			    const char *detail, int exit_code, rg_launch_done_fn done)
 {
 	rg_recovery *r = &a->rec;
 	r->has_result = true;
 	snprintf(r->phase, sizeof r->phase, "%s", phase);
 	r->idx = idx;
-	r->ok = ok;
+	r->outcome = outcome;
 	snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
 	r->exit_code = exit_code;
 	r->done = done;
@@ -134,7 +134,7 @@ static void on_retry(uv_timer_t *t)
 		rg_launch_done_fn done = r->done;
 		char detail[512];
 		snprintf(detail, sizeof detail, "%s", r->detail);
-		return done(a, r->ok, detail, r->exit_code);
+		return done(a, r->outcome, detail, r->exit_code);
 	}
 	rg_recover_forget_result(a);
 	rg_run_start_deadline(a);

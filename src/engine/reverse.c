@@ -22,7 +22,7 @@ static bool redeploy(const rg_plan_entry *e)
 	return e->action == RG_PLAN_REDEPLOY;
 }
 
-static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_code);
+static void on_entry_done(rg_active *a, rg_step_outcome outcome, const char *detail, int exit_code);
 
 void rg_reverse_start_entry(rg_active *a)
 {
@@ -73,11 +73,12 @@ static void append_error(rg_run *next, const rg_step_run *sr)
 		 used ? "; " : "", sr->action, sr->name, sr->error);
 }
 
-static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_code)
+static void on_entry_done(rg_active *a, rg_step_outcome outcome, const char *detail, int exit_code)
 {
+	bool ok = outcome == RG_OUTCOME_SUCCEEDED;
 	const rg_plan_entry *e = current_entry(a);
 	const rg_step *s = rg_plan_step(a->eng->cfg, e);
-	rg_recover_keep_result(a, "reverse", a->run.cursor, ok, detail, exit_code, on_entry_done);
+	rg_recover_keep_result(a, "reverse", a->run.cursor, outcome, detail, exit_code, on_entry_done);
 	rg_step_run sr;
 	rg_error err;
 	if (rg_store_step_get(a->eng->store, a->run.id, "reverse", a->run.cursor, &sr, &err))
@@ -105,37 +106,35 @@ static void on_entry_done(rg_active *a, bool ok, const char *detail, int exit_co
 
 /* ---- after the plan: verify, watch, report ------------------------------- */
 
-typedef struct outcome {
+typedef struct run_end {
 	const char *removed_state;   /* state of the release taken away, or NULL */
 	bool restore_target;         /* the target becomes known good */
-} outcome;
+	const rg_decision *decision; /* found the restored release unhealthy, or NULL */
+} run_end;
 
 static rg_err set_state(rg_active *a, const char *version, const char *state, rg_error *err)
 {
 	rg_release rel;
 	if (!version[0] || rg_store_release_get(a->eng->store, a->run.env, version, &rel, NULL) != RG_OK)
 		return RG_OK;
-	snprintf(rel.state, sizeof rel.state, "%s", state);
-	rel.updated = rg_now_ms();
-	rel.run_id = a->run.id;
-	if (strcmp(state, "known_good") == 0 && rel.verified_at == 0)
-		rel.verified_at = rel.updated;
-	return rg_store_release_put(a->eng->store, &rel, err);
+	return rg_run_set_release(a, &rel, state, err);
 }
 
-static rg_err outcome_extra(rg_active *a, void *ctx, rg_error *err)
+static rg_err run_end_extra(rg_active *a, void *ctx, rg_error *err)
 {
-	const outcome *o = ctx;
+	const run_end *o = ctx;
 	rg_err rc = RG_OK;
 	if (o->removed_state)
 		rc = set_state(a, a->plan.removed, o->removed_state, err);
 	if (!rc && o->restore_target)
 		rc = set_state(a, a->plan.target, "known_good", err);
+	if (!rc && o->decision)
+		rc = rg_store_decision_put(a->eng->store, a->run.id, o->decision, err);
 	return rc;
 }
 
 static void end_run(rg_active *a, const char *state, const char *msg, const char *warning,
-		    const outcome *o)
+		    const run_end *o)
 {
 	rg_run next = a->run;
 	if (warning)
@@ -145,15 +144,17 @@ static void end_run(rg_active *a, const char *state, const char *msg, const char
 	next.window_until = 0;
 	next.step[0] = '\0';
 	rg_error err;
-	if (rg_run_commit(a, &next, state, NULL, msg, outcome_extra, (void *)o, &err))
+	if (rg_run_commit(a, &next, state, NULL, msg, run_end_extra, (void *)o, &err))
 		return rg_run_stuck(a, &err);
+	if (o->decision)
+		rg_decide_published(a, o->decision);
 	rg_info("run %lld: %s", (long long)a->run.id, msg);
 	rg_active_release(a);
 }
 
 /* A failed rollback changes nothing about what serves: a pending release
  * is marked failed, a live one stays live, and the report says what is left. */
-static void rollback_failed(rg_active *a, const char *why)
+static void rollback_failed(rg_active *a, const char *why, const rg_decision *d)
 {
 	rg_run next = a->run;
 	if (why && why != a->run.error) {
@@ -163,7 +164,7 @@ static void rollback_failed(rg_active *a, const char *why)
 	rg_release rel;
 	bool pending = rg_store_release_get(a->eng->store, a->run.env, a->plan.removed, &rel, NULL) == RG_OK &&
 		       strcmp(rel.state, "pending") == 0;
-	outcome o = { pending ? "failed" : NULL, false };
+	run_end o = { pending ? "failed" : NULL, false, d };
 	snprintf(next.state, sizeof next.state, "rollback_failed");
 	next.ended = rg_now_ms();
 	next.window_until = 0;
@@ -171,8 +172,10 @@ static void rollback_failed(rg_active *a, const char *why)
 	char msg[1200];
 	snprintf(msg, sizeof msg, "rollback failed: %s", next.error);
 	rg_error err;
-	if (rg_run_commit(a, &next, "rollback_failed", NULL, msg, outcome_extra, &o, &err))
+	if (rg_run_commit(a, &next, "rollback_failed", NULL, msg, run_end_extra, &o, &err))
 		return rg_run_stuck(a, &err);
+	if (d)
+		rg_decide_published(a, d);
 	rg_error_log("run %lld: %s", (long long)a->run.id, msg);
 	rg_active_release(a);
 }
@@ -205,15 +208,17 @@ static void on_verified(rg_active *a, bool ok, const char *detail)
 	if (!ok) {
 		char why[700];
 		snprintf(why, sizeof why, "restored release %s failed verification: %s", a->plan.target, detail);
-		return rollback_failed(a, why);
+		return rollback_failed(a, why, NULL);
 	}
 	enter_post_window(a);
 }
 
-static void verify_done_adapter(rg_active *a, bool ok, const char *detail, int exit_code)
+static void verify_done_adapter(rg_active *a, rg_step_outcome outcome, const char *detail,
+				int exit_code)
 {
-	rg_recover_keep_result(a, "reverse", (int)a->plan.n, ok, detail, exit_code, verify_done_adapter);
-	on_verified(a, ok, detail);
+	rg_recover_keep_result(a, "reverse", (int)a->plan.n, outcome, detail, exit_code,
+			       verify_done_adapter);
+	on_verified(a, outcome == RG_OUTCOME_SUCCEEDED, detail);
 }
 
 static rg_err verify_check_names(rg_active *a, char ***names, size_t *n, rg_error *err)
@@ -237,7 +242,7 @@ void rg_reverse_verify(rg_active *a)
 	size_t n;
 	rg_error err;
 	if (!a->plan.target[0])
-		return rg_reverse_finish(a, NULL);
+		return rg_reverse_finish(a, NULL, NULL);
 	if (verify_check_names(a, &names, &n, &err))
 		return rg_run_stuck(a, &err);
 	if (n == 0)
@@ -283,16 +288,16 @@ static void enter_verifying(rg_active *a)
 void rg_reverse_plan_done(rg_active *a)
 {
 	if (a->run.error[0])
-		return rollback_failed(a, NULL);
+		return rollback_failed(a, NULL, NULL);
 	rg_traffic_restore(a, enter_verifying);
 }
 
-void rg_reverse_finish(rg_active *a, const char *warning)
+void rg_reverse_finish(rg_active *a, const char *warning, const rg_decision *d)
 {
 	bool manual = strcmp(a->run.kind, "rollback") == 0;
 	if (warning && manual)
-		return rollback_failed(a, warning);
-	outcome o = { "rolled_back", a->plan.target[0] != '\0' };
+		return rollback_failed(a, warning, d);
+	run_end o = { "rolled_back", a->plan.target[0] != '\0', d };
 	char msg[700];
 	if (manual)
 		snprintf(msg, sizeof msg, "%s is live and verified again in %s", a->plan.target, a->run.env);

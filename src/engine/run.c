@@ -13,11 +13,33 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+/* After a commit: the run's state change and the releases it changed. */
+static void publish_changes(rg_active *a, const char *from)
+{
+	rg_news n = { .run_id = a->run.id, .env = a->run.env, .run_kind = a->run.kind };
+	for (int i = 0; i < a->n_release_news; i++) {
+		n.kind = RG_NEWS_RELEASE_STATE;
+		n.version = a->release_news[i].version;
+		n.from = a->release_news[i].from;
+		n.to = a->release_news[i].to;
+		rg_engine_publish(a->eng, &n);
+	}
+	a->n_release_news = 0;
+	if (strcmp(from, a->run.state) == 0)
+		return;
+	n.kind = RG_NEWS_RUN_STATE;
+	n.version = a->run.version;
+	n.from = from;
+	n.to = a->run.state;
+	rg_engine_publish(a->eng, &n);
+}
+
 rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *step,
 		     const char *message, rg_txn_extra_fn extra, void *ctx, rg_error *err)
 {
 	rg_store *s = a->eng->store;
 	rg_transition_assert(a->run.state, next->state);
+	a->n_release_news = 0;
 	rg_err rc = rg_store_begin(s, err);
 	if (!rc)
 		rc = rg_store_run_update(s, next, a->run.state, err);
@@ -36,10 +58,33 @@ rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *
 	}
 	if (a->run.plan != next->plan)
 		free(a->run.plan);
+	char from[RG_STATE_LEN];
+	snprintf(from, sizeof from, "%s", a->run.state);
 	a->run = *next;
 	rg_recover_written(a);
+	publish_changes(a, from);
 	rg_engine_notify(a->eng, a->run.id);
 	return RG_OK;
+}
+
+rg_err rg_run_set_release(rg_active *a, rg_release *rel, const char *state, rg_error *err)
+{
+	char from[RG_STATE_LEN];
+	snprintf(from, sizeof from, "%s", rel->state);
+	snprintf(rel->state, sizeof rel->state, "%s", state);
+	rel->updated = rg_now_ms();
+	rel->run_id = a->run.id;
+	if (strcmp(state, "known_good") == 0 && rel->verified_at == 0)
+		rel->verified_at = rel->updated;
+	rg_err rc = rg_store_release_put(a->eng->store, rel, err);
+	int n = a->n_release_news;
+	if (!rc && strcmp(from, state) != 0 && n < (int)(sizeof a->release_news / sizeof a->release_news[0])) {
+		snprintf(a->release_news[n].version, sizeof a->release_news[n].version, "%s", rel->version);
+		snprintf(a->release_news[n].from, sizeof a->release_news[n].from, "%s", from);
+		snprintf(a->release_news[n].to, sizeof a->release_news[n].to, "%s", state);
+		a->n_release_news++;
+	}
+	return rc;
 }
 
 void rg_run_note(rg_active *a, const char *type, const char *step, const char *message)

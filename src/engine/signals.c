@@ -75,7 +75,7 @@ static void fire(rg_trigger_slot *slot, rg_decision *d, const char *what)
 	char line[400];
 	snprintf(line, sizeof line, "trigger '%s' fired (%s): %s", t->name, d->severity, what);
 	rg_decide_reason(a, d, a->eng->cfg->actions[t->severity], line);
-	rg_decide(a, d);
+	rg_decide(a, d, NULL);
 }
 
 /* ---- rules ------------------------------------------------------------------------- */

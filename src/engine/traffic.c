@@ -124,13 +124,14 @@ static int stage_count(const rg_traffic *t)
 	return (int)t->n_steps;
 }
 
+/* The traffic step is rollguard's own work: it succeeds or fails. */
 static void step_end(rg_active *a, bool ok, const char *detail)
 {
 	rg_launch_done_fn done = a->traffic_done;
 	a->traffic_done = NULL;
 	rg_launch_keep_log(a, detail, strlen(detail));
 	if (done)
-		done(a, ok, detail, ok ? 0 : -1);
+		done(a, ok ? RG_OUTCOME_SUCCEEDED : RG_OUTCOME_FAILED, detail, ok ? 0 : -1);
 }
 
 static void next_stage(rg_active *a);
@@ -322,10 +323,10 @@ static void forget_standby(rg_active *a, const char *message)
 	apply(a, &st, on_standby_dropped);
 }
 
-static void on_retire_done(rg_active *a, bool ok, const char *detail, int exit_code)
+static void on_retire_done(rg_active *a, rg_step_outcome outcome, const char *detail, int exit_code)
 {
 	char msg[700];
-	if (ok)
+	if (outcome == RG_OUTCOME_SUCCEEDED)
 		snprintf(msg, sizeof msg, "previous release retired by `retire`");
 	else
 		snprintf(msg, sizeof msg, "retire failed (%s); the previous release may still run", detail);

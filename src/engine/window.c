@@ -32,7 +32,7 @@ static void on_window_end(uv_timer_t *t)
 		return rg_evidence_wait_end(a, rg_evidence_for_monitor(a), a->env->monitor_ms,
 					    monitor_passed);
 	rg_window_stop(a);
-	rg_reverse_finish(a, NULL);
+	rg_reverse_finish(a, NULL, NULL);
 }
 
 static void on_trigger_done(const rg_check *check, const rg_check_result *res, void *ctx);
@@ -91,7 +91,7 @@ static void fire(rg_active *a, size_t i, const char *detail)
 	snprintf(what, sizeof what, "trigger '%s' fired (%s): check '%s' failed %d times in a row",
 		 t->name, d.severity, t->check, t->failures);
 	rg_decide_reason(a, &d, action, what);
-	rg_decide(a, &d);
+	rg_decide(a, &d, NULL);
 }
 
 static void on_trigger_done(const rg_check *check, const rg_check_result *res, void *ctx)
@@ -183,14 +183,7 @@ static rg_err known_good(rg_active *a, void *ctx, rg_error *err)
 {
 	rg_release rel;
 	rg_err rc = rg_store_release_get(a->eng->store, a->run.env, a->run.version, &rel, err);
-	if (rc)
-		return rc;
-	snprintf(rel.state, sizeof rel.state, "known_good");
-	rel.updated = rg_now_ms();
-	if (rel.verified_at == 0)
-		rel.verified_at = rel.updated;
-	rel.run_id = a->run.id;
-	return rg_store_release_put(a->eng->store, &rel, err);
+	return rc ? rc : rg_run_set_release(a, &rel, "known_good", err);
 }
 
 void rg_window_succeed(rg_active *a, const char *message)

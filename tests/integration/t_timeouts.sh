@@ -102,3 +102,38 @@ YAML
 	assert_exit 4 rg abort "$id"
 	assert_exit 4 rg abort 999999
 }
+
+# A checks step whose check times out is a timeout, and says which check;
+# every decision is published (rollguard_decisions_total on /metrics).
+t_timeout_check_in_a_checks_step_names_the_check() {
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    post_rollback_monitor: 200ms
+deploy:
+  - name: a
+    run: @DIR@/mark a
+    undo: @DIR@/mark undo.a
+  - name: smoke
+    checks: [quick, slow]
+checks:
+  quick: { run: "@DIR@/mark quick", timeout: 5s }
+  slow: { run: "@DIR@/mark slowcheck sleepif v2 30", timeout: 500ms }
+YAML
+	rg_start
+	deploy_ok v1 >/dev/null
+	local id j
+	id=$(deploy_start v2)
+	assert_run_ends "$id" rolled_back 20
+	j=$(run_json "$id")
+	assert_eq "$(json_get "$j" .decision.trigger)" "step_timeout:smoke"
+	assert_contains "$(json_get "$j" .decision.observed)" "check slow timed out: timed out after 500ms"
+	assert_contains "$(rg logs "$id" smoke)" "slow: TIMED OUT"
+	curl -s "$RG_URL/metrics" >"$T/metrics"
+	assert_contains "$(cat "$T/metrics")" 'rollguard_decisions_total{env="staging",action="rollback"} 1'
+	assert_live staging v1
+}
