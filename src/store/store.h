@@ -89,6 +89,11 @@ typedef struct rg_step_run {
 	int attempts;
 	int exit_code;       /* -1 when killed or not applicable */
 	int64_t pgid;        /* process group of the running attempt, 0 if none */
+	/* Its leader's identity (v4), so that a restart kills the group only if
+	 * the pid was not reused: start time in clock ticks since boot (0 =
+	 * unknown) and the boot it belongs to ("" = unknown). */
+	int64_t pgid_start;
+	char pgid_boot[40];
 	int64_t started, ended;
 	char error[512];
 } rg_step_run;
