@@ -2,7 +2,8 @@
 # ROLLGUARD_CRASH_AT or by the test mid-step / mid-undo) and started again:
 # the run finishes, one release is live, no event is lost, a step recorded
 # done never runs again, an interrupted one runs again (or, rerun: false,
-# the run rolls back).
+# the run rolls back). A recorded process group is killed after a restart
+# only while its leader is the process recorded.
 
 cfg_durable() {
 	rg_config <<'YAML'
@@ -293,4 +294,112 @@ YAML
 	deploy_ok v1 production >/dev/null
 	assert_eq running "$(run_state "$id")" "the stranded run is left as it was, for a person"
 	wait_for no_sleep_30 || fail "the stranded run's step still runs"
+}
+
+# A step whose script records its process group: the id of the group's
+# leader, the shell rollguard started.
+cfg_leader() {
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    kill_grace: 1s
+deploy:
+  - name: hold
+    run: @DIR@/leader
+YAML
+	rg_script leader <<'SH'
+#!/bin/sh
+awk '{ print $5 }' /proc/$$/stat >> @DIR@/leaders
+sleep 30
+SH
+}
+
+# Sets LEADER to the first step's group once it runs, then kills serve
+# with SIGKILL, which leaves the group running.
+start_leader_and_kill9() {
+	wait_for test -s "$T/leaders" || fail "the step never started"
+	LEADER=$(head -n 1 "$T/leaders")
+	assert_eq "$LEADER" "$(awk '{ print $5 }' "/proc/$LEADER/stat")" "the leader of its own group"
+	rg_kill9
+	kill -0 "$LEADER" 2>/dev/null || fail "the step did not outlive serve"
+}
+
+t_kill9_restart_kills_the_recorded_group_still_ours() {
+	cfg_leader
+	rg_start
+	local id pid
+	id=$(deploy_start v1)
+	start_leader_and_kill9
+	pid=$LEADER
+	rg_start
+	wait_for -t 5 eval "! kill -0 $pid 2>/dev/null" || fail "the recorded group was not killed"
+	assert_contains "$(cat "$T/serve.log")" "killing process group $pid"
+	wait_for -t 10 eval '[ "$(wc -l <"$T/leaders")" -ge 2 ]' || fail "the step did not run again"
+	assert_exit 0 rg abort "$id"
+}
+
+# A stored start time that is not the leader's (as if the pgid had been
+# reused by somebody else's process): the restart kills nothing.
+t_kill9_restart_leaves_a_group_whose_start_time_differs() {
+	command -v sqlite3 >/dev/null || fail "sqlite3 is not installed (scripts/install-deps.sh)"
+	cfg_leader
+	rg_start
+	local id pid
+	id=$(deploy_start v1)
+	start_leader_and_kill9
+	pid=$LEADER
+	sqlite3 "$T/state/state.db" \
+		"UPDATE step_runs SET pgid_start = pgid_start + 1 WHERE state = 'running' AND pgid = $pid;"
+	assert_eq 1 "$(sqlite3 "$T/state/state.db" "SELECT count(*) FROM step_runs WHERE pgid = $pid AND pgid_start > 0 AND pgid_boot != '';")" \
+		"the group was recorded with its identity"
+	rg_start
+	wait_for -t 10 eval '[ "$(wc -l <"$T/leaders")" -ge 2 ]' || fail "the step did not run again"
+	assert_contains "$(cat "$T/serve.log")" "recorded process group $pid is gone"
+	assert_not_contains "$(cat "$T/serve.log")" "killing process group $pid"
+	kill -0 "$pid" 2>/dev/null || fail "a group that is not provably ours was killed"
+	kill -KILL -- "-$pid"
+	assert_exit 0 rg abort "$id"
+}
+
+# SIGTERM of serve stops a running step as abort does: SIGTERM to its group,
+# SIGKILL after its kill_grace; serve waits for that, and no longer.
+t_sigterm_of_serve_gives_the_step_its_grace() {
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    kill_grace: 2s
+deploy:
+  - name: stubborn
+    run: @DIR@/stubborn
+YAML
+	rg_script stubborn <<'SH'
+#!/bin/sh
+awk '{ print $5 }' /proc/$$/stat > @DIR@/stubborn.pgid
+trap 'echo term >> @DIR@/stubborn.term' TERM
+while :; do sleep 0.1; done
+SH
+	rg_start
+	local id pgid t0 ms
+	id=$(deploy_start v1)
+	wait_for test -s "$T/stubborn.pgid" || fail "the step never started"
+	pgid=$(cat "$T/stubborn.pgid")
+	t0=$(date +%s%N)
+	rg_stop
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	assert_file_exists "$T/stubborn.term"
+	[ "$ms" -ge 1800 ] || fail "serve stopped after $ms ms, before the step's 2s grace"
+	# (a killed member may linger a moment as a zombie, until it is reaped)
+	wait_for -t 3 eval "! kill -0 -- -$pgid 2>/dev/null" || fail "the step's group outlived serve"
+	rg_start
+	wait_for -t 10 eval "[ \"\$(cat '$T/stubborn.pgid')\" != $pgid ]" ||
+		fail "the interrupted step did not run again after the restart"
+	assert_exit 0 rg abort "$id"
 }
