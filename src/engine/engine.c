@@ -129,6 +129,7 @@ rg_err rg_engine_resume_all(rg_engine *e, rg_error *err)
 	int64_t *ids = NULL;
 	size_t n = 0;
 	reapply_routes(e);
+	rg_launch_reap_stopped(e);
 	rg_err rc = rg_store_runs_unfinished(e->store, &ids, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rg_active *a;

@@ -83,6 +83,8 @@ struct rg_active {
 	rg_exec *exec;            /* command in flight */
 	rg_exec *stopping;        /* a stopped command in its kill grace (launch.c) */
 	struct rg_launch_later *later; /* the next command, waiting for that one */
+	char exec_phase[16];      /* the step row of exec (or stopping) */
+	int exec_idx;
 	int64_t exec_timeout_ms;  /* its timeout, for describing a timeout */
 	rg_batch *batch;          /* checks in flight */
 	char output_path[PATH_MAX];
@@ -181,6 +183,14 @@ bool rg_step_kill_stale(const rg_step_run *sr);
 /* Stops the command in flight: SIGTERM, SIGKILL after the step's
  * kill_grace; its end changes nothing in the run. */
 void rg_launch_stop(rg_active *a);
+/* For a step row ended while its command still runs (it is being, or is
+ * about to be, stopped): keeps the command's group in sr, so that a serve
+ * killed during the grace still kills the group on the next start
+ * (rg_launch_reap_stopped). */
+void rg_launch_keep_group(rg_active *a, rg_step_run *sr);
+/* At start: kills the groups of commands that were in their kill grace
+ * when serve died (if still ours) and forgets them. */
+void rg_launch_reap_stopped(rg_engine *e);
 /* Records a failed attempt that will be retried and calls again(timer)
  * after the step's backoff, doubled for each attempt already made. */
 void rg_step_retry(rg_active *a, rg_step_run *sr, const rg_step *s, uv_timer_cb again);

@@ -135,6 +135,7 @@ rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err)
 {
 	rg_step_record *r = ctx;
 	rg_store *s = a->eng->store;
+	rg_launch_keep_group(a, r->sr);
 	rg_err rc = rg_store_step_put(s, r->sr, err);
 	if (!rc && r->with_log)
 		rc = rg_store_step_set_log(s, a->run.id, r->sr->phase, r->sr->idx,
@@ -245,6 +246,8 @@ static void exec_now(rg_active *a, const char *command, int64_t timeout_ms, int6
 	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env,
 			   .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms, .held = true };
 	a->exec_timeout_ms = timeout_ms;
+	snprintf(a->exec_phase, sizeof a->exec_phase, "%s", phase);
+	a->exec_idx = idx;
 	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
 	if (!rc)
 		rc = record_group(a, phase, idx, &err);
@@ -258,10 +261,27 @@ static void exec_now(rg_active *a, const char *command, int64_t timeout_ms, int6
 	}
 }
 
+/* The stopped group is gone: its row, if it ended, names it no more. */
+static void forget_group(rg_store *s, int64_t run_id, const char *phase, int idx)
+{
+	rg_step_run sr;
+	rg_error err;
+	if (rg_store_step_get(s, run_id, phase, idx, &sr, NULL) != RG_OK || sr.pgid == 0 ||
+	    strcmp(sr.state, "running") == 0)
+		return;
+	sr.pgid = 0;
+	sr.pgid_start = 0;
+	sr.pgid_boot[0] = '\0';
+	if (rg_store_step_put(s, &sr, &err) != RG_OK)
+		rg_warn("run %lld: cannot forget the stopped process group: %s", (long long)run_id,
+			err.message);
+}
+
 static void on_stopped(void *ctx)
 {
 	rg_active *a = ctx;
 	struct rg_launch_later *l = a->later;
+	forget_group(a->eng->store, a->run.id, a->exec_phase, a->exec_idx);
 	a->stopping = NULL;
 	a->later = NULL;
 	if (l && !a->released && !a->eng->shutting_down)
@@ -291,6 +311,38 @@ void rg_launch_stop(rg_active *a)
 	a->stopping = x;
 	a->open_handles++;   /* released in on_stopped */
 	rg_exec_stop(x, on_stopped, a);
+}
+
+/* A live command whose row ends is about to be stopped (nothing else ends
+ * the row of a command still running); a stopping one is in its grace. */
+void rg_launch_keep_group(rg_active *a, rg_step_run *sr)
+{
+	rg_exec *x = a->stopping ? a->stopping : a->exec;
+	if (!x || strcmp(sr->state, "running") == 0 || sr->run_id != a->run.id ||
+	    sr->idx != a->exec_idx || strcmp(sr->phase, a->exec_phase) != 0)
+		return;
+	const rg_proc_id *id = rg_exec_id(x);
+	sr->pgid = id->pgid;
+	sr->pgid_start = id->start_ticks;
+	snprintf(sr->pgid_boot, sizeof sr->pgid_boot, "%s", id->boot_id);
+}
+
+void rg_launch_reap_stopped(rg_engine *e)
+{
+	rg_step_run *rows = NULL;
+	size_t n = 0;
+	rg_error err;
+	if (rg_store_steps_stopping(e->store, &rows, &n, &err) != RG_OK) {
+		rg_warn("cannot look for stopped commands left running: %s", err.message);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rg_info("run %lld: step '%s' was being stopped when the server died",
+			(long long)rows[i].run_id, rows[i].name);
+		rg_step_kill_stale(&rows[i]);
+		forget_group(e->store, rows[i].run_id, rows[i].phase, rows[i].idx);
+	}
+	free(rows);
 }
 
 static int64_t kill_grace(const rg_active *a, const rg_step *s)

@@ -159,7 +159,8 @@ static const char *const migrations[] = {
 	/* 4: a step's process group is told apart from a later one with the
 	 * same id by its leader's start time and the boot it started in. */
 	"ALTER TABLE step_runs ADD COLUMN pgid_start INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE step_runs ADD COLUMN pgid_boot TEXT NOT NULL DEFAULT '';",
+	"ALTER TABLE step_runs ADD COLUMN pgid_boot TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX step_runs_group ON step_runs(pgid) WHERE pgid != 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -740,6 +741,42 @@ static void step_read(sqlite3_stmt *st, rg_step_run *out)
 	rg_sq_text(st, 11, out->error, sizeof out->error);
 	out->pgid_start = sqlite3_column_int64(st, 12);
 	rg_sq_text(st, 13, out->pgid_boot, sizeof out->pgid_boot);
+}
+
+rg_err rg_store_steps_stopping(rg_store *s, rg_step_run **out, size_t *n, rg_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_STEPS_STOPPING,
+			      "SELECT " STEP_COLUMNS " FROM step_runs"
+			      " WHERE pgid != 0 AND state != 'running' ORDER BY run_id, phase, idx",
+			      &st, err);
+	if (e)
+		return e;
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			rg_step_run *grown = realloc(*out, cap * sizeof **out);
+			if (!grown) {
+				e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+				break;
+			}
+			*out = grown;
+		}
+		step_read(st, &(*out)[(*n)++]);
+	}
+	if (!e && rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "stopping steps", err);
+	rg_sq_done(st);
+	if (e) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return e;
 }
 
 rg_err rg_store_step_get(rg_store *s, int64_t run_id, const char *phase, int idx,

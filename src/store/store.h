@@ -100,6 +100,10 @@ typedef struct rg_step_run {
 
 /* Insert or replace the row (run_id, phase, idx). */
 rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err);
+/* Step rows that ended but still name a process group: their command was
+ * being stopped (SIGTERM, in its kill grace) when serve died. *out is an
+ * owned array (free()). */
+rg_err rg_store_steps_stopping(rg_store *s, rg_step_run **out, size_t *n, rg_error *err);
 /* RG_ENOTFOUND when there is no such row. */
 rg_err rg_store_step_get(rg_store *s, int64_t run_id, const char *phase, int idx,
 			 rg_step_run *out, rg_error *err);

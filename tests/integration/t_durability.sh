@@ -403,3 +403,41 @@ SH
 		fail "the interrupted step did not run again after the restart"
 	assert_exit 0 rg abort "$id"
 }
+
+# Serve killed while an aborted step is in its kill grace: nothing would
+# ever send that step its SIGKILL, so the next start does (its group was
+# kept in the ended step row), and forgets the group. The trap is in the
+# command text, so the group's leader (`sh -c`) is what survives the
+# SIGTERM: a restart kills only a group whose recorded leader still lives.
+t_kill9_during_a_kill_grace_the_restart_kills_the_group() {
+	command -v sqlite3 >/dev/null || fail "sqlite3 is not installed (scripts/install-deps.sh)"
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    kill_grace: 1m
+deploy:
+  - name: stubborn
+    run: echo $$ > @DIR@/stubborn.pgid; trap 'echo term >> @DIR@/stubborn.term' TERM; while :; do sleep 0.1; done
+YAML
+	rg_start
+	local id pgid
+	id=$(deploy_start v1)
+	wait_for test -s "$T/stubborn.pgid" || fail "the step never started"
+	pgid=$(cat "$T/stubborn.pgid")
+	assert_exit 0 rg abort "$id"
+	wait_for -t 5 test -s "$T/stubborn.term" || fail "the step never saw SIGTERM"
+	rg_kill9
+	kill -0 "$pgid" 2>/dev/null || fail "the step did not outlive serve"
+	assert_eq "$pgid" "$(sqlite3 "$T/state/state.db" "SELECT pgid FROM step_runs WHERE run_id = $id;")" \
+		"the aborted step's row keeps its group during the grace"
+	rg_start
+	wait_for -t 5 eval "! kill -0 $pgid 2>/dev/null" || fail "the restart did not kill the group"
+	assert_contains "$(cat "$T/serve.log")" "killing process group $pgid"
+	assert_eq 0 "$(sqlite3 "$T/state/state.db" "SELECT pgid FROM step_runs WHERE run_id = $id;")" \
+		"the group is forgotten once killed"
+	assert_eq aborted "$(run_state "$id")"
+}

@@ -443,6 +443,30 @@ Test(store_steps, process_group_identity_round_trips)
 	cr_assert_str_eq(sr.pgid_boot, "");
 }
 
+/* Only ended rows that still name a group are a stop cut short. */
+Test(store_steps, stopping_lists_ended_rows_with_a_group)
+{
+	int64_t id = insert_run("production", "v1", "running");
+	put_step(id, "forward", 0, "a", "succeeded", 1000, 2000);
+	put_step(id, "forward", 1, "b", "failed", 3000, 4000);
+	put_step(id, "forward", 2, "c", "running", 5000, 0);
+	rg_step_run sr;
+	for (int i = 1; i <= 2; i++) {
+		cr_assert_eq(rg_store_step_get(s, id, "forward", i, &sr, &err), RG_OK);
+		sr.pgid = 100 + i;
+		sr.pgid_start = 7;
+		cr_assert_eq(rg_store_step_put(s, &sr, &err), RG_OK, "%s", err.message);
+	}
+	rg_step_run *rows;
+	size_t n;
+	cr_assert_eq(rg_store_steps_stopping(s, &rows, &n, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(n, 1, "a running row is an interrupted step, not a stop");
+	cr_assert_str_eq(rows[0].name, "b");
+	cr_assert_eq(rows[0].pgid, 101);
+	cr_assert_eq(rows[0].pgid_start, 7);
+	free(rows);
+}
+
 Test(store_steps, step_of_unknown_run_is_refused)
 {
 	rg_step_run sr;
