@@ -80,6 +80,7 @@ typedef struct rg_step {
 	size_t n_checks;
 	rg_traffic traffic;   /* traffic: canary shift */
 	int64_t timeout_ms;   /* default 10m */
+	int64_t kill_grace_ms; /* SIGTERM → SIGKILL of its commands; 0 = the environment's */
 	int retries;          /* extra attempts after a failure; default 0 */
 	int64_t retry_backoff_ms; /* first backoff, doubled each retry; default 1s */
 	rg_severity severity; /* default P1 */
@@ -101,6 +102,7 @@ typedef enum {
 typedef struct rg_env {
 	char *name;
 	int64_t timeout_ms;               /* whole deploy run; default 30m */
+	int64_t kill_grace_ms;            /* SIGTERM → SIGKILL of step commands; default 10s */
 	int64_t monitor_ms;               /* default 0 */
 	int64_t post_rollback_monitor_ms; /* default 0 */
 	rg_evidence monitor_evidence;     /* min_requests, max_monitor, on_insufficient_data */

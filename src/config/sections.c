@@ -16,7 +16,7 @@ static const char *const top_keys[] = { "service", "server",   "environments", "
 					"actions", "alerts", NULL };
 static const char *const server_keys[] = { "listen", "state", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
-					"proxy",   "router",  "min_requests", "max_monitor",
+					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
 					"on_insufficient_data", NULL };
 static const char *const metrics_keys[] = { "prometheus", NULL };
 static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify",
@@ -76,6 +76,7 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 	e->line = k->line;
 	e->col = k->col;
 	e->timeout_ms = 30 * RG_MS_MINUTE;
+	e->kill_grace_ms = 10 * RG_MS_SECOND;
 	e->router_timeout_ms = 30 * RG_MS_SECOND;
 	if (!(e->name = rg_ld_strdup(l, k->text)))
 		return;
@@ -88,6 +89,7 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 		return;
 	rg_ld_check_keys(l, v, "in environment", env_keys);
 	rg_ld_positive_duration(l, v, "timeout", &e->timeout_ms);
+	rg_ld_positive_duration(l, v, "kill_grace", &e->kill_grace_ms);
 	rg_ld_duration(l, v, "monitor", &e->monitor_ms);
 	rg_ld_duration(l, v, "post_rollback_monitor", &e->post_rollback_monitor_ms);
 	rg_ld_evidence(l, v, "max_monitor", "monitor", e->monitor_ms, &e->monitor_evidence);

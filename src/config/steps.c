@@ -13,7 +13,7 @@
 static const char *const step_keys[] = { "name",     "run",        "undo",          "checks",
 					 "traffic",  "timeout",    "retries",       "retry_backoff",
 					 "severity", "on_failure", "rerun",         "environments",
-					 NULL };
+					 "kill_grace", NULL };
 static const char *const step_kinds[] = { "run", "checks", "traffic", NULL };
 static const char *const on_failure_names[] = { "rollback", "halt", NULL };
 
@@ -157,6 +157,8 @@ static void load_step(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 	if (load_kind(l, v, s, rollback, earlier, n_earlier))
 		load_undo(l, v, s, rollback);
 	rg_ld_positive_duration(l, v, "timeout", &s->timeout_ms);
+	if (rg_ld_value(v, "kill_grace"))   /* absent: 0, the environment's grace */
+		rg_ld_positive_duration(l, v, "kill_grace", &s->kill_grace_ms);
 	rg_ld_int(l, v, "retries", 0, 100, &s->retries);
 	rg_ld_duration(l, v, "retry_backoff", &s->retry_backoff_ms);
 	rg_ld_severity(l, v, "severity", &s->severity);

@@ -48,6 +48,7 @@ static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
 	if (rg_store_step_get(s, a->run.id, a->run.phase, a->run.cursor, &sr, NULL) == RG_OK &&
 	    strcmp(sr.state, "running") == 0) {
 		rg_step_row_finish(&sr, false, ctx, -1);
+		rg_launch_keep_group(a, &sr);   /* until its kill grace is over */
 		rg_err rc = rg_store_step_put(s, &sr, err);
 		if (rc)
 			return rc;
@@ -69,7 +70,9 @@ rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error
 		return rc;
 	if (!state_in(a, allowed) || strcmp(a->run.phase, "reverse") == 0)
 		return refuse(a, "abort", err);
-	rg_run_cancel_work(a);
+	/* The abort is committed first and only then is the step stopped
+	 * (rg_active_release: SIGTERM, SIGKILL after its kill_grace): a
+	 * refused commit leaves the run going on as it was. */
 	rg_run next = a->run;
 	snprintf(next.state, sizeof next.state, "aborted");
 	snprintf(next.error, sizeof next.error, "aborted by %s; nothing was undone", actor);

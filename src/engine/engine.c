@@ -130,7 +130,7 @@ static void stop_stranded_step(rg_engine *e, int64_t run_id)
 		return;
 	if (rg_store_step_get(e->store, run_id, r.phase, r.cursor, &sr, NULL) == RG_OK &&
 	    strcmp(sr.state, "running") == 0)
-		rg_exec_kill_stale_group(sr.pgid);
+		rg_step_kill_stale(&sr);
 	rg_run_release(&r);
 }
 
@@ -165,6 +165,7 @@ rg_err rg_engine_resume_all(rg_engine *e, rg_error *err)
 	int64_t *ids = NULL;
 	size_t n = 0;
 	reapply_routes(e);
+	rg_launch_reap_stopped(e);
 	rg_err rc = rg_store_runs_unfinished(e->store, &ids, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
 		rg_active *a;
@@ -621,15 +622,19 @@ static void free_clients(rg_engine *e)
 	e->http = NULL;
 }
 
-static void on_active_closed(uv_handle_t *h)
+void rg_active_unref(rg_active *a)
 {
-	rg_active *a = h->data;
 	rg_engine *e = a->eng;
 	if (--a->open_handles > 0)
 		return;
 	active_free(a);
 	if (e->shutting_down && --e->closing == 0)
 		free_clients(e);
+}
+
+static void on_active_closed(uv_handle_t *h)
+{
+	rg_active_unref(h->data);
 }
 
 void rg_active_release(rg_active *a)

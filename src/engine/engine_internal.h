@@ -139,6 +139,10 @@ struct rg_active {
 	rg_plan plan;             /* reverse phase plan, once decided */
 	char prev_version[72];    /* last known good other than run.version */
 	rg_exec *exec;            /* command in flight */
+	rg_exec *stopping;        /* a stopped command in its kill grace (launch.c) */
+	struct rg_launch_later *later; /* the next command, waiting for that one */
+	char exec_phase[16];      /* the step row of exec (or stopping) */
+	int exec_idx;
 	int64_t exec_timeout_ms;  /* its timeout, for describing a timeout */
 	rg_batch *batch;          /* checks in flight */
 	char output_path[PATH_MAX];
@@ -179,6 +183,9 @@ void rg_engine_crash_point(rg_engine *e, const char *point, const char *step);
 rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *err);
 /* Drops the run from memory (after it ended, or when it cannot go on). */
 void rg_active_release(rg_active *a);
+/* One of the things keeping a in memory (open_handles) is done; the last
+ * one frees it. */
+void rg_active_unref(rg_active *a);
 rg_active *rg_engine_find(rg_engine *e, int64_t run_id);
 
 /* run.c — the life of a run: commit helpers and the driver. */
@@ -268,6 +275,20 @@ rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err);
 void rg_step_row(rg_active *a, const char *phase, int idx, const char *name, const char *action,
 		 rg_step_run *sr, bool *interrupted);
 void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_code);
+/* After a restart: SIGKILL to the group a running step row recorded, if its
+ * leader is still the process recorded; true when it was killed. */
+bool rg_step_kill_stale(const rg_step_run *sr);
+/* Stops the command in flight: SIGTERM, SIGKILL after the step's
+ * kill_grace; its end changes nothing in the run. */
+void rg_launch_stop(rg_active *a);
+/* For a step row ended while its command still runs (it is being, or is
+ * about to be, stopped): keeps the command's group in sr, so that a serve
+ * killed during the grace still kills the group on the next start
+ * (rg_launch_reap_stopped). */
+void rg_launch_keep_group(rg_active *a, rg_step_run *sr);
+/* At start: kills the groups of commands that were in their kill grace
+ * when serve died (if still ours) and forgets them. */
+void rg_launch_reap_stopped(rg_engine *e);
 /* Records a failed attempt that will be retried and calls again(timer)
  * after the step's backoff, doubled for each attempt already made. */
 void rg_step_retry(rg_active *a, rg_step_run *sr, const rg_step *s, uv_timer_cb again);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,16 @@
 #define READ_CHUNK        16384
 #define OUTPUTS_MAX_BYTES (64 * 1024)
 #define OUTPUTS_MAX_KEYS  1024
+#define BOOT_ID_PATH      "/proc/sys/kernel/random/boot_id"
+
+/* A held child is this constant script: it waits on fd 3 for the line "go"
+ * and only then becomes `/bin/sh -c CMD` (exec keeps its pid, its group and
+ * its start time, so what was recorded stays true). The command reaches it
+ * as an argument ($1), never inside the script's text. If this process dies
+ * before the release, the socket reads EOF and the child exits 125 having
+ * run nothing, so a crash can never leave an unrecorded command running. */
+#define HOLD_SCRIPT \
+	"IFS= read -r go <&3 && [ \"$go\" = go ] || exit 125; exec /bin/sh -c \"$1\" 3<&-"
 
 /* Handles that need a uv_close, one bit each, so a half-built rg_exec can be
  * torn down by the same code as a finished one. */
@@ -43,6 +54,9 @@ struct rg_exec {
 	unsigned open;          /* H_* bits of handles not yet handed to uv_close */
 	int closing;            /* uv_close calls whose callback has not run */
 	int64_t pgid;
+	rg_proc_id id;          /* the leader as spawned, for a restart's check */
+	int hold_fd;            /* our end of a held child's socket, -1 if none */
+	int64_t timeout_ms;
 	uint64_t started_ns;
 	int64_t grace_ms;
 	rg_exec_done_fn done;
@@ -50,6 +64,7 @@ struct rg_exec {
 	void (*on_closed)(void *ctx);
 	void *closed_ctx;
 	bool exited, eof, terminating, grace_pending, finished, freed;
+	bool stopping;          /* rg_exec_stop: close instead of calling done */
 	rg_exec_result res;
 	/* The log keeps the last log_limit bytes in a window of twice that, so
 	 * appending moves memory only once per log_limit bytes. The LOG_HDR_MAX
@@ -113,10 +128,18 @@ static void signal_group(int64_t pgid, int sig)
 		rg_warn("cannot signal process group %lld: %s", (long long)pgid, strerror(errno));
 }
 
-/* Whether /proc/PID/stat shows a process of group pgid that is not a zombie. */
-static bool live_member(const char *pid, int64_t pgid)
+typedef struct proc_stat {
+	char state;
+	int64_t pgrp;
+	int64_t start_ticks;
+} proc_stat;
+
+/* Fields of /proc/PID/stat past the command name, which may hold anything
+ * (spaces, parentheses), so parsing starts after its last ')'. Token k
+ * there is field k + 2 of proc(5): pgrp is field 5, starttime field 22. */
+static bool read_stat(const char *pid, proc_stat *out)
 {
-	char path[64], buf[512];
+	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%s/stat", pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -126,13 +149,61 @@ static bool live_member(const char *pid, int64_t pgid)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');   /* the command name may hold anything */
-	char state;
-	int ppid;
-	long long pgrp;
-	if (!p || sscanf(p + 1, " %c %d %lld", &state, &ppid, &pgrp) != 3)
+	const char *p = strrchr(buf, ')');
+	if (!p)
 		return false;
-	return pgrp == pgid && state != 'Z' && state != 'X';
+	for (p++; *p == ' '; p++)
+		;
+	if (!*p)
+		return false;
+	out->state = *p++;
+	for (int tok = 2; tok <= 20; tok++) {
+		char *end;
+		long long v = strtoll(p, &end, 10);
+		if (end == p)
+			return false;
+		p = end;
+		if (tok == 3)
+			out->pgrp = v;
+		else if (tok == 20)
+			out->start_ticks = v;
+	}
+	return true;
+}
+
+/* Whether /proc/PID/stat shows a process of group pgid that is not a zombie. */
+static bool live_member(const char *pid, int64_t pgid)
+{
+	proc_stat ps;
+	if (!read_stat(pid, &ps))
+		return false;
+	return ps.pgrp == pgid && ps.state != 'Z' && ps.state != 'X';
+}
+
+static void read_boot_id(char *out, size_t size)
+{
+	out[0] = '\0';
+	int fd = open(BOOT_ID_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, size - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+bool rg_exec_read_id(int64_t pid, rg_proc_id *out)
+{
+	memset(out, 0, sizeof *out);
+	read_boot_id(out->boot_id, sizeof out->boot_id);
+	char name[24];
+	proc_stat ps;
+	snprintf(name, sizeof name, "%lld", (long long)pid);
+	if (pid <= 0 || !read_stat(name, &ps))
+		return false;
+	out->pgid = ps.pgrp;
+	out->start_ticks = ps.start_ticks;
+	return out->boot_id[0] != '\0';
 }
 
 /* Whether any process of the group still runs (grandchildren included).
@@ -210,6 +281,11 @@ static void maybe_finish(rg_exec *x)
 {
 	if (x->finished || x->freed || !x->exited || x->grace_pending)
 		return;
+	if (x->stopping) {   /* nobody waits for the result, nor for the log */
+		x->finished = true;
+		rg_exec_close(x, x->on_closed, x->closed_ctx);
+		return;
+	}
 	if (!x->eof) {
 		if (uv_is_active((uv_handle_t *)&x->eof_wait))
 			return;
@@ -389,23 +465,26 @@ static rg_err open_output(rg_exec *x, int *write_fd, rg_error *err)
 /* The environment is passed to uv_spawn, which returns only after the child
  * called execve(), so the caller's array is effectively copied by then.
  * A NULL env means an empty one, never this process's own environment. */
-static rg_err spawn(rg_exec *x, const rg_exec_opts *o, int write_fd, rg_error *err)
+static rg_err spawn(rg_exec *x, const rg_exec_opts *o, int write_fd, int hold_fd,
+		    rg_error *err)
 {
 	static char *empty_env[] = { NULL };
 	char *args[] = { "/bin/sh", "-c", (char *)o->command, NULL };
-	uv_stdio_container_t stdio[3] = {
+	char *held[] = { "/bin/sh", "-c", HOLD_SCRIPT, "rollguard-held", (char *)o->command, NULL };
+	uv_stdio_container_t stdio[4] = {
 		{ .flags = UV_IGNORE },
 		{ .flags = UV_INHERIT_FD, .data.fd = write_fd },
 		{ .flags = UV_INHERIT_FD, .data.fd = write_fd },
+		{ .flags = UV_INHERIT_FD, .data.fd = hold_fd },
 	};
 	uv_process_options_t po = {
 		.exit_cb = on_child_exit,
 		.file = "/bin/sh",
-		.args = args,
+		.args = hold_fd >= 0 ? held : args,
 		.env = o->env ? o->env : empty_env,
 		.cwd = o->cwd,
 		.flags = UV_PROCESS_DETACHED,   /* setsid(): own group, pgid = pid */
-		.stdio_count = 3,
+		.stdio_count = hold_fd >= 0 ? 4 : 3,
 		.stdio = stdio,
 	};
 	x->started_ns = uv_hrtime();
@@ -418,13 +497,32 @@ static rg_err spawn(rg_exec *x, const rg_exec_opts *o, int write_fd, rg_error *e
 			       o->cwd ? o->cwd : ".", uv_strerror(r));
 	}
 	x->pgid = x->proc.pid;
+	/* The child cannot have been reaped yet (that happens on the loop), so
+	 * its /proc entry is there even if it already exited. */
+	if (!rg_exec_read_id(x->pgid, &x->id))
+		rg_warn("exec: cannot read the identity of pid %lld: a restart will not kill its group",
+			(long long)x->pgid);
+	x->id.pgid = x->pgid;
+	return RG_OK;
+}
+
+/* The held child's end goes to its fd 3; a socket rather than a pipe, so
+ * that the release can use MSG_NOSIGNAL if the child is already gone. */
+static rg_err open_hold(rg_exec *x, int *child_fd, rg_error *err)
+{
+	uv_os_sock_t fds[2];
+	int r = uv_socketpair(SOCK_STREAM, 0, fds, 0, 0);   /* both close-on-exec */
+	if (r)
+		return rg_fail(err, RG_EIO, NULL, "exec: socketpair: %s", uv_strerror(r));
+	x->hold_fd = fds[0];
+	*child_fd = fds[1];
 	return RG_OK;
 }
 
 static rg_err watch(rg_exec *x, const rg_exec_opts *o, rg_error *err)
 {
 	int r = uv_read_start((uv_stream_t *)&x->out, on_alloc, on_read);
-	if (r == 0 && o->timeout_ms > 0)
+	if (r == 0 && o->timeout_ms > 0 && x->hold_fd < 0)
 		r = uv_timer_start(&x->deadline, on_deadline, (uint64_t)o->timeout_ms, 0);
 	if (r)
 		return rg_fail(err, RG_EIO, NULL, "exec: %s", uv_strerror(r));
@@ -443,6 +541,7 @@ static rg_exec *exec_alloc(uv_loop_t *loop, const rg_exec_opts *o)
 		return NULL;
 	}
 	x->grace_ms = o->kill_grace_ms > 0 ? o->kill_grace_ms : DEFAULT_GRACE_MS;
+	x->hold_fd = -1;
 	x->log = malloc(LOG_HDR_MAX + 2 * x->log_limit + 1);
 	if (!x->log) {
 		free(x);
@@ -462,13 +561,20 @@ rg_err rg_exec_start(uv_loop_t *loop, const rg_exec_opts *opts, rg_exec_done_fn 
 	x->done = done;
 	x->ctx = ctx;
 	x->res.exit_code = -1;
-	int write_fd = -1;
+	x->timeout_ms = opts->timeout_ms;
+	int write_fd = -1, hold_child = -1;
 	rg_err rc = init_timers(x, err);
 	if (!rc)
 		rc = open_output(x, &write_fd, err);
+	if (!rc && opts->held)
+		rc = open_hold(x, &hold_child, err);
 	if (!rc) {
-		rc = spawn(x, opts, write_fd, err);
+		rc = spawn(x, opts, write_fd, hold_child, err);
 		close(write_fd);   /* only the child writes; EOF comes when it is done */
+		if (hold_child >= 0)
+			close(hold_child);
+	} else if (write_fd >= 0) {
+		close(write_fd);
 	}
 	if (!rc)
 		rc = watch(x, opts, err);
@@ -485,6 +591,40 @@ int64_t rg_exec_pgid(const rg_exec *x)
 	return x ? x->pgid : 0;
 }
 
+const rg_proc_id *rg_exec_id(const rg_exec *x)
+{
+	return &x->id;
+}
+
+static void close_hold(rg_exec *x)
+{
+	if (x->hold_fd >= 0)
+		close(x->hold_fd);
+	x->hold_fd = -1;
+}
+
+rg_err rg_exec_release(rg_exec *x, rg_error *err)
+{
+	if (!x || x->hold_fd < 0)
+		return RG_OK;
+	ssize_t n;
+	do
+		n = send(x->hold_fd, "go\n", 3, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	int e = errno;
+	close_hold(x);
+	if (n != 3)
+		return rg_fail(err, RG_EIO, NULL, "cannot release command (pid %lld): %s",
+			       (long long)x->pgid, n < 0 ? strerror(e) : "short write");
+	x->started_ns = uv_hrtime();
+	int r = x->timeout_ms > 0 && !x->exited
+			? uv_timer_start(&x->deadline, on_deadline, (uint64_t)x->timeout_ms, 0)
+			: 0;
+	if (r)
+		return rg_fail(err, RG_EIO, NULL, "exec: %s", uv_strerror(r));
+	return RG_OK;
+}
+
 /* Memory is released in the last close callback, never here, so calling this
  * from inside done leaves x valid until that callback returns. A command that
  * exited by itself may have left a service running on purpose: untouched. */
@@ -493,6 +633,7 @@ void rg_exec_free(rg_exec *x)
 	if (!x || x->freed)
 		return;
 	x->freed = true;
+	close_hold(x);   /* a held child reads EOF and exits, having run nothing */
 	if (!x->exited || x->grace_pending)
 		signal_group(x->pgid, SIGKILL);
 	if (x->open & H_PIPE)
@@ -518,9 +659,48 @@ void rg_exec_close(rg_exec *x, void (*on_closed)(void *ctx), void *ctx)
 	rg_exec_free(x);
 }
 
-void rg_exec_kill_stale_group(int64_t pgid)
+/* The grace is the one SIGTERM → SIGKILL of terminate(), as for a timeout;
+ * only the end differs: no done, the handles close by themselves. */
+void rg_exec_stop(rg_exec *x, void (*on_gone)(void *ctx), void *ctx)
 {
-	signal_group(pgid, SIGKILL);
+	if (!x || x->freed)
+		return;
+	if (x->hold_fd >= 0 || (x->exited && !x->grace_pending))
+		return rg_exec_close(x, on_gone, ctx);
+	x->stopping = true;
+	x->on_closed = on_gone;
+	x->closed_ctx = ctx;
+	uv_timer_stop(&x->deadline);
+	terminate(x);
+	settle_grace(x);
+	maybe_finish(x);
+}
+
+/* The leader (pid = pgid, from setsid) is compared, not the members: it is
+ * the process whose start was recorded, and while it exists, even as a
+ * zombie, no other group can have its id. Without it nothing proves the
+ * group is still ours, so it is left alone. */
+bool rg_exec_kill_stale_group(const rg_proc_id *id)
+{
+	if (!id || !pgid_valid(id->pgid))
+		return false;
+	long long pgid = (long long)id->pgid;
+	if (!id->start_ticks || !id->boot_id[0]) {
+		rg_warn("recorded process group %lld has no start time recorded: not killed "
+			"(it cannot be told apart from a reused id)", pgid);
+		return false;
+	}
+	rg_proc_id now;
+	bool found = rg_exec_read_id(id->pgid, &now);
+	if (!found || now.pgid != id->pgid || now.start_ticks != id->start_ticks ||
+	    strcmp(now.boot_id, id->boot_id) != 0) {
+		rg_info("recorded process group %lld is gone (its leader is not the process "
+			"recorded): nothing killed", pgid);
+		return false;
+	}
+	rg_info("killing process group %lld, left running from before the restart", pgid);
+	signal_group(id->pgid, SIGKILL);
+	return true;
 }
 
 /* ---- $ROLLGUARD_OUTPUT ---------------------------------------------------- */

@@ -55,7 +55,10 @@ void rg_forward_start_step(rg_active *a)
 	 * (traffic_stage): after a restart or a resume it simply goes on. */
 	if (interrupted && s->kind == RG_STEP_TRAFFIC)
 		return rg_traffic_run(a, s, on_step_done);
-	if (interrupted && !s->rerun) {
+	/* A command whose group was never recorded never ran (it is held until
+	 * then): running it now is its first time, rerun: false or not. */
+	bool never_ran = s->kind == RG_STEP_EXEC && sr.pgid == 0;
+	if (interrupted && !s->rerun && !never_ran) {
 		rg_decision d = { .action = "rollback" };
 		snprintf(d.trigger, sizeof d.trigger, "step_interrupted:%s", s->name);
 		snprintf(d.severity, sizeof d.severity, "%s", rg_severity_name(s->severity));

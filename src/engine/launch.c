@@ -1,6 +1,8 @@
 /* launch.c — starting one step's work: its command as a child process, or
  * its checks, with the environment of DESIGN §7. The result comes back
- * through a->launch_done once, with the log kept in a->last_log. */
+ * through a->launch_done once, with the log kept in a->last_log.
+ * A command never runs before its process group is in the store, and a
+ * stopped command's group is gone before the run's next command starts. */
 #include "engine/engine_internal.h"
 
 #include <errno.h>
@@ -139,6 +141,7 @@ rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err)
 {
 	rg_step_record *r = ctx;
 	rg_store *s = a->eng->store;
+	rg_launch_keep_group(a, r->sr);
 	rg_err rc = rg_store_step_put(s, r->sr, err);
 	if (!rc && r->with_log)
 		rc = rg_store_step_set_log(s, a->run.id, r->sr->phase, r->sr->idx,
@@ -148,6 +151,15 @@ rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err)
 	return rc;
 }
 
+bool rg_step_kill_stale(const rg_step_run *sr)
+{
+	if (sr->pgid == 0)
+		return false;   /* stopped before its command was spawned */
+	rg_proc_id id = { .pgid = sr->pgid, .start_ticks = sr->pgid_start };
+	snprintf(id.boot_id, sizeof id.boot_id, "%s", sr->pgid_boot);
+	return rg_exec_kill_stale_group(&id);
+}
+
 void rg_step_row(rg_active *a, const char *phase, int idx, const char *name, const char *action,
 		 rg_step_run *sr, bool *interrupted)
 {
@@ -155,7 +167,7 @@ void rg_step_row(rg_active *a, const char *phase, int idx, const char *name, con
 	if (rg_store_step_get(a->eng->store, a->run.id, phase, idx, sr, NULL) == RG_OK) {
 		*interrupted = strcmp(sr->state, "running") == 0;
 		if (*interrupted)
-			rg_exec_kill_stale_group(sr->pgid);
+			rg_step_kill_stale(sr);
 		return;
 	}
 	memset(sr, 0, sizeof *sr);
@@ -172,6 +184,8 @@ void rg_step_row_finish(rg_step_run *sr, bool ok, const char *detail, int exit_c
 	sr->exit_code = exit_code;
 	sr->ended = rg_now_ms();
 	sr->pgid = 0;
+	sr->pgid_start = 0;
+	sr->pgid_boot[0] = '\0';
 	snprintf(sr->error, sizeof sr->error, "%s", ok ? "" : detail);
 }
 
@@ -208,31 +222,166 @@ static void on_exec_done(rg_exec *x, const rg_exec_result *res, void *ctx)
 	a->launch_done(a, outcome, detail, res->timed_out || res->term_signal ? -1 : res->exit_code);
 }
 
-static void record_pgid(rg_active *a, const char *phase, int idx)
+/* The held child's group goes into its step row before it may run, so a
+ * crash at any point leaves either nothing running (a held child exits when
+ * this process dies) or a group the store knows about. The row's start was
+ * committed already; this write only adds the group to it. */
+static rg_err record_group(rg_active *a, const char *phase, int idx, rg_error *err)
+{
+	rg_step_run sr;
+	rg_err rc = rg_store_step_get(a->eng->store, a->run.id, phase, idx, &sr, err);
+	if (rc)
+		return rc;
+	const rg_proc_id *id = rg_exec_id(a->exec);
+	sr.pgid = id->pgid;
+	sr.pgid_start = id->start_ticks;
+	snprintf(sr.pgid_boot, sizeof sr.pgid_boot, "%s", id->boot_id);
+	return rg_store_step_put(a->eng->store, &sr, err);
+}
+
+/* A command waiting for the run's stopped command to be gone. */
+struct rg_launch_later {
+	const char *command;     /* config-owned */
+	int64_t timeout_ms, kill_grace_ms;
+	char phase[16];
+	int idx;
+	rg_envlist env;
+};
+
+static void exec_now(rg_active *a, const char *command, int64_t timeout_ms, int64_t grace_ms,
+		     const char *phase, int idx, char **env)
+{
+	rg_error err;
+	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env,
+			   .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms, .held = true };
+	a->exec_timeout_ms = timeout_ms;
+	snprintf(a->exec_phase, sizeof a->exec_phase, "%s", phase);
+	a->exec_idx = idx;
+	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
+	if (!rc && record_group(a, phase, idx, &err) != RG_OK) {
+		/* The store refused the group: the held child runs nothing, and
+		 * the run holds until the store takes writes (recover.c); the
+		 * row's pgid 0 says the command never ran. */
+		rg_exec_free(a->exec);
+		a->exec = NULL;
+		return rg_run_stuck(a, &err);
+	}
+	if (!rc)
+		rc = rg_exec_release(a->exec, &err);
+	if (rc) {
+		rg_exec_free(a->exec);   /* NULL-safe; a held child runs nothing */
+		a->exec = NULL;
+		rg_launch_keep_log(a, err.message, strlen(err.message));
+		a->launch_done(a, RG_OUTCOME_FAILED, err.message, -1);
+	}
+}
+
+/* The stopped group is gone: its row, if it ended, names it no more. */
+static void forget_group(rg_store *s, int64_t run_id, const char *phase, int idx)
 {
 	rg_step_run sr;
 	rg_error err;
-	if (rg_store_step_get(a->eng->store, a->run.id, phase, idx, &sr, &err) != RG_OK)
+	if (rg_store_step_get(s, run_id, phase, idx, &sr, NULL) != RG_OK || sr.pgid == 0 ||
+	    strcmp(sr.state, "running") == 0)
 		return;
-	sr.pgid = rg_exec_pgid(a->exec);
-	if (rg_store_step_put(a->eng->store, &sr, &err) != RG_OK)
-		rg_warn("run %lld: cannot record process group: %s", (long long)a->run.id, err.message);
+	sr.pgid = 0;
+	sr.pgid_start = 0;
+	sr.pgid_boot[0] = '\0';
+	if (rg_store_step_put(s, &sr, &err) != RG_OK)
+		rg_warn("run %lld: cannot forget the stopped process group: %s", (long long)run_id,
+			err.message);
+}
+
+static void on_stopped(void *ctx)
+{
+	rg_active *a = ctx;
+	struct rg_launch_later *l = a->later;
+	forget_group(a->eng->store, a->run.id, a->exec_phase, a->exec_idx);
+	a->stopping = NULL;
+	a->later = NULL;
+	if (l && !a->released && !a->eng->shutting_down)
+		exec_now(a, l->command, l->timeout_ms, l->kill_grace_ms, l->phase, l->idx,
+			 l->env.items);
+	if (l)
+		rg_envlist_release(&l->env);
+	free(l);
+	rg_active_unref(a);
+}
+
+/* The child gets SIGTERM and its grace; the run does not wait here (its
+ * state was committed), but it stays in memory, and its next command stays
+ * unstarted, until the group is gone. Serve's shutdown waits the same way,
+ * so the grace also bounds how long a stop takes. */
+void rg_launch_stop(rg_active *a)
+{
+	if (a->later) {
+		rg_envlist_release(&a->later->env);
+		free(a->later);
+		a->later = NULL;
+	}
+	if (!a->exec)
+		return;
+	rg_exec *x = a->exec;
+	a->exec = NULL;
+	a->stopping = x;
+	a->open_handles++;   /* released in on_stopped */
+	rg_exec_stop(x, on_stopped, a);
+}
+
+/* A live command whose row ends is about to be stopped (nothing else ends
+ * the row of a command still running); a stopping one is in its grace. */
+void rg_launch_keep_group(rg_active *a, rg_step_run *sr)
+{
+	rg_exec *x = a->stopping ? a->stopping : a->exec;
+	if (!x || strcmp(sr->state, "running") == 0 || sr->run_id != a->run.id ||
+	    sr->idx != a->exec_idx || strcmp(sr->phase, a->exec_phase) != 0)
+		return;
+	const rg_proc_id *id = rg_exec_id(x);
+	sr->pgid = id->pgid;
+	sr->pgid_start = id->start_ticks;
+	snprintf(sr->pgid_boot, sizeof sr->pgid_boot, "%s", id->boot_id);
+}
+
+void rg_launch_reap_stopped(rg_engine *e)
+{
+	rg_step_run *rows = NULL;
+	size_t n = 0;
+	rg_error err;
+	if (rg_store_steps_stopping(e->store, &rows, &n, &err) != RG_OK) {
+		rg_warn("cannot look for stopped commands left running: %s", err.message);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rg_info("run %lld: step '%s' was being stopped when the server died",
+			(long long)rows[i].run_id, rows[i].name);
+		rg_step_kill_stale(&rows[i]);
+		forget_group(e->store, rows[i].run_id, rows[i].phase, rows[i].idx);
+	}
+	free(rows);
+}
+
+static int64_t kill_grace(const rg_active *a, const rg_step *s)
+{
+	return s->kill_grace_ms > 0 ? s->kill_grace_ms : a->env->kill_grace_ms;
 }
 
 static void launch_exec(rg_active *a, const rg_step *s, const char *command, const char *phase,
 			int idx, rg_envlist *env)
 {
-	rg_error err;
-	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env->items,
-			   .timeout_ms = s->timeout_ms };
-	a->exec_timeout_ms = s->timeout_ms;
-	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
-	if (rc) {
-		rg_launch_keep_log(a, err.message, strlen(err.message));
-		a->launch_done(a, RG_OUTCOME_FAILED, err.message, -1);
-		return;
+	if (!a->stopping)
+		return exec_now(a, command, s->timeout_ms, kill_grace(a, s), phase, idx, env->items);
+	struct rg_launch_later *l = calloc(1, sizeof *l);
+	if (!l) {
+		rg_launch_keep_log(a, "out of memory", 13);
+		return a->launch_done(a, RG_OUTCOME_FAILED, "out of memory", -1);
 	}
-	record_pgid(a, phase, idx);
+	*l = (struct rg_launch_later){ .command = command, .timeout_ms = s->timeout_ms,
+				       .kill_grace_ms = kill_grace(a, s), .idx = idx, .env = *env };
+	snprintf(l->phase, sizeof l->phase, "%s", phase);
+	memset(env, 0, sizeof *env);   /* moved: the caller's release frees nothing */
+	a->later = l;
+	rg_info("run %lld: step '%s' waits for the stopped command's process group to exit",
+		(long long)a->run.id, s->name);
 }
 
 static void on_batch_done(rg_active *a, rg_step_outcome outcome, const char *detail)

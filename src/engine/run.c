@@ -99,10 +99,7 @@ void rg_run_cancel_work(rg_active *a)
 {
 	rg_traffic_cancel(a);
 	a->traffic_done = NULL;
-	if (a->exec) {
-		rg_exec_free(a->exec);
-		a->exec = NULL;
-	}
+	rg_launch_stop(a);
 	rg_batch_cancel(a);
 	rg_window_stop(a);
 	uv_timer_stop(&a->timer);

@@ -353,7 +353,7 @@ static void go_retire(rg_active *a)
 	if (rg_run_commit(a, &next, "retiring", s->name, msg, NULL, NULL, &err))
 		return rg_run_stuck(a, &err);
 	rg_step retire = { .name = s->name, .kind = RG_STEP_EXEC, .run = s->traffic.retire,
-			   .timeout_ms = s->timeout_ms };
+			   .timeout_ms = s->timeout_ms, .kill_grace_ms = s->kill_grace_ms };
 	rg_launch_step(a, &retire, s->traffic.retire, "forward", a->run.cursor, cur.standby_version,
 		       a->run.version, on_retire_done);
 }

@@ -156,6 +156,11 @@ static const char *const migrations[] = {
 	"DROP TABLE decisions;"
 	"ALTER TABLE decisions_v3 RENAME TO decisions;"
 	"CREATE INDEX decisions_run ON decisions(run_id, id);",
+	/* 4: a step's process group is told apart from a later one with the
+	 * same id by its leader's start time and the boot it started in. */
+	"ALTER TABLE step_runs ADD COLUMN pgid_start INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE step_runs ADD COLUMN pgid_boot TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX step_runs_group ON step_runs(pgid) WHERE pgid != 0;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -688,7 +693,7 @@ rg_err rg_store_runs_unfinished(rg_store *s, int64_t **ids, size_t *n, rg_error 
 
 #define STEP_COLUMNS                                                                   \
 	"run_id, phase, idx, name, \"action\", state, attempts, exit_code, pgid, started, " \
-	"ended, error"
+	"ended, error, pgid_start, pgid_boot"
 
 /* The upsert leaves log alone: the log is written separately, after the row,
  * and a later state change of the step must not erase it. */
@@ -697,11 +702,12 @@ rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err)
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_STEP_PUT,
 			      "INSERT INTO step_runs(" STEP_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,"
-			      "?7,?8,?9,?10,?11,?12) ON CONFLICT(run_id, phase, idx) DO UPDATE SET"
+			      "?7,?8,?9,?10,?11,?12,?13,?14) ON CONFLICT(run_id, phase, idx) DO UPDATE SET"
 			      " name=excluded.name, \"action\"=excluded.\"action\","
 			      " state=excluded.state, attempts=excluded.attempts,"
 			      " exit_code=excluded.exit_code, pgid=excluded.pgid,"
-			      " started=excluded.started, ended=excluded.ended, error=excluded.error",
+			      " started=excluded.started, ended=excluded.ended, error=excluded.error,"
+			      " pgid_start=excluded.pgid_start, pgid_boot=excluded.pgid_boot",
 			      &st, err);
 	if (e)
 		return e;
@@ -718,6 +724,8 @@ rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err)
 	rg_sq_bind_int(st, 10, sr->started, &rc);
 	rg_sq_bind_int(st, 11, sr->ended, &rc);
 	rg_sq_bind_buf(st, 12, sr->error, sizeof sr->error, &rc);
+	rg_sq_bind_int(st, 13, sr->pgid_start, &rc);
+	rg_sq_bind_buf(st, 14, sr->pgid_boot, sizeof sr->pgid_boot, &rc);
 	return exec_stmt(s, st, rc, "put step", err);
 }
 
@@ -736,6 +744,44 @@ static void step_read(sqlite3_stmt *st, rg_step_run *out)
 	out->started = sqlite3_column_int64(st, 9);
 	out->ended = sqlite3_column_int64(st, 10);
 	rg_sq_text(st, 11, out->error, sizeof out->error);
+	out->pgid_start = sqlite3_column_int64(st, 12);
+	rg_sq_text(st, 13, out->pgid_boot, sizeof out->pgid_boot);
+}
+
+rg_err rg_store_steps_stopping(rg_store *s, rg_step_run **out, size_t *n, rg_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	sqlite3_stmt *st = NULL;
+	rg_err e = rg_sq_stmt(s, RG_SQ_STEPS_STOPPING,
+			      "SELECT " STEP_COLUMNS " FROM step_runs"
+			      " WHERE pgid != 0 AND state != 'running' ORDER BY run_id, phase, idx",
+			      &st, err);
+	if (e)
+		return e;
+	size_t cap = 0;
+	int rc = SQLITE_DONE;
+	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			rg_step_run *grown = realloc(*out, cap * sizeof **out);
+			if (!grown) {
+				e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+				break;
+			}
+			*out = grown;
+		}
+		step_read(st, &(*out)[(*n)++]);
+	}
+	if (!e && rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, "stopping steps", err);
+	rg_sq_done(st);
+	if (e) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return e;
 }
 
 rg_err rg_store_step_get(rg_store *s, int64_t run_id, const char *phase, int idx,

@@ -89,12 +89,21 @@ typedef struct rg_step_run {
 	int attempts;
 	int exit_code;       /* -1 when killed or not applicable */
 	int64_t pgid;        /* process group of the running attempt, 0 if none */
+	/* Its leader's identity (v4), so that a restart kills the group only if
+	 * the pid was not reused: start time in clock ticks since boot (0 =
+	 * unknown) and the boot it belongs to ("" = unknown). */
+	int64_t pgid_start;
+	char pgid_boot[40];
 	int64_t started, ended;
 	char error[512];
 } rg_step_run;
 
 /* Insert or replace the row (run_id, phase, idx). */
 rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err);
+/* Step rows that ended but still name a process group: their command was
+ * being stopped (SIGTERM, in its kill grace) when serve died. *out is an
+ * owned array (free()). */
+rg_err rg_store_steps_stopping(rg_store *s, rg_step_run **out, size_t *n, rg_error *err);
 /* RG_ENOTFOUND when there is no such row. */
 rg_err rg_store_step_get(rg_store *s, int64_t run_id, const char *phase, int idx,
 			 rg_step_run *out, rg_error *err);

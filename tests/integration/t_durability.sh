@@ -2,7 +2,8 @@
 # ROLLGUARD_CRASH_AT or by the test mid-step / mid-undo) and started again:
 # the run finishes, one release is live, no event is lost, a step recorded
 # done never runs again, an interrupted one runs again (or, rerun: false,
-# the run rolls back).
+# the run rolls back). A recorded process group is killed after a restart
+# only while its leader is the process recorded.
 
 cfg_durable() {
 	rg_config <<'YAML'
@@ -306,4 +307,150 @@ t_crash_hook_only_in_the_test_build() {
 	assert_run_ends "$id" succeeded
 	serve_alive || fail "the release build killed itself at a crash point"
 	rg_stop
+}
+
+# A step whose script records its process group: the id of the group's
+# leader, the shell rollguard started.
+cfg_leader() {
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    kill_grace: 1s
+deploy:
+  - name: hold
+    run: @DIR@/leader
+YAML
+	rg_script leader <<'SH'
+#!/bin/sh
+awk '{ print $5 }' /proc/$$/stat >> @DIR@/leaders
+sleep 30
+SH
+}
+
+# Sets LEADER to the first step's group once it runs, then kills serve
+# with SIGKILL, which leaves the group running.
+start_leader_and_kill9() {
+	wait_for test -s "$T/leaders" || fail "the step never started"
+	LEADER=$(head -n 1 "$T/leaders")
+	assert_eq "$LEADER" "$(awk '{ print $5 }' "/proc/$LEADER/stat")" "the leader of its own group"
+	rg_kill9
+	kill -0 "$LEADER" 2>/dev/null || fail "the step did not outlive serve"
+}
+
+t_kill9_restart_kills_the_recorded_group_still_ours() {
+	cfg_leader
+	rg_start
+	local id pid
+	id=$(deploy_start v1)
+	start_leader_and_kill9
+	pid=$LEADER
+	rg_start
+	wait_for -t 5 eval "! kill -0 $pid 2>/dev/null" || fail "the recorded group was not killed"
+	assert_contains "$(cat "$T/serve.log")" "killing process group $pid"
+	wait_for -t 10 eval '[ "$(wc -l <"$T/leaders")" -ge 2 ]' || fail "the step did not run again"
+	assert_exit 0 rg abort "$id"
+}
+
+# A stored start time that is not the leader's (as if the pgid had been
+# reused by somebody else's process): the restart kills nothing.
+t_kill9_restart_leaves_a_group_whose_start_time_differs() {
+	command -v sqlite3 >/dev/null || fail "sqlite3 is not installed (scripts/install-deps.sh)"
+	cfg_leader
+	rg_start
+	local id pid
+	id=$(deploy_start v1)
+	start_leader_and_kill9
+	pid=$LEADER
+	sqlite3 "$T/state/state.db" \
+		"UPDATE step_runs SET pgid_start = pgid_start + 1 WHERE state = 'running' AND pgid = $pid;"
+	assert_eq 1 "$(sqlite3 "$T/state/state.db" "SELECT count(*) FROM step_runs WHERE pgid = $pid AND pgid_start > 0 AND pgid_boot != '';")" \
+		"the group was recorded with its identity"
+	rg_start
+	wait_for -t 10 eval '[ "$(wc -l <"$T/leaders")" -ge 2 ]' || fail "the step did not run again"
+	assert_contains "$(cat "$T/serve.log")" "recorded process group $pid is gone"
+	assert_not_contains "$(cat "$T/serve.log")" "killing process group $pid"
+	kill -0 "$pid" 2>/dev/null || fail "a group that is not provably ours was killed"
+	kill -KILL -- "-$pid"
+	assert_exit 0 rg abort "$id"
+}
+
+# SIGTERM of serve stops a running step as abort does: SIGTERM to its group,
+# SIGKILL after its kill_grace; serve waits for that, and no longer.
+t_sigterm_of_serve_gives_the_step_its_grace() {
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    kill_grace: 2s
+deploy:
+  - name: stubborn
+    run: @DIR@/stubborn
+YAML
+	rg_script stubborn <<'SH'
+#!/bin/sh
+awk '{ print $5 }' /proc/$$/stat > @DIR@/stubborn.pgid
+trap 'echo term >> @DIR@/stubborn.term' TERM
+while :; do sleep 0.1; done
+SH
+	rg_start
+	local id pgid t0 ms
+	id=$(deploy_start v1)
+	wait_for test -s "$T/stubborn.pgid" || fail "the step never started"
+	pgid=$(cat "$T/stubborn.pgid")
+	t0=$(date +%s%N)
+	rg_stop
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	assert_file_exists "$T/stubborn.term"
+	[ "$ms" -ge 1800 ] || fail "serve stopped after $ms ms, before the step's 2s grace"
+	# (a killed member may linger a moment as a zombie, until it is reaped)
+	wait_for -t 3 eval "! kill -0 -- -$pgid 2>/dev/null" || fail "the step's group outlived serve"
+	rg_start
+	wait_for -t 10 eval "[ \"\$(cat '$T/stubborn.pgid')\" != $pgid ]" ||
+		fail "the interrupted step did not run again after the restart"
+	assert_exit 0 rg abort "$id"
+}
+
+# Serve killed while an aborted step is in its kill grace: nothing would
+# ever send that step its SIGKILL, so the next start does (its group was
+# kept in the ended step row), and forgets the group. The trap is in the
+# command text, so the group's leader (`sh -c`) is what survives the
+# SIGTERM: a restart kills only a group whose recorded leader still lives.
+t_kill9_during_a_kill_grace_the_restart_kills_the_group() {
+	command -v sqlite3 >/dev/null || fail "sqlite3 is not installed (scripts/install-deps.sh)"
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    kill_grace: 1m
+deploy:
+  - name: stubborn
+    run: echo $$ > @DIR@/stubborn.pgid; trap 'echo term >> @DIR@/stubborn.term' TERM; while :; do sleep 0.1; done
+YAML
+	rg_start
+	local id pgid
+	id=$(deploy_start v1)
+	wait_for test -s "$T/stubborn.pgid" || fail "the step never started"
+	pgid=$(cat "$T/stubborn.pgid")
+	assert_exit 0 rg abort "$id"
+	wait_for -t 5 test -s "$T/stubborn.term" || fail "the step never saw SIGTERM"
+	rg_kill9
+	kill -0 "$pgid" 2>/dev/null || fail "the step did not outlive serve"
+	assert_eq "$pgid" "$(sqlite3 "$T/state/state.db" "SELECT pgid FROM step_runs WHERE run_id = $id;")" \
+		"the aborted step's row keeps its group during the grace"
+	rg_start
+	wait_for -t 5 eval "! kill -0 $pgid 2>/dev/null" || fail "the restart did not kill the group"
+	assert_contains "$(cat "$T/serve.log")" "killing process group $pgid"
+	assert_eq 0 "$(sqlite3 "$T/state/state.db" "SELECT pgid FROM step_runs WHERE run_id = $id;")" \
+		"the group is forgotten once killed"
+	assert_eq aborted "$(run_state "$id")"
 }

@@ -937,3 +937,36 @@ Test(config_cmd, init_into_a_missing_directory_fails)
 	cr_assert_eq(run_cmd(cmd_init, "-c", path, "--force"), 1);
 	cr_assert_eq(run_cmd(cmd_init, "--bogus", NULL, NULL), 2);
 }
+
+/* ---------------------------------------------------------------- kill_grace */
+
+Test(config_load, kill_grace_defaults_and_overrides)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, "service: shop\nenvironments:\n  staging:\n  prod:\n    kill_grace: 30s\n"
+			"deploy:\n  - { name: a, run: ./a }\n  - { name: b, run: ./b, kill_grace: 2s }\n");
+	cr_assert_eq(rg_config_env(&L.cfg, "staging")->kill_grace_ms, 10000,
+		     "a bare environment waits 10s");
+	cr_assert_eq(rg_config_env(&L.cfg, "prod")->kill_grace_ms, 30000);
+	cr_assert_eq(rg_config_step(&L.cfg, "a")->kill_grace_ms, 0, "unset: the environment's");
+	cr_assert_eq(rg_config_step(&L.cfg, "b")->kill_grace_ms, 2000);
+	cfg_release(&L);
+}
+
+Test(config_errors, kill_grace)
+{
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE "    kill_grace: 0\n");
+	cfg_expect_only(&L, 8, 17, "'kill_grace' must be longer than 0");
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "    kill_grace: soon\n");
+	cfg_expect_only(&L, 8, 17, "invalid duration 'soon' (use 500ms, 10s, 5m, 2h or 1d)");
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "    kill_grase: 5s\n");
+	cfg_expect_only(&L, 8, 5, "unknown key 'kill_grase' in step (did you mean 'kill_grace'?)");
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\nenvironments:\n  staging:\n    kill_grace: [1s]\n"
+		     "deploy: [ { name: a, run: a } ]\n");
+	cfg_expect_only(&L, 4, 17, "expected a duration like '10s' for 'kill_grace' (got a sequence)");
+	cfg_release(&L);
+}

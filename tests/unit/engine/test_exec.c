@@ -310,7 +310,7 @@ Test(exec_pipe, background_grandchild_does_not_hang_us, .timeout = 20)
 	cr_assert_str_eq(o.log, "hi\n");
 	cr_assert_lt(o.wall_ms, 3000, "took %llu ms", (unsigned long long)o.wall_ms);
 	cr_assert_eq(kill((pid_t)-o.pgid, 0), 0, "a normal exit leaves the group alone");
-	rg_exec_kill_stale_group(o.pgid);
+	kill((pid_t)-o.pgid, SIGKILL);
 	free(o.log);
 }
 
@@ -411,15 +411,249 @@ Test(exec_stale, kills_a_leftover_group, .timeout = 20)
 	rg_exec *x;
 	rg_error err;
 	cr_assert_eq(rg_exec_start(&loop, &opts, on_done, &o, &x, &err), RG_OK);
-	rg_exec_kill_stale_group(rg_exec_pgid(x));
-	rg_exec_kill_stale_group(999999999);   /* no such group: silently nothing */
+	cr_assert(rg_exec_kill_stale_group(rg_exec_id(x)));
+	rg_proc_id none = { .pgid = 999999999, .start_ticks = 1, .boot_id = "x" };
+	cr_assert(!rg_exec_kill_stale_group(&none));   /* no such group: nothing */
 	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 	cr_assert_eq(o.res.term_signal, SIGKILL);
 	free(o.log);
 }
 
-/* ---- $ROLLGUARD_OUTPUT ---------------------------------------------------- */
+/* The identity is the one /proc gives for the child, read at spawn. */
+Test(exec_stale, identity_is_the_leaders, .timeout = 20)
+{
+	uv_loop_t loop;
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	rg_exec_opts opts = { .command = "sleep 30", .env = env };
+	outcome o = { .started_ns = uv_hrtime() };
+	rg_exec *x;
+	rg_error err;
+	cr_assert_eq(rg_exec_start(&loop, &opts, on_done, &o, &x, &err), RG_OK);
+	const rg_proc_id *id = rg_exec_id(x);
+	cr_assert_eq(id->pgid, rg_exec_pgid(x));
+	cr_assert_gt(id->start_ticks, 0);
+	cr_assert_eq(strlen(id->boot_id), 36, "boot id '%s'", id->boot_id);
+	rg_proc_id now;
+	cr_assert(rg_exec_read_id(id->pgid, &now));
+	cr_assert_eq(now.pgid, id->pgid);
+	cr_assert_eq(now.start_ticks, id->start_ticks);
+	cr_assert_str_eq(now.boot_id, id->boot_id);
+	rg_exec_kill(x);
+	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	free(o.log);
+}
+
+/* A record whose leader started at another time, or in another boot, or
+ * that has no start time at all, names a group that may not be ours: it is
+ * left alone, and the group really keeps running. */
+Test(exec_stale, mismatched_record_is_refused, .timeout = 20)
+{
+	uv_loop_t loop;
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	rg_exec_opts opts = { .command = "sleep 30", .env = env };
+	outcome o = { .started_ns = uv_hrtime() };
+	rg_exec *x;
+	rg_error err;
+	cr_assert_eq(rg_exec_start(&loop, &opts, on_done, &o, &x, &err), RG_OK);
+	rg_proc_id other = *rg_exec_id(x);
+	other.start_ticks += 1;
+	cr_assert(!rg_exec_kill_stale_group(&other), "another start time");
+	other = *rg_exec_id(x);
+	snprintf(other.boot_id, sizeof other.boot_id, "00000000-0000-0000-0000-000000000000");
+	cr_assert(!rg_exec_kill_stale_group(&other), "another boot");
+	other = (rg_proc_id){ .pgid = rg_exec_pgid(x) };
+	cr_assert(!rg_exec_kill_stale_group(&other), "no identity recorded");
+	usleep(100000);
+	cr_assert_eq(kill((pid_t)-rg_exec_pgid(x), 0), 0, "the group was signalled");
+	cr_assert(!proc_gone((pid_t)rg_exec_pgid(x)));
+	rg_exec_kill(x);
+	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	cr_assert_eq(o.res.term_signal, SIGTERM);
+	free(o.log);
+}
+
+/* ---- held spawn ------------------------------------------------------------ */
+
+typedef struct holder {
+	rg_exec *x;
+	char marker[300];
+	bool ran_before_release;
+} holder;
+
+static void on_release_timer(uv_timer_t *t)
+{
+	holder *h = t->data;
+	struct stat st;
+	h->ran_before_release = stat(h->marker, &st) == 0;
+	rg_error err;
+	cr_assert_eq(rg_exec_release(h->x, &err), RG_OK, "%s", err.message);
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(exec_held, runs_nothing_until_released, .timeout = 20)
+{
+	char *dir = make_tmpdir();
+	holder h = { 0 };
+	snprintf(h.marker, sizeof h.marker, "%s/ran", dir);
+	char *env[] = { "PATH=/usr/bin:/bin", NULL, NULL };
+	char var[400];
+	snprintf(var, sizeof var, "MARKER=%s", h.marker);
+	env[1] = var;
+	/* A short timeout shows that it counts from the release, not the spawn. */
+	rg_exec_opts opts = { .command = "touch \"$MARKER\"; echo \"$0 $#\"", .env = env,
+			      .held = true, .timeout_ms = 400 };
+	uv_loop_t loop;
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	outcome o = { .started_ns = uv_hrtime() };
+	rg_error err;
+	cr_assert_eq(rg_exec_start(&loop, &opts, on_done, &o, &h.x, &err), RG_OK, "%s", err.message);
+	cr_assert_gt(rg_exec_id(h.x)->start_ticks, 0);
+	uv_timer_t t;
+	cr_assert_eq(uv_timer_init(&loop, &t), 0);
+	t.data = &h;
+	cr_assert_eq(uv_timer_start(&t, on_release_timer, 600, 0), 0);
+	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	cr_assert(!h.ran_before_release, "the command ran while held");
+	cr_assert_eq(o.calls, 1);
+	cr_assert(!o.res.timed_out, "the timeout counted the time held");
+	cr_assert_eq(o.res.exit_code, 0, "log: %s", o.log);
+	/* The command runs as `sh -c CMD` would: same $0, no arguments. */
+	cr_assert_str_eq(o.log, "/bin/sh 0\n");
+	struct stat st;
+	cr_assert_eq(stat(h.marker, &st), 0, "the command did not run after the release");
+	unlink(h.marker);
+	rmdir(dir);
+	free(dir);
+	free(o.log);
+}
+
+/* Freed before the release (the owner could not record it): the command
+ * never runs. When the owner dies instead, the child reads EOF: the same
+ * path, without the SIGKILL. */
+Test(exec_held, freed_before_release_runs_nothing, .timeout = 20)
+{
+	char *dir = make_tmpdir();
+	char marker[300], var[400];
+	snprintf(marker, sizeof marker, "%s/ran", dir);
+	snprintf(var, sizeof var, "MARKER=%s", marker);
+	char *env[] = { "PATH=/usr/bin:/bin", var, NULL };
+	rg_exec_opts opts = { .command = "touch \"$MARKER\"", .env = env, .held = true };
+	uv_loop_t loop;
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	outcome o = { 0 };
+	rg_exec *x;
+	rg_error err;
+	cr_assert_eq(rg_exec_start(&loop, &opts, on_done, &o, &x, &err), RG_OK, "%s", err.message);
+	pid_t pid = (pid_t)rg_exec_pgid(x);
+	rg_exec_free(x);
+	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	cr_assert_eq(uv_loop_close(&loop), 0);
+	cr_assert(proc_dies(pid));
+	cr_assert_eq(o.calls, 0);
+	struct stat st;
+	cr_assert_neq(stat(marker, &st), 0, "a held command ran without a release");
+	rmdir(dir);
+	free(dir);
+}
+
+/* ---- stop with a grace ----------------------------------------------------- */
+
+typedef struct stopper {
+	rg_exec *x;
+	int gone;
+	uint64_t stopped_ns, gone_ns;
+} stopper;
+
+static void on_gone(void *ctx)
+{
+	stopper *st = ctx;
+	st->gone++;
+	st->gone_ns = uv_hrtime();
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+	stopper *st = t->data;
+	st->stopped_ns = uv_hrtime();
+	rg_exec_stop(st->x, on_gone, st);
+	uv_close((uv_handle_t *)t, NULL);
+}
+
+/* Runs cmd, stops it after 300 ms with the given grace; returns the ms
+ * from the stop to on_gone. */
+static uint64_t run_and_stop(const char *cmd, char **env, int64_t grace_ms, int64_t *pgid)
+{
+	uv_loop_t loop;
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	rg_exec_opts opts = { .command = cmd, .env = env, .kill_grace_ms = grace_ms };
+	outcome o = { 0 };
+	stopper st = { 0 };
+	rg_error err;
+	cr_assert_eq(rg_exec_start(&loop, &opts, on_done, &o, &st.x, &err), RG_OK, "%s",
+		     err.message);
+	*pgid = rg_exec_pgid(st.x);
+	uv_timer_t t;
+	cr_assert_eq(uv_timer_init(&loop, &t), 0);
+	t.data = &st;
+	cr_assert_eq(uv_timer_start(&t, on_stop_timer, 300, 0), 0);
+	cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	cr_assert_eq(uv_loop_close(&loop), 0, "handles left on the loop");
+	cr_assert_eq(o.calls, 0, "done fired after a stop");
+	cr_assert_eq(st.gone, 1);
+	return (st.gone_ns - st.stopped_ns) / 1000000u;
+}
+
+Test(exec_stop, term_trapped_gets_kill_after_grace, .timeout = 20)
+{
+	char *dir = make_tmpdir();
+	char file[300], var[400];
+	snprintf(file, sizeof file, "%s/term", dir);
+	snprintf(var, sizeof var, "TERMFILE=%s", file);
+	char *env[] = { "PATH=/usr/bin:/bin", var, NULL };
+	int64_t pgid;
+	uint64_t ms = run_and_stop("trap 'echo got-term > \"$TERMFILE\"' TERM;"
+				   " while :; do sleep 0.05; done", env, 700, &pgid);
+	cr_assert_geq(ms, 650, "stopped after %llu ms, before the grace", (unsigned long long)ms);
+	cr_assert_lt(ms, 5000);
+	FILE *f = fopen(file, "r");
+	cr_assert_not_null(f, "the command never saw SIGTERM");
+	char line[32] = "";
+	cr_assert_not_null(fgets(line, sizeof line, f));
+	fclose(f);
+	cr_assert_str_eq(line, "got-term\n");
+	cr_assert(proc_dies((pid_t)pgid), "the leader survived the SIGKILL");
+	unlink(file);
+	rmdir(dir);
+	free(dir);
+}
+
+Test(exec_stop, exit_on_term_is_not_killed, .timeout = 20)
+{
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	int64_t pgid;
+	uint64_t ms = run_and_stop("sleep 30", env, 4000, &pgid);
+	cr_assert_lt(ms, 2000, "waited %llu ms: the grace ran out although it exited",
+		     (unsigned long long)ms);
+	cr_assert(proc_dies((pid_t)pgid));
+}
+
+/* The shell exited by itself (done waits for a grandchild holding the
+ * output): as after any normal exit, what it left running is not touched. */
+Test(exec_stop, already_exited_is_closed_at_once, .timeout = 20)
+{
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	int64_t pgid;
+	uint64_t ms = run_and_stop("sleep 5 & exit 0", env, 4000, &pgid);
+	cr_assert_lt(ms, 500);
+	cr_assert_eq(kill((pid_t)-pgid, 0), 0, "a normal exit's leftovers were signalled");
+	kill((pid_t)-pgid, SIGKILL);
+}
 
 static char *write_tmp(const char *content, size_t len)
 {

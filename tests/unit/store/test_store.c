@@ -112,9 +112,9 @@ Test(store_open, reopen_keeps_data_and_version)
 	int64_t id = insert_run("staging", "v1.0.0", "running");
 	rg_store_free(s);
 	s = NULL;
-	cr_assert_eq(user_version_of(tmp.path), 3);
+	cr_assert_eq(user_version_of(tmp.path), 4);
 	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
-	cr_assert_eq(user_version_of(tmp.path), 3);
+	cr_assert_eq(user_version_of(tmp.path), 4);
 	rg_run r;
 	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK, "%s", err.message);
 	cr_assert_str_eq(r.version, "v1.0.0");
@@ -412,6 +412,59 @@ Test(store_steps, put_get_and_log)
 	cr_assert_eq(rg_store_step_log(s, id, "smoke", &log, &err), RG_ENOTFOUND);
 	cr_assert_null(log);
 	cr_assert_eq(rg_store_step_set_log(s, id, "forward", 7, "x", 1, &err), RG_ENOTFOUND);
+}
+
+/* The process group is recorded with its leader's identity, and a later
+ * write of the row (its end) replaces all three together. */
+Test(store_steps, process_group_identity_round_trips)
+{
+	int64_t id = insert_run("production", "v1", "running");
+	put_step(id, "forward", 0, "infra", "running", 1000, 0);
+	rg_step_run sr;
+	cr_assert_eq(rg_store_step_get(s, id, "forward", 0, &sr, &err), RG_OK);
+	cr_assert_eq(sr.pgid, 0);
+	cr_assert_eq(sr.pgid_start, 0);
+	cr_assert_str_eq(sr.pgid_boot, "");
+	sr.pgid = 4242;
+	sr.pgid_start = 987654321;
+	snprintf(sr.pgid_boot, sizeof sr.pgid_boot, "0b5c7a4e-1f2d-4c3b-9a8e-7d6f5e4c3b2a");
+	cr_assert_eq(rg_store_step_put(s, &sr, &err), RG_OK, "%s", err.message);
+	rg_step_run got;
+	cr_assert_eq(rg_store_step_get(s, id, "forward", 0, &got, &err), RG_OK);
+	cr_assert_eq(got.pgid, 4242);
+	cr_assert_eq(got.pgid_start, 987654321);
+	cr_assert_str_eq(got.pgid_boot, "0b5c7a4e-1f2d-4c3b-9a8e-7d6f5e4c3b2a");
+	got.pgid = 0;
+	got.pgid_start = 0;
+	got.pgid_boot[0] = '\0';
+	cr_assert_eq(rg_store_step_put(s, &got, &err), RG_OK);
+	cr_assert_eq(rg_store_step_get(s, id, "forward", 0, &sr, &err), RG_OK);
+	cr_assert_eq(sr.pgid_start, 0);
+	cr_assert_str_eq(sr.pgid_boot, "");
+}
+
+/* Only ended rows that still name a group are a stop cut short. */
+Test(store_steps, stopping_lists_ended_rows_with_a_group)
+{
+	int64_t id = insert_run("production", "v1", "running");
+	put_step(id, "forward", 0, "a", "succeeded", 1000, 2000);
+	put_step(id, "forward", 1, "b", "failed", 3000, 4000);
+	put_step(id, "forward", 2, "c", "running", 5000, 0);
+	rg_step_run sr;
+	for (int i = 1; i <= 2; i++) {
+		cr_assert_eq(rg_store_step_get(s, id, "forward", i, &sr, &err), RG_OK);
+		sr.pgid = 100 + i;
+		sr.pgid_start = 7;
+		cr_assert_eq(rg_store_step_put(s, &sr, &err), RG_OK, "%s", err.message);
+	}
+	rg_step_run *rows;
+	size_t n;
+	cr_assert_eq(rg_store_steps_stopping(s, &rows, &n, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(n, 1, "a running row is an interrupted step, not a stop");
+	cr_assert_str_eq(rows[0].name, "b");
+	cr_assert_eq(rows[0].pgid, 101);
+	cr_assert_eq(rows[0].pgid_start, 7);
+	free(rows);
 }
 
 Test(store_steps, step_of_unknown_run_is_refused)
@@ -819,7 +872,14 @@ Test(store_routes, version_1_database_is_migrated)
 		"CREATE TABLE decisions (run_id INTEGER PRIMARY KEY REFERENCES runs(id), \"trigger\" TEXT NOT NULL,"
 		" severity TEXT NOT NULL DEFAULT '', \"action\" TEXT NOT NULL, observed TEXT NOT NULL DEFAULT '',"
 		" threshold TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '', at INTEGER NOT NULL) STRICT;"
+		"CREATE TABLE step_runs (run_id INTEGER NOT NULL REFERENCES runs(id), phase TEXT NOT NULL,"
+		" idx INTEGER NOT NULL, name TEXT NOT NULL, \"action\" TEXT NOT NULL DEFAULT '',"
+		" state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+		" exit_code INTEGER NOT NULL DEFAULT -1, pgid INTEGER NOT NULL DEFAULT 0,"
+		" started INTEGER NOT NULL DEFAULT 0, ended INTEGER NOT NULL DEFAULT 0,"
+		" error TEXT NOT NULL DEFAULT '', log TEXT, PRIMARY KEY (run_id, phase, idx)) STRICT;"
 		"INSERT INTO runs(env, kind, version, state, created) VALUES ('prod','deploy','v1','succeeded',1);"
+		"INSERT INTO step_runs(run_id, phase, idx, name, state, pgid) VALUES (1,'forward',0,'app','running',77);"
 		"INSERT INTO decisions VALUES (1, 'health', 'P0', 'rollback', 'x', 'y', 'because', 5);"
 		"PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -829,6 +889,12 @@ Test(store_routes, version_1_database_is_migrated)
 	cr_assert_str_eq(r.version, "v1");
 	cr_assert_eq(r.traffic_stage, 0);
 	rg_run_release(&r);
+	/* v4: a group recorded before identities were kept has none. */
+	rg_step_run sr;
+	cr_assert_eq(rg_store_step_get(s, 1, "forward", 0, &sr, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(sr.pgid, 77);
+	cr_assert_eq(sr.pgid_start, 0);
+	cr_assert_str_eq(sr.pgid_boot, "");
 	rg_route_state got;
 	cr_assert_eq(rg_store_route_get(s, "prod", &got, &err), RG_ENOTFOUND);
 	rg_decision d = { .trigger = "canary", .action = "notify" };
