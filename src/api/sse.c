@@ -10,14 +10,15 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "util/strbuf.h"
 
 typedef struct sse_stream {
 	rg_sse_hub *hub;              /* NULL once the hub is gone */
 	struct MHD_Connection *conn;
 	int64_t run_id;
 	int64_t last_id;              /* newest event id sent */
-	char *out;                    /* bytes not yet handed to MHD */
-	size_t out_len, out_off;
+	rg_strbuf out;                /* from out_off on: bytes not yet handed to MHD */
+	size_t out_off;
 	bool suspended;               /* we suspended it and nobody resumed it yet */
 	bool keepalive;               /* a keep-alive is due */
 	bool finished;                /* the end frame is queued */
@@ -72,14 +73,12 @@ rg_err rg_sse_format_event(const json_t *event, char **out, size_t *len, rg_erro
 
 static rg_err out_append(sse_stream *s, const char *p, size_t n, rg_error *err)
 {
-	if (s->out_off == s->out_len)
-		s->out_off = s->out_len = 0;
-	char *q = realloc(s->out, s->out_len + n);
-	if (!q)
+	if (s->out_off == s->out.len) {
+		s->out_off = 0;
+		rg_strbuf_reset(&s->out);
+	}
+	if (rg_strbuf_add(&s->out, p, n))
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event stream");
-	memcpy(q + s->out_len, p, n);
-	s->out = q;
-	s->out_len += n;
 	return RG_OK;
 }
 
@@ -156,7 +155,7 @@ static rg_err stream_fill(sse_stream *s, rg_error *err)
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	sse_stream *s = cls;
-	if (s->out_off == s->out_len) {
+	if (s->out_off == s->out.len) {
 		if (s->finished || !s->hub || s->hub->closing)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		rg_error err;
@@ -166,16 +165,16 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 				err.message);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (s->out_off == s->out_len) {
+		if (s->out_off == s->out.len) {
 			MHD_suspend_connection(s->conn);
 			s->suspended = true;
 			return 0;
 		}
 	}
-	size_t n = s->out_len - s->out_off;
+	size_t n = s->out.len - s->out_off;
 	if (n > max)
 		n = max;
-	memcpy(buf, s->out + s->out_off, n);
+	memcpy(buf, s->out.buf + s->out_off, n);
 	s->out_off += n;
 	return (ssize_t)n;
 }
@@ -192,7 +191,7 @@ static void stream_free(void *cls)
 			s->next->prev = s->prev;
 		s->hub->n--;
 	}
-	free(s->out);
+	rg_strbuf_release(&s->out);
 	free(s);
 }
 
@@ -293,7 +292,7 @@ rg_err rg_sse_open(rg_sse_hub *hub, struct MHD_Connection *conn, int64_t run_id,
 		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s,
 						  stream_free);
 	if (!r) {
-		free(s->out);
+		rg_strbuf_release(&s->out);
 		free(s);
 		return rc ? rc : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}

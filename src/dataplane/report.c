@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dataplane/dataplane_internal.h"
+#include "util/strbuf.h"
 #include "util/timeutil.h"
 
 /* ---- figures since a release was named --------------------------------------------
@@ -272,9 +273,9 @@ rg_err rg_dataplane_traffic_json(rg_dataplane *dp, const char *env, int window_s
 
 /* ---- Prometheus text format 0.0.4 ---------------------------------------------- */
 
+/* The first failure sticks, so the many add calls need no checks. */
 typedef struct text {
-	char *b;
-	size_t len, cap;
+	rg_strbuf sb;
 	bool oom;
 } text;
 
@@ -284,28 +285,10 @@ static void add(text *t, const char *fmt, ...)
 {
 	if (t->oom)
 		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->b + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->oom = true;
-			return;
-		}
-		if ((size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = t->cap * 2 > t->len + (size_t)n + 1 ? t->cap * 2 : t->len + (size_t)n + 1024;
-		char *b = realloc(t->b, cap);
-		if (!b) {
-			t->oom = true;
-			return;
-		}
-		t->b = b;
-		t->cap = cap;
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	t->oom = rg_strbuf_vaddf(&t->sb, fmt, ap) != RG_OK;
+	va_end(ap);
 }
 
 /* A label value: backslash, double quote and newline escaped. */
@@ -448,20 +431,19 @@ rg_err rg_dataplane_metrics(rg_dataplane *dp, char **buf, size_t *len, rg_error 
 			n++;
 		}
 	}
-	text t = { *buf, *buf ? *len : 0, *buf ? *len + 1 : 0, false };
-	if (!t.b && (t.b = malloc(t.cap = 4096)))
-		t.b[0] = '\0';
-	t.oom = !t.b;
+	/* The caller's malloc'd text (len bytes and its NUL) becomes the buffer. */
+	size_t had = *buf ? *len : 0;
+	text t = { .sb = { *buf, had, had + 1 }, .oom = false };
+	if (!*buf)
+		rg_strbuf_init(&t.sb);
 	add_series(&t, dp, ss, n);
 	pthread_mutex_unlock(&dp->lock);
 	free(ss);
 	if (t.oom) {
-		if (t.b && t.cap > *len)
-			t.b[*len] = '\0'; /* the caller's text, as it was */
-		*buf = t.b;
+		rg_strbuf_setlen(&t.sb, had); /* the caller's text, as it was */
+		*buf = t.sb.alloc ? t.sb.buf : NULL;
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
-	*buf = t.b;
-	*len = t.len;
-	return RG_OK;
+	*buf = rg_strbuf_detach(&t.sb, len);
+	return *buf ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 }

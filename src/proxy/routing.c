@@ -16,6 +16,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "util/alloc.h"
+
 #define RELAXED memory_order_relaxed
 #define ACQUIRE memory_order_acquire
 #define RELEASE memory_order_release
@@ -485,16 +487,8 @@ static void sweep(rg_router *r)
 static rg_err intern(rg_router *r, rg_routes *t, rg_error *err)
 {
 	size_t n = t->sides[0].n + t->sides[1].n;
-	if (r->nknown + n > r->capknown) {
-		size_t cap = r->capknown ? r->capknown : 16;
-		while (cap < r->nknown + n)
-			cap *= 2;
-		rg_backend **k = realloc(r->known, cap * sizeof *k);
-		if (!k)
-			return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		r->known = k;
-		r->capknown = cap;
-	}
+	if (RG_ALLOC_GROW(r->known, r->nknown + n, r->capknown))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		rg_backend *mine = t->slots[i];
 		rg_backend *found = NULL;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -657,14 +658,9 @@ rg_err rg_store_runs_unfinished(rg_store *s, int64_t **ids, size_t *n, rg_error 
 	size_t cap = 0;
 	int rc = SQLITE_DONE;
 	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			int64_t *grown = realloc(*ids, cap * sizeof **ids);
-			if (!grown) {
-				e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-				break;
-			}
-			*ids = grown;
+		if (RG_ALLOC_GROW(*ids, *n + 1, cap)) {
+			e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+			break;
 		}
 		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
 	}
@@ -1048,18 +1044,12 @@ void rg_outputs_free(rg_output *o, size_t n)
 	free(o);
 }
 
-/* Appends the current row to *out, growing it by doubling. */
+/* Appends the current row to *out (*cap elements allocated). */
 static rg_err output_append(sqlite3_stmt *st, rg_output **out, size_t *n, size_t *cap,
 			    rg_error *err)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		rg_output *grown = realloc(*out, ncap * sizeof **out);
-		if (!grown)
-			return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		*out = grown;
-		*cap = ncap;
-	}
+	if (RG_ALLOC_GROW(*out, *n + 1, *cap))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	rg_output *o = &(*out)[*n];
 	rg_sq_text(st, 0, o->step, sizeof o->step);
 	rg_sq_text(st, 1, o->key, sizeof o->key);

@@ -417,7 +417,7 @@ Test(cli_sse, one_event)
 	cr_assert_eq(feed(&p, ""), 1);
 	cr_assert_str_eq(p.id, "7");
 	cr_assert_str_eq(p.event, "step_started");
-	cr_assert_str_eq(p.data, "{\"id\":7}");
+	cr_assert_str_eq(p.data.buf, "{\"id\":7}");
 	rg_cli_sse_release(&p);
 }
 
@@ -433,7 +433,7 @@ Test(cli_sse, multi_line_data_comments_and_defaults)
 	cr_assert_eq(feed(&p, "bogus"), 0);
 	cr_assert_eq(feed(&p, ""), 1);
 	cr_assert_str_eq(p.event, "message");
-	cr_assert_str_eq(p.data, "a\n b");
+	cr_assert_str_eq(p.data.buf, "a\n b");
 	rg_cli_sse_release(&p);
 }
 
@@ -448,7 +448,7 @@ Test(cli_sse, fields_reset_but_id_persists)
 	cr_assert_eq(feed(&p, "data: x"), 0);
 	cr_assert_eq(feed(&p, ""), 1);
 	cr_assert_str_eq(p.event, "message");
-	cr_assert_str_eq(p.data, "x");
+	cr_assert_str_eq(p.data.buf, "x");
 	cr_assert_str_eq(p.id, "3");
 	feed(&p, "event: lonely");
 	cr_assert_eq(feed(&p, ""), 0);   /* an event without data is dropped */
