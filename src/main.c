@@ -1,6 +1,9 @@
 /* main.c — rollguard's table of contents: one line per command, each in
- * src/cmd/<name>.c as cmd_<name>. It only finds the command and hands it
- * argv; it must never hold a command's logic. */
+ * src/cmd/<name>.c as cmd_<name>. Besides finding the command it does only
+ * what every command shares: the options before the command (--url, --help,
+ * --version), `CMD --help` read as `help CMD`, and for the clients of the
+ * API, ROLLGUARD_URL and libcurl's global setup. A command's own logic never
+ * lives here. */
 #include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,11 +48,9 @@ static const struct command *command_find(const char *name)
 static int unknown_command(const char *name)
 {
 	char clean[80];
-	const char *how = NULL, *near = rg_help_suggest(name);
+	const char *near = rg_help_suggest(name);
 	rg_out_clean(clean, sizeof clean, name);
-	if (rg_help_external(name, &how))
-		fprintf(stderr, "error: '%s' is not part of this binary: %s\n", clean, how);
-	else if (near)
+	if (near)
 		fprintf(stderr, "error: unknown command '%s' (did you mean '%s'?)\n", clean, near);
 	else
 		fprintf(stderr, "error: unknown command '%s'\n", clean);

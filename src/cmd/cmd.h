@@ -63,7 +63,5 @@ void rg_help_usage(const char *cmd, FILE *out);
 void rg_help_overview(FILE *out);
 /* The command name closest to word ("deplyo" → "deploy"), NULL if none is close. */
 const char *rg_help_suggest(const char *word);
-/* True for commands the help knows but this binary does not run (demo). */
-bool rg_help_external(const char *cmd, const char **how);
 
 #endif

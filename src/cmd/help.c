@@ -52,8 +52,7 @@ static const char *const group_names[] = {
 	[G_ABOUT] = "about rollguard",
 };
 
-/* One command's usage, and what its parser accepts; external ones are not
- * in this binary. */
+/* One command of this binary: its usage, and what its parser accepts. */
 static const struct help {
 	const char *name;
 	enum group group;
@@ -63,33 +62,28 @@ static const struct help {
 	unsigned opts, required;
 	int min_operands, max_operands;
 	const char *operands[2];
-	bool external;
 } commands[] = {
 	{ "init", G_SETUP, "init [-c FILE] [--force]", "write a starter rollguard.yaml",
 	  "Writes a commented starter configuration to edit, then check with\n"
 	  "'rollguard lint'. An existing file is left alone unless --force.",
-	  OPT_INIT_CONFIG | OPT_OVERWRITE, 0, 0, 0, { 0 }, false },
+	  OPT_INIT_CONFIG | OPT_OVERWRITE, 0, 0, 0, { 0 } },
 	{ "lint", G_SETUP, "lint [-c FILE]", "check a configuration, start nothing",
 	  "Checks a configuration and prints every problem as FILE:LINE:COL: message.\n"
 	  "Exit 0 when it is valid, 1 when it has problems, 2 when it cannot be read.",
-	  OPT_CONFIG, 0, 0, 0, { 0 }, false },
+	  OPT_CONFIG, 0, 0, 0, { 0 } },
 	{ "serve", G_SETUP, "serve [-c FILE] [--log-format text|json]",
 	  "run the controller: API, engine, proxy",
 	  "Runs the controller in the foreground: loads FILE, opens the state store,\n"
 	  "starts the built-in proxies, the routers, the engine and the API, and\n"
 	  "resumes every unfinished run. SIGTERM or SIGINT stops it cleanly; the runs\n"
 	  "in progress resume at the next start. Logs go to stderr.",
-	  OPT_CONFIG | OPT_LOG_FORMAT, 0, 0, 0, { 0 }, false },
-	{ "demo", G_SETUP, "demo", "deploy, break and roll back a demo service",
-	  "Not built into the binary: run 'make demo' in rollguard's source tree.\n"
-	  "It deploys a demo service, ships a bad release and shows the automatic rollback.",
-	  0, 0, 0, 0, { 0 }, true },
+	  OPT_CONFIG | OPT_LOG_FORMAT, 0, 0, 0, { 0 } },
 	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json]",
 	  "start a deploy of a version",
 	  "Starts a deploy run of VERSION to environment E and prints its id. With\n"
 	  "--wait it follows the run and exits 0 only when the release is live and\n"
 	  "verified, 1 when the run ended otherwise (rolled back, failed, aborted).",
-	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" }, false },
+	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" } },
 	{ "rollback", G_RELEASE,
 	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--wait] [--json]",
 	  "put a known good release back",
@@ -98,40 +92,43 @@ static const struct help {
 	  "--dry-run it prints the plan (each step, its command and the ROLLGUARD_*\n"
 	  "values it will be given, the checks and the risks) and changes nothing.",
 	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_WAIT | OPT_JSON, OPT_ENV,
-	  0, 0, { 0 }, false },
+	  0, 0, { 0 } },
 	{ "status", G_READ, "status [--env E] [--watch] [--json]",
 	  "the live release and the run in progress",
 	  "Shows each environment's live release, the run in progress and the last run.\n"
 	  "With --watch it then follows the run in progress until it ends and exits\n"
 	  "as deploy --wait does.",
-	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 }, false },
+	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 } },
 	{ "history", G_READ, "history [--env E] [--limit N] [--json]", "past runs, newest first",
 	  "Lists runs newest first: id, kind, version, from, state, start, duration and\n"
 	  "reason. --json prints a JSON array of runs.",
-	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 }, false },
+	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 } },
 	{ "show", G_READ, "show RUN [--json]", "one run: steps, decision, timeline",
 	  "Shows a run: its header, a table of its steps, the decision that ended it and\n"
 	  "its timeline, each event at its offset from the run's creation (T+1.532s).",
-	  OPT_JSON, 0, 1, 1, { "RUN" }, false },
+	  OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "logs", G_READ, "logs RUN [STEP]", "the output of a run's steps",
 	  "Prints the log of STEP in run RUN; without STEP, the log of every step in\n"
 	  "order, each under a header.",
-	  0, 0, 1, 2, { "RUN", "STEP" }, false },
-	{ "abort", G_CONTROL, "abort RUN [--json]", "stop a run and roll back what it did",
-	  "Asks the server to abort run RUN.", OPT_JSON, 0, 1, 1, { "RUN" }, false },
+	  0, 0, 1, 2, { "RUN", "STEP" } },
+	{ "abort", G_CONTROL, "abort RUN [--json]", "stop a run where it is; undo nothing",
+	  "Asks the server to abort run RUN: it stops where it is, the step it\n"
+	  "interrupted is recorded failed (and a deploy's pending release with it),\n"
+	  "and nothing is undone: the route stays as it is. To put a known good\n"
+	  "release back, use 'rollguard rollback'.", OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "promote", G_CONTROL, "promote RUN [--json]", "skip the rest of a wait or canary",
 	  "Asks the server to promote run RUN past its current pause, canary phase or\n"
-	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" }, false },
+	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "pause", G_CONTROL, "pause RUN [--json]", "hold a run before its next step",
 	  "Asks the server to hold run RUN before its next step.",
-	  OPT_JSON, 0, 1, 1, { "RUN" }, false },
+	  OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "resume", G_CONTROL, "resume RUN [--json]", "let a paused run go on",
-	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" }, false },
+	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "version", G_ABOUT, "version", "print rollguard's version",
-	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 }, false },
+	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 } },
 	{ "help", G_ABOUT, "help [COMMAND]", "this list, or one command's usage",
 	  "Shows every command, or the usage and options of COMMAND.",
-	  0, 0, 0, 1, { "COMMAND" }, false },
+	  0, 0, 0, 1, { "COMMAND" } },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -191,7 +188,9 @@ void rg_help_overview(FILE *out)
 	      "ROLLGUARD_TOKEN, when set, is sent as a bearer token.\n"
 	      "Exit codes: 0 done, 1 the run ended otherwise, 2 usage or invalid input,\n"
 	      "3 no server reachable, 4 refused by the server.\n"
-	      "See 'rollguard help COMMAND' for the options of one command.\n", out);
+	      "See 'rollguard help COMMAND' for the options of one command.\n"
+	      "To watch a deploy break and roll back, run 'make demo' in rollguard's source tree.\n",
+	      out);
 }
 
 const char *rg_help_suggest(const char *word)
@@ -208,14 +207,6 @@ const char *rg_help_suggest(const char *word)
 		}
 	}
 	return best;
-}
-
-bool rg_help_external(const char *cmd, const char **how)
-{
-	const struct help *h = help_find(cmd);
-	if (h && h->external && how)
-		*how = "run 'make demo' in rollguard's source tree";
-	return h && h->external;
 }
 
 /* ---- parsing -------------------------------------------------------------------- */

@@ -1,6 +1,9 @@
-/* sqlite_internal.h — what sqlite.c (write side) and query.c (read side)
- * share: the store struct, its cache of prepared statements, row readers and
- * error mapping. Private to src/store/; nothing outside the store includes it. */
+/* sqlite_internal.h — what sqlite.c and query.c share: the store struct, its
+ * cache of prepared statements, the binders, row readers and error mapping.
+ * sqlite.c opens and migrates the store and holds every write plus the typed
+ * reads the engine works from (a run, a step, a release, outputs, a route);
+ * query.c only reads, building the API's JSON views. Private to src/store/;
+ * nothing outside the store includes it. */
 #ifndef RG_STORE_SQLITE_INTERNAL_H
 #define RG_STORE_SQLITE_INTERNAL_H
 

@@ -290,16 +290,17 @@ Test(cli_check, suggestions)
 
 Test(cli_check, every_command_has_help)
 {
-	const char *names[] = { "init", "lint", "serve", "demo", "deploy", "rollback", "status", "history", "show", "logs",
-				"abort", "promote", "pause", "resume", "version", "help" };
+	const char *names[] = { "init", "lint", "serve", "deploy", "rollback", "status",
+				"history", "show", "logs", "abort", "promote", "pause",
+				"resume", "version", "help" };
 	FILE *devnull = fopen("/dev/null", "w");
 	cr_assert_not_null(devnull);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		cr_assert_eq(rg_help_print(names[i], devnull), 0, "%s", names[i]);
 	cr_assert_eq(rg_help_print("nope", devnull), -1);
+	/* demo is 'make demo' in the source tree, not a command of the binary */
+	cr_assert_eq(rg_help_print("demo", devnull), -1);
 	fclose(devnull);
-	cr_assert(rg_help_external("demo", NULL));
-	cr_assert(!rg_help_external("deploy", NULL));
 }
 
 /* ---- formatting -------------------------------------------------------------------- */
