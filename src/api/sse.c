@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jsontext.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -53,19 +54,13 @@ rg_err rg_sse_format_event(const json_t *event, char **out, size_t *len, rg_erro
 	json_t *id = json_object_get(event, "id");
 	if (!json_is_integer(id))
 		return rg_fail(err, RG_EINTERNAL, NULL, "event without an integer id");
-	/* Compact JSON has no raw newline: jansson escapes them inside strings. */
-	char *data = json_dumps(event, JSON_COMPACT);
-	if (!data)
-		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event");
 	const char *type = frame_type(json_string_value(json_object_get(event, "type")));
-	int n = asprintf(out, "id: %lld\nevent: %s\ndata: %s\n\n",
-			 (long long)json_integer_value(id), type, data);
-	free(data);
-	if (n < 0) {
-		*out = NULL;
+	char head[128];   /* the type is at most 64 characters */
+	snprintf(head, sizeof head, "id: %lld\nevent: %s\ndata: ",
+		 (long long)json_integer_value(id), type);
+	/* Compact JSON has no raw newline: jansson escapes them inside strings. */
+	if (!(*out = rg_json_frame(event, head, "\n\n", len)))
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event");
-	}
-	*len = (size_t)n;
 	return RG_OK;
 }
 
@@ -104,14 +99,12 @@ static rg_err append_events(sse_stream *s, const json_t *events, rg_error *err)
 static rg_err append_end(sse_stream *s, const char *state, rg_error *err)
 {
 	json_t *o = json_pack("{s:s}", "state", state);
-	char *data = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t n = 0;
+	char *frame = rg_json_frame(o, "event: end\ndata: ", "\n\n", &n);
 	json_decref(o);
-	char *frame = NULL;
-	int n = data ? asprintf(&frame, "event: end\ndata: %s\n\n", data) : -1;
-	free(data);
-	if (n < 0)
+	if (!frame)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event stream");
-	rg_err rc = out_append(s, frame, (size_t)n, err);
+	rg_err rc = out_append(s, frame, n, err);
 	free(frame);
 	s->finished = true;
 	return rc;

@@ -63,5 +63,7 @@ void rg_help_usage(const char *cmd, FILE *out);
 void rg_help_overview(FILE *out);
 /* The command name closest to word ("deplyo" → "deploy"), NULL if none is close. */
 const char *rg_help_suggest(const char *word);
+/* Says on stderr that word is no command (with a suggestion); returns 2. */
+int rg_help_unknown(const char *word);
 
 #endif

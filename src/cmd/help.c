@@ -209,6 +209,19 @@ const char *rg_help_suggest(const char *word)
 	return best;
 }
 
+int rg_help_unknown(const char *word)
+{
+	const char *near = rg_help_suggest(word);
+	char clean[80];
+	rg_out_clean(clean, sizeof clean, word);
+	if (near)
+		fprintf(stderr, "error: unknown command '%s' (did you mean '%s'?)\n", clean, near);
+	else
+		fprintf(stderr, "error: unknown command '%s'\n", clean);
+	fprintf(stderr, "see 'rollguard help' for the list\n");
+	return RG_EXIT_USAGE;
+}
+
 /* ---- parsing -------------------------------------------------------------------- */
 
 /* The option of h named name[0..n), or with short name *name when n is 0. */
@@ -428,13 +441,5 @@ int cmd_help(int argc, char **argv)
 	}
 	if (rg_help_print(a.operands[0], stdout) == 0)
 		return RG_EXIT_OK;
-	const char *near = rg_help_suggest(a.operands[0]);
-	char word[80];
-	rg_out_clean(word, sizeof word, a.operands[0]);
-	if (near)
-		fprintf(stderr, "error: unknown command '%s' (did you mean '%s'?)\n", word, near);
-	else
-		fprintf(stderr, "error: unknown command '%s'\n", word);
-	fprintf(stderr, "see 'rollguard help' for the list\n");
-	return RG_EXIT_USAGE;
+	return rg_help_unknown(a.operands[0]);
 }

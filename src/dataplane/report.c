@@ -371,33 +371,36 @@ static void add_histogram(text *t, const series *s)
 	add(t, "%llu\n", (unsigned long long)cum);
 }
 
+/* One counter sample of a release: name{env,release[,label]} value. */
+static void add_count(text *t, const char *name, const series *s, const char *label,
+		      const char *label_value, uint64_t v)
+{
+	add(t, "%s", name);
+	add_labels(t, s->env, s->release, label, label_value);
+	add(t, "%llu\n", (unsigned long long)v);
+}
+
 static void add_series(text *t, const rg_dataplane *dp, const series *ss, size_t n)
 {
 	static const char *const classes[RG_STATS_CLASSES] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
 	static const char *const kinds[RG_UPSTREAM_KINDS] = { "connect", "timeout", "protocol" };
 	add_family(t, "rollguard_proxy_requests_total", "counter",
 		   "Requests the built-in proxy finished, by release.");
-	for (size_t i = 0; i < n; i++) {
-		add(t, "rollguard_proxy_requests_total");
-		add_labels(t, ss[i].env, ss[i].release, NULL, NULL);
-		add(t, "%llu\n", (unsigned long long)ss[i].figures.requests);
-	}
+	for (size_t i = 0; i < n; i++)
+		add_count(t, "rollguard_proxy_requests_total", &ss[i], NULL, NULL,
+			  ss[i].figures.requests);
 	add_family(t, "rollguard_proxy_responses_total", "counter",
 		   "Responses the clients got, by release and status class.");
 	for (size_t i = 0; i < n; i++)
-		for (int c = 0; c < RG_STATS_CLASSES; c++) {
-			add(t, "rollguard_proxy_responses_total");
-			add_labels(t, ss[i].env, ss[i].release, "class", classes[c]);
-			add(t, "%llu\n", (unsigned long long)ss[i].figures.responses[c]);
-		}
+		for (int c = 0; c < RG_STATS_CLASSES; c++)
+			add_count(t, "rollguard_proxy_responses_total", &ss[i], "class", classes[c],
+				  ss[i].figures.responses[c]);
 	add_family(t, "rollguard_proxy_upstream_errors_total", "counter",
 		   "Failed upstream attempts, by release and kind.");
 	for (size_t i = 0; i < n; i++)
-		for (int k = 0; k < RG_UPSTREAM_KINDS; k++) {
-			add(t, "rollguard_proxy_upstream_errors_total");
-			add_labels(t, ss[i].env, ss[i].release, "kind", kinds[k]);
-			add(t, "%llu\n", (unsigned long long)ss[i].figures.upstream_errors[k]);
-		}
+		for (int k = 0; k < RG_UPSTREAM_KINDS; k++)
+			add_count(t, "rollguard_proxy_upstream_errors_total", &ss[i], "kind",
+				  kinds[k], ss[i].figures.upstream_errors[k]);
 	add_family(t, "rollguard_proxy_canary_weight", "gauge",
 		   "Percent of users the route state sends to the canary.");
 	for (size_t i = 0; i < dp->n; i++) {
