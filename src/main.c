@@ -1,6 +1,9 @@
 /* main.c — rollguard's table of contents: one line per command, each in
- * src/cmd/<name>.c as cmd_<name>. It only finds the command and hands it
- * argv; it must never hold a command's logic. */
+ * src/cmd/<name>.c as cmd_<name>. Besides finding the command it does only
+ * what every command shares: the options before the command (--url, --help,
+ * --version), `CMD --help` read as `help CMD`, and for the clients of the
+ * API, ROLLGUARD_URL and libcurl's global setup. A command's own logic never
+ * lives here. */
 #include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +11,6 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
-#include "cmd/output.h"
 
 #define NEEDS_SERVER (1u << 0)   /* a client of the API: --url / ROLLGUARD_URL apply */
 
@@ -40,21 +42,6 @@ static const struct command *command_find(const char *name)
 		if (!strcmp(commands[i].name, name))
 			return &commands[i];
 	return NULL;
-}
-
-static int unknown_command(const char *name)
-{
-	char clean[80];
-	const char *how = NULL, *near = rg_help_suggest(name);
-	rg_out_clean(clean, sizeof clean, name);
-	if (rg_help_external(name, &how))
-		fprintf(stderr, "error: '%s' is not part of this binary: %s\n", clean, how);
-	else if (near)
-		fprintf(stderr, "error: unknown command '%s' (did you mean '%s'?)\n", clean, near);
-	else
-		fprintf(stderr, "error: unknown command '%s'\n", clean);
-	fprintf(stderr, "see 'rollguard help' for the list\n");
-	return RG_EXIT_USAGE;
 }
 
 /* `rollguard CMD --help` is `rollguard help CMD`, for every command alike. */
@@ -136,7 +123,7 @@ int main(int argc, char **argv)
 		return code;
 	const struct command *cmd = command_find(argv[i]);
 	if (!cmd)
-		return unknown_command(argv[i]);
+		return rg_help_unknown(argv[i]);
 	if (wants_help(argc - i, argv + i))
 		return rg_help_print(cmd->name, stdout) == 0 ? RG_EXIT_OK : RG_EXIT_USAGE;
 	return run(cmd, argc - i, argv + i, url);

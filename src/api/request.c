@@ -12,14 +12,13 @@
 void rg_body_init(rg_body *b, size_t limit)
 {
 	memset(b, 0, sizeof *b);
+	rg_strbuf_init(&b->text);
 	b->limit = limit;
 }
 
 void rg_body_release(rg_body *b)
 {
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
+	rg_strbuf_release(&b->text);
 }
 
 static rg_err body_too_large(rg_body *b, rg_error *err)
@@ -34,21 +33,10 @@ static rg_err body_too_large(rg_body *b, rg_error *err)
 
 rg_err rg_body_append(rg_body *b, const char *data, size_t len, rg_error *err)
 {
-	if (b->too_large || len > b->limit - b->len)
+	if (b->too_large || len > b->limit - b->text.len)
 		return body_too_large(b, err);
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *p = realloc(b->data, cap);
-		if (!p)
-			return rg_fail(err, RG_ENOMEM, NULL, "out of memory for the request body");
-		b->data = p;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
+	if (rg_strbuf_add(&b->text, data, len))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for the request body");
 	return RG_OK;
 }
 

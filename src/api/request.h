@@ -11,13 +11,13 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/strbuf.h"
 
 #define RG_BODY_MAX (64 * 1024)
 
 /* A request body being received. */
 typedef struct rg_body {
-	char *data;       /* owned; NUL-terminated once anything was appended */
-	size_t len, cap;
+	rg_strbuf text;   /* owned; what arrived, "" until something did */
 	size_t limit;     /* most bytes kept */
 	bool too_large;   /* more than limit arrived: data is incomplete, reject */
 } rg_body;

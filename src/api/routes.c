@@ -12,6 +12,7 @@
 #include "api/metrics.h"
 #include "api/request.h"
 #include "api/traffic.h"
+#include "util/jsontext.h"
 #include "util/log.h"
 
 #define RUNS_DEFAULT_LIMIT 20
@@ -191,16 +192,14 @@ json_t *rg_api_error_json(const char *code, const char *message, const char *fie
 
 rg_err rg_reply_json(rg_reply *reply, unsigned status, json_t *v, rg_error *err)
 {
-	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+	size_t n = 0;
+	char *body = rg_json_frame(v, "", "\n", &n);
 	json_decref(v);
-	char *body = NULL;
-	int n = text ? asprintf(&body, "%s\n", text) : -1;
-	free(text);
-	if (n < 0)
+	if (!body)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for the response");
 	free(reply->body);
 	reply->body = body;
-	reply->body_len = (size_t)n;
+	reply->body_len = n;
 	reply->status = status;
 	reply->content_type = RG_JSON_CONTENT_TYPE;
 	return RG_OK;

@@ -248,8 +248,8 @@ static enum MHD_Result answer(rg_api *api, struct MHD_Connection *conn, const ch
 		.conn = conn,
 		.method = method,
 		.path = url,
-		.body = c->body.data ? c->body.data : "",
-		.body_len = c->body.len,
+		.body = c->body.text.buf,
+		.body_len = c->body.text.len,
 		.actor = rg_request_actor(
 			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Rollguard-Actor")),
 	};

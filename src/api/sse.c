@@ -9,15 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/jsontext.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 
 typedef struct sse_stream {
 	rg_sse_hub *hub;              /* NULL once the hub is gone */
 	struct MHD_Connection *conn;
 	int64_t run_id;
 	int64_t last_id;              /* newest event id sent */
-	char *out;                    /* bytes not yet handed to MHD */
-	size_t out_len, out_off;
+	rg_strbuf out;                /* from out_off on: bytes not yet handed to MHD */
+	size_t out_off;
 	bool suspended;               /* we suspended it and nobody resumed it yet */
 	bool keepalive;               /* a keep-alive is due */
 	bool finished;                /* the end frame is queued */
@@ -52,19 +54,13 @@ rg_err rg_sse_format_event(const json_t *event, char **out, size_t *len, rg_erro
 	json_t *id = json_object_get(event, "id");
 	if (!json_is_integer(id))
 		return rg_fail(err, RG_EINTERNAL, NULL, "event without an integer id");
-	/* Compact JSON has no raw newline: jansson escapes them inside strings. */
-	char *data = json_dumps(event, JSON_COMPACT);
-	if (!data)
-		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event");
 	const char *type = frame_type(json_string_value(json_object_get(event, "type")));
-	int n = asprintf(out, "id: %lld\nevent: %s\ndata: %s\n\n",
-			 (long long)json_integer_value(id), type, data);
-	free(data);
-	if (n < 0) {
-		*out = NULL;
+	char head[128];   /* the type is at most 64 characters */
+	snprintf(head, sizeof head, "id: %lld\nevent: %s\ndata: ",
+		 (long long)json_integer_value(id), type);
+	/* Compact JSON has no raw newline: jansson escapes them inside strings. */
+	if (!(*out = rg_json_frame(event, head, "\n\n", len)))
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event");
-	}
-	*len = (size_t)n;
 	return RG_OK;
 }
 
@@ -72,14 +68,12 @@ rg_err rg_sse_format_event(const json_t *event, char **out, size_t *len, rg_erro
 
 static rg_err out_append(sse_stream *s, const char *p, size_t n, rg_error *err)
 {
-	if (s->out_off == s->out_len)
-		s->out_off = s->out_len = 0;
-	char *q = realloc(s->out, s->out_len + n);
-	if (!q)
+	if (s->out_off == s->out.len) {
+		s->out_off = 0;
+		rg_strbuf_reset(&s->out);
+	}
+	if (rg_strbuf_add(&s->out, p, n))
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event stream");
-	memcpy(q + s->out_len, p, n);
-	s->out = q;
-	s->out_len += n;
 	return RG_OK;
 }
 
@@ -105,14 +99,12 @@ static rg_err append_events(sse_stream *s, const json_t *events, rg_error *err)
 static rg_err append_end(sse_stream *s, const char *state, rg_error *err)
 {
 	json_t *o = json_pack("{s:s}", "state", state);
-	char *data = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t n = 0;
+	char *frame = rg_json_frame(o, "event: end\ndata: ", "\n\n", &n);
 	json_decref(o);
-	char *frame = NULL;
-	int n = data ? asprintf(&frame, "event: end\ndata: %s\n\n", data) : -1;
-	free(data);
-	if (n < 0)
+	if (!frame)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for an event stream");
-	rg_err rc = out_append(s, frame, (size_t)n, err);
+	rg_err rc = out_append(s, frame, n, err);
 	free(frame);
 	s->finished = true;
 	return rc;
@@ -156,7 +148,7 @@ static rg_err stream_fill(sse_stream *s, rg_error *err)
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	sse_stream *s = cls;
-	if (s->out_off == s->out_len) {
+	if (s->out_off == s->out.len) {
 		if (s->finished || !s->hub || s->hub->closing)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		rg_error err;
@@ -166,16 +158,16 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 				err.message);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (s->out_off == s->out_len) {
+		if (s->out_off == s->out.len) {
 			MHD_suspend_connection(s->conn);
 			s->suspended = true;
 			return 0;
 		}
 	}
-	size_t n = s->out_len - s->out_off;
+	size_t n = s->out.len - s->out_off;
 	if (n > max)
 		n = max;
-	memcpy(buf, s->out + s->out_off, n);
+	memcpy(buf, s->out.buf + s->out_off, n);
 	s->out_off += n;
 	return (ssize_t)n;
 }
@@ -192,7 +184,7 @@ static void stream_free(void *cls)
 			s->next->prev = s->prev;
 		s->hub->n--;
 	}
-	free(s->out);
+	rg_strbuf_release(&s->out);
 	free(s);
 }
 
@@ -293,7 +285,7 @@ rg_err rg_sse_open(rg_sse_hub *hub, struct MHD_Connection *conn, int64_t run_id,
 		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s,
 						  stream_free);
 	if (!r) {
-		free(s->out);
+		rg_strbuf_release(&s->out);
 		free(s);
 		return rc ? rc : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}

@@ -25,33 +25,19 @@
 
 /* ---- buffers ---------------------------------------------------------------- */
 
+/* A zeroed buf is ready: its text is a zeroed rg_strbuf. */
 typedef struct buf {
-	char *data;
-	size_t len, cap, limit;
+	rg_strbuf text;
+	size_t limit;       /* most bytes kept, the NUL included */
 	bool overflow;      /* past limit or out of memory: the transfer was aborted */
 } buf;
 
 static bool buf_append(buf *b, const char *p, size_t n)
 {
-	if (b->len + n + 1 > b->limit) {
+	if (b->text.len + n + 1 > b->limit || rg_strbuf_add(&b->text, p, n)) {
 		b->overflow = true;
 		return false;
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d) {
-			b->overflow = true;
-			return false;
-		}
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	b->data[b->len] = '\0';
 	return true;
 }
 
@@ -251,7 +237,7 @@ static rg_err http_error(long status, const buf *b, rg_error *err)
 	rg_err code = rg_err_from_http_status((int)status);
 	if (code == RG_OK)
 		code = RG_EINTERNAL;
-	json_t *j = b->data ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+	json_t *j = b->text.len ? json_loadb(b->text.buf, b->text.len, 0, NULL) : NULL;
 	json_t *e = json_object_get(j, "error");
 	const char *msg = json_string_value(json_object_get(e, "message"));
 	const char *field = json_string_value(json_object_get(e, "field"));
@@ -310,13 +296,13 @@ rg_err rg_client_call(rg_client *c, const char *method, const char *path,
 		rc = http_error(status, &resp, err);
 	if (!rc) {
 		json_error_t je;
-		const char *text = resp.data ? resp.data : "";
-		*out = json_loadb(text, resp.len, JSON_REJECT_DUPLICATES, &je);
+		const char *text = resp.text.len ? resp.text.buf : "";
+		*out = json_loadb(text, resp.text.len, JSON_REJECT_DUPLICATES, &je);
 		if (!*out)
 			rc = rg_fail(err, RG_EIO, NULL, "answer from %s is not JSON (%s)", c->url,
 				     je.text);
 	}
-	free(resp.data);
+	rg_strbuf_release(&resp.text);
 	return rc;
 }
 
@@ -330,14 +316,13 @@ rg_err rg_client_get_text(rg_client *c, const char *path, char **text, size_t *l
 	rg_err rc = perform(c, false, path, NULL, "text/plain", &resp, &status, err);
 	if (!rc && (status < 200 || status > 299))
 		rc = http_error(status, &resp, err);
-	if (!rc && !resp.data && !buf_append(&resp, "", 0))
+	if (!rc && !(*text = rg_strbuf_detach(&resp.text, len)))
 		rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	if (rc) {
-		free(resp.data);
+		rg_strbuf_release(&resp.text);
+		*len = 0;
 		return rc;
 	}
-	*text = resp.data;
-	*len = resp.len;
 	return RG_OK;
 }
 
@@ -368,34 +353,24 @@ size_t rg_cli_lines_take(char *b, size_t len, rg_line_fn fn, void *ctx, int *sto
 void rg_cli_sse_init(rg_cli_sse *p)
 {
 	memset(p, 0, sizeof *p);
+	rg_strbuf_init(&p->data);
 }
 
 void rg_cli_sse_release(rg_cli_sse *p)
 {
-	free(p->data);
-	memset(p, 0, sizeof *p);
+	rg_strbuf_release(&p->data);
+	rg_cli_sse_init(p);
 }
 
 static int sse_data_append(rg_cli_sse *p, const char *v, size_t n)
 {
-	size_t need = p->data_len + n + 2;   /* '\n' separator and NUL */
-	if (need > SSE_DATA_MAX)
+	/* Room for the '\n' separator first, so neither add below can fail
+	 * and a failure keeps data as it was. */
+	if (p->data.len + n + 2 > SSE_DATA_MAX || rg_strbuf_grow(&p->data, n + 1))
 		return -1;
-	if (need > p->data_cap) {
-		size_t cap = p->data_cap ? p->data_cap * 2 : 256;
-		while (cap < need)
-			cap *= 2;
-		char *d = realloc(p->data, cap);
-		if (!d)
-			return -1;
-		p->data = d;
-		p->data_cap = cap;
-	}
 	if (p->has_data)
-		p->data[p->data_len++] = '\n';
-	memcpy(p->data + p->data_len, v, n);
-	p->data_len += n;
-	p->data[p->data_len] = '\0';
+		rg_strbuf_add(&p->data, "\n", 1);
+	rg_strbuf_add(&p->data, v, n);
 	p->has_data = true;
 	return 0;
 }
@@ -403,9 +378,7 @@ static int sse_data_append(rg_cli_sse *p, const char *v, size_t n)
 static void sse_reset_event(rg_cli_sse *p)
 {
 	p->event[0] = '\0';
-	p->data_len = 0;
-	if (p->data)
-		p->data[0] = '\0';
+	rg_strbuf_reset(&p->data);
 	p->has_data = false;
 	p->dispatched = false;
 }
@@ -478,12 +451,12 @@ static size_t stream_write(char *p, size_t size, size_t n, void *ud)
 static int stream_drain(stream *s, rg_line_fn on_line, void *ctx)
 {
 	int stopped = 0;
-	if (!s->pending.len)
+	if (!s->pending.text.len)
 		return 0;
-	size_t used = rg_cli_lines_take(s->pending.data, s->pending.len, on_line, ctx, &stopped);
-	memmove(s->pending.data, s->pending.data + used, s->pending.len - used);
-	s->pending.len -= used;
-	s->pending.data[s->pending.len] = '\0';
+	rg_strbuf *t = &s->pending.text;
+	size_t used = rg_cli_lines_take(t->buf, t->len, on_line, ctx, &stopped);
+	memmove(t->buf, t->buf + used, t->len - used);
+	rg_strbuf_setlen(t, t->len - used);
 	return stopped;
 }
 
@@ -556,8 +529,8 @@ rg_err rg_client_stream(rg_client *c, const char *path, int64_t last_event_id,
 	curl_easy_cleanup(s.h);
 	curl_multi_cleanup(m);
 	curl_slist_free_all(hdrs);
-	free(s.pending.data);
-	free(s.other.data);
+	rg_strbuf_release(&s.pending.text);
+	rg_strbuf_release(&s.other.text);
 	return rc;
 }
 
@@ -658,7 +631,7 @@ static int follow_line(void *ctx, const char *line, size_t len)
 		f->ended = true;
 		return 1;
 	}
-	json_t *ev = json_loads(f->sse.data, 0, NULL);
+	json_t *ev = json_loads(f->sse.data.buf, 0, NULL);
 	json_int_t id = json_integer_value(json_object_get(ev, "id"));
 	if (!id)
 		id = strtoll(f->sse.id, NULL, 10);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "util/strbuf.h"
 
 #define RG_CLIENT_DEFAULT_URL "http://127.0.0.1:7070"
 
@@ -87,8 +88,7 @@ bool rg_client_token_valid(const char *token);
 typedef struct rg_cli_sse {
 	char id[32];       /* last event id */
 	char event[64];    /* type; "message" when the event named none */
-	char *data;        /* data lines joined by '\n'; NUL-terminated */
-	size_t data_len, data_cap;
+	rg_strbuf data;    /* data lines joined by '\n' */
 	bool has_data;     /* a data field was seen since the last dispatch */
 	bool dispatched;   /* the previous line completed an event */
 } rg_cli_sse;

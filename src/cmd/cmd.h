@@ -32,6 +32,7 @@ int cmd_help(int argc, char **argv);
 /* One parsed command line; strings point into argv. */
 typedef struct rg_cli_args {
 	const char *env, *to, *reason, *limit;
+	const char *config, *log_format;   /* -c/--config FILE, --log-format text|json */
 	bool wait, watch, json, dry_run, force, help;
 	const char *operands[2];
 	int noperands;
@@ -44,6 +45,8 @@ rg_err rg_cli_parse(const char *cmd, int argc, char **argv, rg_cli_args *out, rg
 /* rg_cli_parse for a command's entry point: true to go on; false when the
  * command is over with *exit_code (usage error printed: 2; --help shown: 0). */
 bool rg_cli_args_get(const char *cmd, int argc, char **argv, rg_cli_args *out, int *exit_code);
+/* The configuration a command reads or writes: -c FILE, else rollguard.yaml. */
+const char *rg_cli_config_path(const rg_cli_args *a);
 
 /* Checks of user input, before anything is sent (exit 2 on failure). */
 rg_err rg_cli_check_name(const char *what, const char *value, rg_error *err);
@@ -60,7 +63,7 @@ void rg_help_usage(const char *cmd, FILE *out);
 void rg_help_overview(FILE *out);
 /* The command name closest to word ("deplyo" → "deploy"), NULL if none is close. */
 const char *rg_help_suggest(const char *word);
-/* True for commands the help knows but this binary does not run (demo). */
-bool rg_help_external(const char *cmd, const char **how);
+/* Says on stderr that word is no command (with a suggestion); returns 2. */
+int rg_help_unknown(const char *word);
 
 #endif

@@ -13,24 +13,33 @@
 enum {
 	OPT_ENV = 1 << 0, OPT_TO = 1 << 1, OPT_REASON = 1 << 2, OPT_LIMIT = 1 << 3,
 	OPT_WAIT = 1 << 4, OPT_WATCH = 1 << 5, OPT_JSON = 1 << 6, OPT_DRY_RUN = 1 << 7,
-	OPT_FORCE = 1 << 8,
+	OPT_FORCE = 1 << 8, OPT_OVERWRITE = 1 << 9, OPT_CONFIG = 1 << 10, OPT_INIT_CONFIG = 1 << 11,
+	OPT_LOG_FORMAT = 1 << 12,
 };
 
+/* An option name may stand twice with two bits when two commands mean
+ * different things by it (rollback --force, init --force): each command's
+ * help then says what it means there, and both set the same field. */
 static const struct option_doc {
 	unsigned bit;
 	const char *name;
+	char short_name;    /* 0: none */
 	const char *arg;    /* NULL: a switch */
 	const char *help;
 } options[] = {
-	{ OPT_ENV, "env", "E", "the environment, as named in rollguard.yaml" },
-	{ OPT_TO, "to", "VERSION", "the release to put back (default: the last known good one)" },
-	{ OPT_REASON, "reason", "TEXT", "why, for the timeline and the incident" },
-	{ OPT_LIMIT, "limit", "N", "show at most N runs (default 20, at most 1000)" },
-	{ OPT_DRY_RUN, "dry-run", NULL, "print the plan and its risks; change nothing" },
-	{ OPT_FORCE, "force", NULL, "allow a target that never became known good" },
-	{ OPT_WAIT, "wait", NULL, "follow the run until it ends; exit 0 only if it succeeded" },
-	{ OPT_WATCH, "watch", NULL, "follow the run in progress until it ends" },
-	{ OPT_JSON, "json", NULL, "print the server's JSON instead of text" },
+	{ OPT_CONFIG, "config", 'c', "FILE", "the configuration (default rollguard.yaml)" },
+	{ OPT_INIT_CONFIG, "config", 'c', "FILE", "where to write it (default rollguard.yaml)" },
+	{ OPT_LOG_FORMAT, "log-format", 0, "text|json", "how log lines are written (default text)" },
+	{ OPT_OVERWRITE, "force", 0, NULL, "overwrite FILE if it exists" },
+	{ OPT_ENV, "env", 0, "E", "the environment, as named in rollguard.yaml" },
+	{ OPT_TO, "to", 0, "VERSION", "the release to put back (default: the last known good one)" },
+	{ OPT_REASON, "reason", 0, "TEXT", "why, for the timeline and the incident" },
+	{ OPT_LIMIT, "limit", 0, "N", "show at most N runs (default 20, at most 1000)" },
+	{ OPT_DRY_RUN, "dry-run", 0, NULL, "print the plan and its risks; change nothing" },
+	{ OPT_FORCE, "force", 0, NULL, "allow a target that never became known good" },
+	{ OPT_WAIT, "wait", 0, NULL, "follow the run until it ends; exit 0 only if it succeeded" },
+	{ OPT_WATCH, "watch", 0, NULL, "follow the run in progress until it ends" },
+	{ OPT_JSON, "json", 0, NULL, "print the server's JSON instead of text" },
 };
 
 enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_ABOUT };
@@ -43,10 +52,7 @@ static const char *const group_names[] = {
 	[G_ABOUT] = "about rollguard",
 };
 
-/* One command's usage. Commands with own_help parse their own arguments and
- * print their own help (they belong to other modules; own_help runs them with
- * --help, so their usage has one source); external ones are not in this
- * binary. */
+/* One command of this binary: its usage, and what its parser accepts. */
 static const struct help {
 	const char *name;
 	enum group group;
@@ -56,25 +62,28 @@ static const struct help {
 	unsigned opts, required;
 	int min_operands, max_operands;
 	const char *operands[2];
-	int (*own_help)(int argc, char **argv);
-	bool external;
 } commands[] = {
 	{ "init", G_SETUP, "init [-c FILE] [--force]", "write a starter rollguard.yaml",
-	  NULL, 0, 0, 0, 0, { 0 }, cmd_init, false },
+	  "Writes a commented starter configuration to edit, then check with\n"
+	  "'rollguard lint'. An existing file is left alone unless --force.",
+	  OPT_INIT_CONFIG | OPT_OVERWRITE, 0, 0, 0, { 0 } },
 	{ "lint", G_SETUP, "lint [-c FILE]", "check a configuration, start nothing",
-	  NULL, 0, 0, 0, 0, { 0 }, cmd_lint, false },
-	{ "serve", G_SETUP, "serve [-c FILE]", "run the controller: API, engine, proxy",
-	  NULL, 0, 0, 0, 0, { 0 }, cmd_serve, false },
-	{ "demo", G_SETUP, "demo", "deploy, break and roll back a demo service",
-	  "Not built into the binary: run 'make demo' in rollguard's source tree.\n"
-	  "It deploys a demo service, ships a bad release and shows the automatic rollback.",
-	  0, 0, 0, 0, { 0 }, NULL, true },
+	  "Checks a configuration and prints every problem as FILE:LINE:COL: message.\n"
+	  "Exit 0 when it is valid, 1 when it has problems, 2 when it cannot be read.",
+	  OPT_CONFIG, 0, 0, 0, { 0 } },
+	{ "serve", G_SETUP, "serve [-c FILE] [--log-format text|json]",
+	  "run the controller: API, engine, proxy",
+	  "Runs the controller in the foreground: loads FILE, opens the state store,\n"
+	  "starts the built-in proxies, the routers, the engine and the API, and\n"
+	  "resumes every unfinished run. SIGTERM or SIGINT stops it cleanly; the runs\n"
+	  "in progress resume at the next start. Logs go to stderr.",
+	  OPT_CONFIG | OPT_LOG_FORMAT, 0, 0, 0, { 0 } },
 	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json]",
 	  "start a deploy of a version",
 	  "Starts a deploy run of VERSION to environment E and prints its id. With\n"
 	  "--wait it follows the run and exits 0 only when the release is live and\n"
 	  "verified, 1 when the run ended otherwise (rolled back, failed, aborted).",
-	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" }, NULL, false },
+	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" } },
 	{ "rollback", G_RELEASE,
 	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--wait] [--json]",
 	  "put a known good release back",
@@ -83,40 +92,43 @@ static const struct help {
 	  "--dry-run it prints the plan (each step, its command and the ROLLGUARD_*\n"
 	  "values it will be given, the checks and the risks) and changes nothing.",
 	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_WAIT | OPT_JSON, OPT_ENV,
-	  0, 0, { 0 }, NULL, false },
+	  0, 0, { 0 } },
 	{ "status", G_READ, "status [--env E] [--watch] [--json]",
 	  "the live release and the run in progress",
 	  "Shows each environment's live release, the run in progress and the last run.\n"
 	  "With --watch it then follows the run in progress until it ends and exits\n"
 	  "as deploy --wait does.",
-	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 }, NULL, false },
+	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 } },
 	{ "history", G_READ, "history [--env E] [--limit N] [--json]", "past runs, newest first",
 	  "Lists runs newest first: id, kind, version, from, state, start, duration and\n"
 	  "reason. --json prints a JSON array of runs.",
-	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 }, NULL, false },
+	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 } },
 	{ "show", G_READ, "show RUN [--json]", "one run: steps, decision, timeline",
 	  "Shows a run: its header, a table of its steps, the decision that ended it and\n"
 	  "its timeline, each event at its offset from the run's creation (T+1.532s).",
-	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
+	  OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "logs", G_READ, "logs RUN [STEP]", "the output of a run's steps",
 	  "Prints the log of STEP in run RUN; without STEP, the log of every step in\n"
 	  "order, each under a header.",
-	  0, 0, 1, 2, { "RUN", "STEP" }, NULL, false },
-	{ "abort", G_CONTROL, "abort RUN [--json]", "stop a run and roll back what it did",
-	  "Asks the server to abort run RUN.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
+	  0, 0, 1, 2, { "RUN", "STEP" } },
+	{ "abort", G_CONTROL, "abort RUN [--json]", "stop a run where it is; undo nothing",
+	  "Asks the server to abort run RUN: it stops where it is, the step it\n"
+	  "interrupted is recorded failed (and a deploy's pending release with it),\n"
+	  "and nothing is undone: the route stays as it is. To put a known good\n"
+	  "release back, use 'rollguard rollback'.", OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "promote", G_CONTROL, "promote RUN [--json]", "skip the rest of a wait or canary",
 	  "Asks the server to promote run RUN past its current pause, canary phase or\n"
-	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
+	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "pause", G_CONTROL, "pause RUN [--json]", "hold a run before its next step",
 	  "Asks the server to hold run RUN before its next step.",
-	  OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
+	  OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "resume", G_CONTROL, "resume RUN [--json]", "let a paused run go on",
-	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" }, NULL, false },
+	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" } },
 	{ "version", G_ABOUT, "version", "print rollguard's version",
-	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 }, NULL, false },
+	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 } },
 	{ "help", G_ABOUT, "help [COMMAND]", "this list, or one command's usage",
 	  "Shows every command, or the usage and options of COMMAND.",
-	  0, 0, 0, 1, { "COMMAND" }, NULL, false },
+	  0, 0, 0, 1, { "COMMAND" } },
 };
 
 #define NCOMMANDS (sizeof commands / sizeof *commands)
@@ -144,21 +156,22 @@ int rg_help_print(const char *cmd, FILE *out)
 	const struct help *h = help_find(cmd);
 	if (!h)
 		return -1;
-	if (h->own_help) {
-		char *argv[] = { (char *)h->name, "--help", NULL };
-		fflush(out);
-		return h->own_help(2, argv) == RG_EXIT_OK ? 0 : -1;
-	}
 	fprintf(out, "usage: rollguard %s\n\n%s\n", h->synopsis, h->text);
 	if (h->opts)
 		fputs("\noptions:\n", out);
+	bool shorts = false;   /* a column for "-c, " when any option has one */
+	for (size_t i = 0; i < NOPTIONS; i++)
+		shorts |= (h->opts & options[i].bit) && options[i].short_name;
 	for (size_t i = 0; i < NOPTIONS; i++) {
-		char left[32];
-		if (!(h->opts & options[i].bit))
+		const struct option_doc *o = &options[i];
+		char left[48], flag[8] = "";
+		if (!(h->opts & o->bit))
 			continue;
-		snprintf(left, sizeof left, "--%s%s%s", options[i].name, options[i].arg ? " " : "",
-			 options[i].arg ? options[i].arg : "");
-		fprintf(out, "  %-16s %s\n", left, options[i].help);
+		if (shorts)
+			snprintf(flag, sizeof flag, o->short_name ? "-%c, " : "    ", o->short_name);
+		snprintf(left, sizeof left, "%s--%s%s%s", flag, o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(out, "  %-*s %s\n", shorts ? 26 : 16, left, o->help);
 	}
 	return 0;
 }
@@ -175,7 +188,9 @@ void rg_help_overview(FILE *out)
 	      "ROLLGUARD_TOKEN, when set, is sent as a bearer token.\n"
 	      "Exit codes: 0 done, 1 the run ended otherwise, 2 usage or invalid input,\n"
 	      "3 no server reachable, 4 refused by the server.\n"
-	      "See 'rollguard help COMMAND' for the options of one command.\n", out);
+	      "See 'rollguard help COMMAND' for the options of one command.\n"
+	      "To watch a deploy break and roll back, run 'make demo' in rollguard's source tree.\n",
+	      out);
 }
 
 const char *rg_help_suggest(const char *word)
@@ -194,22 +209,32 @@ const char *rg_help_suggest(const char *word)
 	return best;
 }
 
-bool rg_help_external(const char *cmd, const char **how)
+int rg_help_unknown(const char *word)
 {
-	const struct help *h = help_find(cmd);
-	if (h && h->external && how)
-		*how = "run 'make demo' in rollguard's source tree";
-	return h && h->external;
+	const char *near = rg_help_suggest(word);
+	char clean[80];
+	rg_out_clean(clean, sizeof clean, word);
+	if (near)
+		fprintf(stderr, "error: unknown command '%s' (did you mean '%s'?)\n", clean, near);
+	else
+		fprintf(stderr, "error: unknown command '%s'\n", clean);
+	fprintf(stderr, "see 'rollguard help' for the list\n");
+	return RG_EXIT_USAGE;
 }
 
 /* ---- parsing -------------------------------------------------------------------- */
 
+/* The option of h named name[0..n), or with short name *name when n is 0. */
 static const struct option_doc *option_find(const struct help *h, const char *name, size_t n)
 {
-	for (size_t i = 0; i < NOPTIONS; i++)
-		if ((h->opts & options[i].bit) && strlen(options[i].name) == n &&
-		    !strncmp(options[i].name, name, n))
-			return &options[i];
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option_doc *o = &options[i];
+		if (!(h->opts & o->bit))
+			continue;
+		if (n ? strlen(o->name) == n && !strncmp(o->name, name, n)
+		      : o->short_name && o->short_name == *name)
+			return o;
+	}
 	return NULL;
 }
 
@@ -225,28 +250,47 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_JSON: a->json = true; break;
 	case OPT_DRY_RUN: a->dry_run = true; break;
 	case OPT_FORCE: a->force = true; break;
+	case OPT_OVERWRITE: a->force = true; break;
+	case OPT_CONFIG: a->config = value; break;
+	case OPT_INIT_CONFIG: a->config = value; break;
+	case OPT_LOG_FORMAT: a->log_format = value; break;
 	}
 }
 
-/* "--name", "--name=value" or "--name value"; *i moves past what was used. */
+/* "--name", "--name=value", "--name value", and for an option with a short
+ * name "-c value" or "-cvalue" (as getopt reads them); *i moves past what
+ * was used. */
 static rg_err parse_option(const struct help *h, int argc, char **argv, int *i, unsigned *seen,
 			   rg_cli_args *a, rg_error *err)
 {
-	const char *s = argv[*i], *eq = strchr(s, '=');
-	size_t n = eq ? (size_t)(eq - s) : strlen(s);   /* the flag, without "=value" */
-	const struct option_doc *o = s[1] == '-' ? option_find(h, s + 2, n - 2) : NULL;
+	const char *s = argv[*i], *eq = NULL;
+	size_t n = 2;                                   /* the flag as typed: "-c" */
+	const struct option_doc *o = NULL;
+	if (s[1] == '-') {
+		eq = strchr(s, '=');
+		n = eq ? (size_t)(eq - s) : strlen(s);  /* the flag, without "=value" */
+		o = option_find(h, s + 2, n - 2);
+	} else {
+		o = option_find(h, s + 1, 0);
+		if (s[2] && o && o->arg) {
+			eq = s + 1;                     /* "-cFILE": the value follows */
+		} else if (s[2]) {
+			o = NULL;                       /* no bundled switches */
+			n = strlen(s);
+		}
+	}
 	if (!o)
 		return rg_fail(err, RG_EINVAL, NULL, "unknown option '%.*s'", (int)n, s);
 	if (*seen & o->bit)
-		return rg_fail(err, RG_EINVAL, o->name, "option '--%s' given twice", o->name);
+		return rg_fail(err, RG_EINVAL, o->name, "option '%.*s' given twice", (int)n, s);
 	*seen |= o->bit;
 	if (!o->arg && eq)
 		return rg_fail(err, RG_EINVAL, o->name, "option '--%s' takes no value", o->name);
 	const char *value = eq ? eq + 1 : NULL;
 	if (o->arg && !value) {
 		if (*i + 1 >= argc)
-			return rg_fail(err, RG_EINVAL, o->name, "option '--%s' needs a value (%s)",
-				       o->name, o->arg);
+			return rg_fail(err, RG_EINVAL, o->name, "option '%.*s' needs a value (%s)",
+				       (int)n, s, o->arg);
 		value = argv[++*i];
 	}
 	option_store(a, o->bit, value);
@@ -308,6 +352,11 @@ bool rg_cli_args_get(const char *cmd, int argc, char **argv, rg_cli_args *a, int
 		return false;
 	}
 	return true;
+}
+
+const char *rg_cli_config_path(const rg_cli_args *a)
+{
+	return a->config ? a->config : "rollguard.yaml";
 }
 
 /* ---- checks of values --------------------------------------------------------------- */
@@ -392,13 +441,5 @@ int cmd_help(int argc, char **argv)
 	}
 	if (rg_help_print(a.operands[0], stdout) == 0)
 		return RG_EXIT_OK;
-	const char *near = rg_help_suggest(a.operands[0]);
-	char word[80];
-	rg_out_clean(word, sizeof word, a.operands[0]);
-	if (near)
-		fprintf(stderr, "error: unknown command '%s' (did you mean '%s'?)\n", word, near);
-	else
-		fprintf(stderr, "error: unknown command '%s'\n", word);
-	fprintf(stderr, "see 'rollguard help' for the list\n");
-	return RG_EXIT_USAGE;
+	return rg_help_unknown(a.operands[0]);
 }

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,54 +13,6 @@
 #include <unistd.h>
 
 #include "config/config.h"
-
-static int usage(FILE *to, int code)
-{
-	fputs("usage: rollguard init [-c FILE] [--force]\n"
-	      "\n"
-	      "Writes a commented starter configuration to edit, then check with\n"
-	      "'rollguard lint'. An existing file is left alone unless --force.\n"
-	      "\n"
-	      "  -c, --config FILE   where to write it (default rollguard.yaml)\n"
-	      "      --force         overwrite FILE if it exists\n"
-	      "  -h, --help          this help\n",
-	      to);
-	return code;
-}
-
-/* Returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char **path, bool *force)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	opterr = 0;
-	optind = 0; /* glibc: a full reset, so a second call parses afresh */
-	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
-		if (c == 'c') {
-			*path = optarg;
-		} else if (c == 'f') {
-			*force = true;
-		} else if (c == 'h') {
-			return usage(stdout, RG_EXIT_OK);
-		} else {
-			if (optopt == 'c')
-				fprintf(stderr, "error: '%s' needs a file name\n", argv[optind - 1]);
-			else
-				fprintf(stderr, "error: unknown option '%s'\n", argv[optind - 1]);
-			return usage(stderr, RG_EXIT_USAGE);
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
-		return usage(stderr, RG_EXIT_USAGE);
-	}
-	return -1;
-}
 
 static rg_err write_all(int fd, const char *path, rg_error *err)
 {
@@ -123,13 +74,13 @@ static rg_err write_starter(const char *path, bool force, rg_error *err)
 
 int cmd_init(int argc, char **argv)
 {
-	const char *path = "rollguard.yaml";
-	bool force = false;
-	int code = parse_args(argc, argv, &path, &force);
-	if (code >= 0)
+	rg_cli_args a;
+	int code;
+	if (!rg_cli_args_get("init", argc, argv, &a, &code))
 		return code;
+	const char *path = rg_cli_config_path(&a);
 	rg_error err = { 0 };
-	rg_err rc = write_starter(path, force, &err);
+	rg_err rc = write_starter(path, a.force, &err);
 	if (rc) {
 		fprintf(stderr, "error: %s\n", err.message);
 		return rc == RG_ECONFLICT || rc == RG_EINVAL ? RG_EXIT_USAGE : RG_EXIT_RUN_FAILED;

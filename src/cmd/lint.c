@@ -3,62 +3,18 @@
  * It only reads the file: it never runs a command, writes or contacts a server. */
 #include "cmd/cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
 
-static int usage(FILE *to, int code)
-{
-	fputs("usage: rollguard lint [-c FILE]\n"
-	      "\n"
-	      "Checks a configuration and prints every problem as FILE:LINE:COL: message.\n"
-	      "Exit 0 when it is valid, 1 when it has problems, 2 when it cannot be read.\n"
-	      "\n"
-	      "  -c, --config FILE   the configuration (default rollguard.yaml)\n"
-	      "  -h, --help          this help\n",
-	      to);
-	return code;
-}
-
-/* Returns -1 to go on, else the exit code. */
-static int parse_args(int argc, char **argv, const char **path)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	opterr = 0;
-	optind = 0; /* glibc: a full reset, so a second call parses afresh */
-	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
-		if (c == 'c') {
-			*path = optarg;
-		} else if (c == 'h') {
-			return usage(stdout, RG_EXIT_OK);
-		} else {
-			if (optopt == 'c' || (optopt == 0 && !strncmp(argv[optind - 1], "--config", 8)))
-				fprintf(stderr, "error: '%s' needs a file name\n", argv[optind - 1]);
-			else
-				fprintf(stderr, "error: unknown option '%s'\n", argv[optind - 1]);
-			return usage(stderr, RG_EXIT_USAGE);
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
-		return usage(stderr, RG_EXIT_USAGE);
-	}
-	return -1;
-}
-
 int cmd_lint(int argc, char **argv)
 {
-	const char *path = "rollguard.yaml";
-	int code = parse_args(argc, argv, &path);
-	if (code >= 0)
+	rg_cli_args a;
+	int code;
+	if (!rg_cli_args_get("lint", argc, argv, &a, &code))
 		return code;
+	const char *path = rg_cli_config_path(&a);
 	rg_config cfg;
 	rg_diags diags = { 0 };
 	rg_error err = { 0 };

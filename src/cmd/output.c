@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/alloc.h"
 #include "util/timeutil.h"
 
 /* ---- reading the API's JSON ------------------------------------------------ */
@@ -220,14 +221,8 @@ void rg_out_table_init(rg_out_table *t, size_t ncols, const char *const *headers
 
 rg_err rg_out_table_add(rg_out_table *t, const char *const *cells, rg_error *err)
 {
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **c = realloc(t->cells, cap * t->ncols * sizeof *c);
-		if (!c)
-			return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		t->cells = c;
-		t->cap = cap;
-	}
+	if (RG_ALLOC_GROW(t->cells, (t->nrows + 1) * t->ncols, t->cap))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	char **row = t->cells + t->nrows * t->ncols;
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *s = cells[i] ? cells[i] : "-";

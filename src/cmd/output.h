@@ -59,7 +59,7 @@ typedef struct rg_out_table {
 	size_t ncols;
 	const char *const *headers;   /* borrowed */
 	char **cells;                 /* owned, row-major */
-	size_t nrows, cap;
+	size_t nrows, cap;            /* cap: cells allocated */
 } rg_out_table;
 
 void rg_out_table_init(rg_out_table *t, size_t ncols, const char *const *headers);

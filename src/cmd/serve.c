@@ -4,7 +4,6 @@
  * resumes every unfinished run, and on SIGTERM/SIGINT stops cleanly,
  * leaving runs to be resumed by the next start. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +31,6 @@ typedef struct server {
 	rg_api *api;
 	bool stopping;
 } server;
-
-static int usage(FILE *to, int code)
-{
-	fprintf(to, "usage: rollguard serve [-c FILE] [--log-format text|json]\n");
-	return code;
-}
 
 static int load_config(const char *path, rg_config *cfg)
 {
@@ -123,39 +116,29 @@ static void cleanup(server *s)
 	rg_config_release(&s->cfg);
 }
 
-static int parse_args(int argc, char **argv, const char **path)
+/* The one value check the parser cannot make: which log formats exist. */
+static bool log_format_set(const char *format)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "log-format", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (c == 'c')
-			*path = optarg;
-		else if (c == 'L' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "text") == 0))
-			rg_log_set_json(strcmp(optarg, "json") == 0);
-		else if (c == 'h')
-			return usage(stdout, -1);
-		else
-			return usage(stderr, RG_EXIT_USAGE);
+	if (!format)
+		return true;
+	if (strcmp(format, "json") && strcmp(format, "text")) {
+		fprintf(stderr, "error: invalid --log-format '%s' (expected text or json)\n", format);
+		rg_help_usage("serve", stderr);
+		return false;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "error: unexpected argument '%s'\n", argv[optind]);
-		return usage(stderr, RG_EXIT_USAGE);
-	}
-	return 0;
+	rg_log_set_json(strcmp(format, "json") == 0);
+	return true;
 }
 
 int cmd_serve(int argc, char **argv)
 {
-	const char *path = "rollguard.yaml";
-	int code = parse_args(argc, argv, &path);
-	if (code)
-		return code < 0 ? 0 : code;
+	rg_cli_args a;
+	int code;
+	if (!rg_cli_args_get("serve", argc, argv, &a, &code))
+		return code;
+	if (!log_format_set(a.log_format))
+		return RG_EXIT_USAGE;
+	const char *path = rg_cli_config_path(&a);
 	server s;
 	memset(&s, 0, sizeof s);
 	if (load_config(path, &s.cfg))

@@ -8,16 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 rg_err rg_diag_vadd(rg_diags *d, int line, int col, const char *fmt, va_list ap)
 {
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		rg_diag *items = realloc(d->items, cap * sizeof *items);
-		if (!items)
-			return RG_ENOMEM;
-		d->items = items;
-		d->cap = cap;
-	}
+	rg_err rc = RG_ALLOC_GROW(d->items, d->n + 1, d->cap);
+	if (rc)
+		return rc;
 	rg_diag *g = &d->items[d->n++];
 	g->line = line;
 	g->col = col;

@@ -138,14 +138,21 @@ bool rg_ld_text(rg_loader *l, const rg_ynode *v, const char *key, const char **t
 	return true;
 }
 
+/* The text at key into *t, its node into *v. False when key is absent (*v
+ * NULL: nothing to complain about) or not a string (reported). */
+static bool key_text(rg_loader *l, const rg_ynode *map, const char *key, const rg_ynode **v,
+		     const char **t)
+{
+	*v = rg_ld_value(map, key);
+	return *v && rg_ld_text(l, *v, key, t);
+}
+
 bool rg_ld_string(rg_loader *l, const rg_ynode *map, const char *key, char **out)
 {
-	const rg_ynode *v = rg_ld_value(map, key);
+	const rg_ynode *v;
 	const char *t;
-	if (!v)
-		return true;
-	if (!rg_ld_text(l, v, key, &t))
-		return false;
+	if (!key_text(l, map, key, &v, &t))
+		return !v;
 	if (!*t) {
 		rg_problem(l, v, "'%s' must not be empty", key);
 		return false;
@@ -243,12 +250,10 @@ bool rg_ld_choice(rg_loader *l, const rg_ynode *map, const char *key,
 bool rg_ld_choice_of(rg_loader *l, const rg_ynode *map, const char *key, const char *noun,
 		     const char *const *names, int *out)
 {
-	const rg_ynode *v = rg_ld_value(map, key);
+	const rg_ynode *v;
 	const char *t;
-	if (!v)
-		return true;
-	if (!rg_ld_text(l, v, key, &t))
-		return false;
+	if (!key_text(l, map, key, &v, &t))
+		return !v;
 	for (int i = 0; names[i]; i++) {
 		if (strcmp(names[i], t) == 0) {
 			*out = i;
@@ -299,59 +304,66 @@ bool rg_ld_strings(rg_loader *l, const rg_ynode *map, const char *key, char ***o
 	return ok;
 }
 
-bool rg_ld_url(rg_loader *l, const rg_ynode *map, const char *key, char **out)
+/* Says whether s, the value v of key, is acceptable, reporting why not. */
+typedef bool (*string_check)(rg_loader *l, const rg_ynode *v, const char *key, const char *s);
+
+/* The string at key replaces *out when check accepts it; an absent key is
+ * fine and leaves *out alone. */
+static bool ld_checked_string(rg_loader *l, const rg_ynode *map, const char *key,
+			      string_check check, char **out)
 {
 	const rg_ynode *v = rg_ld_value(map, key);
-	char *url = NULL;
+	char *s = NULL;
 	if (!v)
 		return true;
-	if (!rg_ld_string(l, map, key, &url))
+	if (!rg_ld_string(l, map, key, &s))
 		return false;
+	if (!check(l, v, key, s)) {
+		free(s);
+		return false;
+	}
+	free(*out);
+	*out = s;
+	return true;
+}
+
+static bool url_ok(rg_loader *l, const rg_ynode *v, const char *key, const char *url)
+{
 	const char *rest = NULL;
 	if (!strncmp(url, "http://", 7))
 		rest = url + 7;
 	else if (!strncmp(url, "https://", 8))
 		rest = url + 8;
-	if (!rest || !*rest || *rest == '/' || strpbrk(url, " \t\r\n")) {
-		rg_problem(l, v,
-			   "invalid URL '%s' for '%s' (use http://host[:port]/path or https://…)", url, key);
-		free(url);
-		return false;
-	}
-	free(*out);
-	*out = url;
-	return true;
+	if (rest && *rest && *rest != '/' && !strpbrk(url, " \t\r\n"))
+		return true;
+	rg_problem(l, v, "invalid URL '%s' for '%s' (use http://host[:port]/path or https://…)",
+		   url, key);
+	return false;
+}
+
+bool rg_ld_url(rg_loader *l, const rg_ynode *map, const char *key, char **out)
+{
+	return ld_checked_string(l, map, key, url_ok, out);
 }
 
 /* host:port, host may be a name, an IPv4 address or a bracketed IPv6 one. */
-static bool listen_ok(const char *s)
+static bool listen_ok(rg_loader *l, const rg_ynode *v, const char *key, const char *s)
 {
 	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s || strpbrk(s, " \t\r\n/"))
-		return false;
-	if (s[0] == '[' ? colon[-1] != ']' || colon - s < 3 : memchr(s, ':', (size_t)(colon - s)) != NULL)
-		return false;
-	long long port;
-	return parse_int(colon + 1, &port) && colon[1] != '-' && port >= 1 && port <= 65535;
+	long long port = 0;
+	bool ok = colon && colon != s && !strpbrk(s, " \t\r\n/") &&
+		  (s[0] == '[' ? colon[-1] == ']' && colon - s >= 3
+			       : memchr(s, ':', (size_t)(colon - s)) == NULL) &&
+		  parse_int(colon + 1, &port) && colon[1] != '-' && port >= 1 && port <= 65535;
+	if (!ok)
+		rg_problem(l, v, "invalid listen address '%s' (use host:port, e.g. 127.0.0.1:7070)",
+			   s);
+	return ok;
 }
 
 bool rg_ld_listen(rg_loader *l, const rg_ynode *map, const char *key, char **out)
 {
-	const rg_ynode *v = rg_ld_value(map, key);
-	char *addr = NULL;
-	if (!v)
-		return true;
-	if (!rg_ld_string(l, map, key, &addr))
-		return false;
-	if (!listen_ok(addr)) {
-		rg_problem(l, v, "invalid listen address '%s' (use host:port, e.g. 127.0.0.1:7070)",
-			   addr);
-		free(addr);
-		return false;
-	}
-	free(*out);
-	*out = addr;
-	return true;
+	return ld_checked_string(l, map, key, listen_ok, out);
 }
 
 void rg_ld_undefined(rg_loader *l, const rg_ynode *at, const char *problem, const char *name,

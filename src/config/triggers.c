@@ -137,20 +137,33 @@ static bool parse_threshold(rg_loader *l, const rg_ynode *v, const char *key,
 	return false;
 }
 
-/* The proxy keeps one slot per second for the last 60 seconds, so a
- * window is whole seconds within that. */
-static void load_window(rg_loader *l, const rg_ynode *v, rg_trigger *t)
+/* The duration at key replaces *ms when ok accepts it; otherwise the
+ * problem is "'key' <rule> (got 'value')". */
+static void load_bounded_duration(rg_loader *l, const rg_ynode *v, const char *key,
+				  bool (*ok)(int64_t ms), const char *rule, int64_t *out)
 {
-	int64_t ms = t->window_ms;
-	if (!rg_ld_duration(l, v, "window", &ms))
+	int64_t ms = *out;
+	if (!rg_ld_duration(l, v, key, &ms))
 		return;
-	if (ms < RG_MS_SECOND || ms > 60 * RG_MS_SECOND || ms % RG_MS_SECOND) {
-		rg_problem(l, rg_ld_value(v, "window"),
-			   "'window' must be whole seconds from 1s to 60s (got '%s')",
-			   rg_ld_value(v, "window")->text);
+	if (!ok(ms)) {
+		const rg_ynode *at = rg_ld_value(v, key);
+		rg_problem(l, at, "'%s' %s (got '%s')", key, rule, at->text);
 		return;
 	}
-	t->window_ms = ms;
+	*out = ms;
+}
+
+/* The proxy keeps one slot per second for the last 60 seconds, so a
+ * window is whole seconds within that. */
+static bool window_ok(int64_t ms)
+{
+	return ms >= RG_MS_SECOND && ms <= 60 * RG_MS_SECOND && ms % RG_MS_SECOND == 0;
+}
+
+static void load_window(rg_loader *l, const rg_ynode *v, rg_trigger *t)
+{
+	load_bounded_duration(l, v, "window", window_ok, "must be whole seconds from 1s to 60s",
+			      &t->window_ms);
 }
 
 static void load_rule(rg_loader *l, const rg_ynode *v, rg_trigger *t)
@@ -216,18 +229,15 @@ static void load_min_effect(rg_loader *l, const rg_ynode *v, rg_trigger *t)
 
 /* An analysis trigger's every is how often the test takes a batch of the
  * proxy's counts; below 50ms it would only burn the loop. */
+static bool batch_interval_ok(int64_t ms)
+{
+	return ms >= 50;
+}
+
 static void load_batch_interval(rg_loader *l, const rg_ynode *v, rg_trigger *t)
 {
-	int64_t ms = t->every_ms;
-	if (!rg_ld_duration(l, v, "every", &ms))
-		return;
-	if (ms < 50) {
-		rg_problem(l, rg_ld_value(v, "every"),
-			   "'every' of an analysis trigger must be at least 50ms (got '%s')",
-			   rg_ld_value(v, "every")->text);
-		return;
-	}
-	t->every_ms = ms;
+	load_bounded_duration(l, v, "every", batch_interval_ok,
+			      "of an analysis trigger must be at least 50ms", &t->every_ms);
 }
 
 static void load_analysis(rg_loader *l, const rg_ynode *v, rg_trigger *t)

@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "config/config_internal.h"
+#include "util/alloc.h"
 
 typedef struct reader {
 	yaml_parser_t parser;
@@ -82,14 +83,9 @@ static rg_err attach(reader *r, rg_ynode *n)
 		return RG_OK;
 	}
 	rg_ynode *parent = r->stack[r->depth - 1];
-	/* Capacity is the next power of two, so growth needs no extra field. */
-	if ((parent->n & (parent->n - 1)) == 0) {
-		size_t cap = parent->n ? parent->n * 2 : 4;
-		rg_ynode **kids = realloc(parent->kids, cap * sizeof *kids);
-		if (!kids)
-			return RG_ENOMEM;
-		parent->kids = kids;
-	}
+	rg_err rc = RG_ALLOC_GROW(parent->kids, parent->n + 1, parent->cap);
+	if (rc)
+		return rc;
 	parent->kids[parent->n++] = n;
 	return RG_OK;
 }

@@ -23,6 +23,7 @@ typedef struct rg_ynode {
 	bool plain;             /* scalar: written without quotes or block style */
 	struct rg_ynode **kids; /* seq: items; map: key, value, key, value, … */
 	size_t n;               /* number of kids (twice the pairs of a map) */
+	size_t cap;             /* kids allocated */
 } rg_ynode;
 
 /* Reads path into *root (NULL for an empty document). A YAML syntax error is

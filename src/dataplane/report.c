@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dataplane/dataplane_internal.h"
+#include "util/strbuf.h"
 #include "util/timeutil.h"
 
 /* ---- figures since a release was named --------------------------------------------
@@ -272,9 +273,9 @@ rg_err rg_dataplane_traffic_json(rg_dataplane *dp, const char *env, int window_s
 
 /* ---- Prometheus text format 0.0.4 ---------------------------------------------- */
 
+/* The first failure sticks, so the many add calls need no checks. */
 typedef struct text {
-	char *b;
-	size_t len, cap;
+	rg_strbuf sb;
 	bool oom;
 } text;
 
@@ -284,28 +285,10 @@ static void add(text *t, const char *fmt, ...)
 {
 	if (t->oom)
 		return;
-	for (;;) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(t->b + t->len, t->cap - t->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			t->oom = true;
-			return;
-		}
-		if ((size_t)n < t->cap - t->len) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = t->cap * 2 > t->len + (size_t)n + 1 ? t->cap * 2 : t->len + (size_t)n + 1024;
-		char *b = realloc(t->b, cap);
-		if (!b) {
-			t->oom = true;
-			return;
-		}
-		t->b = b;
-		t->cap = cap;
-	}
+	va_list ap;
+	va_start(ap, fmt);
+	t->oom = rg_strbuf_vaddf(&t->sb, fmt, ap) != RG_OK;
+	va_end(ap);
 }
 
 /* A label value: backslash, double quote and newline escaped. */
@@ -388,33 +371,36 @@ static void add_histogram(text *t, const series *s)
 	add(t, "%llu\n", (unsigned long long)cum);
 }
 
+/* One counter sample of a release: name{env,release[,label]} value. */
+static void add_count(text *t, const char *name, const series *s, const char *label,
+		      const char *label_value, uint64_t v)
+{
+	add(t, "%s", name);
+	add_labels(t, s->env, s->release, label, label_value);
+	add(t, "%llu\n", (unsigned long long)v);
+}
+
 static void add_series(text *t, const rg_dataplane *dp, const series *ss, size_t n)
 {
 	static const char *const classes[RG_STATS_CLASSES] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
 	static const char *const kinds[RG_UPSTREAM_KINDS] = { "connect", "timeout", "protocol" };
 	add_family(t, "rollguard_proxy_requests_total", "counter",
 		   "Requests the built-in proxy finished, by release.");
-	for (size_t i = 0; i < n; i++) {
-		add(t, "rollguard_proxy_requests_total");
-		add_labels(t, ss[i].env, ss[i].release, NULL, NULL);
-		add(t, "%llu\n", (unsigned long long)ss[i].figures.requests);
-	}
+	for (size_t i = 0; i < n; i++)
+		add_count(t, "rollguard_proxy_requests_total", &ss[i], NULL, NULL,
+			  ss[i].figures.requests);
 	add_family(t, "rollguard_proxy_responses_total", "counter",
 		   "Responses the clients got, by release and status class.");
 	for (size_t i = 0; i < n; i++)
-		for (int c = 0; c < RG_STATS_CLASSES; c++) {
-			add(t, "rollguard_proxy_responses_total");
-			add_labels(t, ss[i].env, ss[i].release, "class", classes[c]);
-			add(t, "%llu\n", (unsigned long long)ss[i].figures.responses[c]);
-		}
+		for (int c = 0; c < RG_STATS_CLASSES; c++)
+			add_count(t, "rollguard_proxy_responses_total", &ss[i], "class", classes[c],
+				  ss[i].figures.responses[c]);
 	add_family(t, "rollguard_proxy_upstream_errors_total", "counter",
 		   "Failed upstream attempts, by release and kind.");
 	for (size_t i = 0; i < n; i++)
-		for (int k = 0; k < RG_UPSTREAM_KINDS; k++) {
-			add(t, "rollguard_proxy_upstream_errors_total");
-			add_labels(t, ss[i].env, ss[i].release, "kind", kinds[k]);
-			add(t, "%llu\n", (unsigned long long)ss[i].figures.upstream_errors[k]);
-		}
+		for (int k = 0; k < RG_UPSTREAM_KINDS; k++)
+			add_count(t, "rollguard_proxy_upstream_errors_total", &ss[i], "kind",
+				  kinds[k], ss[i].figures.upstream_errors[k]);
 	add_family(t, "rollguard_proxy_canary_weight", "gauge",
 		   "Percent of users the route state sends to the canary.");
 	for (size_t i = 0; i < dp->n; i++) {
@@ -448,20 +434,19 @@ rg_err rg_dataplane_metrics(rg_dataplane *dp, char **buf, size_t *len, rg_error 
 			n++;
 		}
 	}
-	text t = { *buf, *buf ? *len : 0, *buf ? *len + 1 : 0, false };
-	if (!t.b && (t.b = malloc(t.cap = 4096)))
-		t.b[0] = '\0';
-	t.oom = !t.b;
+	/* The caller's malloc'd text (len bytes and its NUL) becomes the buffer. */
+	size_t had = *buf ? *len : 0;
+	text t = { .sb = { *buf, had, had + 1 }, .oom = false };
+	if (!*buf)
+		rg_strbuf_init(&t.sb);
 	add_series(&t, dp, ss, n);
 	pthread_mutex_unlock(&dp->lock);
 	free(ss);
 	if (t.oom) {
-		if (t.b && t.cap > *len)
-			t.b[*len] = '\0'; /* the caller's text, as it was */
-		*buf = t.b;
+		rg_strbuf_setlen(&t.sb, had); /* the caller's text, as it was */
+		*buf = t.sb.alloc ? t.sb.buf : NULL;
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
-	*buf = t.b;
-	*len = t.len;
-	return RG_OK;
+	*buf = rg_strbuf_detach(&t.sb, len);
+	return *buf ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 }

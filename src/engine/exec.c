@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/alloc.h"
 #include "util/log.h"
 #include "util/names.h"
 
@@ -769,7 +770,7 @@ static rg_err slurp_outputs(const char *path, char **buf, size_t *len, rg_error 
 
 typedef struct outputs {
 	char **keys, **values;
-	size_t n;
+	size_t n, keys_cap, values_cap;
 } outputs;
 
 static bool blank(const char *p, size_t len)
@@ -797,13 +798,8 @@ static rg_err outputs_put(outputs *o, char *key, char *value, rg_error *err)
 		return rg_fail(err, RG_ETOOLARGE, NULL, "ROLLGUARD_OUTPUT: more than %d keys",
 			       OUTPUTS_MAX_KEYS);
 	}
-	char **k = realloc(o->keys, (o->n + 1) * sizeof *k);
-	if (k)
-		o->keys = k;
-	char **v = k ? realloc(o->values, (o->n + 1) * sizeof *v) : NULL;
-	if (v)
-		o->values = v;
-	if (!k || !v) {
+	if (RG_ALLOC_GROW(o->keys, o->n + 1, o->keys_cap) ||
+	    RG_ALLOC_GROW(o->values, o->n + 1, o->values_cap)) {
 		free(key);
 		free(value);
 		return rg_fail(err, RG_ENOMEM, NULL, "ROLLGUARD_OUTPUT: out of memory");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
+
 bool rg_step_applies(const rg_step *s, const char *env)
 {
 	if (s->n_environments == 0)
@@ -228,6 +230,7 @@ rg_err rg_plan_verify_checks(const rg_config *cfg, const char *env, const rg_che
 {
 	*out = NULL;
 	*n = 0;
+	size_t cap = 0;
 	for (size_t i = 0; i < cfg->n_deploy; i++) {
 		const rg_step *s = &cfg->deploy[i];
 		if (s->kind != RG_STEP_CHECKS || !rg_step_applies(s, env))
@@ -236,14 +239,12 @@ rg_err rg_plan_verify_checks(const rg_config *cfg, const char *env, const rg_che
 			const rg_check *c = rg_config_check(cfg, s->checks[k]);
 			if (!c || check_listed(*out, *n, c))
 				continue;
-			const rg_check **grown = realloc(*out, (*n + 1) * sizeof *grown);
-			if (!grown) {
+			if (RG_ALLOC_GROW(*out, *n + 1, cap)) {
 				free(*out);
 				*out = NULL;
 				*n = 0;
 				return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 			}
-			*out = grown;
 			(*out)[(*n)++] = c;
 		}
 	}

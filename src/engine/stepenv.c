@@ -7,21 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/names.h"
 
 extern char **environ;
 
 static rg_err push(rg_envlist *l, char *kv, rg_error *err)
 {
-	if (l->n + 2 > l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		char **grown = realloc(l->items, cap * sizeof *grown);
-		if (!grown) {
-			free(kv);
-			return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		}
-		l->items = grown;
-		l->cap = cap;
+	/* One more slot than items: the list stays NULL-terminated for exec. */
+	if (RG_ALLOC_GROW(l->items, l->n + 2, l->cap)) {
+		free(kv);
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
 	l->items[l->n++] = kv;
 	l->items[l->n] = NULL;

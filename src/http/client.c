@@ -15,10 +15,10 @@
 
 #include "util/duration.h"
 #include "util/log.h"
+#include "util/strbuf.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define DEFAULT_BODY_LIMIT (64 * 1024)
-#define BODY_FIRST_CHUNK   4096
 
 /* One socket curl asked us to watch. */
 typedef struct watched_sock {
@@ -50,8 +50,7 @@ struct rg_http_req {
 	int64_t timeout_ms;
 	uint64_t started_ns;
 	size_t body_limit;
-	char *body;              /* the first body_limit bytes, NUL-terminated */
-	size_t body_len, body_cap;
+	rg_strbuf body;          /* the first body_limit bytes */
 	bool truncated;          /* we stopped reading at body_limit */
 	bool out_of_memory;      /* we stopped reading for want of memory */
 	rg_http_req *prev, *next;
@@ -219,7 +218,7 @@ static void req_detach(rg_http_req *r)
 
 static void req_free(rg_http_req *r)
 {
-	free(r->body);
+	rg_strbuf_release(&r->body);
 	free(r);
 }
 
@@ -280,8 +279,8 @@ static void req_finish(rg_http_req *r, CURLcode rc)
 		os_errno = 0;
 	rg_http_result res = {
 		.status = status,
-		.body = r->body ? r->body : "",
-		.body_len = r->body_len,
+		.body = r->body.len ? r->body.buf : "",
+		.body_len = r->body.len,
 		.truncated = r->truncated,
 		.duration_ms = elapsed_ms(r),
 	};
@@ -318,25 +317,12 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *userp)
 {
 	rg_http_req *r = userp;
 	size_t n = size * nmemb;
-	size_t room = r->body_limit - r->body_len;
+	size_t room = r->body_limit - r->body.len;
 	size_t take = n < room ? n : room;
-	if (r->body_len + take + 1 > r->body_cap) {
-		size_t cap = r->body_cap ? r->body_cap : BODY_FIRST_CHUNK;
-		while (cap < r->body_len + take + 1)
-			cap *= 2;
-		if (cap > r->body_limit + 1)
-			cap = r->body_limit + 1;
-		char *body = realloc(r->body, cap);
-		if (!body) {
-			r->out_of_memory = true;
-			return 0;
-		}
-		r->body = body;
-		r->body_cap = cap;
+	if (rg_strbuf_add(&r->body, p, take)) {
+		r->out_of_memory = true;
+		return 0;
 	}
-	memcpy(r->body + r->body_len, p, take);
-	r->body_len += take;
-	r->body[r->body_len] = '\0';
 	if (take < n) {
 		r->truncated = true;
 		return 0;

@@ -16,6 +16,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "util/alloc.h"
+
 #define RELAXED memory_order_relaxed
 #define ACQUIRE memory_order_acquire
 #define RELEASE memory_order_release
@@ -485,16 +487,8 @@ static void sweep(rg_router *r)
 static rg_err intern(rg_router *r, rg_routes *t, rg_error *err)
 {
 	size_t n = t->sides[0].n + t->sides[1].n;
-	if (r->nknown + n > r->capknown) {
-		size_t cap = r->capknown ? r->capknown : 16;
-		while (cap < r->nknown + n)
-			cap *= 2;
-		rg_backend **k = realloc(r->known, cap * sizeof *k);
-		if (!k)
-			return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		r->known = k;
-		r->capknown = cap;
-	}
+	if (RG_ALLOC_GROW(r->known, r->nknown + n, r->capknown))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		rg_backend *mine = t->slots[i];
 		rg_backend *found = NULL;
@@ -556,23 +550,39 @@ void rg_router_free(rg_router *r)
 	free(r);
 }
 
-static rg_err mark(rg_router *r, const char *backend, int64_t until_ms, rg_error *err)
+/* The known backend at address backend ("host:port"); live_only skips the
+ * ones no table names any more (refs 0). On RG_OK it returns with r->lock
+ * held, so *out stays the router's while the caller reads or marks it; the
+ * caller unlocks. */
+static rg_err known_locked(rg_router *r, const char *backend, bool live_only, rg_backend **out,
+			   rg_error *err)
 {
 	struct sockaddr_in sa;
 	const char *why = parse_backend(backend, &sa);
 	if (why)
 		return rg_fail(err, RG_EINVAL, "backend", "bad backend '%s': %s", backend, why);
-	rg_err rc = RG_OK;
 	pthread_mutex_lock(&r->lock);
-	size_t i = 0;
-	while (i < r->nknown && !same_addr(r->known[i], &sa))
-		i++;
-	if (i == r->nknown)
-		rc = rg_fail(err, RG_ENOTFOUND, "backend", "unknown backend '%s'", backend);
-	else
-		atomic_store_explicit(&r->known[i]->down_until, until_ms, RELAXED);
+	for (size_t i = 0; i < r->nknown; i++) {
+		rg_backend *b = r->known[i];
+		if (same_addr(b, &sa) &&
+		    (!live_only || atomic_load_explicit(&b->refs, ACQUIRE) > 0)) {
+			*out = b;
+			return RG_OK;
+		}
+	}
 	pthread_mutex_unlock(&r->lock);
-	return rc;
+	return rg_fail(err, RG_ENOTFOUND, "backend", "unknown backend '%s'", backend);
+}
+
+static rg_err mark(rg_router *r, const char *backend, int64_t until_ms, rg_error *err)
+{
+	rg_backend *b;
+	rg_err rc = known_locked(r, backend, false, &b, err);
+	if (rc)
+		return rc;
+	atomic_store_explicit(&b->down_until, until_ms, RELAXED);
+	pthread_mutex_unlock(&r->lock);
+	return RG_OK;
 }
 
 rg_err rg_router_mark_down(rg_router *r, const char *backend, int64_t until_ms, rg_error *err)
@@ -588,24 +598,14 @@ rg_err rg_router_mark_up(rg_router *r, const char *backend, rg_error *err)
 rg_err rg_router_backend_state(rg_router *r, const char *backend, int64_t now_ms, long *inflight,
 			       bool *down, rg_error *err)
 {
-	struct sockaddr_in sa;
-	const char *why = parse_backend(backend, &sa);
-	if (why)
-		return rg_fail(err, RG_EINVAL, "backend", "bad backend '%s': %s", backend, why);
-	rg_err rc = RG_OK;
-	pthread_mutex_lock(&r->lock);
-	size_t i = 0;
-	while (i < r->nknown && !(same_addr(r->known[i], &sa) &&
-				  atomic_load_explicit(&r->known[i]->refs, ACQUIRE) > 0))
-		i++;
-	if (i == r->nknown) {
-		rc = rg_fail(err, RG_ENOTFOUND, "backend", "unknown backend '%s'", backend);
-	} else {
-		*inflight = rg_backend_inflight(r->known[i]);
-		*down = rg_backend_is_down(r->known[i], now_ms);
-	}
+	rg_backend *b;
+	rg_err rc = known_locked(r, backend, true, &b, err);
+	if (rc)
+		return rc;
+	*inflight = rg_backend_inflight(b);
+	*down = rg_backend_is_down(b, now_ms);
 	pthread_mutex_unlock(&r->lock);
-	return rc;
+	return RG_OK;
 }
 
 /* ---- one request's choice ----------------------------------------------------- */

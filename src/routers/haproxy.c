@@ -165,7 +165,7 @@ static void judge(rg_route_op *op)
 {
 	const char *sock = op->q->env->haproxy_socket;
 	size_t answered = 0;
-	const char *p = op->answer ? op->answer : "", *end = p + op->answer_len;
+	const char *p = op->answer.len ? op->answer.buf : "", *end = p + op->answer.len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -193,15 +193,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	rg_route_op *op = h->data;
 	*buf = uv_buf_init(NULL, 0);
-	if (op->answer_cap - op->answer_len < READ_CHUNK) {
-		size_t cap = op->answer_cap + READ_CHUNK * 4;
-		char *a = realloc(op->answer, cap);
-		if (!a)
-			return; /* on_read gets UV_ENOBUFS */
-		op->answer = a;
-		op->answer_cap = cap;
-	}
-	*buf = uv_buf_init(op->answer + op->answer_len, (unsigned)(op->answer_cap - op->answer_len));
+	if (rg_strbuf_grow(&op->answer, READ_CHUNK))
+		return; /* on_read gets UV_ENOBUFS */
+	/* The last allocated byte stays for the NUL rg_strbuf_setlen writes. */
+	*buf = uv_buf_init(op->answer.buf + op->answer.len,
+			   (unsigned)(op->answer.alloc - op->answer.len - 1));
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -215,9 +211,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	} else if (nread < 0) {
 		rg_route_finish(op, RG_EIO, "haproxy %s: cannot read the answer: %s", sock,
 				uv_strerror((int)nread));
-	} else if ((op->answer_len += (size_t)nread) > ANSWER_MAX) {
-		rg_route_finish(op, RG_EIO, "haproxy %s: answer longer than %d bytes", sock,
-				ANSWER_MAX);
+	} else {
+		rg_strbuf_setlen(&op->answer, op->answer.len + (size_t)nread);
+		if (op->answer.len > ANSWER_MAX)
+			rg_route_finish(op, RG_EIO, "haproxy %s: answer longer than %d bytes",
+					sock, ANSWER_MAX);
 	}
 }
 

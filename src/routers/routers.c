@@ -58,7 +58,7 @@ const char *rg_routers_kind(const rg_routers *r, const char *env)
 static void op_free(rg_route_op *op)
 {
 	free(op->line);
-	free(op->answer);
+	rg_strbuf_release(&op->answer);
 	free(op);
 }
 

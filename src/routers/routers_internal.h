@@ -11,6 +11,7 @@
 
 #include "engine/exec.h"
 #include "routers/routers.h"
+#include "util/strbuf.h"
 
 #define RG_ROUTE_MSG_LEN 512
 
@@ -60,8 +61,7 @@ struct rg_route_op {
 	uv_write_t write_req;
 	char *line;              /* the commands, ';'-separated, '\n'-terminated */
 	size_t n_commands;
-	char *answer;
-	size_t answer_len, answer_cap;
+	rg_strbuf answer;        /* what the router said so far */
 	/* command */
 	rg_exec *exec;
 };

@@ -83,27 +83,31 @@ static json_t *run_object(const rg_run *r)
 
 typedef json_t *(*row_fn)(sqlite3_stmt *st);
 
+typedef struct rows_to_json {
+	row_fn fn;
+	json_t *arr;
+	size_t n;
+	const char *what;
+} rows_to_json;
+
+static rg_err row_to_json(sqlite3_stmt *st, void *ctx, rg_error *err)
+{
+	rows_to_json *r = ctx;
+	r->n++;
+	if (json_array_append_new(r->arr, r->fn(st)) != 0)
+		return rg_fail(err, RG_ENOMEM, NULL, "%s: out of memory", r->what);
+	return RG_OK;
+}
+
 /* Steps st (already bound; rc is the result of binding) and appends fn(row)
  * to arr for each row, then releases st. *rows counts the rows if not NULL. */
 static rg_err rows_json(rg_store *s, sqlite3_stmt *st, int rc, row_fn fn, json_t *arr,
 			size_t *rows, const char *what, rg_error *err)
 {
-	rg_err e = RG_OK;
-	size_t n = 0;
-	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			n++;
-			if (json_array_append_new(arr, fn(st)) != 0) {
-				e = rg_fail(err, RG_ENOMEM, NULL, "%s: out of memory", what);
-				break;
-			}
-		}
-	}
-	if (!e && rc != SQLITE_DONE)
-		e = rg_sq_fail(s, rc, what, err);
-	rg_sq_done(st);
+	rows_to_json r = { fn, arr, 0, what };
+	rg_err e = rg_sq_each_row(s, st, rc, row_to_json, &r, what, err);
 	if (rows)
-		*rows = n;
+		*rows = r.n;
 	return e;
 }
 
@@ -288,20 +292,9 @@ static rg_err add_decision(rg_store *s, json_t *o, int64_t id, rg_error *err)
 	if (e)
 		return e;
 	json_t *all = json_array();
-	bool bad = !all;
-	rc = SQLITE_OK;
+	rc = all ? SQLITE_OK : SQLITE_NOMEM;   /* no array: nothing is bound or stepped */
 	rg_sq_bind_int(st, 1, id, &rc);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = SQLITE_OK;
-		json_t *row = decision_row(st);
-		if (!row || json_array_append_new(all, row) != 0)
-			bad = true;
-	}
-	if (rc != SQLITE_DONE)
-		e = rg_sq_fail(s, rc, "run decisions", err);
-	rg_sq_done(st);
-	if (!e && bad)
-		e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	e = rows_json(s, st, rc, decision_row, all, NULL, "run decisions", err);
 	if (!e) {
 		if (json_object_set_new(o, "decisions", all) != 0) /* takes all either way */
 			e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
@@ -513,6 +506,14 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 
 /* ---- metrics ----------------------------------------------------------------------------- */
 
+static rg_err state_count_row(sqlite3_stmt *st, void *by, rg_error *err)
+{
+	bool bad = false;
+	put(by, (const char *)sqlite3_column_text(st, 0), json_integer(sqlite3_column_int64(st, 1)),
+	    &bad);
+	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : RG_OK;
+}
+
 static rg_err metrics_by_state(rg_store *s, json_t *o, rg_error *err)
 {
 	json_t *by = json_object();
@@ -527,16 +528,7 @@ static rg_err metrics_by_state(rg_store *s, json_t *o, rg_error *err)
 			      "SELECT state, count(*) FROM runs GROUP BY state", &st, err);
 	if (e)
 		return e;
-	int rc = SQLITE_DONE;
-	while (!bad && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		put(by, (const char *)sqlite3_column_text(st, 0),
-		    json_integer(sqlite3_column_int64(st, 1)), &bad);
-	if (bad)
-		e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-	else if (rc != SQLITE_DONE)
-		e = rg_sq_fail(s, rc, "runs by state", err);
-	rg_sq_done(st);
-	return e;
+	return rg_sq_each_row(s, st, SQLITE_OK, state_count_row, by, "runs by state", err);
 }
 
 /* A rollback happened when a deploy ended rolled back (or tried to and

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/alloc.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -252,6 +253,20 @@ static rg_err exec_stmt(rg_store *s, sqlite3_stmt *st, int rc, const char *what,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	rg_err e = rc == SQLITE_DONE ? RG_OK : rg_sq_fail(s, rc, what, err);
+	rg_sq_done(st);
+	return e;
+}
+
+rg_err rg_sq_each_row(rg_store *s, sqlite3_stmt *st, int rc, rg_sq_row_fn row, void *ctx,
+		      const char *what, rg_error *err)
+{
+	rg_err e = RG_OK;
+	while (!e && rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		e = row(st, ctx, err);
+		rc = SQLITE_OK;
+	}
+	if (!e && rc != SQLITE_DONE)
+		e = rg_sq_fail(s, rc, what, err);
 	rg_sq_done(st);
 	return e;
 }
@@ -653,6 +668,20 @@ rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_stat
 	return e;
 }
 
+typedef struct id_list {
+	int64_t **ids;
+	size_t *n, cap;
+} id_list;
+
+static rg_err id_append(sqlite3_stmt *st, void *ctx, rg_error *err)
+{
+	id_list *l = ctx;
+	if (RG_ALLOC_GROW(*l->ids, *l->n + 1, l->cap))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	(*l->ids)[(*l->n)++] = sqlite3_column_int64(st, 0);
+	return RG_OK;
+}
+
 rg_err rg_store_runs_unfinished(rg_store *s, int64_t **ids, size_t *n, rg_error *err)
 {
 	*ids = NULL;
@@ -664,23 +693,8 @@ rg_err rg_store_runs_unfinished(rg_store *s, int64_t **ids, size_t *n, rg_error 
 			      &st, err);
 	if (e)
 		return e;
-	size_t cap = 0;
-	int rc = SQLITE_DONE;
-	while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 8;
-			int64_t *grown = realloc(*ids, cap * sizeof **ids);
-			if (!grown) {
-				e = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-				break;
-			}
-			*ids = grown;
-		}
-		(*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-	}
-	if (!e && rc != SQLITE_DONE)
-		e = rg_sq_fail(s, rc, "unfinished runs", err);
-	rg_sq_done(st);
+	id_list list = { ids, n, 0 };
+	e = rg_sq_each_row(s, st, SQLITE_OK, id_append, &list, "unfinished runs", err);
 	if (e) {
 		free(*ids);
 		*ids = NULL;
@@ -1099,24 +1113,23 @@ void rg_outputs_free(rg_output *o, size_t n)
 	free(o);
 }
 
-/* Appends the current row to *out, growing it by doubling. */
-static rg_err output_append(sqlite3_stmt *st, rg_output **out, size_t *n, size_t *cap,
-			    rg_error *err)
+typedef struct output_list {
+	rg_output **out;
+	size_t *n, cap;
+} output_list;
+
+/* Appends the current row to the list. */
+static rg_err output_append(sqlite3_stmt *st, void *ctx, rg_error *err)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 8;
-		rg_output *grown = realloc(*out, ncap * sizeof **out);
-		if (!grown)
-			return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		*out = grown;
-		*cap = ncap;
-	}
-	rg_output *o = &(*out)[*n];
+	output_list *l = ctx;
+	if (RG_ALLOC_GROW(*l->out, *l->n + 1, l->cap))
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	rg_output *o = &(*l->out)[*l->n];
 	rg_sq_text(st, 0, o->step, sizeof o->step);
 	rg_sq_text(st, 1, o->key, sizeof o->key);
 	rg_err e = copy_column(st, 2, &o->value, err);
 	if (!e)
-		(*n)++;
+		(*l->n)++;
 	return e;
 }
 
@@ -1135,15 +1148,10 @@ rg_err rg_store_outputs_get(rg_store *s, const char *env, const char *version,
 	if (e)
 		return e;
 	int rc = SQLITE_OK;
-	size_t cap = 0;
 	rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_str(st, 2, version, &rc);
-	if (rc == SQLITE_OK)
-		while (!e && (rc = sqlite3_step(st)) == SQLITE_ROW)
-			e = output_append(st, out, n, &cap, err);
-	if (!e && rc != SQLITE_DONE)
-		e = rg_sq_fail(s, rc, "get outputs", err);
-	rg_sq_done(st);
+	output_list list = { out, n, 0 };
+	e = rg_sq_each_row(s, st, rc, output_append, &list, "get outputs", err);
 	if (e) {
 		rg_outputs_free(*out, *n);
 		*out = NULL;

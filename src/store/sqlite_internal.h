@@ -1,6 +1,9 @@
-/* sqlite_internal.h — what sqlite.c (write side) and query.c (read side)
- * share: the store struct, its cache of prepared statements, row readers and
- * error mapping. Private to src/store/; nothing outside the store includes it. */
+/* sqlite_internal.h — what sqlite.c and query.c share: the store struct, its
+ * cache of prepared statements, the binders, row readers and error mapping.
+ * sqlite.c opens and migrates the store and holds every write plus the typed
+ * reads the engine works from (a run, a step, a release, outputs, a route);
+ * query.c only reads, building the API's JSON views. Private to src/store/;
+ * nothing outside the store includes it. */
 #ifndef RG_STORE_SQLITE_INTERNAL_H
 #define RG_STORE_SQLITE_INTERNAL_H
 
@@ -59,6 +62,13 @@ void rg_sq_done(sqlite3_stmt *st);
 /* Maps an SQLite result code to an rg_err with "what: sqlite's message".
  * Call it before rg_sq_done, while the connection's message is current. */
 rg_err rg_sq_fail(rg_store *s, int rc, const char *what, rg_error *err);
+
+/* Steps st (already bound; rc is the result of binding) to its last row,
+ * handing each row to row, and stops at the first error row returns. A
+ * failed step is rg_sq_fail(what). Ends with rg_sq_done, on every path. */
+typedef rg_err (*rg_sq_row_fn)(sqlite3_stmt *st, void *ctx, rg_error *err);
+rg_err rg_sq_each_row(rg_store *s, sqlite3_stmt *st, int rc, rg_sq_row_fn row, void *ctx,
+		      const char *what, rg_error *err);
 
 /* Binders that do nothing once *rc holds an error, so a run of binds is
  * checked once. Text comes from fixed buffers and is bounded by size. */

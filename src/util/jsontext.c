@@ -1,8 +1,27 @@
-/* jsontext.c — strings as JSON values (jsontext.h). */
+/* jsontext.c — strings as JSON values, and JSON as framed text (jsontext.h). */
 #include "util/jsontext.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/strbuf.h"
+
+static int dump_to(const char *buf, size_t size, void *data)
+{
+	return rg_strbuf_add(data, buf, size) ? -1 : 0;
+}
+
+char *rg_json_frame(const json_t *v, const char *before, const char *after, size_t *len)
+{
+	rg_strbuf sb = RG_STRBUF_INIT;
+	if (!v || rg_strbuf_addstr(&sb, before) ||
+	    json_dump_callback(v, dump_to, &sb, JSON_COMPACT) != 0 ||
+	    rg_strbuf_addstr(&sb, after)) {
+		rg_strbuf_release(&sb);
+		return NULL;
+	}
+	return rg_strbuf_detach(&sb, len);
+}
 
 json_t *rg_json_text(const char *s)
 {

@@ -11,4 +11,10 @@ json_t *rg_json_text(const char *s);
 /* The same, and json_null() for "". */
 json_t *rg_json_text_or_null(const char *s);
 
+/* before, v as compact JSON (an object or array), then after, in one new
+ * string the caller frees; *len (if not NULL) gets its length. NULL when out
+ * of memory or v cannot be encoded. For bodies and frames: "...\n",
+ * "data: ...\n\n". */
+char *rg_json_frame(const json_t *v, const char *before, const char *after, size_t *len);
+
 #endif
