@@ -76,6 +76,17 @@ struct rg_exec {
 	char readbuf[READ_CHUNK];
 };
 
+/* The last of x: its memory, then whoever waited for it to be closed. */
+static void exec_destroy(rg_exec *x)
+{
+	void (*cb)(void *) = x->on_closed;
+	void *ctx = x->closed_ctx;
+	free(x->log);
+	free(x);
+	if (cb)
+		cb(ctx);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
 	rg_exec *x = h->data;
@@ -83,12 +94,7 @@ static void on_handle_closed(uv_handle_t *h)
 	 * every handle, the reaped process last, has gone through uv_close. */
 	if (--x->closing > 0 || !x->freed || x->open)
 		return;
-	void (*cb)(void *) = x->on_closed;
-	void *ctx = x->closed_ctx;
-	free(x->log);
-	free(x);
-	if (cb)
-		cb(ctx);
+	exec_destroy(x);
 }
 
 static void close_handle(rg_exec *x, unsigned bit, uv_handle_t *h)
@@ -642,12 +648,7 @@ void rg_exec_free(rg_exec *x)
 	close_all(x);
 	if (x->closing == 0 && !(x->open & H_PROC)) {
 		/* never got a handle: only an early rg_exec_start failure */
-		void (*cb)(void *) = x->on_closed;
-		void *ctx = x->closed_ctx;
-		free(x->log);
-		free(x);
-		if (cb)
-			cb(ctx);
+		exec_destroy(x);
 	}
 }
 
