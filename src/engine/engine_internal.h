@@ -140,6 +140,7 @@ struct rg_active {
 	char prev_version[72];    /* last known good other than run.version */
 	rg_exec *exec;            /* command in flight */
 	rg_exec *stopping;        /* a stopped command in its kill grace (launch.c) */
+	bool exec_held;           /* exec is spawned held, its start not yet committed */
 	struct rg_launch_later *later; /* the next command, waiting for that one */
 	char exec_phase[16];      /* the step row of exec (or stopping) */
 	int exec_idx;
@@ -259,6 +260,15 @@ void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const c
 		    int idx, const char *version, const char *previous, rg_launch_done_fn done);
 rg_err rg_launch_env(rg_active *a, const char *step, const char *version,
 		     const char *previous, rg_envlist *out, rg_error *err);
+/* Before the commit of a step's start: an exec step's command is spawned
+ * held and its group written into sr, so the group is recorded in that
+ * same transaction; after the commit rg_launch_go (same arguments) lets it
+ * run, or launches the step the ordinary way when nothing was held. A
+ * refused commit goes to rg_run_stuck, whose cancel kills the held child. */
+void rg_launch_hold(rg_active *a, const rg_step *s, const char *command, const char *phase,
+		    int idx, const char *version, const char *previous, rg_step_run *sr);
+void rg_launch_go(rg_active *a, const rg_step *s, const char *command, const char *phase,
+		  int idx, const char *version, const char *previous, rg_launch_done_fn done);
 /* Replaces a->last_log with a copy of text. */
 void rg_launch_keep_log(rg_active *a, const char *text, size_t len);
 

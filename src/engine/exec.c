@@ -32,13 +32,17 @@
 #define BOOT_ID_PATH      "/proc/sys/kernel/random/boot_id"
 
 /* A held child is this constant script: it waits on fd 3 for the line "go"
- * and only then becomes `/bin/sh -c CMD` (exec keeps its pid, its group and
- * its start time, so what was recorded stays true). The command reaches it
- * as an argument ($1), never inside the script's text. If this process dies
- * before the release, the socket reads EOF and the child exits 125 having
- * run nothing, so a crash can never leave an unrecorded command running. */
+ * and only then runs CMD, in the same shell (its pid, its group and its
+ * start time stay what was recorded; evaluating the command there instead
+ * of exec'ing a second shell saves a shell start per command, the cost
+ * bench/rollback.sh measures). The command reaches it as an argument, never
+ * inside the script's text, and no positional parameter is left for it, as
+ * with `sh -c CMD`. If this process dies before the release, the socket
+ * reads EOF and the child exits 125 having run nothing, so a crash can
+ * never leave an unrecorded command running. */
 #define HOLD_SCRIPT \
-	"IFS= read -r go <&3 && [ \"$go\" = go ] || exit 125; exec /bin/sh -c \"$1\" 3<&-"
+	"IFS= read -r rg_go <&3 && [ \"$rg_go\" = go ] || exit 125; exec 3<&-; " \
+	"rg_command=$1; shift; unset rg_go; eval \"$rg_command\""
 
 /* Handles that need a uv_close, one bit each, so a half-built rg_exec can be
  * torn down by the same code as a finished one. */
@@ -477,7 +481,8 @@ static rg_err spawn(rg_exec *x, const rg_exec_opts *o, int write_fd, int hold_fd
 {
 	static char *empty_env[] = { NULL };
 	char *args[] = { "/bin/sh", "-c", (char *)o->command, NULL };
-	char *held[] = { "/bin/sh", "-c", HOLD_SCRIPT, "rollguard-held", (char *)o->command, NULL };
+	/* $0 of the script is "/bin/sh", what `sh -c CMD` gives the command. */
+	char *held[] = { "/bin/sh", "-c", HOLD_SCRIPT, "/bin/sh", (char *)o->command, NULL };
 	uv_stdio_container_t stdio[4] = {
 		{ .flags = UV_IGNORE },
 		{ .flags = UV_INHERIT_FD, .data.fd = write_fd },

@@ -27,6 +27,8 @@ static void begin_attempt(rg_active *a, rg_step_run *sr, const char *note)
 	sr->started = rg_now_ms();
 	sr->ended = 0;
 	sr->pgid = 0;
+	sr->pgid_start = 0;
+	sr->pgid_boot[0] = '\0';
 	sr->exit_code = -1;
 	sr->error[0] = '\0';
 	rg_run next = a->run;
@@ -38,10 +40,11 @@ static void begin_attempt(rg_active *a, rg_step_run *sr, const char *note)
 		 (int)a->n_fwd, s->name, sr->attempts, allowed);
 	rg_step_record rec = { sr, false, NULL };
 	rg_error err;
+	rg_launch_hold(a, s, s->run, "forward", a->run.cursor, a->run.version, a->prev_version, sr);
 	if (rg_run_commit(a, &next, "step_started", s->name, msg, rg_step_record_extra, &rec, &err))
 		return rg_run_stuck(a, &err);
-	rg_launch_step(a, s, s->run, "forward", a->run.cursor, a->run.version, a->prev_version,
-		       on_step_done);
+	rg_launch_go(a, s, s->run, "forward", a->run.cursor, a->run.version, a->prev_version,
+		     on_step_done);
 }
 
 void rg_forward_start_step(rg_active *a)

@@ -319,6 +319,7 @@ void rg_launch_stop(rg_active *a)
 		free(a->later);
 		a->later = NULL;
 	}
+	a->exec_held = false;   /* a held child is killed at once: it ran nothing */
 	if (!a->exec)
 		return;
 	rg_exec *x = a->exec;
@@ -403,6 +404,57 @@ static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
 	if (rc) {
 		rg_launch_keep_log(a, err.message, strlen(err.message));
 		a->launch_done(a, RG_OUTCOME_FAILED, err.message, -1);
+	}
+}
+
+/* The common path records the group in the step's own start transaction:
+ * the child is spawned held before the commit (it runs nothing until
+ * released, and exits unrun if serve dies first), its group goes into the
+ * row the caller commits, and rg_launch_go releases it. Anything else —
+ * checks, traffic, a command that must wait for a stopped group, a spawn
+ * that fails — leaves nothing held, and rg_launch_go takes the ordinary
+ * path (rg_launch_step: spawn, record the group, release). */
+void rg_launch_hold(rg_active *a, const rg_step *s, const char *command, const char *phase,
+		    int idx, const char *version, const char *previous, rg_step_run *sr)
+{
+	if (s->kind != RG_STEP_EXEC || a->exec || a->stopping || a->later)
+		return;
+	rg_error err;
+	rg_envlist env;
+	if (prepare_output(a, phase, idx, &err) || rg_launch_env(a, s->name, version, previous, &env, &err))
+		return;
+	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env.items,
+			   .timeout_ms = s->timeout_ms, .kill_grace_ms = kill_grace(a, s), .held = true };
+	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
+	rg_envlist_release(&env);
+	if (rc) {
+		a->exec = NULL;
+		return;
+	}
+	a->exec_held = true;
+	a->exec_timeout_ms = s->timeout_ms;
+	snprintf(a->exec_phase, sizeof a->exec_phase, "%s", phase);
+	a->exec_idx = idx;
+	const rg_proc_id *id = rg_exec_id(a->exec);
+	sr->pgid = id->pgid;
+	sr->pgid_start = id->start_ticks;
+	snprintf(sr->pgid_boot, sizeof sr->pgid_boot, "%s", id->boot_id);
+}
+
+void rg_launch_go(rg_active *a, const rg_step *s, const char *command, const char *phase,
+		  int idx, const char *version, const char *previous, rg_launch_done_fn done)
+{
+	if (!a->exec_held)
+		return rg_launch_step(a, s, command, phase, idx, version, previous, done);
+	a->exec_held = false;
+	a->launch_done = done;
+	rg_recover_forget_result(a);
+	rg_error err;
+	if (rg_exec_release(a->exec, &err) != RG_OK) {
+		rg_exec_free(a->exec);
+		a->exec = NULL;
+		rg_launch_keep_log(a, err.message, strlen(err.message));
+		done(a, RG_OUTCOME_FAILED, err.message, -1);
 	}
 }
 

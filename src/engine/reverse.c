@@ -39,6 +39,9 @@ void rg_reverse_start_entry(rg_active *a)
 	sr.ended = 0;
 	sr.exit_code = -1;
 	sr.error[0] = '\0';
+	sr.pgid = 0;
+	sr.pgid_start = 0;
+	sr.pgid_boot[0] = '\0';
 	rg_run next = a->run;
 	snprintf(next.step, sizeof next.step, "%s", s->name);
 	int allowed = sr.attempts > s->retries + 1 ? sr.attempts : s->retries + 1;
@@ -51,14 +54,15 @@ void rg_reverse_start_entry(rg_active *a)
 	rg_error err;
 	char event[32];
 	snprintf(event, sizeof event, "%s_started", action);
-	if (rg_run_commit(a, &next, event, s->name, msg, rg_step_record_extra, &rec, &err))
-		return rg_run_stuck(a, &err);
 	/* Undo is told about the release it removes and the one it restores;
 	 * a redeploy runs the step as if deploying the restored release. */
 	const char *version = redeploy(e) ? a->plan.target : a->plan.removed;
 	const char *previous = redeploy(e) ? a->plan.removed : a->plan.target;
-	rg_launch_step(a, s, rg_plan_command(a->eng->cfg, e), "reverse", a->run.cursor, version,
-		       previous, on_entry_done);
+	const char *command = rg_plan_command(a->eng->cfg, e);
+	rg_launch_hold(a, s, command, "reverse", a->run.cursor, version, previous, &sr);
+	if (rg_run_commit(a, &next, event, s->name, msg, rg_step_record_extra, &rec, &err))
+		return rg_run_stuck(a, &err);
+	rg_launch_go(a, s, command, "reverse", a->run.cursor, version, previous, on_entry_done);
 }
 
 static void on_backoff(uv_timer_t *t)
