@@ -122,7 +122,7 @@ static rg_err stream_fill(sse_stream *s, rg_error *err)
 		return rc;
 	bool terminal = rg_run_state_terminal(run.state);
 	char state[RG_STATE_LEN];
-	snprintf(state, sizeof state, "%s", run.state);
+	snprintf(state, sizeof state, "%s", rg_run_state_name(run.state));
 	rg_run_release(&run);
 
 	json_t *events = NULL;

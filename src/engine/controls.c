@@ -18,15 +18,17 @@ static rg_err find_active(rg_engine *e, int64_t run_id, rg_active **out, rg_erro
 	rg_err rc = rg_store_run_get(e->store, run_id, &r, err);
 	if (rc)
 		return rc;
-	rc = rg_fail(err, RG_ECONFLICT, NULL, "run %lld is %s", (long long)run_id, r.state);
+	rc = rg_fail(err, RG_ECONFLICT, NULL, "run %lld is %s", (long long)run_id,
+		     rg_run_state_name(r.state));
 	rg_run_release(&r);
 	return rc;
 }
 
-static bool state_in(const rg_active *a, const char *const *states)
+/* states ends with RG_RUN_STATE_COUNT. */
+static bool state_in(const rg_active *a, const rg_run_state *states)
 {
-	for (; *states; states++)
-		if (strcmp(a->run.state, *states) == 0)
+	for (; *states != RG_RUN_STATE_COUNT; states++)
+		if (a->run.state == *states)
 			return true;
 	return false;
 }
@@ -34,8 +36,8 @@ static bool state_in(const rg_active *a, const char *const *states)
 static rg_err refuse(const rg_active *a, const char *what, rg_error *err)
 {
 	return rg_fail(err, RG_ECONFLICT, NULL, "cannot %s run %lld: it is %s%s", what,
-		       (long long)a->run.id, a->run.state,
-		       strcmp(a->run.phase, "reverse") == 0 ? " (rolling back)" : "");
+		       (long long)a->run.id, rg_run_state_name(a->run.state),
+		       a->run.phase == RG_PHASE_REVERSE ? " (rolling back)" : "");
 }
 
 /* An aborted deploy leaves a pending release failed; a release already live
@@ -45,7 +47,7 @@ static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
 	rg_store *s = a->eng->store;
 	rg_release rel;
 	rg_step_run sr;
-	if (rg_store_step_get(s, a->run.id, a->run.phase, a->run.cursor, &sr, NULL) == RG_OK &&
+	if (rg_store_step_get(s, a->run.id, rg_run_phase_name(a->run.phase), a->run.cursor, &sr, NULL) == RG_OK &&
 	    strcmp(sr.state, "running") == 0) {
 		rg_step_row_finish(&sr, false, ctx, -1);
 		rg_launch_keep_group(a, &sr);   /* until its kill grace is over */
@@ -53,28 +55,29 @@ static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
 		if (rc)
 			return rc;
 	}
-	if (strcmp(a->run.kind, "deploy") != 0 ||
+	if (a->run.kind != RG_KIND_DEPLOY ||
 	    rg_store_release_get(s, a->run.env, a->run.version, &rel, NULL) != RG_OK ||
-	    strcmp(rel.state, "pending") != 0)
+	    rel.state != RG_REL_PENDING)
 		return RG_OK;
-	return rg_run_set_release(a, &rel, "failed", err);
+	return rg_run_set_release(a, &rel, RG_REL_FAILED, err);
 }
 
 rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
 {
-	static const char *const allowed[] = { "queued", "running", "paused", "monitoring",
-					       "awaiting_approval", NULL };
+	static const rg_run_state allowed[] = { RG_RUN_QUEUED, RG_RUN_RUNNING, RG_RUN_PAUSED,
+						RG_RUN_MONITORING, RG_RUN_AWAITING_APPROVAL,
+						RG_RUN_STATE_COUNT };
 	rg_active *a;
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)
 		return rc;
-	if (!state_in(a, allowed) || strcmp(a->run.phase, "reverse") == 0)
+	if (!state_in(a, allowed) || a->run.phase == RG_PHASE_REVERSE)
 		return refuse(a, "abort", err);
 	/* The abort is committed first and only then is the step stopped
 	 * (rg_active_release: SIGTERM, SIGKILL after its kill_grace): a
 	 * refused commit leaves the run going on as it was. */
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "aborted");
+	next.state = RG_RUN_ABORTED;
 	snprintf(next.error, sizeof next.error, "aborted by %s; nothing was undone", actor);
 	next.ended = rg_now_ms();
 	char msg[200];
@@ -91,12 +94,12 @@ rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error
 
 rg_err rg_engine_pause(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
 {
-	static const char *const allowed[] = { "running", NULL };
+	static const rg_run_state allowed[] = { RG_RUN_RUNNING, RG_RUN_STATE_COUNT };
 	rg_active *a;
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)
 		return rc;
-	if (!state_in(a, allowed) || strcmp(a->run.phase, "forward") != 0 || a->run.paused)
+	if (!state_in(a, allowed) || a->run.phase != RG_PHASE_FORWARD || a->run.paused)
 		return refuse(a, "pause", err);
 	rg_run next = a->run;
 	next.paused = true;
@@ -111,15 +114,15 @@ rg_err rg_engine_resume(rg_engine *e, int64_t run_id, const char *actor, rg_erro
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)
 		return rc;
-	if (strcmp(a->run.state, "awaiting_approval") == 0)
+	if (a->run.state == RG_RUN_AWAITING_APPROVAL)
 		return rg_approval_continue(a, actor, err);
-	bool holding = strcmp(a->run.state, "paused") == 0;
+	bool holding = a->run.state == RG_RUN_PAUSED;
 	if (!holding && !a->run.paused)
 		return refuse(a, "resume", err);
 	rg_run next = a->run;
 	next.paused = false;
 	if (holding)
-		snprintf(next.state, sizeof next.state, "running");
+		next.state = RG_RUN_RUNNING;
 	char msg[120];
 	snprintf(msg, sizeof msg, "resumed by %s", actor);
 	rc = rg_run_commit(a, &next, "resumed", NULL, msg, NULL, NULL, err);
@@ -134,9 +137,9 @@ rg_err rg_engine_promote(rg_engine *e, int64_t run_id, const char *actor, rg_err
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)
 		return rc;
-	if (strcmp(a->run.phase, "forward") != 0)
+	if (a->run.phase != RG_PHASE_FORWARD)
 		return refuse(a, "promote", err);
-	if (strcmp(a->run.state, "monitoring") != 0)
+	if (a->run.state != RG_RUN_MONITORING)
 		return rg_traffic_promote(a, actor, err);
 	char msg[160];
 	snprintf(msg, sizeof msg, "promoted by %s: monitor window ended early", actor);

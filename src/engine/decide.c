@@ -25,7 +25,7 @@
 
 static bool reverse(const rg_active *a)
 {
-	return strcmp(a->run.phase, "reverse") == 0;
+	return a->run.phase == RG_PHASE_REVERSE;
 }
 
 void rg_decide_window(const rg_active *a, char *out, size_t size)
@@ -34,7 +34,7 @@ void rg_decide_window(const rg_active *a, char *out, size_t size)
 		snprintf(out, size, "post_rollback_monitor");
 		return;
 	}
-	if (strcmp(a->run.state, "monitoring") == 0 || (size_t)a->run.cursor >= a->n_fwd) {
+	if (a->run.state == RG_RUN_MONITORING || (size_t)a->run.cursor >= a->n_fwd) {
 		snprintf(out, size, "monitor");
 		return;
 	}
@@ -78,7 +78,8 @@ static decision_action action_of(const rg_decision *d)
 void rg_decide_published(rg_active *a, const rg_decision *d)
 {
 	rg_news n = { .kind = RG_NEWS_DECISION, .run_id = a->run.id, .env = a->run.env,
-		      .version = a->run.version, .run_kind = a->run.kind, .decision = d };
+		      .version = a->run.version, .run_kind = rg_run_kind_name(a->run.kind),
+		      .decision = d };
 	rg_engine_publish(a->eng, &n);
 }
 
@@ -115,7 +116,7 @@ static void hold(rg_active *a, const rg_decision *d)
 {
 	rg_run_cancel_work(a);
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "awaiting_approval");
+	next.state = RG_RUN_AWAITING_APPROVAL;
 	next.window_until = rg_now_ms() + a->eng->cfg->approval_timeout_ms;
 	char limit[32], msg[900];
 	rg_duration_format(a->eng->cfg->approval_timeout_ms, limit, sizeof limit);
@@ -134,7 +135,7 @@ static void hold(rg_active *a, const rg_decision *d)
 bool rg_decide_allowed(const rg_active *a, const char *trigger)
 {
 	return !a->refused_trigger[0] || strcmp(a->refused_trigger, trigger) != 0 ||
-	       a->refused_stage != a->run.traffic_stage || strcmp(a->run.phase, "reverse") == 0;
+	       a->refused_stage != a->run.traffic_stage || a->run.phase == RG_PHASE_REVERSE;
 }
 
 /* After a rollback nothing rolls back again: the run ends marked, and the
@@ -212,9 +213,9 @@ void rg_approval_resume(rg_active *a)
 
 rg_err rg_approval_rollback(rg_active *a, const char *actor, const char *reason, rg_error *err)
 {
-	if (strcmp(a->run.state, "awaiting_approval") != 0)
+	if (a->run.state != RG_RUN_AWAITING_APPROVAL)
 		return rg_fail(err, RG_ECONFLICT, NULL, "run %lld is %s, not awaiting approval",
-			       (long long)a->run.id, a->run.state);
+			       (long long)a->run.id, rg_run_state_name(a->run.state));
 	uv_timer_stop(&a->timer);
 	rg_decision d = { .action = "rollback" };
 	snprintf(d.trigger, sizeof d.trigger, "approved");
@@ -244,7 +245,7 @@ rg_err rg_approval_continue(rg_active *a, const char *actor, rg_error *err)
 	json_decref(run);
 	bool monitoring = (size_t)a->run.cursor >= a->n_fwd;
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "%s", monitoring ? "monitoring" : "running");
+	next.state = monitoring ? RG_RUN_MONITORING : RG_RUN_RUNNING;
 	int64_t length = rg_evidence_length(rg_evidence_for_monitor(a), a->env->monitor_ms);
 	if (!monitoring) {
 		const rg_step *s = &a->eng->cfg->deploy[a->fwd[a->run.cursor]];

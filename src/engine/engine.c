@@ -128,7 +128,7 @@ static void stop_stranded_step(rg_engine *e, int64_t run_id)
 	rg_step_run sr;
 	if (rg_store_run_get(e->store, run_id, &r, NULL) != RG_OK)
 		return;
-	if (rg_store_step_get(e->store, run_id, r.phase, r.cursor, &sr, NULL) == RG_OK &&
+	if (rg_store_step_get(e->store, run_id, rg_run_phase_name(r.phase), r.cursor, &sr, NULL) == RG_OK &&
 	    strcmp(sr.state, "running") == 0)
 		rg_step_kill_stale(&sr);
 	rg_run_release(&r);
@@ -180,9 +180,10 @@ rg_err rg_engine_resume_all(rg_engine *e, rg_error *err)
 			continue;
 		}
 		rg_info("resuming run %lld (%s %s in %s, state %s)", (long long)a->run.id,
-			a->run.kind, a->run.version, a->run.env, a->run.state);
+			rg_run_kind_name(a->run.kind), a->run.version, a->run.env,
+			rg_run_state_name(a->run.state));
 		rg_run_start_deadline(a);
-		if (strcmp(a->run.state, "monitoring") == 0)
+		if (a->run.state == RG_RUN_MONITORING)
 			rg_window_resume(a);
 		else
 			rg_run_advance(a);
@@ -202,26 +203,28 @@ static rg_err check_env(const rg_engine *e, const char *env, rg_error *err)
 
 /* The news of a run just created: its state, its release's, a manual decision. */
 static void publish_created(rg_engine *e, const rg_run *r, const rg_release *rel,
-			    const char *rel_from, const rg_decision *d)
+			    rg_release_state rel_from, const rg_decision *d)
 {
+	const char *kind = rg_run_kind_name(r->kind);
 	rg_news n = { .kind = RG_NEWS_RUN_STATE, .run_id = r->id, .env = r->env,
-		      .version = r->version, .run_kind = r->kind, .from = "", .to = r->state };
+		      .version = r->version, .run_kind = kind, .from = "",
+		      .to = rg_run_state_name(r->state) };
 	rg_engine_publish(e, &n);
-	if (rel && strcmp(rel_from, rel->state) != 0) {
+	if (rel && rel_from != rel->state) {
 		n.kind = RG_NEWS_RELEASE_STATE;
-		n.from = rel_from;
-		n.to = rel->state;
+		n.from = rg_release_state_name(rel_from);
+		n.to = rg_release_state_name(rel->state);
 		rg_engine_publish(e, &n);
 	}
 	if (d) {
 		n = (rg_news){ .kind = RG_NEWS_DECISION, .run_id = r->id, .env = r->env,
-			       .version = r->version, .run_kind = r->kind, .decision = d };
+			       .version = r->version, .run_kind = kind, .decision = d };
 		rg_engine_publish(e, &n);
 	}
 }
 
 /* rel (with rel_from, its state before) and d may be NULL. */
-static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, const char *rel_from,
+static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, rg_release_state rel_from,
 			 bool clear_outputs, const rg_decision *d, const char *message, rg_error *err)
 {
 	rg_err rc = rg_store_begin(e->store, err);
@@ -241,7 +244,7 @@ static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, const c
 		rg_store_abandon(e->store);
 		return rc;
 	}
-	publish_created(e, r, rel, rel_from ? rel_from : "", d);
+	publish_created(e, r, rel, rel_from, d);
 	return RG_OK;
 }
 
@@ -281,11 +284,11 @@ rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
 	rg_run r;
 	memset(&r, 0, sizeof r);
 	snprintf(r.env, sizeof r.env, "%s", env);
-	snprintf(r.kind, sizeof r.kind, "deploy");
+	r.kind = RG_KIND_DEPLOY;
 	snprintf(r.version, sizeof r.version, "%s", version);
 	snprintf(r.from_version, sizeof r.from_version, "%s", has_cur ? cur.version : "");
-	snprintf(r.state, sizeof r.state, "queued");
-	snprintf(r.phase, sizeof r.phase, "forward");
+	r.state = RG_RUN_QUEUED;
+	r.phase = RG_PHASE_FORWARD;
 	snprintf(r.actor, sizeof r.actor, "%s", actor ? actor : "api");
 	r.created = rg_now_ms();
 	r.deadline = en->timeout_ms > 0 ? r.created + en->timeout_ms : 0;
@@ -297,10 +300,9 @@ rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
 		snprintf(rel.version, sizeof rel.version, "%s", version);
 		rel.created = r.created;
 	}
-	char rel_from[RG_STATE_LEN];
-	snprintf(rel_from, sizeof rel_from, "%s", rel.state);
+	rg_release_state rel_from = rel.state;
 	if (!is_cur)
-		snprintf(rel.state, sizeof rel.state, "pending");
+		rel.state = RG_REL_PENDING;
 	rel.updated = r.created;
 	char msg[300];
 	snprintf(msg, sizeof msg, "deploy of %s to %s requested by %s", version, env, r.actor);
@@ -428,11 +430,11 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	rg_run r;
 	memset(&r, 0, sizeof r);
 	snprintf(r.env, sizeof r.env, "%s", req->env);
-	snprintf(r.kind, sizeof r.kind, "rollback");
+	r.kind = RG_KIND_ROLLBACK;
 	snprintf(r.version, sizeof r.version, "%s", t->target.version);
 	snprintf(r.from_version, sizeof r.from_version, "%s", t->live.version);
-	snprintf(r.state, sizeof r.state, "queued");
-	snprintf(r.phase, sizeof r.phase, "reverse");
+	r.state = RG_RUN_QUEUED;
+	r.phase = RG_PHASE_REVERSE;
 	snprintf(r.actor, sizeof r.actor, "%s", req->actor ? req->actor : "api");
 	snprintf(r.reason, sizeof r.reason, "%s", req->reason ? req->reason : "");
 	r.force = req->force;
@@ -449,7 +451,7 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
 	snprintf(d.reason, sizeof d.reason, "%s asked to roll %s back from %s to %s%s%s", r.actor,
 		 req->env, t->live.version, t->target.version, r.reason[0] ? ": " : "", r.reason);
-	rg_err rc = create_run(e, &r, NULL, NULL, false, &d, d.reason, err);
+	rg_err rc = create_run(e, &r, NULL, RG_REL_NONE, false, &d, d.reason, err);
 	free(r.plan);
 	if (!rc)
 		*run_id = r.id;
@@ -461,7 +463,7 @@ static rg_active *awaiting(rg_engine *e, const char *env)
 {
 	for (rg_active *a = e->runs; a; a = a->next)
 		if (!a->released && strcmp(a->run.env, env) == 0 &&
-		    strcmp(a->run.state, "awaiting_approval") == 0)
+		    a->run.state == RG_RUN_AWAITING_APPROVAL)
 			return a;
 	return NULL;
 }
@@ -589,7 +591,7 @@ rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *er
  * known good (after a manual rollback it is not the most recently
  * verified release); otherwise to the most recently verified one. */
 	const char *from = a->run.from_version;
-	if (strcmp(a->run.kind, "deploy") == 0 && from[0] && strcmp(from, a->run.version) != 0 &&
+	if (a->run.kind == RG_KIND_DEPLOY && from[0] && strcmp(from, a->run.version) != 0 &&
 	    rg_store_release_get(e->store, a->run.env, from, &prev, NULL) == RG_OK && prev.verified_at > 0)
 		snprintf(a->prev_version, sizeof a->prev_version, "%s", prev.version);
 	else if (rg_store_release_last_known_good(e->store, a->run.env, a->run.version, &prev, NULL) == RG_OK)
@@ -704,11 +706,11 @@ void rg_engine_free(rg_engine *e)
  * (its steps, pauses, monitor window), or a rollback's post-rollback window. */
 static bool watched(const rg_active *a)
 {
-	const char *st = a->run.state;
-	if (strcmp(a->run.phase, "reverse") == 0)
-		return strcmp(st, "monitoring") == 0;
-	return strcmp(a->run.kind, "deploy") == 0 &&
-	       (strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 || strcmp(st, "monitoring") == 0);
+	rg_run_state st = a->run.state;
+	if (a->run.phase == RG_PHASE_REVERSE)
+		return st == RG_RUN_MONITORING;
+	return a->run.kind == RG_KIND_DEPLOY &&
+	       (st == RG_RUN_RUNNING || st == RG_RUN_PAUSED || st == RG_RUN_MONITORING);
 }
 
 rg_err rg_engine_alert(rg_engine *e, const rg_alert_in *in, int64_t *run_id, rg_error *err)
@@ -724,7 +726,7 @@ rg_err rg_engine_alert(rg_engine *e, const rg_alert_in *in, int64_t *run_id, rg_
 		return rg_fail(err, RG_ENOTFOUND, "env", "nothing is being watched in '%s'", in->env);
 	if (!watched(a))
 		return rg_fail(err, RG_ENOTFOUND, "env", "run %lld in '%s' is %s: an alert changes nothing now",
-			       (long long)a->run.id, in->env, a->run.state);
+			       (long long)a->run.id, in->env, rg_run_state_name(a->run.state));
 	*run_id = a->run.id;
 	rg_decision d;
 	memset(&d, 0, sizeof d);

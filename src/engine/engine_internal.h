@@ -168,7 +168,7 @@ struct rg_active {
 	rg_wait_clock deadline_clock; /* of run.deadline */
 	/* Release changes written in the transaction being built, published
 	 * once it commits (run.c rg_run_set_release). */
-	struct { char version[RG_VNAME_LEN], from[RG_STATE_LEN], to[RG_STATE_LEN]; } release_news[4];
+	struct { char version[RG_VNAME_LEN]; rg_release_state from, to; } release_news[4];
 	int n_release_news;
 	rg_recovery rec;          /* recover.c */
 	rg_evidence_watch evidence; /* evidence.c */
@@ -215,7 +215,7 @@ void rg_recover_stop(rg_active *a);
 /* Inside a transaction: rel takes state (updated, run_id, and verified_at
  * the first time it is known good) and is written; the change is published
  * once the transaction commits. */
-rg_err rg_run_set_release(rg_active *a, rg_release *rel, const char *state, rg_error *err);
+rg_err rg_run_set_release(rg_active *a, rg_release *rel, rg_release_state state, rg_error *err);
 /* Milliseconds left until run.window_until / run.deadline, measured on the
  * monotonic clock (<= 0: due). Only a restart reads the wall clock. */
 int64_t rg_run_window_left(rg_active *a);

@@ -37,7 +37,7 @@ static bool has_analysis(const rg_config *cfg)
 static bool applies(const rg_active *a)
 {
 	return a->eng->dp && a->env->proxy_listen && has_analysis(a->eng->cfg) &&
-	       strcmp(a->run.kind, "deploy") == 0 && strcmp(a->run.phase, "forward") == 0;
+	       a->run.kind == RG_KIND_DEPLOY && a->run.phase == RG_PHASE_FORWARD;
 }
 
 const rg_evidence *rg_evidence_for_share(const rg_active *a, const rg_step *s)

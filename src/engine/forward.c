@@ -129,8 +129,8 @@ static rg_err halt_extra(rg_active *a, void *ctx, rg_error *err)
 	rg_release rel;
 	rg_err rc = decided_extra(a, ctx, err);
 	if (!rc && rg_store_release_get(a->eng->store, a->run.env, a->run.version, &rel, NULL) == RG_OK &&
-	    strcmp(rel.state, "pending") == 0)
-		rc = rg_run_set_release(a, &rel, "failed", err);
+	    rel.state == RG_REL_PENDING)
+		rc = rg_run_set_release(a, &rel, RG_REL_FAILED, err);
 	return rc;
 }
 
@@ -139,7 +139,7 @@ void rg_forward_halt(rg_active *a, const rg_decision *d, rg_step_run *sr)
 	rg_error err;
 	decided x = { d, sr, NULL };
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "failed");
+	next.state = RG_RUN_FAILED;
 	if (sr)
 		snprintf(next.error, sizeof next.error,
 			 "step '%s' failed (%s); halted without undoing (on_failure: halt)", sr->name, sr->error);
@@ -246,8 +246,8 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 	rg_run next = a->run;
 	if (rollback_plan(a, &plan, &next.plan, &err))
 		return decision_refused(a, d, failed, swapping ? &swap : NULL, &err);
-	snprintf(next.state, sizeof next.state, "rolling_back");
-	snprintf(next.phase, sizeof next.phase, "reverse");
+	next.state = RG_RUN_ROLLING_BACK;
+	next.phase = RG_PHASE_REVERSE;
 	snprintf(next.reason, sizeof next.reason, "%s", d->reason);
 	next.step[0] = '\0';
 	next.cursor = 0;
@@ -275,9 +275,9 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 
 void rg_forward_run_timeout(rg_active *a)
 {
-	const char *st = a->run.state;
-	if (a->released || strcmp(a->run.phase, "forward") != 0 ||
-	    !(strcmp(st, "running") == 0 || strcmp(st, "paused") == 0))
+	rg_run_state st = a->run.state;
+	if (a->released || a->run.phase != RG_PHASE_FORWARD ||
+	    !(st == RG_RUN_RUNNING || st == RG_RUN_PAUSED))
 		return;
 	char limit[32];
 	rg_duration_format(a->env->timeout_ms, limit, sizeof limit);
@@ -311,11 +311,11 @@ static rg_err go_live(rg_active *a, void *ctx, rg_error *err)
 	rg_err rc = RG_OK;
 	if (rg_store_release_current(s, a->run.env, &cur, NULL) == RG_OK &&
 	    strcmp(cur.version, a->run.version) != 0)
-		rc = rg_run_set_release(a, &cur, "superseded", err);
+		rc = rg_run_set_release(a, &cur, RG_REL_SUPERSEDED, err);
 	if (!rc)
 		rc = rg_store_release_get(s, a->run.env, a->run.version, &rel, err);
 	if (!rc)
-		rc = rg_run_set_release(a, &rel, "live", err);
+		rc = rg_run_set_release(a, &rel, RG_REL_LIVE, err);
 	return rc;
 }
 

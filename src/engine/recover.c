@@ -108,7 +108,8 @@ static bool result_applies(rg_active *a)
 {
 	rg_recovery *r = &a->rec;
 	rg_step_run sr;
-	return r->has_result && strcmp(r->phase, a->run.phase) == 0 && r->idx == a->run.cursor &&
+	return r->has_result && strcmp(r->phase, rg_run_phase_name(a->run.phase)) == 0 &&
+	       r->idx == a->run.cursor &&
 	       rg_store_step_get(a->eng->store, a->run.id, r->phase, r->idx, &sr, NULL) == RG_OK &&
 	       strcmp(sr.state, "running") == 0;
 }
@@ -127,7 +128,7 @@ static void on_retry(uv_timer_t *t)
 		return rg_active_release(a);
 	rg_info("run %lld: trying again after %d refused write%s", (long long)a->run.id, r->failures,
 		r->failures == 1 ? "" : "s");
-	if (r->has_decision && strcmp(a->run.phase, "forward") == 0)
+	if (r->has_decision && a->run.phase == RG_PHASE_FORWARD)
 		return rg_forward_decide_rollback(a, &r->decision, r->has_failed ? &r->failed : NULL);
 	rg_recover_forget_decision(a);
 	if (result_applies(a)) {

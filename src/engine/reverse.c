@@ -111,12 +111,12 @@ static void on_entry_done(rg_active *a, rg_step_outcome outcome, const char *det
 /* ---- after the plan: verify, watch, report ------------------------------- */
 
 typedef struct run_end {
-	const char *removed_state;   /* state of the release taken away, or NULL */
+	rg_release_state removed_state; /* of the release taken away; RG_REL_NONE: unchanged */
 	bool restore_target;         /* the target becomes known good */
 	const rg_decision *decision; /* found the restored release unhealthy, or NULL */
 } run_end;
 
-static rg_err set_state(rg_active *a, const char *version, const char *state, rg_error *err)
+static rg_err set_state(rg_active *a, const char *version, rg_release_state state, rg_error *err)
 {
 	rg_release rel;
 	if (!version[0] || rg_store_release_get(a->eng->store, a->run.env, version, &rel, NULL) != RG_OK)
@@ -128,27 +128,27 @@ static rg_err run_end_extra(rg_active *a, void *ctx, rg_error *err)
 {
 	const run_end *o = ctx;
 	rg_err rc = RG_OK;
-	if (o->removed_state)
+	if (o->removed_state != RG_REL_NONE)
 		rc = set_state(a, a->plan.removed, o->removed_state, err);
 	if (!rc && o->restore_target)
-		rc = set_state(a, a->plan.target, "known_good", err);
+		rc = set_state(a, a->plan.target, RG_REL_KNOWN_GOOD, err);
 	if (!rc && o->decision)
 		rc = rg_store_decision_put(a->eng->store, a->run.id, o->decision, err);
 	return rc;
 }
 
-static void end_run(rg_active *a, const char *state, const char *msg, const char *warning,
+static void end_run(rg_active *a, rg_run_state state, const char *msg, const char *warning,
 		    const run_end *o)
 {
 	rg_run next = a->run;
 	if (warning)
 		snprintf(next.warning, sizeof next.warning, "%s", warning);
-	snprintf(next.state, sizeof next.state, "%s", state);
+	next.state = state;
 	next.ended = rg_now_ms();
 	next.window_until = 0;
 	next.step[0] = '\0';
 	rg_error err;
-	if (rg_run_commit(a, &next, state, NULL, msg, run_end_extra, (void *)o, &err))
+	if (rg_run_commit(a, &next, rg_run_state_name(state), NULL, msg, run_end_extra, (void *)o, &err))
 		return rg_run_stuck(a, &err);
 	if (o->decision)
 		rg_decide_published(a, o->decision);
@@ -167,9 +167,9 @@ static void rollback_failed(rg_active *a, const char *why, const rg_decision *d)
 	}
 	rg_release rel;
 	bool pending = rg_store_release_get(a->eng->store, a->run.env, a->plan.removed, &rel, NULL) == RG_OK &&
-		       strcmp(rel.state, "pending") == 0;
-	run_end o = { pending ? "failed" : NULL, false, d };
-	snprintf(next.state, sizeof next.state, "rollback_failed");
+		       rel.state == RG_REL_PENDING;
+	run_end o = { pending ? RG_REL_FAILED : RG_REL_NONE, false, d };
+	next.state = RG_RUN_ROLLBACK_FAILED;
 	next.ended = rg_now_ms();
 	next.window_until = 0;
 	next.step[0] = '\0';
@@ -278,7 +278,7 @@ void rg_reverse_verify(rg_active *a)
 static void enter_verifying(rg_active *a)
 {
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "verifying");
+	next.state = RG_RUN_VERIFYING;
 	next.step[0] = '\0';
 	char msg[200];
 	snprintf(msg, sizeof msg, "plan done; verifying %s", a->plan.target[0] ? a->plan.target : "(no release to verify)");
@@ -298,10 +298,10 @@ void rg_reverse_plan_done(rg_active *a)
 
 void rg_reverse_finish(rg_active *a, const char *warning, const rg_decision *d)
 {
-	bool manual = strcmp(a->run.kind, "rollback") == 0;
+	bool manual = a->run.kind == RG_KIND_ROLLBACK;
 	if (warning && manual)
 		return rollback_failed(a, warning, d);
-	run_end o = { "rolled_back", a->plan.target[0] != '\0', d };
+	run_end o = { RG_REL_ROLLED_BACK, a->plan.target[0] != '\0', d };
 	char msg[700];
 	if (manual)
 		snprintf(msg, sizeof msg, "%s is live and verified again in %s", a->plan.target, a->run.env);
@@ -309,5 +309,5 @@ void rg_reverse_finish(rg_active *a, const char *warning, const rg_decision *d)
 		snprintf(msg, sizeof msg, "rolled back: %s%s%s", a->plan.target[0] ? a->plan.target : "no release",
 			 a->plan.target[0] ? " is live again" : " was known good before",
 			 warning ? " (warning: it is unhealthy)" : "");
-	end_run(a, manual ? "succeeded" : "rolled_back", msg, warning, &o);
+	end_run(a, manual ? RG_RUN_SUCCEEDED : RG_RUN_ROLLED_BACK, msg, warning, &o);
 }

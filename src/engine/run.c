@@ -14,23 +14,24 @@
 #include "util/timeutil.h"
 
 /* After a commit: the run's state change and the releases it changed. */
-static void publish_changes(rg_active *a, const char *from)
+static void publish_changes(rg_active *a, rg_run_state from)
 {
-	rg_news n = { .run_id = a->run.id, .env = a->run.env, .run_kind = a->run.kind };
+	rg_news n = { .run_id = a->run.id, .env = a->run.env,
+		      .run_kind = rg_run_kind_name(a->run.kind) };
 	for (int i = 0; i < a->n_release_news; i++) {
 		n.kind = RG_NEWS_RELEASE_STATE;
 		n.version = a->release_news[i].version;
-		n.from = a->release_news[i].from;
-		n.to = a->release_news[i].to;
+		n.from = rg_release_state_name(a->release_news[i].from);
+		n.to = rg_release_state_name(a->release_news[i].to);
 		rg_engine_publish(a->eng, &n);
 	}
 	a->n_release_news = 0;
-	if (strcmp(from, a->run.state) == 0)
+	if (from == a->run.state)
 		return;
 	n.kind = RG_NEWS_RUN_STATE;
 	n.version = a->run.version;
-	n.from = from;
-	n.to = a->run.state;
+	n.from = rg_run_state_name(from);
+	n.to = rg_run_state_name(a->run.state);
 	rg_engine_publish(a->eng, &n);
 }
 
@@ -58,8 +59,7 @@ rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *
 	}
 	if (a->run.plan != next->plan)
 		free(a->run.plan);
-	char from[RG_STATE_LEN];
-	snprintf(from, sizeof from, "%s", a->run.state);
+	rg_run_state from = a->run.state;
 	a->run = *next;
 	rg_recover_written(a);
 	publish_changes(a, from);
@@ -67,21 +67,20 @@ rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *
 	return RG_OK;
 }
 
-rg_err rg_run_set_release(rg_active *a, rg_release *rel, const char *state, rg_error *err)
+rg_err rg_run_set_release(rg_active *a, rg_release *rel, rg_release_state state, rg_error *err)
 {
-	char from[RG_STATE_LEN];
-	snprintf(from, sizeof from, "%s", rel->state);
-	snprintf(rel->state, sizeof rel->state, "%s", state);
+	rg_release_state from = rel->state;
+	rel->state = state;
 	rel->updated = rg_now_ms();
 	rel->run_id = a->run.id;
-	if (strcmp(state, "known_good") == 0 && rel->verified_at == 0)
+	if (state == RG_REL_KNOWN_GOOD && rel->verified_at == 0)
 		rel->verified_at = rel->updated;
 	rg_err rc = rg_store_release_put(a->eng->store, rel, err);
 	int n = a->n_release_news;
-	if (!rc && strcmp(from, state) != 0 && n < (int)(sizeof a->release_news / sizeof a->release_news[0])) {
+	if (!rc && from != state && n < (int)(sizeof a->release_news / sizeof a->release_news[0])) {
 		snprintf(a->release_news[n].version, sizeof a->release_news[n].version, "%s", rel->version);
-		snprintf(a->release_news[n].from, sizeof a->release_news[n].from, "%s", from);
-		snprintf(a->release_news[n].to, sizeof a->release_news[n].to, "%s", state);
+		a->release_news[n].from = from;
+		a->release_news[n].to = state;
 		a->n_release_news++;
 	}
 	return rc;
@@ -135,8 +134,8 @@ static void on_deadline(uv_timer_t *t)
  * timeout"); the monitor window and a rollback have their own clocks. */
 void rg_run_start_deadline(rg_active *a)
 {
-	if (a->run.deadline == 0 || strcmp(a->run.phase, "forward") != 0 ||
-	    strcmp(a->run.state, "monitoring") == 0)
+	if (a->run.deadline == 0 || a->run.phase != RG_PHASE_FORWARD ||
+	    a->run.state == RG_RUN_MONITORING)
 		return;
 	int64_t left = rg_run_deadline_left(a);
 	uv_timer_start(&a->deadline, on_deadline, left > 0 ? (uint64_t)left : 0, 0);
@@ -144,9 +143,9 @@ void rg_run_start_deadline(rg_active *a)
 
 static void start(rg_active *a)
 {
-	bool manual = strcmp(a->run.kind, "rollback") == 0;
+	bool manual = a->run.kind == RG_KIND_ROLLBACK;
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, manual ? "rolling_back" : "running");
+	next.state = manual ? RG_RUN_ROLLING_BACK : RG_RUN_RUNNING;
 	next.started = rg_now_ms();
 	if (!manual)
 		next.total = (int)a->n_fwd;
@@ -167,38 +166,45 @@ static void start(rg_active *a)
 static void hold(rg_active *a)
 {
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "paused");
+	next.state = RG_RUN_PAUSED;
 	rg_error err;
 	if (rg_run_commit(a, &next, "paused", NULL, "paused before the next step", NULL, NULL, &err))
 		rg_run_stuck(a, &err);
 }
 
+/* What comes next is decided by the committed state alone; the compiler
+ * checks that every state has its case. */
 void rg_run_advance(rg_active *a)
 {
-	const char *st = a->run.state;
 	if (a->released || a->eng->shutting_down)
 		return;
-	if (strcmp(st, "queued") == 0)
+	switch (a->run.state) {
+	case RG_RUN_QUEUED:
 		return start(a);
-	if (strcmp(st, "running") == 0) {
+	case RG_RUN_RUNNING:
 		if (a->run.paused)
 			return hold(a);
 		if ((size_t)a->run.cursor >= a->n_fwd)
 			return rg_forward_steps_done(a);
 		return rg_forward_start_step(a);
-	}
-	if (strcmp(st, "rolling_back") == 0) {
+	case RG_RUN_ROLLING_BACK:
 		if ((size_t)a->run.cursor >= a->plan.n)
 			return rg_reverse_plan_done(a);
 		return rg_reverse_start_entry(a);
-	}
-	if (strcmp(st, "verifying") == 0)
+	case RG_RUN_VERIFYING:
 		return rg_reverse_verify(a);
-	if (strcmp(st, "monitoring") == 0)
+	case RG_RUN_MONITORING:
 		return rg_window_resume(a);
-	if (rg_run_state_terminal(st))
-		return rg_active_release(a);
-	if (strcmp(st, "awaiting_approval") == 0)
+	case RG_RUN_AWAITING_APPROVAL:
 		return rg_approval_resume(a);
-	/* paused: wait for a person */
+	case RG_RUN_PAUSED:
+		return; /* wait for a person */
+	case RG_RUN_SUCCEEDED:
+	case RG_RUN_FAILED:
+	case RG_RUN_ROLLED_BACK:
+	case RG_RUN_ROLLBACK_FAILED:
+	case RG_RUN_ABORTED:
+	case RG_RUN_STATE_COUNT:
+		return rg_active_release(a);
+	}
 }

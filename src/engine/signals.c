@@ -25,7 +25,7 @@
 
 static bool reverse(const rg_active *a)
 {
-	return strcmp(a->run.phase, "reverse") == 0;
+	return a->run.phase == RG_PHASE_REVERSE;
 }
 
 /* The release under watch: the new one going forward, the restored one

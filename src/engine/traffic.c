@@ -214,7 +214,7 @@ static void hold_at_share(rg_active *a)
 	if (current_route(a, &st, &err) == RG_OK)
 		rg_routeplan_describe(&st, split, sizeof split);
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "paused");
+	next.state = RG_RUN_PAUSED;
 	char msg[300];
 	snprintf(msg, sizeof msg, "paused at %s; `rollguard resume %lld` goes on", split,
 		 (long long)a->run.id);
@@ -373,14 +373,14 @@ rg_err rg_traffic_promote(rg_active *a, const char *actor, rg_error *err)
 {
 	const rg_step *s = (size_t)a->run.cursor < a->n_fwd ? step_at_cursor(a) : NULL;
 	int n = s ? stage_count(&s->traffic) : 0;
-	bool held = strcmp(a->run.state, "paused") == 0;
+	bool held = a->run.state == RG_RUN_PAUSED;
 	if (!s || s->kind != RG_STEP_TRAFFIC || a->route_op || a->run.traffic_stage > n + 1 ||
-	    !(held || (strcmp(a->run.state, "running") == 0 && a->traffic_done)))
+	    !(held || (a->run.state == RG_RUN_RUNNING && a->traffic_done)))
 		return rg_fail(err, RG_ECONFLICT, NULL,
 			       "cannot promote run %lld now: it is neither in a traffic step's pause nor in its monitor window",
 			       (long long)a->run.id);
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "running");
+	next.state = RG_RUN_RUNNING;
 	next.paused = false;
 	next.window_until = 0;
 	/* Recorded as "last share reached", so a restart promotes too. */
@@ -420,7 +420,7 @@ bool rg_traffic_swap_plan(rg_active *a, rg_route_state *out)
 {
 	rg_route_state cur;
 	rg_error err;
-	if (!has_router(a) || strcmp(a->run.kind, "deploy") != 0 ||
+	if (!has_router(a) || a->run.kind != RG_KIND_DEPLOY ||
 	    rg_store_route_get(a->eng->store, a->run.env, &cur, &err) != RG_OK)
 		return false;
 	return rg_routeplan_without(&cur, a->run.version, a->run.id, out);

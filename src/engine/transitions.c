@@ -1,48 +1,53 @@
 /* transitions.c — which run state may follow which.
  * Self-transitions (running → running) record progress inside a state, e.g.
- * the next step starting; they are listed explicitly like the others. */
+ * the next step starting; they are listed explicitly like the others.
+ * docs/ARCHITECTURE.md shows this table; a unit test holds the two equal. */
 #include "engine/transitions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-const char *const rg_transition_table[][2] = {
-	{ "queued",            "running rolling_back failed aborted" },
-	{ "running",           "running paused monitoring rolling_back awaiting_approval failed aborted" },
-	{ "paused",            "running rolling_back awaiting_approval failed aborted" },
-	{ "awaiting_approval", "running monitoring rolling_back aborted" },
-	{ "monitoring",        "monitoring succeeded rolling_back awaiting_approval aborted "
-	                       "rolled_back rollback_failed" },
-	{ "rolling_back",      "rolling_back verifying monitoring rolled_back rollback_failed succeeded" },
-	{ "verifying",         "verifying monitoring rolled_back rollback_failed succeeded" },
-	{ NULL, NULL },
+#define TO(s) (1u << (s))
+
+static const unsigned next_states[RG_RUN_STATE_COUNT] = {
+	[RG_RUN_QUEUED] = TO(RG_RUN_RUNNING) | TO(RG_RUN_ROLLING_BACK) | TO(RG_RUN_FAILED) |
+			  TO(RG_RUN_ABORTED),
+	[RG_RUN_RUNNING] = TO(RG_RUN_RUNNING) | TO(RG_RUN_PAUSED) | TO(RG_RUN_MONITORING) |
+			   TO(RG_RUN_ROLLING_BACK) | TO(RG_RUN_AWAITING_APPROVAL) | TO(RG_RUN_FAILED) |
+			   TO(RG_RUN_ABORTED),
+	[RG_RUN_PAUSED] = TO(RG_RUN_RUNNING) | TO(RG_RUN_ROLLING_BACK) | TO(RG_RUN_AWAITING_APPROVAL) |
+			  TO(RG_RUN_FAILED) | TO(RG_RUN_ABORTED),
+	[RG_RUN_AWAITING_APPROVAL] = TO(RG_RUN_RUNNING) | TO(RG_RUN_MONITORING) |
+				     TO(RG_RUN_ROLLING_BACK) | TO(RG_RUN_ABORTED),
+	[RG_RUN_MONITORING] = TO(RG_RUN_MONITORING) | TO(RG_RUN_SUCCEEDED) | TO(RG_RUN_ROLLING_BACK) |
+			      TO(RG_RUN_AWAITING_APPROVAL) | TO(RG_RUN_ABORTED) | TO(RG_RUN_ROLLED_BACK) |
+			      TO(RG_RUN_ROLLBACK_FAILED),
+	[RG_RUN_ROLLING_BACK] = TO(RG_RUN_ROLLING_BACK) | TO(RG_RUN_VERIFYING) | TO(RG_RUN_MONITORING) |
+				TO(RG_RUN_ROLLED_BACK) | TO(RG_RUN_ROLLBACK_FAILED) | TO(RG_RUN_SUCCEEDED),
+	[RG_RUN_VERIFYING] = TO(RG_RUN_VERIFYING) | TO(RG_RUN_MONITORING) | TO(RG_RUN_ROLLED_BACK) |
+			     TO(RG_RUN_ROLLBACK_FAILED) | TO(RG_RUN_SUCCEEDED),
+	/* the terminal states have no way out */
 };
 
-static bool word_in(const char *word, const char *list)
+bool rg_transition_allowed(rg_run_state from, rg_run_state to)
 {
-	size_t n = strlen(word);
-	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n) {
-		bool starts = p == list || p[-1] == ' ';
-		bool ends = p[n] == '\0' || p[n] == ' ';
-		if (starts && ends)
-			return true;
-	}
-	return false;
+	if ((unsigned)from >= RG_RUN_STATE_COUNT || (unsigned)to >= RG_RUN_STATE_COUNT)
+		return false;
+	return (next_states[from] & TO(to)) != 0;
 }
 
-bool rg_transition_allowed(const char *from, const char *to)
+bool rg_transition_allowed_names(const char *from, const char *to)
 {
-	for (size_t i = 0; rg_transition_table[i][0]; i++)
-		if (strcmp(rg_transition_table[i][0], from) == 0)
-			return word_in(to, rg_transition_table[i][1]);
-	return false; /* terminal states have no way out */
+	rg_run_state f, t;
+	return rg_run_state_parse(from, &f) && rg_run_state_parse(to, &t) &&
+	       rg_transition_allowed(f, t);
 }
 
-void rg_transition_assert(const char *from, const char *to)
+void rg_transition_assert(rg_run_state from, rg_run_state to)
 {
 	if (rg_transition_allowed(from, to))
 		return;
-	fprintf(stderr, "rollguard: BUG: run transition %s -> %s is not allowed\n", from, to);
+	fprintf(stderr, "rollguard: BUG: run transition %s -> %s is not allowed\n",
+		rg_run_state_name(from), rg_run_state_name(to));
 	abort();
 }

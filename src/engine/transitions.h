@@ -6,11 +6,12 @@
 
 #include <stdbool.h>
 
-bool rg_transition_allowed(const char *from, const char *to);
+#include "store/model.h"
+
+bool rg_transition_allowed(rg_run_state from, rg_run_state to);
+/* The same by state names (docs, tests); false for a name that is no state. */
+bool rg_transition_allowed_names(const char *from, const char *to);
 /* Aborts the process when from → to is not in the table. */
-void rg_transition_assert(const char *from, const char *to);
-/* The table as rows for docs and tests: NULL-terminated list of
- * {from, "to1 to2 …"} pairs. */
-extern const char *const rg_transition_table[][2];
+void rg_transition_assert(rg_run_state from, rg_run_state to);
 
 #endif

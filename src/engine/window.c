@@ -16,7 +16,7 @@
 
 static bool reverse(const rg_active *a)
 {
-	return strcmp(a->run.phase, "reverse") == 0;
+	return a->run.phase == RG_PHASE_REVERSE;
 }
 
 static void monitor_passed(rg_active *a)
@@ -157,7 +157,7 @@ void rg_window_resume(rg_active *a)
 void rg_window_enter(rg_active *a, int64_t length_ms, const char *message, rg_txn_extra_fn extra)
 {
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "monitoring");
+	next.state = RG_RUN_MONITORING;
 	next.step[0] = '\0';
 	next.window_until = rg_now_ms() + length_ms;
 	rg_error err;
@@ -183,13 +183,13 @@ static rg_err known_good(rg_active *a, void *ctx, rg_error *err)
 {
 	rg_release rel;
 	rg_err rc = rg_store_release_get(a->eng->store, a->run.env, a->run.version, &rel, err);
-	return rc ? rc : rg_run_set_release(a, &rel, "known_good", err);
+	return rc ? rc : rg_run_set_release(a, &rel, RG_REL_KNOWN_GOOD, err);
 }
 
 void rg_window_succeed(rg_active *a, const char *message)
 {
 	rg_run next = a->run;
-	snprintf(next.state, sizeof next.state, "succeeded");
+	next.state = RG_RUN_SUCCEEDED;
 	next.ended = rg_now_ms();
 	next.window_until = 0;
 	char msg[400];

@@ -57,11 +57,11 @@ static json_t *run_object(const rg_run *r)
 		return NULL;
 	put(o, "id", json_integer(r->id), &bad);
 	put(o, "env", rg_json_text(r->env), &bad);
-	put(o, "kind", rg_json_text(r->kind), &bad);
+	put(o, "kind", rg_json_text(rg_run_kind_name(r->kind)), &bad);
 	put(o, "version", rg_json_text(r->version), &bad);
 	put(o, "from_version", rg_json_text_or_null(r->from_version), &bad);
-	put(o, "state", rg_json_text(r->state), &bad);
-	put(o, "phase", rg_json_text(r->phase), &bad);
+	put(o, "state", rg_json_text(rg_run_state_name(r->state)), &bad);
+	put(o, "phase", rg_json_text(rg_run_phase_name(r->phase)), &bad);
 	put(o, "step", rg_json_text_or_null(r->step), &bad);
 	put(o, "cursor", json_integer(r->cursor), &bad);
 	put(o, "total", json_integer(r->total), &bad);
@@ -423,7 +423,7 @@ static rg_err status_live(rg_store *s, const char *env, json_t *o, rg_error *err
 	bool bad = !live;
 	if (live) {
 		put(live, "version", rg_json_text(rel.version), &bad);
-		put(live, "state", rg_json_text(rel.state), &bad);
+		put(live, "state", rg_json_text(rg_release_state_name(rel.state)), &bad);
 		put_time(live, "verified_at", rel.verified_at, &bad);
 	}
 	put(o, "live", finish(live, bad), &bad);
@@ -438,9 +438,9 @@ static json_t *run_brief(const rg_run *r)
 	if (bad)
 		return NULL;
 	put(o, "id", json_integer(r->id), &bad);
-	put(o, "kind", rg_json_text(r->kind), &bad);
+	put(o, "kind", rg_json_text(rg_run_kind_name(r->kind)), &bad);
 	put(o, "version", rg_json_text(r->version), &bad);
-	put(o, "state", rg_json_text(r->state), &bad);
+	put(o, "state", rg_json_text(rg_run_state_name(r->state)), &bad);
 	put(o, "step", rg_json_text_or_null(r->step), &bad);
 	put(o, "cursor", json_integer(r->cursor), &bad);
 	put(o, "total", json_integer(r->total), &bad);

@@ -444,16 +444,6 @@ void rg_store_abandon(rg_store *s)
 
 /* ---- runs ----------------------------------------------------------------------- */
 
-bool rg_run_state_terminal(const char *state)
-{
-	static const char *const terminal[] = { "succeeded", "failed", "rolled_back",
-						"rollback_failed", "aborted" };
-	for (size_t i = 0; state && i < sizeof terminal / sizeof terminal[0]; i++)
-		if (strcmp(state, terminal[i]) == 0)
-			return true;
-	return false;
-}
-
 void rg_run_release(rg_run *r)
 {
 	if (!r)
@@ -472,11 +462,11 @@ void rg_run_release(rg_run *r)
 static void bind_run(sqlite3_stmt *st, const rg_run *r, int *rc)
 {
 	rg_sq_bind_buf(st, 1, r->env, sizeof r->env, rc);
-	rg_sq_bind_buf(st, 2, r->kind, sizeof r->kind, rc);
+	rg_sq_bind_str(st, 2, rg_run_kind_name(r->kind), rc);
 	rg_sq_bind_buf(st, 3, r->version, sizeof r->version, rc);
 	rg_sq_bind_buf(st, 4, r->from_version, sizeof r->from_version, rc);
-	rg_sq_bind_buf(st, 5, r->state, sizeof r->state, rc);
-	rg_sq_bind_str(st, 6, r->phase[0] ? r->phase : "forward", rc);
+	rg_sq_bind_str(st, 5, rg_run_state_name(r->state), rc);
+	rg_sq_bind_str(st, 6, rg_run_phase_name(r->phase), rc);
 	rg_sq_bind_int(st, 7, r->cursor, rc);
 	rg_sq_bind_int(st, 8, r->total, rc);
 	rg_sq_bind_buf(st, 9, r->step, sizeof r->step, rc);
@@ -500,11 +490,16 @@ rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err)
 	memset(r, 0, sizeof *r);
 	r->id = sqlite3_column_int64(st, 0);
 	rg_sq_text(st, 1, r->env, sizeof r->env);
-	rg_sq_text(st, 2, r->kind, sizeof r->kind);
+	char kind[16], state[RG_STATE_LEN], phase[16];
+	rg_sq_text(st, 2, kind, sizeof kind);
 	rg_sq_text(st, 3, r->version, sizeof r->version);
 	rg_sq_text(st, 4, r->from_version, sizeof r->from_version);
-	rg_sq_text(st, 5, r->state, sizeof r->state);
-	rg_sq_text(st, 6, r->phase, sizeof r->phase);
+	rg_sq_text(st, 5, state, sizeof state);
+	rg_sq_text(st, 6, phase, sizeof phase);
+	if (!rg_run_kind_parse(kind, &r->kind) || !rg_run_state_parse(state, &r->state) ||
+	    !rg_run_phase_parse(phase, &r->phase))
+		return rg_fail(err, RG_ESTORE, NULL, "run %lld in the store has kind '%s', state '%s', phase '%s': "
+			       "not all of them are known", (long long)r->id, kind, state, phase);
 	r->cursor = sqlite3_column_int(st, 7);
 	r->total = sqlite3_column_int(st, 8);
 	rg_sq_text(st, 9, r->step, sizeof r->step);
@@ -567,7 +562,8 @@ static rg_err run_conflict(rg_store *s, const char *env, rg_error *err)
 			       env);
 	return rg_fail(err, RG_ECONFLICT, "env",
 		       "environment '%s' has run %lld (%s %s) in state %s", env,
-		       (long long)other.id, other.kind, other.version, other.state);
+		       (long long)other.id, rg_run_kind_name(other.kind), other.version,
+		       rg_run_state_name(other.state));
 }
 
 rg_err rg_store_run_insert(rg_store *s, rg_run *r, rg_error *err)
@@ -619,7 +615,7 @@ rg_err rg_store_run_get(rg_store *s, int64_t id, rg_run *out, rg_error *err)
 
 /* Tells apart why a compare-and-set changed nothing: no such run, or its
  * state moved on (another writer got there first). */
-static rg_err run_cas_missed(rg_store *s, int64_t id, const char *expect_state, rg_error *err)
+static rg_err run_cas_missed(rg_store *s, int64_t id, rg_run_state expect_state, rg_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_STATE, "SELECT state FROM runs WHERE id=?1", &st, err);
@@ -631,7 +627,7 @@ static rg_err run_cas_missed(rg_store *s, int64_t id, const char *expect_state, 
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		e = rg_fail(err, RG_ECONFLICT, "state", "run %lld is no longer in state '%s'",
-			    (long long)id, expect_state);
+			    (long long)id, rg_run_state_name(expect_state));
 	else if (rc == SQLITE_DONE)
 		e = rg_fail(err, RG_ENOTFOUND, "run", "no run %lld", (long long)id);
 	else
@@ -640,7 +636,7 @@ static rg_err run_cas_missed(rg_store *s, int64_t id, const char *expect_state, 
 	return e;
 }
 
-rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_state,
+rg_err rg_store_run_update(rg_store *s, const rg_run *r, rg_run_state expect_state,
 			   rg_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -654,7 +650,7 @@ rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_stat
 	int rc = SQLITE_OK;
 	bind_run(st, r, &rc);
 	rg_sq_bind_int(st, 23, r->id, &rc);
-	rg_sq_bind_str(st, 24, expect_state, &rc);
+	rg_sq_bind_str(st, 24, rg_run_state_name(expect_state), &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
@@ -664,7 +660,7 @@ rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_stat
 	if (rc == SQLITE_CONSTRAINT_UNIQUE)
 		return run_conflict(s, r->env, err);
 	if (!e && changed == 0)
-		return run_cas_missed(s, r->id, expect_state ? expect_state : "", err);
+		return run_cas_missed(s, r->id, expect_state, err);
 	return e;
 }
 
@@ -947,7 +943,10 @@ static void release_read(sqlite3_stmt *st, rg_release *out)
 	memset(out, 0, sizeof *out);
 	rg_sq_text(st, 0, out->env, sizeof out->env);
 	rg_sq_text(st, 1, out->version, sizeof out->version);
-	rg_sq_text(st, 2, out->state, sizeof out->state);
+	char state[RG_STATE_LEN];
+	rg_sq_text(st, 2, state, sizeof state);
+	if (!rg_release_state_parse(state, &out->state))
+		out->state = RG_REL_NONE;   /* the table's CHECK keeps out anything else */
 	out->created = sqlite3_column_int64(st, 3);
 	out->updated = sqlite3_column_int64(st, 4);
 	out->verified_at = sqlite3_column_int64(st, 5);
@@ -1005,7 +1004,7 @@ static rg_err release_conflict(rg_store *s, const rg_release *r, rg_error *err)
 		return e;
 	return rg_fail(err, RG_ECONFLICT, "version",
 		       "environment '%s' already has current release '%s' (%s); demote it first",
-		       r->env, cur.version, cur.state);
+		       r->env, cur.version, rg_release_state_name(cur.state));
 }
 
 /* created is kept from the stored row when the caller passes 0, so a
@@ -1026,7 +1025,7 @@ rg_err rg_store_release_put(rg_store *s, const rg_release *r, rg_error *err)
 	int rc = SQLITE_OK;
 	rg_sq_bind_buf(st, 1, r->env, sizeof r->env, &rc);
 	rg_sq_bind_buf(st, 2, r->version, sizeof r->version, &rc);
-	rg_sq_bind_buf(st, 3, r->state, sizeof r->state, &rc);
+	rg_sq_bind_str(st, 3, rg_release_state_name(r->state), &rc);
 	rg_sq_bind_int(st, 4, r->created ? r->created : now, &rc);
 	rg_sq_bind_int(st, 5, r->updated ? r->updated : now, &rc);
 	rg_sq_bind_int(st, 6, r->verified_at, &rc);

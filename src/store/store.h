@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store/model.h"
 #include "util/err.h"
 
 typedef struct rg_store rg_store;
@@ -32,19 +33,19 @@ void rg_store_abandon(rg_store *s);                  /* ROLLBACK; safe if none o
 
 /* ---- runs ---------------------------------------------------------------- */
 
-/* Run states (DESIGN §3). Terminal: succeeded failed rolled_back
- * rollback_failed aborted. */
+/* Run and release states are the enums of model.h; RG_STATE_LEN bounds
+ * their names where they are kept as text. */
 #define RG_STATE_LEN 24
 #define RG_VNAME_LEN 72
 
 typedef struct rg_run {
 	int64_t id;
 	char env[RG_VNAME_LEN];
-	char kind[16];                   /* "deploy" | "rollback" */
+	rg_run_kind kind;
 	char version[RG_VNAME_LEN];      /* deploy: the new release; rollback: the target */
 	char from_version[RG_VNAME_LEN]; /* the release live when the run was created; "" if none */
-	char state[RG_STATE_LEN];
-	char phase[16];                  /* "forward" (deploy steps, monitor) | "reverse" (undo, verify, post-rollback monitor) */
+	rg_run_state state;
+	rg_run_phase phase;              /* forward (deploy steps, monitor) | reverse (undo, verify, post-rollback monitor) */
 	int cursor;                      /* index of the next plan entry to run in this phase */
 	char step[80];                   /* name of the current step, "" if none */
 	int total;                       /* entries in the current phase's plan ("step n/m") */
@@ -65,7 +66,6 @@ typedef struct rg_run {
 } rg_run;
 
 void rg_run_release(rg_run *r);      /* frees plan */
-bool rg_run_state_terminal(const char *state);
 
 /* Inserts r (id set on return). RG_ECONFLICT when the environment already has
  * an unfinished run; the message names it ("run 12 (deploy v1.2.0) is running"). */
@@ -73,7 +73,7 @@ rg_err rg_store_run_insert(rg_store *s, rg_run *r, rg_error *err);
 rg_err rg_store_run_get(rg_store *s, int64_t id, rg_run *out, rg_error *err);
 /* Writes every field of r, but only if the stored state is expect_state
  * (compare-and-set); RG_ECONFLICT otherwise. */
-rg_err rg_store_run_update(rg_store *s, const rg_run *r, const char *expect_state, rg_error *err);
+rg_err rg_store_run_update(rg_store *s, const rg_run *r, rg_run_state expect_state, rg_error *err);
 /* Ids of unfinished runs, oldest first (resumed at start-up). *ids is owned by the caller (free). */
 rg_err rg_store_runs_unfinished(rg_store *s, int64_t **ids, size_t *n, rg_error *err);
 
@@ -143,7 +143,7 @@ rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, 
 typedef struct rg_release {
 	char env[RG_VNAME_LEN];
 	char version[RG_VNAME_LEN];
-	char state[RG_STATE_LEN];
+	rg_release_state state;
 	int64_t created, updated;
 	int64_t verified_at;   /* when it first became known good; 0 = never */
 	int64_t run_id;        /* the run that last changed it */
