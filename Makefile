@@ -3,6 +3,7 @@
 #   make test       sanitizer build (ASan+UBSan), unit tests, integration tests
 #   make demo       deploy → bad release → automatic rollback, on 127.0.0.1
 #   make bench      benchmarks in bench/
+#   make torture    every refused store write along a deploy/rollback story
 #   make install PREFIX=/usr/local
 
 CC      ?= gcc
@@ -32,7 +33,7 @@ SAN_OBJ  := $(SRC:%.c=build/asan/obj/%.o)
 SAN_LIB  := $(LIB_SRC:%.c=build/asan/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=build/asan/obj/%.o)
 
-.PHONY: all deps test unit integration demo bench install clean fuzz
+.PHONY: all deps test unit integration demo bench install clean fuzz torture
 
 all: build/rollguard build/demo-app
 
@@ -42,8 +43,11 @@ deps:
 build/rollguard: $(REL_OBJ)
 	$(CC) -o $@ $^ $(LIBS)
 
-build/asan/rollguard: $(SAN_OBJ)
-	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS)
+# The test binary also carries the allocation torture (tests/torture/alloc.c):
+# rollguard's own malloc, calloc, realloc, strdup and strndup go through it.
+TORTURE_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=strndup
+build/asan/rollguard: $(SAN_OBJ) build/asan/obj/tests/torture/alloc.o
+	$(CC) -fsanitize=address,undefined $(TORTURE_WRAP) -o $@ $^ $(LIBS)
 
 build/asan/unit-tests: $(SAN_LIB) $(UNIT_OBJ)
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(LIBS) -lcriterion
@@ -65,6 +69,13 @@ build/asan/obj/%.o: %.c
 test: deps
 	@$(MAKE) --no-print-directory build/asan/rollguard build/asan/unit-tests build/demo-app build/rollguard
 	@bash tests/run.sh
+
+# Every refused store write along deploy → bad release → rollback →
+# restart (make test runs a fixed sample of them: t_torture.sh).
+torture: deps
+	@$(MAKE) --no-print-directory build/asan/rollguard build/demo-app
+	@RG_TORTURE_SWEEP=1 RG_TEST_TIMEOUT=3600 RG_BIN=$(CURDIR)/build/asan/rollguard \
+		bash tests/integration/run.sh torture
 
 unit: build/asan/unit-tests build/demo-app
 	@build/asan/unit-tests

@@ -19,6 +19,7 @@
 #include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/torture.h"
 
 typedef struct server {
 	uv_loop_t loop;
@@ -57,6 +58,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	rg_torture_arm(false);
 	rg_info("received %s: stopping; unfinished runs resume on the next start",
 		signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	rg_api_stop(s->api);
@@ -152,6 +154,7 @@ int cmd_serve(int argc, char **argv)
 		cleanup(&s);
 		return RG_EXIT_RUN_FAILED;
 	}
+	rg_torture_arm(true);   /* the test build's allocation torture counts from here */
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	cleanup(&s);
 	rg_info("stopped");

@@ -34,7 +34,7 @@ static void batch_finish(rg_batch *b)
 {
 	rg_active *a = b->a;
 	uv_timer_stop(&a->timer);
-	a->batch = NULL;
+	a->launch.batch = NULL;
 	rg_launch_keep_log(a, b->log, strlen(b->log));
 	bool ok = !b->failed;
 	rg_step_outcome outcome = ok ? RG_OUTCOME_SUCCEEDED : b->timed_out ? RG_OUTCOME_TIMED_OUT
@@ -72,7 +72,7 @@ static void on_check_done(const rg_check *check, const rg_check_result *res, voi
 static void on_timeout(uv_timer_t *t)
 {
 	rg_active *a = t->data;
-	rg_batch *b = a->batch;
+	rg_batch *b = a->launch.batch;
 	const char *what = "the step timed out before this check answered";
 	for (size_t i = 0; i < b->n; i++) {
 		if (!b->slots[i].run)
@@ -87,7 +87,7 @@ static void on_timeout(uv_timer_t *t)
 static void on_all_done_now(uv_timer_t *t)
 {
 	rg_active *a = t->data;
-	batch_finish(a->batch);
+	batch_finish(a->launch.batch);
 }
 
 rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t timeout_ms,
@@ -101,7 +101,7 @@ rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t t
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
 	*b = (rg_batch){ .a = a, .slots = b->slots, .n = n, .pending = n, .done = done };
-	a->batch = b;
+	a->launch.batch = b;
 	for (size_t i = 0; i < n; i++) {
 		rg_error cerr;
 		b->slots[i].b = b;
@@ -123,13 +123,13 @@ rg_err rg_batch_start(rg_active *a, const rg_check **checks, size_t n, int64_t t
 
 void rg_batch_cancel(rg_active *a)
 {
-	rg_batch *b = a->batch;
+	rg_batch *b = a->launch.batch;
 	if (!b)
 		return;
 	for (size_t i = 0; i < b->n; i++)
 		if (b->slots[i].run)
 			rg_check_cancel(b->slots[i].run);
 	uv_timer_stop(&a->timer);
-	a->batch = NULL;
+	a->launch.batch = NULL;
 	batch_free(b);
 }

@@ -134,8 +134,8 @@ static void hold(rg_active *a, const rg_decision *d)
 
 bool rg_decide_allowed(const rg_active *a, const char *trigger)
 {
-	return !a->refused_trigger[0] || strcmp(a->refused_trigger, trigger) != 0 ||
-	       a->refused_stage != a->run.traffic_stage || a->run.phase == RG_PHASE_REVERSE;
+	return !a->approval.refused_trigger[0] || strcmp(a->approval.refused_trigger, trigger) != 0 ||
+	       a->approval.refused_stage != a->run.traffic_stage || a->run.phase == RG_PHASE_REVERSE;
 }
 
 /* After a rollback nothing rolls back again: the run ends marked, and the
@@ -239,8 +239,8 @@ rg_err rg_approval_continue(rg_active *a, const char *actor, rg_error *err)
 	/* The trigger that asked: the newest decision waiting for approval. */
 	if (rg_store_run_json(a->eng->store, a->run.id, &run, NULL) == RG_OK) {
 		const char *t = json_string_value(json_object_get(json_object_get(run, "decision"), "trigger"));
-		snprintf(a->refused_trigger, sizeof a->refused_trigger, "%s", t ? t : "");
-		a->refused_stage = a->run.traffic_stage;
+		snprintf(a->approval.refused_trigger, sizeof a->approval.refused_trigger, "%s", t ? t : "");
+		a->approval.refused_stage = a->run.traffic_stage;
 	}
 	json_decref(run);
 	bool monitoring = (size_t)a->run.cursor >= a->n_fwd;

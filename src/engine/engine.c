@@ -253,15 +253,32 @@ static void on_first_turn(uv_timer_t *t)
 	rg_run_advance(t->data);
 }
 
-/* The run begins on the loop's next turn, so the request that created it is
- * answered (with the run's id) before any step starts. */
-static rg_err start_active(rg_engine *e, int64_t run_id, rg_error *err)
+static rg_err active_make(rg_engine *e, rg_run *r, rg_active **out, rg_error *err);
+
+/* A new run: its memory is made first and its row committed then, so that
+ * no run is ever stored without the engine driving it (a failed allocation
+ * refuses the request and stores nothing). It begins on the loop's next
+ * turn, so the request that created it is answered (with the run's id)
+ * before any step starts. */
+static rg_err start_new_run(rg_engine *e, rg_run *r, const rg_release *rel,
+			    rg_release_state rel_from, bool clear_outputs, const rg_decision *d,
+			    const char *message, rg_error *err)
 {
+	rg_run mem = *r;
+	mem.plan = r->plan ? strdup(r->plan) : NULL;
+	if (r->plan && !mem.plan)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	rg_active *a;
-	rg_err rc = rg_active_new(e, run_id, &a, err);
-	if (rc)
+	rg_err rc = active_make(e, &mem, &a, err);
+	if (!rc)
+		rc = create_run(e, r, rel, rel_from, clear_outputs, d, message, err);
+	if (rc) {
+		if (a)
+			rg_active_release(a);
 		return rc;
-	rg_engine_notify(e, run_id);
+	}
+	a->run.id = r->id;
+	rg_engine_notify(e, r->id);
 	rg_run_start_deadline(a);
 	uv_timer_start(&a->timer, on_first_turn, 0, 0);
 	return RG_OK;
@@ -306,12 +323,12 @@ rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
 	rel.updated = r.created;
 	char msg[300];
 	snprintf(msg, sizeof msg, "deploy of %s to %s requested by %s", version, env, r.actor);
-	rc = create_run(e, &r, &rel, rel_from, !is_cur, NULL, msg, err);
+	rc = start_new_run(e, &r, &rel, rel_from, !is_cur, NULL, msg, err);
 	if (rc)
 		return rc;
 	rg_info("run %lld: deploying %s to %s", (long long)r.id, version, env);
 	*run_id = r.id;
-	return start_active(e, r.id, err);
+	return RG_OK;
 }
 
 /* ---- manual rollback ----------------------------------------------------- */
@@ -441,8 +458,10 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	r.total = (int)p->n;
 	r.created = rg_now_ms();
 	json_t *pj = rg_plan_to_json(e->cfg, p);
-	r.plan = json_dumps(pj, JSON_COMPACT);
+	r.plan = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
 	json_decref(pj);
+	if (!r.plan)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory writing the rollback plan");
 	rg_decision d;
 	memset(&d, 0, sizeof d);
 	snprintf(d.trigger, sizeof d.trigger, "manual");
@@ -451,7 +470,7 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
 	snprintf(d.reason, sizeof d.reason, "%s asked to roll %s back from %s to %s%s%s", r.actor,
 		 req->env, t->live.version, t->target.version, r.reason[0] ? ": " : "", r.reason);
-	rg_err rc = create_run(e, &r, NULL, RG_REL_NONE, false, &d, d.reason, err);
+	rg_err rc = start_new_run(e, &r, NULL, RG_REL_NONE, false, &d, d.reason, err);
 	free(r.plan);
 	if (!rc)
 		*run_id = r.id;
@@ -531,7 +550,7 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 		return RG_OK;
 	rg_info("run %lld: rolling %s back from %s to %s", (long long)*run_id, req->env,
 		t.live.version, t.target.version);
-	return start_active(e, *run_id, err);
+	return RG_OK;
 }
 
 /* ---- runs in memory ----------------------------------------------------- */
@@ -540,11 +559,11 @@ static rg_err forward_steps(rg_active *a, rg_error *err)
 {
 	const rg_config *cfg = a->eng->cfg;
 	a->fwd = calloc(cfg->n_deploy + 1, sizeof *a->fwd);
-	a->triggers = calloc(cfg->n_triggers + 1, sizeof *a->triggers);
-	if (!a->fwd || !a->triggers)
+	a->watch.triggers = calloc(cfg->n_triggers + 1, sizeof *a->watch.triggers);
+	if (!a->fwd || !a->watch.triggers)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	for (size_t i = 0; i < cfg->n_triggers; i++)
-		a->triggers[i] = (rg_trigger_slot){ .a = a, .i = i };
+		a->watch.triggers[i] = (rg_trigger_slot){ .a = a, .i = i };
 	for (size_t i = 0; i < cfg->n_deploy; i++)
 		if (rg_step_applies(&cfg->deploy[i], a->run.env))
 			a->fwd[a->n_fwd++] = (int)i;
@@ -556,8 +575,8 @@ static void active_free(rg_active *a)
 	rg_run_release(&a->run);
 	rg_plan_release(&a->plan);
 	free(a->fwd);
-	free(a->triggers);
-	free(a->last_log);
+	free(a->watch.triggers);
+	free(a->launch.log);
 	free(a);
 }
 
@@ -570,14 +589,26 @@ static rg_err load_plan(rg_active *a, rg_error *err)
 
 rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *err)
 {
+	rg_run r;
+	rg_err rc = rg_store_run_get(e->store, run_id, &r, err);
+	return rc ? rc : active_make(e, &r, out, err);
+}
+
+/* Takes r (and its plan, freed on failure). */
+static rg_err active_make(rg_engine *e, rg_run *r, rg_active **out, rg_error *err)
+{
+	*out = NULL;
 	rg_active *a = calloc(1, sizeof *a);
-	if (!a)
+	if (!a) {
+		rg_run_release(r);
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	}
 	a->eng = e;
-	rg_err rc = rg_store_run_get(e->store, run_id, &a->run, err);
-	if (!rc && !(a->env = rg_config_env(e->cfg, a->run.env)))
+	a->run = *r;
+	rg_err rc = RG_OK;
+	if (!(a->env = rg_config_env(e->cfg, a->run.env)))
 		rc = rg_fail(err, RG_EINVAL, "env", "run %lld: environment '%s' is no longer in the config",
-			     (long long)run_id, a->run.env);
+			     (long long)a->run.id, a->run.env);
 	if (!rc)
 		rc = forward_steps(a, err);
 	if (!rc)
@@ -598,9 +629,9 @@ rg_err rg_active_new(rg_engine *e, int64_t run_id, rg_active **out, rg_error *er
 		snprintf(a->prev_version, sizeof a->prev_version, "%s", prev.version);
 	uv_timer_init(e->loop, &a->timer);
 	uv_timer_init(e->loop, &a->deadline);
-	uv_timer_init(e->loop, &a->tick);
+	uv_timer_init(e->loop, &a->watch.tick);
 	rg_recover_init(a);
-	a->timer.data = a->deadline.data = a->tick.data = a;
+	a->timer.data = a->deadline.data = a->watch.tick.data = a;
 	a->open_handles = 4;
 	a->next = e->runs;
 	e->runs = a;
@@ -653,7 +684,7 @@ void rg_active_release(rg_active *a)
 	}
 	uv_close((uv_handle_t *)&a->timer, on_active_closed);
 	uv_close((uv_handle_t *)&a->deadline, on_active_closed);
-	uv_close((uv_handle_t *)&a->tick, on_active_closed);
+	uv_close((uv_handle_t *)&a->watch.tick, on_active_closed);
 	rg_recover_stop(a);
 	uv_close((uv_handle_t *)&a->rec.timer, on_active_closed);
 }
@@ -662,9 +693,9 @@ rg_err rg_engine_step_log(rg_engine *e, int64_t run_id, const char *step, char *
 			  rg_error *err)
 {
 	rg_active *a = rg_engine_find(e, run_id);
-	if (a && a->exec && strcmp(a->run.step, step) == 0) {
+	if (a && a->launch.exec && strcmp(a->run.step, step) == 0) {
 		size_t len;
-		const char *live = rg_exec_log(a->exec, &len);
+		const char *live = rg_exec_log(a->launch.exec, &len);
 		*log = strndup(live ? live : "", len);
 		return *log ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}

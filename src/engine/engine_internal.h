@@ -129,6 +129,45 @@ struct rg_engine {
 	char crash_step[80];
 };
 
+/* launch.c — one step's work in flight: a command (exec), or checks (batch). */
+typedef struct rg_launch {
+	rg_exec *exec;            /* command in flight */
+	rg_exec *stopping;        /* a stopped command in its kill grace */
+	bool held;                /* exec is spawned held, its start not yet committed */
+	struct rg_launch_later *later; /* the next command, waiting for that one */
+	char phase[16];           /* the step row of exec (or stopping) */
+	int idx;
+	int64_t timeout_ms;       /* exec's timeout, for describing a timeout */
+	rg_batch *batch;          /* checks in flight */
+	char output_path[PATH_MAX];
+	rg_launch_done_fn done;
+	char *log;                /* owned: log of the command or checks that just ended */
+	size_t log_len;
+} rg_launch;
+
+/* window.c and triggers.c — the triggers watched during a window or a pause. */
+typedef struct rg_watch {
+	uv_timer_t tick;          /* evaluation ticks */
+	rg_trigger_slot *triggers; /* owned: one per cfg trigger */
+} rg_watch;
+
+/* traffic.c — a router change in flight and what follows it. */
+typedef struct rg_traffic_op {
+	rg_route_op *route_op;
+	void (*route_then)(rg_active *a, bool ok, const char *message, int64_t apply_us);
+	void (*restore_then)(rg_active *a);
+	rg_launch_done_fn done;   /* the traffic step's caller */
+	int64_t decided_us;       /* rg_mono_us() of the rollback decision, for the swap's time */
+} rg_traffic_op;
+
+/* decide.c — a person refused the rollback a trigger asked for (resume
+ * while awaiting approval): that trigger stays quiet until the traffic
+ * stage moves. */
+typedef struct rg_approval_wait {
+	char refused_trigger[80];
+	int refused_stage;
+} rg_approval_wait;
+
 struct rg_active {
 	rg_engine *eng;
 	rg_active *next;
@@ -138,32 +177,13 @@ struct rg_active {
 	size_t n_fwd;
 	rg_plan plan;             /* reverse phase plan, once decided */
 	char prev_version[72];    /* last known good other than run.version */
-	rg_exec *exec;            /* command in flight */
-	rg_exec *stopping;        /* a stopped command in its kill grace (launch.c) */
-	bool exec_held;           /* exec is spawned held, its start not yet committed */
-	struct rg_launch_later *later; /* the next command, waiting for that one */
-	char exec_phase[16];      /* the step row of exec (or stopping) */
-	int exec_idx;
-	int64_t exec_timeout_ms;  /* its timeout, for describing a timeout */
-	rg_batch *batch;          /* checks in flight */
-	char output_path[PATH_MAX];
-	rg_launch_done_fn launch_done;
-	char *last_log;           /* owned: log of the command or checks that just ended */
-	size_t last_log_len;
+	rg_launch launch;         /* launch.c: the step's work in flight */
 	uv_timer_t timer;         /* retry backoff, window end, check-step timeout */
 	uv_timer_t deadline;      /* whole-run timeout */
-	uv_timer_t tick;          /* health triggers during windows */
-	rg_trigger_slot *triggers; /* one per cfg trigger */
+	rg_watch watch;           /* window.c, triggers.c: the triggers being watched */
 	int open_handles;
-	rg_route_op *route_op;    /* router change in flight (traffic.c) */
-	void (*route_then)(rg_active *a, bool ok, const char *message, int64_t apply_us);
-	void (*restore_then)(rg_active *a);
-	rg_launch_done_fn traffic_done;    /* the traffic step's caller */
-	int64_t decided_us;       /* rg_mono_us() of the rollback decision */
-	/* A person refused the rollback this trigger asked for (resume while
-	 * awaiting approval): it stays quiet until the traffic stage moves. */
-	char refused_trigger[80];
-	int refused_stage;
+	rg_traffic_op traffic;    /* traffic.c: a router change in flight */
+	rg_approval_wait approval; /* decide.c */
 	rg_wait_clock window_clock;   /* of run.window_until (run.c) */
 	rg_wait_clock deadline_clock; /* of run.deadline */
 	/* Release changes written in the transaction being built, published
@@ -372,13 +392,13 @@ bool rg_decide_allowed(const rg_active *a, const char *trigger);
 rg_err rg_approval_rollback(rg_active *a, const char *actor, const char *reason, rg_error *err);
 rg_err rg_approval_continue(rg_active *a, const char *actor, rg_error *err);
 
-/* signals.c — rules (metric, query, command) and the sequential test,
+/* triggers.c — rules (metric, query, command) and the sequential test,
  * evaluated while triggers are watched (window.c calls these). */
-void rg_signals_start(rg_active *a);
-void rg_signals_tick(rg_active *a, int64_t now);
-void rg_signals_stop(rg_active *a);
+void rg_triggers_start(rg_active *a);
+void rg_triggers_tick(rg_active *a, int64_t now);
+void rg_triggers_stop(rg_active *a);
 /* The shortest evaluation interval of the non-check triggers (ms), 0 if none. */
-int64_t rg_signals_interval(const rg_config *cfg);
+int64_t rg_triggers_interval(const rg_config *cfg);
 
 /* traffic.c (also) — a passed sequential test ends the current pause early
  * (promote_on_pass). false when the step is not pausing at a share. */

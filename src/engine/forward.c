@@ -229,7 +229,7 @@ void rg_forward_decide_rollback(rg_active *a, const rg_decision *d, rg_step_run 
 	rg_plan plan;
 	rg_step_run cut;
 	if (!a->rec.has_decision)
-		a->decided_us = rg_mono_us();
+		a->traffic.decided_us = rg_mono_us();
 	/* A trigger may fire while a step is under way (a traffic step's
 	 * pause): that step ends failed, stopped by the decision. */
 	if (!failed && (size_t)a->run.cursor < a->n_fwd &&
@@ -293,7 +293,7 @@ void rg_forward_run_timeout(rg_active *a)
 		       strcmp(sr.state, "running") == 0;
 	if (in_step) {
 		size_t len = 0;
-		const char *log = a->exec ? rg_exec_log(a->exec, &len) : "";
+		const char *log = a->launch.exec ? rg_exec_log(a->launch.exec, &len) : "";
 		rg_launch_keep_log(a, log, len);
 		char why[80];
 		snprintf(why, sizeof why, "stopped by the run timeout (%s)", limit);

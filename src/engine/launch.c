@@ -1,6 +1,6 @@
 /* launch.c — starting one step's work: its command as a child process, or
  * its checks, with the environment of DESIGN §7. The result comes back
- * through a->launch_done once, with the log kept in a->last_log.
+ * through a->launch.done once, with the log kept in a->launch.log.
  * A command never runs before its process group is in the store, and a
  * stopped command's group is gone before the run's next command starts. */
 #include "engine/engine_internal.h"
@@ -24,9 +24,9 @@ const char *rg_step_outcome_name(rg_step_outcome o)
 
 void rg_launch_keep_log(rg_active *a, const char *text, size_t len)
 {
-	free(a->last_log);
-	a->last_log = strndup(text ? text : "", len);
-	a->last_log_len = a->last_log ? strlen(a->last_log) : 0;
+	free(a->launch.log);
+	a->launch.log = strndup(text ? text : "", len);
+	a->launch.log_len = a->launch.log ? strlen(a->launch.log) : 0;
 }
 
 static rg_err set_outputs(rg_active *a, rg_envlist *l, const char *version, const char *prefix,
@@ -58,7 +58,7 @@ rg_err rg_launch_env(rg_active *a, const char *step, const char *version,
 		{ "ROLLGUARD_PREVIOUS_VERSION", previous },
 		{ "ROLLGUARD_RUN_ID", run_id },
 		{ "ROLLGUARD_STEP", step },
-		{ "ROLLGUARD_OUTPUT", a->output_path },
+		{ "ROLLGUARD_OUTPUT", a->launch.output_path },
 	};
 	for (size_t i = 0; !rc && i < sizeof pairs / sizeof pairs[0]; i++)
 		rc = rg_envlist_set(out, pairs[i][0], pairs[i][1], err);
@@ -90,9 +90,9 @@ static rg_err prepare_output(rg_active *a, const char *phase, int idx, rg_error 
 		rc = make_dir(dir, err);
 	if (rc)
 		return rc;
-	snprintf(a->output_path, sizeof a->output_path, "%s/%s-%d.out", dir, phase, idx);
-	if (unlink(a->output_path) != 0 && errno != ENOENT)
-		return rg_fail(err, RG_EIO, NULL, "cannot reset '%s': %s", a->output_path, strerror(errno));
+	snprintf(a->launch.output_path, sizeof a->launch.output_path, "%s/%s-%d.out", dir, phase, idx);
+	if (unlink(a->launch.output_path) != 0 && errno != ENOENT)
+		return rg_fail(err, RG_EIO, NULL, "cannot reset '%s': %s", a->launch.output_path, strerror(errno));
 	return RG_OK;
 }
 
@@ -129,7 +129,7 @@ static rg_err put_outputs(rg_active *a, const char *version, const char *step, r
 {
 	char **keys = NULL, **values = NULL;
 	size_t n = 0;
-	rg_err rc = rg_exec_read_outputs(a->output_path, &keys, &values, &n, err);
+	rg_err rc = rg_exec_read_outputs(a->launch.output_path, &keys, &values, &n, err);
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = rg_store_output_put(a->eng->store, a->run.env, version, step, keys[i],
 					 values[i], err);
@@ -145,7 +145,7 @@ rg_err rg_step_record_extra(rg_active *a, void *ctx, rg_error *err)
 	rg_err rc = rg_store_step_put(s, r->sr, err);
 	if (!rc && r->with_log)
 		rc = rg_store_step_set_log(s, a->run.id, r->sr->phase, r->sr->idx,
-					   a->last_log ? a->last_log : "", a->last_log_len, err);
+					   a->launch.log ? a->launch.log : "", a->launch.log_len, err);
 	if (!rc && r->outputs_for)
 		rc = put_outputs(a, r->outputs_for, r->sr->name, err);
 	return rc;
@@ -216,10 +216,10 @@ static void on_exec_done(rg_exec *x, const rg_exec_result *res, void *ctx)
 						     : RG_OUTCOME_SUCCEEDED;
 	char detail[512] = "exit 0";
 	if (outcome != RG_OUTCOME_SUCCEEDED)
-		describe_exit(res, a->exec_timeout_ms, a->last_log, a->last_log_len, detail, sizeof detail);
+		describe_exit(res, a->launch.timeout_ms, a->launch.log, a->launch.log_len, detail, sizeof detail);
 	rg_exec_free(x);
-	a->exec = NULL;
-	a->launch_done(a, outcome, detail, res->timed_out || res->term_signal ? -1 : res->exit_code);
+	a->launch.exec = NULL;
+	a->launch.done(a, outcome, detail, res->timed_out || res->term_signal ? -1 : res->exit_code);
 }
 
 /* The held child's group goes into its step row before it may run, so a
@@ -232,7 +232,7 @@ static rg_err record_group(rg_active *a, const char *phase, int idx, rg_error *e
 	rg_err rc = rg_store_step_get(a->eng->store, a->run.id, phase, idx, &sr, err);
 	if (rc)
 		return rc;
-	const rg_proc_id *id = rg_exec_id(a->exec);
+	const rg_proc_id *id = rg_exec_id(a->launch.exec);
 	sr.pgid = id->pgid;
 	sr.pgid_start = id->start_ticks;
 	snprintf(sr.pgid_boot, sizeof sr.pgid_boot, "%s", id->boot_id);
@@ -254,25 +254,25 @@ static void exec_now(rg_active *a, const char *command, int64_t timeout_ms, int6
 	rg_error err;
 	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env,
 			   .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms, .held = true };
-	a->exec_timeout_ms = timeout_ms;
-	snprintf(a->exec_phase, sizeof a->exec_phase, "%s", phase);
-	a->exec_idx = idx;
-	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
+	a->launch.timeout_ms = timeout_ms;
+	snprintf(a->launch.phase, sizeof a->launch.phase, "%s", phase);
+	a->launch.idx = idx;
+	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->launch.exec, &err);
 	if (!rc && record_group(a, phase, idx, &err) != RG_OK) {
 		/* The store refused the group: the held child runs nothing, and
 		 * the run holds until the store takes writes (recover.c); the
 		 * row's pgid 0 says the command never ran. */
-		rg_exec_free(a->exec);
-		a->exec = NULL;
+		rg_exec_free(a->launch.exec);
+		a->launch.exec = NULL;
 		return rg_run_stuck(a, &err);
 	}
 	if (!rc)
-		rc = rg_exec_release(a->exec, &err);
+		rc = rg_exec_release(a->launch.exec, &err);
 	if (rc) {
-		rg_exec_free(a->exec);   /* NULL-safe; a held child runs nothing */
-		a->exec = NULL;
+		rg_exec_free(a->launch.exec);   /* NULL-safe; a held child runs nothing */
+		a->launch.exec = NULL;
 		rg_launch_keep_log(a, err.message, strlen(err.message));
-		a->launch_done(a, RG_OUTCOME_FAILED, err.message, -1);
+		a->launch.done(a, RG_OUTCOME_FAILED, err.message, -1);
 	}
 }
 
@@ -295,10 +295,10 @@ static void forget_group(rg_store *s, int64_t run_id, const char *phase, int idx
 static void on_stopped(void *ctx)
 {
 	rg_active *a = ctx;
-	struct rg_launch_later *l = a->later;
-	forget_group(a->eng->store, a->run.id, a->exec_phase, a->exec_idx);
-	a->stopping = NULL;
-	a->later = NULL;
+	struct rg_launch_later *l = a->launch.later;
+	forget_group(a->eng->store, a->run.id, a->launch.phase, a->launch.idx);
+	a->launch.stopping = NULL;
+	a->launch.later = NULL;
 	if (l && !a->released && !a->eng->shutting_down)
 		exec_now(a, l->command, l->timeout_ms, l->kill_grace_ms, l->phase, l->idx,
 			 l->env.items);
@@ -314,17 +314,17 @@ static void on_stopped(void *ctx)
  * so the grace also bounds how long a stop takes. */
 void rg_launch_stop(rg_active *a)
 {
-	if (a->later) {
-		rg_envlist_release(&a->later->env);
-		free(a->later);
-		a->later = NULL;
+	if (a->launch.later) {
+		rg_envlist_release(&a->launch.later->env);
+		free(a->launch.later);
+		a->launch.later = NULL;
 	}
-	a->exec_held = false;   /* a held child is killed at once: it ran nothing */
-	if (!a->exec)
+	a->launch.held = false;   /* a held child is killed at once: it ran nothing */
+	if (!a->launch.exec)
 		return;
-	rg_exec *x = a->exec;
-	a->exec = NULL;
-	a->stopping = x;
+	rg_exec *x = a->launch.exec;
+	a->launch.exec = NULL;
+	a->launch.stopping = x;
 	a->open_handles++;   /* released in on_stopped */
 	rg_exec_stop(x, on_stopped, a);
 }
@@ -333,9 +333,9 @@ void rg_launch_stop(rg_active *a)
  * the row of a command still running); a stopping one is in its grace. */
 void rg_launch_keep_group(rg_active *a, rg_step_run *sr)
 {
-	rg_exec *x = a->stopping ? a->stopping : a->exec;
+	rg_exec *x = a->launch.stopping ? a->launch.stopping : a->launch.exec;
 	if (!x || strcmp(sr->state, "running") == 0 || sr->run_id != a->run.id ||
-	    sr->idx != a->exec_idx || strcmp(sr->phase, a->exec_phase) != 0)
+	    sr->idx != a->launch.idx || strcmp(sr->phase, a->launch.phase) != 0)
 		return;
 	const rg_proc_id *id = rg_exec_id(x);
 	sr->pgid = id->pgid;
@@ -369,25 +369,25 @@ static int64_t kill_grace(const rg_active *a, const rg_step *s)
 static void launch_exec(rg_active *a, const rg_step *s, const char *command, const char *phase,
 			int idx, rg_envlist *env)
 {
-	if (!a->stopping)
+	if (!a->launch.stopping)
 		return exec_now(a, command, s->timeout_ms, kill_grace(a, s), phase, idx, env->items);
 	struct rg_launch_later *l = calloc(1, sizeof *l);
 	if (!l) {
 		rg_launch_keep_log(a, "out of memory", 13);
-		return a->launch_done(a, RG_OUTCOME_FAILED, "out of memory", -1);
+		return a->launch.done(a, RG_OUTCOME_FAILED, "out of memory", -1);
 	}
 	*l = (struct rg_launch_later){ .command = command, .timeout_ms = s->timeout_ms,
 				       .kill_grace_ms = kill_grace(a, s), .idx = idx, .env = *env };
 	snprintf(l->phase, sizeof l->phase, "%s", phase);
 	memset(env, 0, sizeof *env);   /* moved: the caller's release frees nothing */
-	a->later = l;
+	a->launch.later = l;
 	rg_info("run %lld: step '%s' waits for the stopped command's process group to exit",
 		(long long)a->run.id, s->name);
 }
 
 static void on_batch_done(rg_active *a, rg_step_outcome outcome, const char *detail)
 {
-	a->launch_done(a, outcome, detail, outcome == RG_OUTCOME_SUCCEEDED ? 0 : 1);
+	a->launch.done(a, outcome, detail, outcome == RG_OUTCOME_SUCCEEDED ? 0 : 1);
 }
 
 static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
@@ -403,7 +403,7 @@ static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
 	free(list);
 	if (rc) {
 		rg_launch_keep_log(a, err.message, strlen(err.message));
-		a->launch_done(a, RG_OUTCOME_FAILED, err.message, -1);
+		a->launch.done(a, RG_OUTCOME_FAILED, err.message, -1);
 	}
 }
 
@@ -417,7 +417,7 @@ static void launch_checks(rg_active *a, const rg_step *s, rg_envlist *env)
 void rg_launch_hold(rg_active *a, const rg_step *s, const char *command, const char *phase,
 		    int idx, const char *version, const char *previous, rg_step_run *sr)
 {
-	if (s->kind != RG_STEP_EXEC || a->exec || a->stopping || a->later)
+	if (s->kind != RG_STEP_EXEC || a->launch.exec || a->launch.stopping || a->launch.later)
 		return;
 	rg_error err;
 	rg_envlist env;
@@ -425,17 +425,17 @@ void rg_launch_hold(rg_active *a, const rg_step *s, const char *command, const c
 		return;
 	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env.items,
 			   .timeout_ms = s->timeout_ms, .kill_grace_ms = kill_grace(a, s), .held = true };
-	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->exec, &err);
+	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->launch.exec, &err);
 	rg_envlist_release(&env);
 	if (rc) {
-		a->exec = NULL;
+		a->launch.exec = NULL;
 		return;
 	}
-	a->exec_held = true;
-	a->exec_timeout_ms = s->timeout_ms;
-	snprintf(a->exec_phase, sizeof a->exec_phase, "%s", phase);
-	a->exec_idx = idx;
-	const rg_proc_id *id = rg_exec_id(a->exec);
+	a->launch.held = true;
+	a->launch.timeout_ms = s->timeout_ms;
+	snprintf(a->launch.phase, sizeof a->launch.phase, "%s", phase);
+	a->launch.idx = idx;
+	const rg_proc_id *id = rg_exec_id(a->launch.exec);
 	sr->pgid = id->pgid;
 	sr->pgid_start = id->start_ticks;
 	snprintf(sr->pgid_boot, sizeof sr->pgid_boot, "%s", id->boot_id);
@@ -444,15 +444,15 @@ void rg_launch_hold(rg_active *a, const rg_step *s, const char *command, const c
 void rg_launch_go(rg_active *a, const rg_step *s, const char *command, const char *phase,
 		  int idx, const char *version, const char *previous, rg_launch_done_fn done)
 {
-	if (!a->exec_held)
+	if (!a->launch.held)
 		return rg_launch_step(a, s, command, phase, idx, version, previous, done);
-	a->exec_held = false;
-	a->launch_done = done;
+	a->launch.held = false;
+	a->launch.done = done;
 	rg_recover_forget_result(a);
 	rg_error err;
-	if (rg_exec_release(a->exec, &err) != RG_OK) {
-		rg_exec_free(a->exec);
-		a->exec = NULL;
+	if (rg_exec_release(a->launch.exec, &err) != RG_OK) {
+		rg_exec_free(a->launch.exec);
+		a->launch.exec = NULL;
 		rg_launch_keep_log(a, err.message, strlen(err.message));
 		done(a, RG_OUTCOME_FAILED, err.message, -1);
 	}
@@ -461,7 +461,7 @@ void rg_launch_go(rg_active *a, const rg_step *s, const char *command, const cha
 void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const char *phase,
 		    int idx, const char *version, const char *previous, rg_launch_done_fn done)
 {
-	a->launch_done = done;
+	a->launch.done = done;
 	rg_recover_forget_result(a);
 	if (s->kind == RG_STEP_TRAFFIC)
 		return rg_traffic_run(a, s, done);

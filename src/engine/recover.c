@@ -47,8 +47,8 @@ void rg_run_stuck(rg_active *a, const rg_error *err)
 	snprintf(r->why, sizeof r->why, "%s", err->message);
 	r->holding = true;
 	if (r->failures == 1 || r->failures % 20 == 0)
-		rg_error_log("run %lld: a write was refused (%s); holding at its last recorded state, "
-			     "trying again in %lld ms (%d refused so far)",
+		rg_error_log("run %lld: its progress could not be recorded (%s); holding at its last "
+			     "recorded state, trying again in %lld ms (%d refused so far)",
 			     (long long)a->run.id, err->message, (long long)r->backoff_ms, r->failures);
 	uv_timer_start(&r->timer, on_retry, (uint64_t)r->backoff_ms, 0);
 }

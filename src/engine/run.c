@@ -97,7 +97,7 @@ void rg_run_note(rg_active *a, const char *type, const char *step, const char *m
 void rg_run_cancel_work(rg_active *a)
 {
 	rg_traffic_cancel(a);
-	a->traffic_done = NULL;
+	a->traffic.done = NULL;
 	rg_launch_stop(a);
 	rg_batch_cancel(a);
 	rg_window_stop(a);

@@ -84,9 +84,9 @@ typedef void (*applied_fn)(rg_active *a, bool ok, const char *message, int64_t a
 static void on_applied(void *ctx, rg_err rc, const char *message, int64_t apply_us)
 {
 	rg_active *a = ctx;
-	a->route_op = NULL;
-	applied_fn then = a->route_then;
-	a->route_then = NULL;
+	a->traffic.route_op = NULL;
+	applied_fn then = a->traffic.route_then;
+	a->traffic.route_then = NULL;
 	if (then)
 		then(a, rc == RG_OK, message ? message : "", apply_us);
 }
@@ -96,20 +96,20 @@ static void on_applied(void *ctx, rg_err rc, const char *message, int64_t apply_
 static void apply(rg_active *a, const rg_route_state *st, applied_fn then)
 {
 	rg_error err;
-	a->route_then = then;
-	if (rg_routers_apply(a->eng->routers, st, on_applied, a, &a->route_op, &err) != RG_OK) {
-		a->route_then = NULL;
-		a->route_op = NULL;
+	a->traffic.route_then = then;
+	if (rg_routers_apply(a->eng->routers, st, on_applied, a, &a->traffic.route_op, &err) != RG_OK) {
+		a->traffic.route_then = NULL;
+		a->traffic.route_op = NULL;
 		then(a, false, err.message, 0);
 	}
 }
 
 void rg_traffic_cancel(rg_active *a)
 {
-	if (a->route_op)
-		rg_route_op_cancel(a->route_op);
-	a->route_op = NULL;
-	a->route_then = NULL;
+	if (a->traffic.route_op)
+		rg_route_op_cancel(a->traffic.route_op);
+	a->traffic.route_op = NULL;
+	a->traffic.route_then = NULL;
 }
 
 /* ---- the traffic step ----------------------------------------------------- */
@@ -127,8 +127,8 @@ static int stage_count(const rg_traffic *t)
 /* The traffic step is rollguard's own work: it succeeds or fails. */
 static void step_end(rg_active *a, bool ok, const char *detail)
 {
-	rg_launch_done_fn done = a->traffic_done;
-	a->traffic_done = NULL;
+	rg_launch_done_fn done = a->traffic.done;
+	a->traffic.done = NULL;
 	rg_launch_keep_log(a, detail, strlen(detail));
 	if (done)
 		done(a, ok ? RG_OUTCOME_SUCCEEDED : RG_OUTCOME_FAILED, detail, ok ? 0 : -1);
@@ -360,7 +360,7 @@ static void go_retire(rg_active *a)
 
 void rg_traffic_run(rg_active *a, const rg_step *s, rg_launch_done_fn done)
 {
-	a->traffic_done = done;
+	a->traffic.done = done;
 	if (!has_router(a))
 		return step_end(a, false, "this environment has no proxy or router to shift traffic with");
 	next_stage(a);
@@ -374,8 +374,8 @@ rg_err rg_traffic_promote(rg_active *a, const char *actor, rg_error *err)
 	const rg_step *s = (size_t)a->run.cursor < a->n_fwd ? step_at_cursor(a) : NULL;
 	int n = s ? stage_count(&s->traffic) : 0;
 	bool held = a->run.state == RG_RUN_PAUSED;
-	if (!s || s->kind != RG_STEP_TRAFFIC || a->route_op || a->run.traffic_stage > n + 1 ||
-	    !(held || (a->run.state == RG_RUN_RUNNING && a->traffic_done)))
+	if (!s || s->kind != RG_STEP_TRAFFIC || a->traffic.route_op || a->run.traffic_stage > n + 1 ||
+	    !(held || (a->run.state == RG_RUN_RUNNING && a->traffic.done)))
 		return rg_fail(err, RG_ECONFLICT, NULL,
 			       "cannot promote run %lld now: it is neither in a traffic step's pause nor in its monitor window",
 			       (long long)a->run.id);
@@ -403,7 +403,7 @@ rg_err rg_traffic_promote(rg_active *a, const char *actor, rg_error *err)
 bool rg_traffic_end_pause(rg_active *a, const char *why)
 {
 	const rg_step *s = (size_t)a->run.cursor < a->n_fwd ? step_at_cursor(a) : NULL;
-	if (!s || s->kind != RG_STEP_TRAFFIC || !a->traffic_done || a->route_op ||
+	if (!s || s->kind != RG_STEP_TRAFFIC || !a->traffic.done || a->traffic.route_op ||
 	    a->run.traffic_stage < 1 || a->run.traffic_stage > stage_count(&s->traffic) ||
 	    !uv_is_active((uv_handle_t *)&a->timer))
 		return false;
@@ -433,8 +433,8 @@ rg_err rg_traffic_route_extra(rg_active *a, void *ctx, rg_error *err)
 
 static void on_swapped(rg_active *a, bool ok, const char *message, int64_t apply_us)
 {
-	int64_t since = rg_mono_us() - a->decided_us;
-	int64_t early = a->rec.early_swap_us ? a->rec.early_swap_us - a->decided_us : -1;
+	int64_t since = rg_mono_us() - a->traffic.decided_us;
+	int64_t early = a->rec.early_swap_us ? a->rec.early_swap_us - a->traffic.decided_us : -1;
 	a->rec.early_swap_us = 0;
 	rg_route_state st;
 	rg_error err;
@@ -480,8 +480,8 @@ void rg_traffic_swap_early(rg_active *a, const rg_route_state *st)
 
 static void on_restored(rg_active *a, bool ok, const char *message, int64_t apply_us)
 {
-	void (*then)(rg_active *) = a->restore_then;
-	a->restore_then = NULL;
+	void (*then)(rg_active *) = a->traffic.restore_then;
+	a->traffic.restore_then = NULL;
 	char msg[600];
 	if (ok)
 		snprintf(msg, sizeof msg, "traffic on restored release %s (the router took %lld us)",
@@ -510,6 +510,6 @@ void rg_traffic_restore(rg_active *a, void (*then)(rg_active *a))
 	rg_run next = a->run;
 	if (rg_run_commit(a, &next, NULL, NULL, NULL, put_route, &st, &err))
 		return rg_run_stuck(a, &err);
-	a->restore_then = then;
+	a->traffic.restore_then = then;
 	apply(a, &st, on_restored);
 }

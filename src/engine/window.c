@@ -2,7 +2,7 @@
  * rollback (`post_rollback_monitor`), and the watch of every trigger in them
  * and in a traffic step's pauses. Health-check triggers are evaluated on
  * their `every` interval; `failures` consecutive failures fire the trigger;
- * the other kinds (rules, the sequential test) are evaluated by signals.c.
+ * the other kinds (rules, the sequential test) are evaluated by triggers.c.
  * A fired trigger's severity picks the action through `actions:` (decide.c). */
 #include "engine/engine_internal.h"
 
@@ -45,7 +45,7 @@ static void start_trigger(rg_active *a, size_t i)
 	const char *version = reverse(a) ? a->plan.target : a->run.version;
 	rg_envlist env;
 	rg_error err;
-	rg_trigger_slot *slot = &a->triggers[i];
+	rg_trigger_slot *slot = &a->watch.triggers[i];
 	slot->due = (int64_t)uv_now(a->eng->loop) + t->every_ms;
 	if (!c || rg_launch_env(a, t->name, version, "", &env, &err) != RG_OK)
 		return;
@@ -64,11 +64,11 @@ static void on_tick(uv_timer_t *timer)
 	int64_t now = (int64_t)uv_now(a->eng->loop);
 	const rg_config *cfg = a->eng->cfg;
 	for (size_t i = 0; i < cfg->n_triggers; i++)
-		if (cfg->triggers[i].kind == RG_TRIGGER_CHECK && !a->triggers[i].run &&
-		    a->triggers[i].due <= now)
+		if (cfg->triggers[i].kind == RG_TRIGGER_CHECK && !a->watch.triggers[i].run &&
+		    a->watch.triggers[i].due <= now)
 			start_trigger(a, i);
-	if (uv_is_active((uv_handle_t *)&a->tick))
-		rg_signals_tick(a, now);
+	if (uv_is_active((uv_handle_t *)&a->watch.tick))
+		rg_triggers_tick(a, now);
 }
 
 /* A check trigger fired: its decision, through the matrix (decide.c). */
@@ -78,7 +78,7 @@ static void fire(rg_active *a, size_t i, const char *detail)
 	rg_action action = a->eng->cfg->actions[t->severity];
 	char every[32], what[300];
 	rg_duration_format(t->every_ms, every, sizeof every);
-	a->triggers[i].failures = 0;
+	a->watch.triggers[i].failures = 0;
 	if (!rg_decide_allowed(a, t->name))
 		return;
 	rg_decision d;
@@ -118,7 +118,7 @@ static void on_trigger_done(const rg_check *check, const rg_check_result *res, v
 
 static uint64_t tick_interval(const rg_config *cfg)
 {
-	int64_t every = rg_signals_interval(cfg);
+	int64_t every = rg_triggers_interval(cfg);
 	for (size_t i = 0; i < cfg->n_triggers; i++)
 		if (cfg->triggers[i].kind == RG_TRIGGER_CHECK &&
 		    (every == 0 || cfg->triggers[i].every_ms < every))
@@ -136,9 +136,9 @@ void rg_window_watch(rg_active *a)
 		return;
 	int64_t now = (int64_t)uv_now(a->eng->loop);
 	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++)
-		a->triggers[i].due = now;
-	rg_signals_start(a);
-	uv_timer_start(&a->tick, on_tick, 0, every);
+		a->watch.triggers[i].due = now;
+	rg_triggers_start(a);
+	uv_timer_start(&a->watch.tick, on_tick, 0, every);
 }
 
 /* With evidence required (evidence.c) the committed end of the forward
@@ -168,14 +168,14 @@ void rg_window_enter(rg_active *a, int64_t length_ms, const char *message, rg_tx
 
 void rg_window_stop(rg_active *a)
 {
-	uv_timer_stop(&a->tick);
+	uv_timer_stop(&a->watch.tick);
 	uv_timer_stop(&a->timer);
-	rg_signals_stop(a);
+	rg_triggers_stop(a);
 	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++) {
-		if (a->triggers[i].run)
-			rg_check_cancel(a->triggers[i].run);
-		a->triggers[i].run = NULL;
-		a->triggers[i].failures = 0;
+		if (a->watch.triggers[i].run)
+			rg_check_cancel(a->watch.triggers[i].run);
+		a->watch.triggers[i].run = NULL;
+		a->watch.triggers[i].failures = 0;
 	}
 }
 

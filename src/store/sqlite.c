@@ -189,6 +189,50 @@ rg_err rg_sq_fail(rg_store *s, int rc, const char *what, rg_error *err)
 	}
 }
 
+#ifdef RG_TEST_HOOKS
+/* Torture (the test build only, `make torture`): ROLLGUARD_TORTURE_WRITE=N
+ * refuses the Nth write of this process — a statement that changes the
+ * database, or a COMMIT — once, as a full disk would. With the variable
+ * set, the number of writes is logged when the store closes, so a sweep
+ * knows how far to go. */
+static long torture_count, torture_at = -1;
+
+static void torture_init(void)
+{
+	const char *v = getenv("ROLLGUARD_TORTURE_WRITE");
+	torture_at = v && *v ? strtol(v, NULL, 10) : 0;
+}
+
+static rg_err torture_write(rg_error *err)
+{
+	if (torture_at < 0)
+		torture_init();
+	if (torture_at == 0)
+		return RG_OK;
+	if (++torture_count != torture_at)
+		return RG_OK;
+	rg_warn("torture: write %ld refused", torture_count);
+	return rg_fail(err, RG_ESTORE, NULL, "torture: write %ld refused (database or disk is full)",
+		       torture_count);
+}
+
+static void torture_report(void)
+{
+	if (torture_at > 0 || getenv("ROLLGUARD_TORTURE_WRITE"))
+		rg_info("torture: %ld writes", torture_count);
+}
+#else
+static rg_err torture_write(rg_error *err)
+{
+	(void)err;
+	return RG_OK;
+}
+
+static void torture_report(void)
+{
+}
+#endif
+
 rg_err rg_sq_stmt(rg_store *s, enum rg_sq_stmt id, const char *sql, sqlite3_stmt **out,
 		  rg_error *err)
 {
@@ -206,6 +250,11 @@ rg_err rg_sq_stmt(rg_store *s, enum rg_sq_stmt id, const char *sql, sqlite3_stmt
 	 * reported to that caller, so it is not ours to report. */
 	sqlite3_reset(s->stmt[id]);
 	sqlite3_clear_bindings(s->stmt[id]);
+	if (!sqlite3_stmt_readonly(s->stmt[id])) {
+		rg_err e = torture_write(err);
+		if (e)
+			return e;
+	}
 	*out = s->stmt[id];
 	return RG_OK;
 }
@@ -394,6 +443,7 @@ void rg_store_free(rg_store *s)
 {
 	if (!s)
 		return;
+	torture_report();
 	for (int i = 0; i < RG_SQ_STMT_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
 	/* Closing rolls back a transaction still open: an abandoned change. */
@@ -422,7 +472,9 @@ rg_err rg_store_commit(rg_store *s, rg_error *err)
 	if (sqlite3_get_autocommit(s->db))
 		return rg_fail(err, RG_EINTERNAL, NULL, "store: commit without a transaction");
 	sqlite3_stmt *st = NULL;
-	rg_err e = rg_sq_stmt(s, RG_SQ_COMMIT, "COMMIT", &st, err);
+	rg_err e = torture_write(err);
+	if (!e)
+		e = rg_sq_stmt(s, RG_SQ_COMMIT, "COMMIT", &st, err);
 	if (!e)
 		e = exec_stmt(s, st, SQLITE_OK, "commit", err);
 	if (e)

@@ -1,4 +1,4 @@
-/* signals.c — the triggers other than health checks, evaluated while a run
+/* triggers.c — the triggers other than health checks, evaluated while a run
  * is watched (traffic pauses, monitor windows, the post-rollback window):
  *   metric   the built-in proxy's figures of the release under watch
  *            (error_rate, latency_p50/p95/p99, request_rate over `window`);
@@ -391,7 +391,7 @@ static void eval_analysis(rg_trigger_slot *slot)
 
 /* ---- the watch ----------------------------------------------------------------------- */
 
-int64_t rg_signals_interval(const rg_config *cfg)
+int64_t rg_triggers_interval(const rg_config *cfg)
 {
 	int64_t every = 0;
 	for (size_t i = 0; i < cfg->n_triggers; i++) {
@@ -404,12 +404,12 @@ int64_t rg_signals_interval(const rg_config *cfg)
 	return every;
 }
 
-void rg_signals_start(rg_active *a)
+void rg_triggers_start(rg_active *a)
 {
 	const rg_config *cfg = a->eng->cfg;
 	int64_t now = (int64_t)uv_now(a->eng->loop);
 	for (size_t i = 0; i < cfg->n_triggers; i++) {
-		rg_trigger_slot *slot = &a->triggers[i];
+		rg_trigger_slot *slot = &a->watch.triggers[i];
 		const rg_trigger *t = &cfg->triggers[i];
 		if (is_rule(t)) {
 			rg_rule_opts o;
@@ -422,11 +422,11 @@ void rg_signals_start(rg_active *a)
 	}
 }
 
-void rg_signals_tick(rg_active *a, int64_t now)
+void rg_triggers_tick(rg_active *a, int64_t now)
 {
 	const rg_config *cfg = a->eng->cfg;
 	for (size_t i = 0; i < cfg->n_triggers && !a->released; i++) {
-		rg_trigger_slot *slot = &a->triggers[i];
+		rg_trigger_slot *slot = &a->watch.triggers[i];
 		const rg_trigger *t = &cfg->triggers[i];
 		if (t->kind == RG_TRIGGER_CHECK || slot->due > now || slot->query || slot->exec)
 			continue;
@@ -438,15 +438,15 @@ void rg_signals_tick(rg_active *a, int64_t now)
 		case RG_TRIGGER_ANALYSIS: eval_analysis(slot); break;
 		default: break;
 		}
-		if (!uv_is_active((uv_handle_t *)&a->tick))
+		if (!uv_is_active((uv_handle_t *)&a->watch.tick))
 			return; /* the watch ended (a decision): leave the rest alone */
 	}
 }
 
-void rg_signals_stop(rg_active *a)
+void rg_triggers_stop(rg_active *a)
 {
 	for (size_t i = 0; i < a->eng->cfg->n_triggers; i++) {
-		rg_trigger_slot *slot = &a->triggers[i];
+		rg_trigger_slot *slot = &a->watch.triggers[i];
 		if (slot->query)
 			rg_prom_query_cancel(slot->query);
 		slot->query = NULL;
