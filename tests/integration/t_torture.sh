@@ -57,6 +57,17 @@ has_run_of() {
 	rg history --env staging --json 2>/dev/null | grep -q "\"version\": *\"$1\""
 }
 
+# story_deploys VAR=N — serve started with VAR=N, v1 deployed, then the bad
+# v2, each run waited for.
+story_deploys() {
+	eval "$1 rg_start"
+	deploy_retrying v1
+	wait_for -t 30 all_runs_ended || fail "$1: v1's run did not end: $(rg history --env staging --json)"
+	deploy_retrying v2
+	wait_for -t 30 has_run_of v2 || fail "$1: v2's run was not created"
+	wait_for -t 30 all_runs_ended || fail "$1: v2's run did not end: $(rg history --env staging --json)"
+}
+
 # torture_story VAR N — the story with the Nth write (VAR
 # ROLLGUARD_TORTURE_WRITE) or allocation (ROLLGUARD_TORTURE_ALLOC) refused;
 # fails the test with N in the message when anything is wrong.
@@ -64,12 +75,7 @@ torture_story() {
 	local var=$1 n=$2 j
 	rm -rf "$T/state" "$T/markers" "$T/ends" "$T/unhealthy"
 	: >"$T/serve.log"
-	eval "$var=$n rg_start"
-	deploy_retrying v1
-	wait_for -t 30 all_runs_ended || fail "$var=$n: v1's run did not end: $(rg history --env staging --json)"
-	deploy_retrying v2
-	wait_for -t 30 has_run_of v2 || fail "$var=$n: v2's run was not created"
-	wait_for -t 30 all_runs_ended || fail "$var=$n: v2's run did not end: $(rg history --env staging --json)"
+	story_deploys "$var=$n"
 	serve_alive || fail "$var=$n: serve died"
 	rg_stop   # SIGTERM: a clean exit, checked for sanitizer and leak reports
 	rg_start
@@ -88,12 +94,7 @@ torture_story() {
 # torture_count VAR WHAT — how many writes or allocations the story makes
 # when none is refused (serve logs "torture: N WHAT").
 torture_count() {
-	eval "$1=999999999 rg_start"
-	deploy_retrying v1
-	wait_for -t 30 all_runs_ended || fail "v1's run did not end"
-	deploy_retrying v2
-	wait_for -t 30 has_run_of v2 || fail "v2's run was not created"
-	wait_for -t 30 all_runs_ended || fail "v2's run did not end"
+	story_deploys "$1=999999999"
 	rg_stop
 	sed -n "s/.*torture: \([0-9][0-9]*\) $2.*/\1/p" "$T/serve.log" | tail -n 1
 }
