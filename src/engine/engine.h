@@ -48,7 +48,11 @@ typedef struct rg_news {
 	const rg_decision *decision;  /* DECISION */
 } rg_news;
 
-/* A subscriber must not subscribe or unsubscribe from inside its call. */
+/* A subscriber must not subscribe or unsubscribe from inside its call, and
+ * must be quick: a rollback's news is published before its traffic swap is
+ * applied (bench/mttr.sh measures decision -> swap). Writes that must be as
+ * durable as the change (an outbox row) belong in the change's transaction,
+ * not in a subscriber. */
 typedef void (*rg_news_fn)(void *ctx, const rg_news *news);
 
 #define RG_ENGINE_MAX_SUBSCRIBERS 8
