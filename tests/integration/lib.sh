@@ -183,6 +183,32 @@ esac
 SH
 }
 
+# cfg_stubborn ENV_GRACE [STEP_GRACE] — one step, `stubborn`, whose script
+# records its pid (stubborn.pid) and its process group (stubborn.pgid),
+# writes "term" to stubborn.term on each SIGTERM and never ends by itself.
+cfg_stubborn() {
+	rg_config <<YAML
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging:
+    kill_grace: $1
+deploy:
+  - name: stubborn
+    run: @DIR@/stubborn
+${2:+    kill_grace: $2}
+YAML
+	rg_script stubborn <<'SH'
+#!/bin/sh
+echo $$ > @DIR@/stubborn.pid
+awk '{ print $5 }' /proc/$$/stat > @DIR@/stubborn.pgid
+trap 'echo term >> @DIR@/stubborn.term' TERM
+while :; do sleep 0.1; done
+SH
+}
+
 # run_has_event ID TEXT — a predicate for wait_for.
 run_has_event() {
 	rg show "$1" --json 2>/dev/null | grep -qF "$2"

@@ -59,25 +59,7 @@ t_promote_ends_the_monitor_window() {
 # step's group gets SIGTERM (the trap writes a file), and SIGKILL only when
 # the step's kill_grace (which wins over the environment's) is over.
 t_abort_terms_the_step_then_kills_after_its_grace() {
-	rg_config <<'YAML'
-service: shop
-server:
-  listen: 127.0.0.1:@PORT@
-  state: @DIR@/state
-environments:
-  staging:
-    kill_grace: 1m
-deploy:
-  - name: stubborn
-    run: @DIR@/stubborn
-    kill_grace: 2s
-YAML
-	rg_script stubborn <<'SH'
-#!/bin/sh
-echo $$ > @DIR@/stubborn.pid
-trap 'echo term >> @DIR@/stubborn.term' TERM
-while :; do sleep 0.1; done
-SH
+	cfg_stubborn 1m 2s
 	rg_start
 	local id pid t0 t1
 	id=$(deploy_start v1)

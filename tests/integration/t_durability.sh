@@ -381,24 +381,7 @@ t_kill9_restart_leaves_a_group_whose_start_time_differs() {
 # SIGTERM of serve stops a running step as abort does: SIGTERM to its group,
 # SIGKILL after its kill_grace; serve waits for that, and no longer.
 t_sigterm_of_serve_gives_the_step_its_grace() {
-	rg_config <<'YAML'
-service: shop
-server:
-  listen: 127.0.0.1:@PORT@
-  state: @DIR@/state
-environments:
-  staging:
-    kill_grace: 2s
-deploy:
-  - name: stubborn
-    run: @DIR@/stubborn
-YAML
-	rg_script stubborn <<'SH'
-#!/bin/sh
-awk '{ print $5 }' /proc/$$/stat > @DIR@/stubborn.pgid
-trap 'echo term >> @DIR@/stubborn.term' TERM
-while :; do sleep 0.1; done
-SH
+	cfg_stubborn 2s
 	rg_start
 	local id pgid t0 ms
 	id=$(deploy_start v1)
