@@ -226,17 +226,38 @@ static void on_exec_done(rg_exec *x, const rg_exec_result *res, void *ctx)
  * crash at any point leaves either nothing running (a held child exits when
  * this process dies) or a group the store knows about. The row's start was
  * committed already; this write only adds the group to it. */
+/* x's group and what identifies its leader, into the step row sr. */
+static void group_into(const rg_exec *x, rg_step_run *sr)
+{
+	const rg_proc_id *id = rg_exec_id(x);
+	sr->pgid = id->pgid;
+	sr->pgid_start = id->start_ticks;
+	snprintf(sr->pgid_boot, sizeof sr->pgid_boot, "%s", id->boot_id);
+}
+
 static rg_err record_group(rg_active *a, const char *phase, int idx, rg_error *err)
 {
 	rg_step_run sr;
 	rg_err rc = rg_store_step_get(a->eng->store, a->run.id, phase, idx, &sr, err);
 	if (rc)
 		return rc;
-	const rg_proc_id *id = rg_exec_id(a->launch.exec);
-	sr.pgid = id->pgid;
-	sr.pgid_start = id->start_ticks;
-	snprintf(sr.pgid_boot, sizeof sr.pgid_boot, "%s", id->boot_id);
+	group_into(a->launch.exec, &sr);
 	return rg_store_step_put(a->eng->store, &sr, err);
+}
+
+/* Spawns command held, as the run's command in flight for row (phase, idx). */
+static rg_err spawn_held(rg_active *a, const char *command, int64_t timeout_ms, int64_t grace_ms,
+			 const char *phase, int idx, char **env, rg_error *err)
+{
+	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env,
+			   .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms, .held = true };
+	a->launch.timeout_ms = timeout_ms;
+	snprintf(a->launch.phase, sizeof a->launch.phase, "%s", phase);
+	a->launch.idx = idx;
+	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->launch.exec, err);
+	if (rc)
+		a->launch.exec = NULL;
+	return rc;
 }
 
 /* A command waiting for the run's stopped command to be gone. */
@@ -252,12 +273,7 @@ static void exec_now(rg_active *a, const char *command, int64_t timeout_ms, int6
 		     const char *phase, int idx, char **env)
 {
 	rg_error err;
-	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env,
-			   .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms, .held = true };
-	a->launch.timeout_ms = timeout_ms;
-	snprintf(a->launch.phase, sizeof a->launch.phase, "%s", phase);
-	a->launch.idx = idx;
-	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->launch.exec, &err);
+	rg_err rc = spawn_held(a, command, timeout_ms, grace_ms, phase, idx, env, &err);
 	if (!rc && record_group(a, phase, idx, &err) != RG_OK) {
 		/* The store refused the group: the held child runs nothing, and
 		 * the run holds until the store takes writes (recover.c); the
@@ -337,10 +353,7 @@ void rg_launch_keep_group(rg_active *a, rg_step_run *sr)
 	if (!x || strcmp(sr->state, "running") == 0 || sr->run_id != a->run.id ||
 	    sr->idx != a->launch.idx || strcmp(sr->phase, a->launch.phase) != 0)
 		return;
-	const rg_proc_id *id = rg_exec_id(x);
-	sr->pgid = id->pgid;
-	sr->pgid_start = id->start_ticks;
-	snprintf(sr->pgid_boot, sizeof sr->pgid_boot, "%s", id->boot_id);
+	group_into(x, sr);
 }
 
 void rg_launch_reap_stopped(rg_engine *e)
@@ -423,22 +436,12 @@ void rg_launch_hold(rg_active *a, const rg_step *s, const char *command, const c
 	rg_envlist env;
 	if (prepare_output(a, phase, idx, &err) || rg_launch_env(a, s->name, version, previous, &env, &err))
 		return;
-	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env.items,
-			   .timeout_ms = s->timeout_ms, .kill_grace_ms = kill_grace(a, s), .held = true };
-	rg_err rc = rg_exec_start(a->eng->loop, &o, on_exec_done, a, &a->launch.exec, &err);
+	rg_err rc = spawn_held(a, command, s->timeout_ms, kill_grace(a, s), phase, idx, env.items, &err);
 	rg_envlist_release(&env);
-	if (rc) {
-		a->launch.exec = NULL;
+	if (rc)
 		return;
-	}
 	a->launch.held = true;
-	a->launch.timeout_ms = s->timeout_ms;
-	snprintf(a->launch.phase, sizeof a->launch.phase, "%s", phase);
-	a->launch.idx = idx;
-	const rg_proc_id *id = rg_exec_id(a->launch.exec);
-	sr->pgid = id->pgid;
-	sr->pgid_start = id->start_ticks;
-	snprintf(sr->pgid_boot, sizeof sr->pgid_boot, "%s", id->boot_id);
+	group_into(a->launch.exec, sr);
 }
 
 void rg_launch_go(rg_active *a, const rg_step *s, const char *command, const char *phase,
