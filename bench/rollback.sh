@@ -35,6 +35,7 @@ YAML
 pid=$!
 export ROLLGUARD_URL=http://127.0.0.1:$port
 for _ in $(seq 50); do curl -fs "$ROLLGUARD_URL/health" >/dev/null 2>&1 && break; sleep 0.1; done
+ROLLGUARD_TOKEN=$(cat "$dir/state/admin.token") && export ROLLGUARD_TOKEN
 
 "$rg" deploy good --env bench --wait >/dev/null
 for i in $(seq "$rounds"); do

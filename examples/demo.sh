@@ -126,7 +126,12 @@ start_server() {
 		serve_pid=$!
 		export ROLLGUARD_URL="http://127.0.0.1:$port"
 		for _ in $(seq 100); do
-			curl -fsS -m 1 -o /dev/null "$ROLLGUARD_URL/health" 2>/dev/null && return 0
+			if curl -fsS -m 1 -o /dev/null "$ROLLGUARD_URL/health" 2>/dev/null; then
+				# the first admin token serve wrote (the CLI would also find
+				# it through -c; the curl calls below need it by name)
+				ROLLGUARD_TOKEN=$(cat "$demo/.rollguard/admin.token") && export ROLLGUARD_TOKEN
+				return 0
+			fi
 			kill -0 "$serve_pid" 2>/dev/null || break
 			sleep 0.1
 		done
@@ -150,7 +155,8 @@ event_with() { "$rg" show "$1" --json | grep -o '"message": *"[^"]*'"$2"'[^"]*"'
 # Requests, 5xx and p99 per release as the proxy counted them (GET
 # /api/v1/traffic): one line per release.
 traffic_summary() {
-	curl -fsS -m 2 "$ROLLGUARD_URL/api/v1/traffic?env=production" | json_flat |
+	curl -fsS -m 2 -H "Authorization: Bearer $ROLLGUARD_TOKEN" \
+		"$ROLLGUARD_URL/api/v1/traffic?env=production" | json_flat |
 		sed 's/"version":/\n"version":/g' | sed -n 's/^"version":"\([^"]*\)","side":"\([^"]*\)".*"total":{"requests":\([0-9]*\).*"5xx":\([0-9]*\).*"p99":\([0-9.]*\).*"window".*/  \1 (\2): \3 requests, \4 answered 5xx, p99 \5 ms/p'
 }
 
@@ -222,6 +228,10 @@ non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$tmp/wrk.ou
 sockets=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$tmp/wrk.out")
 echo "wrk: ${total:-?} through three deploys, a manual and an automatic rollback; p99 ${p99:-?}"
 echo "wrk: non-2xx responses: ${non2xx:-0} (the releases' own 0.1 % and v1.1.0's 5 % while it had its 10 %); socket errors: ${sockets:-none}"
+
+act "9. Who did what: the audit log, chained entry to entry"
+rollguard audit -c "$demo/rollguard.yaml" --limit 6
+rollguard audit verify -c "$demo/rollguard.yaml" || die "the audit log's chain is broken"
 
 # The story happened only if v1.0.0 is the live release and v1.1.0's run
 # ended rolled back.

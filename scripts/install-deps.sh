@@ -20,6 +20,8 @@ PACKAGES=(
 	# the Prometheus tests (tests/unit/analysis/test_prometheus.c,
 	# tests/integration/t_prometheus.sh); openssl signs alerts in t_alerts.sh
 	prometheus openssl
+	# Alertmanager posting alerts with a bearer token (t_alertmanager.sh)
+	prometheus-alertmanager
 )
 # Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
 BENCH_PACKAGES=()

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/access.h"
 #include "api/alerts.h"
+#include "auth/audit.h"
 #include "api/metrics.h"
 #include "api/request.h"
 #include "api/traffic.h"
@@ -45,6 +47,8 @@ static rg_err h_traffic(rg_api_ctx *, const rg_request *, const rg_route_match *
 			rg_error *);
 static rg_err h_control(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
+static rg_err h_audit(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		      rg_error *);
 static rg_err h_alerts(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		       rg_error *);
 
@@ -56,24 +60,28 @@ static const struct route {
 	const char *method;
 	const char *pattern;
 	const char *query;
+	rg_permission perm;     /* what the token must allow (api/access.h) */
 	route_fn fn;
 	control_fn control;
 } routes[] = {
-	{ "health",      "GET",  "/health",                            "",          h_health,    NULL },
-	{ "metrics",     "GET",  "/metrics",                           "",          h_metrics,   NULL },
-	{ "deploys",     "POST", "/api/v1/deploys",                    "",          h_deploy,    NULL },
-	{ "rollbacks",   "POST", "/api/v1/rollbacks",                  "",          h_rollback,  NULL },
-	{ "status",      "GET",  "/api/v1/status",                     "env",       h_status,    NULL },
-	{ "runs",        "GET",  "/api/v1/runs",                       "env limit", h_runs,      NULL },
-	{ "run",         "GET",  "/api/v1/runs/{id}",                  "",          h_run,       NULL },
-	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     h_events,    NULL },
-	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          h_step_log,  NULL },
-	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       h_traffic,   NULL },
-	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          h_control,   rg_engine_abort },
-	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          h_control,   rg_engine_promote },
-	{ "run_pause",   "POST", "/api/v1/runs/{id}/pause",            "",          h_control,   rg_engine_pause },
-	{ "run_resume",  "POST", "/api/v1/runs/{id}/resume",           "",          h_control,   rg_engine_resume },
-	{ "alerts",      "POST", "/api/v1/alerts",                     "",          h_alerts,    NULL },
+#define PUBLIC RG_ACCESS_PUBLIC
+	{ "health",      "GET",  "/health",                            "",          PUBLIC,           h_health,   NULL },
+	{ "metrics",     "GET",  "/metrics",                           "",          RG_PERM_READ,     h_metrics,  NULL },
+	{ "deploys",     "POST", "/api/v1/deploys",                    "",          RG_PERM_DEPLOY,   h_deploy,   NULL },
+	{ "rollbacks",   "POST", "/api/v1/rollbacks",                  "",          RG_PERM_ROLLBACK, h_rollback, NULL },
+	{ "status",      "GET",  "/api/v1/status",                     "env",       RG_PERM_READ,     h_status,   NULL },
+	{ "runs",        "GET",  "/api/v1/runs",                       "env limit", RG_PERM_READ,     h_runs,     NULL },
+	{ "run",         "GET",  "/api/v1/runs/{id}",                  "",          RG_PERM_READ,     h_run,      NULL },
+	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     RG_PERM_READ,     h_events,   NULL },
+	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          RG_PERM_READ,     h_step_log, NULL },
+	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       RG_PERM_READ,     h_traffic,  NULL },
+	{ "audit",       "GET",  "/api/v1/audit",                      "env limit", RG_PERM_TOKENS,   h_audit,    NULL },
+	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_abort },
+	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          RG_PERM_CONTROL,  h_control,  rg_engine_promote },
+	{ "run_pause",   "POST", "/api/v1/runs/{id}/pause",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_pause },
+	{ "run_resume",  "POST", "/api/v1/runs/{id}/resume",           "",          RG_PERM_CONTROL,  h_control,  rg_engine_resume },
+	{ "alerts",      "POST", "/api/v1/alerts",                     "",          RG_PERM_ALERT,    h_alerts,   NULL },
+#undef PUBLIC
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -160,11 +168,6 @@ rg_route_result rg_route_find(const char *method, const char *path, rg_route_mat
 	}
 	rg_fail(err, RG_ENOTFOUND, NULL, "no such endpoint '%.128s'", path);
 	return RG_ROUTE_NOT_FOUND;
-}
-
-const char *rg_request_actor(const char *header)
-{
-	return header && rg_name_valid(header) ? header : "api";
 }
 
 /* ---- replies ----------------------------------------------------------------- */
@@ -303,13 +306,29 @@ static rg_err run_not_found(rg_err rc, int64_t id, rg_error *err)
 	return rc;
 }
 
-static rg_err run_exists(rg_api_ctx *ctx, int64_t id, rg_error *err)
+/* Run id exists and the request's token may do perm in its environment;
+ * the audit names the run. */
+static rg_err run_access(rg_api_ctx *ctx, const rg_request *req, rg_permission perm, int64_t id,
+			 rg_reply *reply, rg_error *err)
 {
 	rg_run run;
 	memset(&run, 0, sizeof run);
-	rg_err rc = rg_store_run_get(ctx->store, id, &run, err);
+	rg_err rc = run_not_found(rg_store_run_get(ctx->store, id, &run, err), id, err);
+	if (!rc) {
+		snprintf(reply->audit_env, sizeof reply->audit_env, "%s", run.env);
+		snprintf(reply->audit_target, sizeof reply->audit_target, "run %lld", (long long)id);
+		rc = rg_access_env(req, perm, run.env, err);
+	}
 	rg_run_release(&run);
-	return run_not_found(rc, id, err);
+	return rc;
+}
+
+/* An environment a request acts on: named in the audit, allowed for perm. */
+static rg_err env_access(const rg_request *req, rg_permission perm, const char *env,
+			 rg_reply *reply, rg_error *err)
+{
+	snprintf(reply->audit_env, sizeof reply->audit_env, "%s", env);
+	return rg_access_env(req, perm, env, err);
 }
 
 /* {"run": <run json>} (plus "plan" if given, stolen) with status. */
@@ -384,6 +403,10 @@ static rg_err h_deploy(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	rc = check_body_env(ctx, env, err);
 	if (!rc)
 		rc = check_name(version, "version", "version", err);
+	if (!rc) {
+		snprintf(reply->audit_target, sizeof reply->audit_target, "%s", version);
+		rc = env_access(req, RG_PERM_DEPLOY, env, reply, err);
+	}
 	if (!rc)
 		rc = rg_engine_deploy(ctx->engine, env, version, req->actor, &id, err);
 	json_decref(in);
@@ -436,6 +459,13 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	int64_t id = 0;
 	json_t *plan = NULL;
 	rc = rollback_validate(ctx, &rr, err);
+	if (!rc) {
+		snprintf(reply->audit_target, sizeof reply->audit_target, "%s%s",
+			 rr.to ? rr.to : "last known good", rr.dry_run ? " (dry run)" : "");
+		snprintf(reply->audit_detail, sizeof reply->audit_detail, "%s",
+			 rr.reason ? rr.reason : "");
+		rc = env_access(req, RG_PERM_ROLLBACK, rr.env, reply, err);
+	}
 	if (!rc)
 		rc = rg_engine_rollback(ctx->engine, &rr, &id, &plan, err);
 	json_decref(in);
@@ -470,13 +500,15 @@ static rg_err env_status(rg_api_ctx *ctx, const char *env, json_t **out, rg_erro
 	return RG_OK;
 }
 
-static rg_err all_status(rg_api_ctx *ctx, rg_reply *reply, rg_error *err)
+static rg_err all_status(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply, rg_error *err)
 {
 	json_t *list = json_array();
 	if (!list)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	for (size_t i = 0; i < ctx->cfg->n_envs; i++) {
 		json_t *st = NULL;
+		if (req->who && !rg_principal_env_allowed(req->who, ctx->cfg->envs[i].name))
+			continue;   /* a token limited to some environments sees those */
 		rg_err rc = env_status(ctx, ctx->cfg->envs[i].name, &st, err);
 		if (!rc && json_array_append_new(list, st) != 0)
 			rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
@@ -493,14 +525,26 @@ static rg_err h_status(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 {
 	const char *env = query_get(req, "env");
 	if (!env && ctx->cfg->n_envs != 1)
-		return all_status(ctx, reply, err);
+		return all_status(ctx, req, reply, err);
 	if (!env)
 		env = ctx->cfg->envs[0].name;
 	rg_err rc = check_query_env(ctx, env, err);
+	if (!rc)
+		rc = env_access(req, RG_PERM_READ, env, reply, err);
 	json_t *st = NULL;
 	if (!rc)
 		rc = env_status(ctx, env, &st, err);
 	return rc ? rc : rg_reply_json(reply, 200, st, err);
+}
+
+/* Drops the runs of environments the request's token may not see. */
+static void runs_visible(const rg_request *req, json_t *runs)
+{
+	for (size_t i = json_array_size(runs); req->who && i-- > 0;) {
+		const char *env = json_string_value(json_object_get(json_array_get(runs, i), "env"));
+		if (!rg_principal_env_allowed(req->who, env))
+			json_array_remove(runs, i);
+	}
 }
 
 static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
@@ -510,11 +554,15 @@ static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_matc
 	const char *limit_text = query_get(req, "limit");
 	int64_t limit = RUNS_DEFAULT_LIMIT;
 	rg_err rc = env ? check_query_env(ctx, env, err) : RG_OK;
+	if (!rc && env)
+		rc = env_access(req, RG_PERM_READ, env, reply, err);
 	if (!rc && limit_text)
 		rc = rg_parse_int(limit_text, 1, RUNS_MAX_LIMIT, "limit", &limit, err);
 	json_t *runs = NULL;
 	if (!rc)
 		rc = rg_store_runs_json(ctx->store, env, (int)limit, &runs, err);
+	if (!rc && !env)
+		runs_visible(req, runs);
 	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", "runs", runs), err);
 }
 
@@ -522,8 +570,10 @@ static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match
 		    rg_reply *reply, rg_error *err)
 {
 	json_t *run = NULL;
-	rg_err rc = rg_store_run_json(ctx->store, m->run_id, &run, err);
-	return rc ? run_not_found(rc, m->run_id, err) : rg_reply_json(reply, 200, run, err);
+	rg_err rc = run_access(ctx, req, RG_PERM_READ, m->run_id, reply, err);
+	if (!rc)
+		rc = run_not_found(rg_store_run_json(ctx->store, m->run_id, &run, err), m->run_id, err);
+	return rc ? rc : rg_reply_json(reply, 200, run, err);
 }
 
 /* Where a stream or listing starts: Last-Event-ID (a reconnecting
@@ -544,7 +594,7 @@ static rg_err h_events(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	int64_t after = 0;
 	rg_err rc = events_after(req, &after, err);
 	if (!rc)
-		rc = run_exists(ctx, m->run_id, err);
+		rc = run_access(ctx, req, RG_PERM_READ, m->run_id, reply, err);
 	if (rc)
 		return rc;
 	const char *accept = header_get(req, MHD_HTTP_HEADER_ACCEPT);
@@ -562,7 +612,7 @@ static rg_err h_step_log(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 			 rg_reply *reply, rg_error *err)
 {
 	long long id = (long long)m->run_id;
-	rg_err rc = run_exists(ctx, m->run_id, err);
+	rg_err rc = run_access(ctx, req, RG_PERM_READ, m->run_id, reply, err);
 	if (rc)
 		return rc;
 	if (!rg_ident_valid(m->step))
@@ -594,6 +644,8 @@ static rg_err h_traffic(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 	rg_err rc = check_query_env(ctx, env, err);
 	json_t *traffic = NULL;
 	if (!rc)
+		rc = env_access(req, RG_PERM_READ, env, reply, err);
+	if (!rc)
 		rc = rg_api_traffic_json(ctx->cfg, ctx->store, ctx->dp, env, &traffic, err);
 	return rc ? rc : rg_reply_json(reply, 200, traffic, err);
 }
@@ -607,10 +659,29 @@ static rg_err h_control(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 	rg_err rc = rg_json_parse_checked(req->body, req->body_len, NULL, 0, &in, err);
 	json_decref(in);
 	if (!rc)
+		rc = run_access(ctx, req, RG_PERM_CONTROL, m->run_id, reply, err);
+	if (!rc)
 		rc = routes[m->index].control(ctx->engine, m->run_id, req->actor, err);
 	if (rc)
 		return run_not_found(rc, m->run_id, err);
 	return reply_run(ctx, reply, 200, m->run_id, NULL, err);
+}
+
+/* ---- handlers: the audit log --------------------------------------------------- */
+
+static rg_err h_audit(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		      rg_reply *reply, rg_error *err)
+{
+	const char *env = query_get(req, "env");
+	const char *limit_text = query_get(req, "limit");
+	int64_t limit = RUNS_DEFAULT_LIMIT;
+	rg_err rc = env ? check_name(env, "env", "environment name", err) : RG_OK;
+	if (!rc && limit_text)
+		rc = rg_parse_int(limit_text, 1, RUNS_MAX_LIMIT, "limit", &limit, err);
+	json_t *entries = NULL;
+	if (!rc)
+		rc = rg_audit_json(ctx->store, env, (int)limit, &entries, err);
+	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", "audit", entries), err);
 }
 
 /* ---- handlers: alerts from outside ------------------------------------------- */
@@ -632,6 +703,8 @@ void rg_request_log_text(char *out, size_t size, const char *s)
 	out[i] = '\0';
 }
 
+static void reply_failure(const rg_request *req, rg_err rc, const rg_error *err, rg_reply *reply);
+
 void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply)
 {
 	memset(reply, 0, sizeof *reply);
@@ -641,24 +714,43 @@ void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply)
 	switch (rg_route_find(req->method, req->path, &m, &err)) {
 	case RG_ROUTE_NOT_FOUND:
 		rg_reply_error(reply, 404, rg_err_name(RG_ENOTFOUND), &err);
+		rg_access_audit(ctx, req, NULL, reply, &err);
 		return;
 	case RG_ROUTE_BAD_METHOD:
 		rg_reply_error(reply, 405, "method_not_allowed", &err);
 		snprintf(reply->allow, sizeof reply->allow, "%s", m.allow);
+		rg_access_audit(ctx, req, NULL, reply, &err);
 		return;
 	case RG_ROUTE_FOUND:
 		break;
 	}
-	rg_err rc = check_query(req, routes[m.index].query, &err);
+	const struct route *r = &routes[m.index];
+	rg_principal who;
+	rg_request admitted = *req;
+	rg_err rc = RG_OK;
+	if (r->perm != RG_ACCESS_PUBLIC) {
+		rc = rg_access_admit(ctx, req, r->perm, &who, &err);
+		if (who.name[0]) {
+			admitted.who = &who;
+			admitted.actor = who.name;
+		}
+	}
 	if (!rc)
-		rc = routes[m.index].fn(ctx, req, &m, reply, &err);
+		rc = check_query(&admitted, r->query, &err);
 	if (!rc)
-		return;
+		rc = r->fn(ctx, &admitted, &m, reply, &err);
+	if (rc)
+		reply_failure(&admitted, rc, &err, reply);
+	rg_access_audit(ctx, &admitted, r->name, reply, &err);
+}
+
+static void reply_failure(const rg_request *req, rg_err rc, const rg_error *err, rg_reply *reply)
+{
 	int status = rg_err_http_status(rc);
 	if (status >= 500) {
 		char path[256];
 		rg_request_log_text(path, sizeof path, req->path);
-		rg_error_log("api: %s %s: %s", req->method, path, err.message);
+		rg_error_log("api: %s %s: %s", req->method, path, err->message);
 	}
-	rg_reply_error(reply, (unsigned)status, rg_err_name(rc), &err);
+	rg_reply_error(reply, (unsigned)status, rg_err_name(rc), err);
 }

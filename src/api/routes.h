@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "api/alerts.h"
+#include "auth/principal.h"
+#include "auth/tokens.h"
 #include "api/sse.h"
 #include "config/config.h"
 #include "dataplane/dataplane.h"
@@ -28,6 +30,7 @@ typedef struct rg_api_ctx {
 	rg_dataplane *dp;       /* built-in proxies, or NULL */
 	const rg_alerts_key *alerts_key; /* the secret of alerts:, loaded at start; NULL = none */
 	json_t *decisions;      /* owned: {env: {action: n}} since start, from the engine's news */
+	const rg_token_key *token_key; /* checks bearer tokens; NULL: none is valid */
 } rg_api_ctx;
 
 typedef struct rg_request {
@@ -36,7 +39,8 @@ typedef struct rg_request {
 	const char *path;              /* without the query string */
 	const char *body;              /* complete, at most RG_BODY_MAX bytes */
 	size_t body_len;
-	const char *actor;             /* see rg_request_actor() */
+	const rg_principal *who;       /* set once admitted (api/access.h); NULL before */
+	const char *actor;             /* who->name: the actor of what the request does */
 } rg_request;
 
 typedef struct rg_reply {
@@ -47,6 +51,10 @@ typedef struct rg_reply {
 	char allow[32];                /* Allow header (405), "" if none */
 	char location[64];             /* Location header (201), "" if none */
 	struct MHD_Response *stream;   /* SSE response; the reply owns one reference */
+	/* What the audit log says a write acted on, set by its handler. */
+	char audit_env[RG_NAME_MAX + 8];
+	char audit_target[160];        /* "run 12", "v1.2.0"; "" = the path */
+	char audit_detail[256];        /* e.g. the reason given; never a secret */
 } rg_reply;
 
 #define RG_JSON_CONTENT_TYPE "application/json"
@@ -79,9 +87,6 @@ rg_err rg_reply_json(rg_reply *reply, unsigned status, json_t *v, rg_error *err)
 rg_err rg_reply_error(rg_reply *reply, unsigned status, const char *code, const rg_error *e);
 json_t *rg_api_error_json(const char *code, const char *message, const char *field);
 
-/* The engine's actor for a request: the X-Rollguard-Actor header when it is
- * a valid name, else "api". */
-const char *rg_request_actor(const char *header);
 /* s copied into out with control characters masked: request text (a path
  * may hold a decoded newline) reaches the log only this way. */
 void rg_request_log_text(char *out, size_t size, const char *s);

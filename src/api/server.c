@@ -250,8 +250,6 @@ static enum MHD_Result answer(rg_api *api, struct MHD_Connection *conn, const ch
 		.path = url,
 		.body = c->body.text.buf,
 		.body_len = c->body.text.len,
-		.actor = rg_request_actor(
-			MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Rollguard-Actor")),
 	};
 	rg_reply reply;
 	rg_routes_handle(&api->ctx, &req, &reply);
@@ -386,8 +384,8 @@ static void api_discard(rg_api *api)
  * for, never what it is. */
 static void load_alerts_key(rg_api *api, const rg_config *cfg)
 {
-	if (!cfg->alerts.enabled)
-		return;
+	if (!cfg->alerts.enabled || (!cfg->alerts.secret_env && !cfg->alerts.secret_file))
+		return;   /* tokens with the alerts role only */
 	rg_alerts_key_load(&cfg->alerts, &api->alerts_key);
 	api->ctx.alerts_key = &api->alerts_key;
 	if (!api->alerts_key.loaded)
@@ -396,8 +394,8 @@ static void load_alerts_key(rg_api *api, const rg_config *cfg)
 }
 
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
-		    rg_engine *engine, rg_store *store, rg_dataplane *dp, rg_api **out,
-		    rg_error *err)
+		    rg_engine *engine, rg_store *store, rg_dataplane *dp,
+		    const rg_token_key *token_key, rg_api **out, rg_error *err)
 {
 	struct sockaddr_in sa;
 	int fd = -1, port = 0;
@@ -413,7 +411,7 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 	}
 	*api = (rg_api){ .loop = loop, .port = port,
 			 .ctx = { .cfg = cfg, .engine = engine, .store = store, .dp = dp,
-				  .decisions = json_object() } };
+				  .decisions = json_object(), .token_key = token_key } };
 	load_alerts_key(api, cfg);
 	rc = rg_sse_hub_new(store, on_kick, api, &api->ctx.sse, err);
 	if (rc) {

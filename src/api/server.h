@@ -9,19 +9,22 @@
 
 #include "config/config.h"
 #include "dataplane/dataplane.h"
+#include "auth/tokens.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "util/err.h"
 
 typedef struct rg_api rg_api;
 
-/* Listens on listen ("host:port"). Borrows loop, cfg, engine, store and dp (the built-in proxies; NULL when none);
+/* Listens on listen ("host:port"). Borrows loop, cfg, engine, store, dp
+ * (the built-in proxies; NULL when none) and token_key (what bearer
+ * tokens are checked with; NULL: every request but /health is refused);
  * subscribes to the engine's news (rg_engine_subscribe) for the event
  * streams and the decision counts of /metrics. A port in use is RG_EIO "cannot listen on 127.0.0.1:7070:
  * address in use". */
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
-		    rg_engine *engine, rg_store *store, rg_dataplane *dp, rg_api **out,
-		    rg_error *err);
+		    rg_engine *engine, rg_store *store, rg_dataplane *dp,
+		    const rg_token_key *token_key, rg_api **out, rg_error *err);
 /* Closes the listener and every connection, event streams included, and
  * unsubscribes from the engine. Call on the loop thread, not from
  * inside a request. api is freed by the close callbacks of its loop

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "auth/tokens.h"
+#include "config/config.h"
 #include "util/names.h"
 #include "util/timeutil.h"
 
@@ -86,11 +89,6 @@ rg_err rg_client_query_add(char *path, size_t size, const char *key, const char 
 	return RG_OK;
 }
 
-const char *rg_client_actor(const char *user)
-{
-	return user && rg_name_valid(user) ? user : "cli";
-}
-
 bool rg_client_token_valid(const char *token)
 {
 	size_t n = strlen(token);
@@ -115,8 +113,30 @@ bool rg_client_state_terminal(const char *state)
 
 /* ---- set-up ------------------------------------------------------------------------ */
 
-rg_err rg_client_init(rg_client *c, rg_error *err)
+/* Without ROLLGUARD_TOKEN: the admin token serve made in the state
+ * directory that config (or ./rollguard.yaml) names, when this user can
+ * read it. Silent when it cannot: the server then says what is missing. */
+static void token_from_state(const char *config, char *out, size_t size)
 {
+	rg_config cfg;
+	rg_diags diags = { 0 };
+	rg_error ignored;
+	char path[4096];
+	out[0] = '\0';
+	if (access(config, R_OK) != 0)
+		return;
+	if (!rg_config_load(config, &cfg, &diags, &ignored)) {
+		snprintf(path, sizeof path, "%s/" RG_ADMIN_TOKEN_FILE, cfg.state_dir);
+		if (rg_token_read_file(path, out, size, &ignored))
+			out[0] = '\0';
+		rg_config_release(&cfg);
+	}
+	rg_diags_release(&diags);
+}
+
+rg_err rg_client_init(rg_client *c, const char *config, rg_error *err)
+{
+	char from_file[TOKEN_MAX + 1];
 	memset(c, 0, sizeof *c);
 	const char *url = getenv("ROLLGUARD_URL");
 	rg_err rc = rg_client_url_normalize(url && *url ? url : RG_CLIENT_DEFAULT_URL, c->url,
@@ -124,15 +144,18 @@ rg_err rg_client_init(rg_client *c, rg_error *err)
 	if (rc)
 		return rc;
 	const char *token = getenv("ROLLGUARD_TOKEN");
-	if (token && *token) {
+	if (!token || !*token) {
+		token_from_state(config ? config : "rollguard.yaml", from_file, sizeof from_file);
+		token = from_file;
+	}
+	if (*token) {
 		if (!rg_client_token_valid(token))
 			return rg_fail(err, RG_EINVAL, "token",
 				       "ROLLGUARD_TOKEN is malformed (expected up to %d printable "
 				       "characters without spaces)", TOKEN_MAX);
 		snprintf(c->auth, sizeof c->auth, "Authorization: Bearer %s", token);
 	}
-	snprintf(c->actor, sizeof c->actor, "X-Rollguard-Actor: %s",
-		 rg_client_actor(getenv("USER")));
+	explicit_bzero(from_file, sizeof from_file);
 	if (!(c->easy = curl_easy_init()))
 		return rg_fail(err, RG_ENOMEM, NULL, "cannot start the http client");
 	return RG_OK;
@@ -155,7 +178,7 @@ static rg_err headers_build(const rg_client *c, const char *accept, bool json_bo
 	snprintf(accept_h, sizeof accept_h, "Accept: %s", accept);
 	snprintf(last_h, sizeof last_h, "Last-Event-ID: %lld", (long long)last_event_id);
 	const char *lines[] = {
-		accept_h, c->actor, c->auth[0] ? c->auth : NULL,
+		accept_h, c->auth[0] ? c->auth : NULL,
 		json_body ? "Content-Type: application/json" : NULL,
 		last_event_id > 0 ? last_h : NULL,
 	};
@@ -258,7 +281,7 @@ static rg_err perform(rg_client *c, bool post, const char *path, const char *pay
 	if ((size_t)snprintf(url, sizeof url, "%s%s%s", c->url, API_PREFIX, path) >= sizeof url)
 		return rg_fail(err, RG_EINVAL, NULL, "request path too long");
 	struct curl_slist *hdrs = NULL;
-	rg_err rc = headers_build(c, accept, payload != NULL, 0, &hdrs, err);
+	rg_err rc = headers_build(c, accept, post, 0, &hdrs, err);
 	if (rc)
 		return rc;
 	CURL *h = c->easy;
@@ -269,7 +292,7 @@ static rg_err perform(rg_client *c, bool post, const char *path, const char *pay
 	SETOPT(h, CURLOPT_WRITEFUNCTION, buf_write);
 	SETOPT(h, CURLOPT_WRITEDATA, resp);
 	if (post)
-		SETOPT(h, CURLOPT_POSTFIELDS, payload ? payload : "");
+		SETOPT(h, CURLOPT_POSTFIELDS, payload ? payload : "{}");
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(h);
 	curl_slist_free_all(hdrs);

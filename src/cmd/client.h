@@ -19,13 +19,14 @@
 typedef struct rg_client {
 	char url[256];     /* base URL, no trailing '/' */
 	char auth[512];    /* "Authorization: Bearer …" or "" — never printed */
-	char actor[96];    /* "X-Rollguard-Actor: …" */
 	void *easy;        /* CURL *, reused so polling keeps its connection */
 } rg_client;
 
-/* Reads ROLLGUARD_URL, ROLLGUARD_TOKEN and USER. RG_EINVAL for a malformed
- * URL or token (the token itself never appears in a message). */
-rg_err rg_client_init(rg_client *c, rg_error *err);
+/* Reads ROLLGUARD_URL and ROLLGUARD_TOKEN; without a token, the admin
+ * token in the state directory of config (NULL: ./rollguard.yaml) when it
+ * can be read. RG_EINVAL for a malformed URL or token (the token itself
+ * never appears in a message). */
+rg_err rg_client_init(rg_client *c, const char *config, rg_error *err);
 void rg_client_release(rg_client *c);
 
 /* method is "GET" or "POST"; path starts with "/" under /api/v1 (e.g.
@@ -77,8 +78,6 @@ rg_err rg_client_url_normalize(const char *in, char *out, size_t size, rg_error 
  * RG_EINVAL when it does not fit. */
 rg_err rg_client_query_add(char *path, size_t size, const char *key, const char *value,
 			   rg_error *err);
-/* user if it is a valid name (util/names.h), else "cli". */
-const char *rg_client_actor(const char *user);
 /* A token is 1–400 printable ASCII characters without spaces. */
 bool rg_client_token_valid(const char *token);
 

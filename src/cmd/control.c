@@ -21,7 +21,7 @@ static int control(const char *action, const char *done, int argc, char **argv)
 	if (rg_cli_parse_run_id(a.operands[0], &id, &e))
 		return rg_out_error(&e);
 	snprintf(path, sizeof path, "/runs/%lld/%s", (long long)id, action);
-	if (rg_client_init(&c, &e) || rg_client_call(&c, "POST", path, NULL, &answer, &e)) {
+	if (rg_client_init(&c, a.config, &e) || rg_client_call(&c, "POST", path, NULL, &answer, &e)) {
 		rg_client_release(&c);
 		return rg_out_error(&e);
 	}

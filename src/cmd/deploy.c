@@ -52,7 +52,7 @@ int cmd_deploy(int argc, char **argv)
 	if (rg_cli_check_name("version", version, &e) ||
 	    rg_cli_check_name("environment", a.env, &e))
 		return rg_out_error(&e);
-	if (rg_client_init(&c, &e)) {
+	if (rg_client_init(&c, a.config, &e)) {
 		rg_client_release(&c);
 		return rg_out_error(&e);
 	}

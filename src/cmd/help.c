@@ -14,8 +14,12 @@ enum {
 	OPT_ENV = 1 << 0, OPT_TO = 1 << 1, OPT_REASON = 1 << 2, OPT_LIMIT = 1 << 3,
 	OPT_WAIT = 1 << 4, OPT_WATCH = 1 << 5, OPT_JSON = 1 << 6, OPT_DRY_RUN = 1 << 7,
 	OPT_FORCE = 1 << 8, OPT_OVERWRITE = 1 << 9, OPT_CONFIG = 1 << 10, OPT_INIT_CONFIG = 1 << 11,
-	OPT_LOG_FORMAT = 1 << 12,
+	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15,
 };
+
+/* Options that may stand more than once: each value is kept (--env, for a
+ * token limited to several environments). */
+#define OPT_REPEATABLE OPT_TOKEN_ENV
 
 /* An option name may stand twice with two bits when two commands mean
  * different things by it (rollback --force, init --force): each command's
@@ -40,15 +44,19 @@ static const struct option_doc {
 	{ OPT_WAIT, "wait", 0, NULL, "follow the run until it ends; exit 0 only if it succeeded" },
 	{ OPT_WATCH, "watch", 0, NULL, "follow the run in progress until it ends" },
 	{ OPT_JSON, "json", 0, NULL, "print the server's JSON instead of text" },
+	{ OPT_ROLE, "role", 0, "ROLE[,ROLE]", "viewer, deployer, approver, oncall, alerts, admin" },
+	{ OPT_TOKEN_ENV, "env", 0, "E", "limit the token to E (repeat for more; default: every one)" },
+	{ OPT_EXPIRES, "expires", 0, "D", "the token stops working after D (e.g. 90d, 12h)" },
 };
 
-enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_ABOUT };
+enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_PEOPLE, G_ABOUT };
 
 static const char *const group_names[] = {
 	[G_SETUP] = "set up and run the controller",
 	[G_RELEASE] = "release",
 	[G_READ] = "look",
 	[G_CONTROL] = "steer a run in progress",
+	[G_PEOPLE] = "people: tokens and the audit log",
 	[G_ABOUT] = "about rollguard",
 };
 
@@ -78,52 +86,71 @@ static const struct help {
 	  "resumes every unfinished run. SIGTERM or SIGINT stops it cleanly; the runs\n"
 	  "in progress resume at the next start. Logs go to stderr.",
 	  OPT_CONFIG | OPT_LOG_FORMAT, 0, 0, 0, { 0 } },
-	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json]",
+	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json] [-c FILE]",
 	  "start a deploy of a version",
 	  "Starts a deploy run of VERSION to environment E and prints its id. With\n"
 	  "--wait it follows the run and exits 0 only when the release is live and\n"
 	  "verified, 1 when the run ended otherwise (rolled back, failed, aborted).",
-	  OPT_ENV | OPT_WAIT | OPT_JSON, OPT_ENV, 1, 1, { "VERSION" } },
+	  OPT_ENV | OPT_WAIT | OPT_JSON | OPT_CONFIG, OPT_ENV, 1, 1, { "VERSION" } },
 	{ "rollback", G_RELEASE,
-	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--wait] [--json]",
+	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--wait] [--json]\n"
+	  "         [-c FILE]",
 	  "put a known good release back",
 	  "Rolls environment E back to the last known good release, or to VERSION.\n"
 	  "A target that never became known good is refused unless --force. With\n"
 	  "--dry-run it prints the plan (each step, its command and the ROLLGUARD_*\n"
 	  "values it will be given, the checks and the risks) and changes nothing.",
-	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_WAIT | OPT_JSON, OPT_ENV,
+	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_WAIT | OPT_JSON | OPT_CONFIG,
+	  OPT_ENV,
 	  0, 0, { 0 } },
-	{ "status", G_READ, "status [--env E] [--watch] [--json]",
+	{ "status", G_READ, "status [--env E] [--watch] [--json] [-c FILE]",
 	  "the live release and the run in progress",
 	  "Shows each environment's live release, the run in progress and the last run.\n"
 	  "With --watch it then follows the run in progress until it ends and exits\n"
 	  "as deploy --wait does.",
-	  OPT_ENV | OPT_WATCH | OPT_JSON, 0, 0, 0, { 0 } },
-	{ "history", G_READ, "history [--env E] [--limit N] [--json]", "past runs, newest first",
+	  OPT_ENV | OPT_WATCH | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	{ "history", G_READ, "history [--env E] [--limit N] [--json] [-c FILE]", "past runs, newest first",
 	  "Lists runs newest first: id, kind, version, from, state, start, duration and\n"
 	  "reason. --json prints a JSON array of runs.",
-	  OPT_ENV | OPT_LIMIT | OPT_JSON, 0, 0, 0, { 0 } },
-	{ "show", G_READ, "show RUN [--json]", "one run: steps, decision, timeline",
+	  OPT_ENV | OPT_LIMIT | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	{ "show", G_READ, "show RUN [--json] [-c FILE]", "one run: steps, decision, timeline",
 	  "Shows a run: its header, a table of its steps, the decision that ended it and\n"
 	  "its timeline, each event at its offset from the run's creation (T+1.532s).",
-	  OPT_JSON, 0, 1, 1, { "RUN" } },
-	{ "logs", G_READ, "logs RUN [STEP]", "the output of a run's steps",
+	  OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	{ "logs", G_READ, "logs RUN [STEP] [-c FILE]", "the output of a run's steps",
 	  "Prints the log of STEP in run RUN; without STEP, the log of every step in\n"
 	  "order, each under a header.",
-	  0, 0, 1, 2, { "RUN", "STEP" } },
-	{ "abort", G_CONTROL, "abort RUN [--json]", "stop a run where it is; undo nothing",
+	  OPT_CONFIG, 0, 1, 2, { "RUN", "STEP" } },
+	{ "abort", G_CONTROL, "abort RUN [--json] [-c FILE]", "stop a run where it is; undo nothing",
 	  "Asks the server to abort run RUN: it stops where it is, the step it\n"
 	  "interrupted is recorded failed (and a deploy's pending release with it),\n"
 	  "and nothing is undone: the route stays as it is. To put a known good\n"
-	  "release back, use 'rollguard rollback'.", OPT_JSON, 0, 1, 1, { "RUN" } },
-	{ "promote", G_CONTROL, "promote RUN [--json]", "skip the rest of a wait or canary",
+	  "release back, use 'rollguard rollback'.", OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	{ "promote", G_CONTROL, "promote RUN [--json] [-c FILE]", "skip the rest of a wait or canary",
 	  "Asks the server to promote run RUN past its current pause, canary phase or\n"
-	  "approval wait.", OPT_JSON, 0, 1, 1, { "RUN" } },
-	{ "pause", G_CONTROL, "pause RUN [--json]", "hold a run before its next step",
+	  "approval wait.", OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	{ "pause", G_CONTROL, "pause RUN [--json] [-c FILE]", "hold a run before its next step",
 	  "Asks the server to hold run RUN before its next step.",
-	  OPT_JSON, 0, 1, 1, { "RUN" } },
-	{ "resume", G_CONTROL, "resume RUN [--json]", "let a paused run go on",
-	  "Lets a paused run go on.", OPT_JSON, 0, 1, 1, { "RUN" } },
+	  OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	{ "resume", G_CONTROL, "resume RUN [--json] [-c FILE]", "let a paused run go on",
+	  "Lets a paused run go on.", OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	{ "token", G_PEOPLE,
+	  "token create NAME --role ROLE[,ROLE] [--env E]... [--expires D] [-c FILE]\n"
+	  "         token list [--json] [-c FILE] | token revoke NAME [-c FILE]",
+	  "make, list and revoke API tokens",
+	  "Works on the state directory of FILE directly, with or without a running\n"
+	  "serve. 'create' prints the new token once, alone on the last line; only\n"
+	  "its hash is kept. 'list' shows names, roles, environments and times, never\n"
+	  "a token. 'revoke' makes a token invalid at once. Each change is audited.",
+	  OPT_ROLE | OPT_TOKEN_ENV | OPT_EXPIRES | OPT_JSON | OPT_CONFIG, 0, 1, 2,
+	  { "create|list|revoke", "NAME" } },
+	{ "audit", G_PEOPLE, "audit [--env E] [--limit N] [--json] [-c FILE] | audit verify [-c FILE]",
+	  "who did what, and whether the record is intact",
+	  "Lists the audit log newest first: every write asked of the API (accepted\n"
+	  "or refused) and every token change, with who, from where, what and the\n"
+	  "result. 'verify' checks the hash chain: exit 0 when it is intact, 1\n"
+	  "naming the first entry that was changed, removed or reordered.",
+	  OPT_ENV | OPT_LIMIT | OPT_JSON | OPT_CONFIG, 0, 0, 1, { "verify" } },
 	{ "version", G_ABOUT, "version", "print rollguard's version",
 	  "Prints the version of this rollguard binary.", 0, 0, 0, 0, { 0 } },
 	{ "help", G_ABOUT, "help [COMMAND]", "this list, or one command's usage",
@@ -254,6 +281,13 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_CONFIG: a->config = value; break;
 	case OPT_INIT_CONFIG: a->config = value; break;
 	case OPT_LOG_FORMAT: a->log_format = value; break;
+	case OPT_ROLE: a->role = value; break;
+	case OPT_EXPIRES: a->expires = value; break;
+	case OPT_TOKEN_ENV:
+		if (a->n_envs < RG_CLI_MAX_ENVS)
+			a->envs[a->n_envs] = value;
+		a->n_envs++;   /* counted past the limit, so the command can refuse it */
+		break;
 	}
 }
 
@@ -281,7 +315,7 @@ static rg_err parse_option(const struct help *h, int argc, char **argv, int *i, 
 	}
 	if (!o)
 		return rg_fail(err, RG_EINVAL, NULL, "unknown option '%.*s'", (int)n, s);
-	if (*seen & o->bit)
+	if ((*seen & o->bit) && !(o->bit & OPT_REPEATABLE))
 		return rg_fail(err, RG_EINVAL, o->name, "option '%.*s' given twice", (int)n, s);
 	*seen |= o->bit;
 	if (!o->arg && eq)

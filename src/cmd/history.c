@@ -92,7 +92,7 @@ int cmd_history(int argc, char **argv)
 	if ((a.env && rg_cli_check_name("environment", a.env, &e)) ||
 	    (a.limit && rg_cli_parse_limit(a.limit, &limit, &e)))
 		return rg_out_error(&e);
-	if (rg_client_init(&c, &e)) {
+	if (rg_client_init(&c, a.config, &e)) {
 		rg_client_release(&c);
 		return rg_out_error(&e);
 	}

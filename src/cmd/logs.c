@@ -93,7 +93,7 @@ int cmd_logs(int argc, char **argv)
 	const char *step = a.noperands > 1 ? a.operands[1] : NULL;
 	if (rg_cli_parse_run_id(a.operands[0], &id, &e) || (step && rg_cli_check_step(step, &e)))
 		return rg_out_error(&e);
-	if (rg_client_init(&c, &e)) {
+	if (rg_client_init(&c, a.config, &e)) {
 		rg_client_release(&c);
 		return rg_out_error(&e);
 	}

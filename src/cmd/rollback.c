@@ -171,7 +171,7 @@ int cmd_rollback(int argc, char **argv)
 	    (a.to && rg_cli_check_name("version", a.to, &e)) ||
 	    (a.reason && rg_cli_check_text("reason", a.reason, REASON_MAX, &e)))
 		return rg_out_error(&e);
-	if (rg_client_init(&c, &e)) {
+	if (rg_client_init(&c, a.config, &e)) {
 		rg_client_release(&c);
 		return rg_out_error(&e);
 	}

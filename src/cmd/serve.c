@@ -3,16 +3,16 @@
  * engine and the API on one libuv loop, re-applies the stored routes,
  * resumes every unfinished run, and on SIGTERM/SIGINT stops cleanly,
  * leaving runs to be resumed by the next start. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <uv.h>
 
 #include "api/server.h"
+#include "auth/tokens.h"
 #include "cmd/cmd.h"
+#include "cmd/state.h"
 #include "config/config.h"
 #include "dataplane/dataplane.h"
 #include "engine/engine.h"
@@ -30,20 +30,9 @@ typedef struct server {
 	rg_dataplane *dp;        /* built-in proxies (own threads) */
 	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
+	rg_token_key token_key;  /* checks API tokens; wiped at exit */
 	bool stopping;
 } server;
-
-static int load_config(const char *path, rg_config *cfg)
-{
-	rg_diags diags = { 0 };
-	rg_error err = { 0 };
-	rg_err rc = rg_config_load(path, cfg, &diags, &err);
-	rg_diags_print(stderr, path, &diags);
-	if (rc && diags.n == 0)
-		fprintf(stderr, "error: %s\n", err.message);
-	rg_diags_release(&diags);
-	return rc ? RG_EXIT_USAGE : 0;
-}
 
 static void on_engine_stopped(void *ctx)
 {
@@ -66,19 +55,28 @@ static void on_signal(uv_signal_t *h, int signum)
 	rg_engine_shutdown(s->engine, on_engine_stopped, s);
 }
 
-static rg_err open_state(server *s, rg_error *err)
+/* The token key, and on a state directory without tokens the first admin
+ * token: written to a file only its owner can read, whose path (never the
+ * token) is logged. The CLI finds it there through the config. */
+static rg_err open_tokens(server *s, rg_error *err)
 {
-	if (mkdir(s->cfg.state_dir, 0750) != 0 && errno != EEXIST)
-		return rg_fail(err, RG_EIO, "server.state", "cannot create '%s': %s", s->cfg.state_dir,
-			       strerror(errno));
 	char path[4096];
-	snprintf(path, sizeof path, "%s/state.db", s->cfg.state_dir);
-	return rg_store_open(path, &s->store, err);
+	bool made = false;
+	rg_err rc = rg_token_key_open(s->cfg.state_dir, &s->token_key, err);
+	if (!rc)
+		rc = rg_token_first_admin(s->store, &s->token_key, s->cfg.state_dir, path,
+					  sizeof path, &made, err);
+	if (!rc && made)
+		rg_info("tokens: made the first admin token; it is in %s (mode 0600). Make "
+			"tokens for people with 'rollguard token create'", path);
+	return rc;
 }
 
 static rg_err start(server *s, rg_error *err)
 {
-	rg_err rc = open_state(s, err);
+	rg_err rc = rg_cmd_open_store(&s->cfg, &s->store, err);
+	if (!rc)
+		rc = open_tokens(s, err);
 	if (!rc)
 		rc = rg_dataplane_start(&s->cfg, &s->dp, err);
 	if (!rc)
@@ -87,7 +85,7 @@ static rg_err start(server *s, rg_error *err)
 		rc = rg_engine_new(&s->loop, &s->cfg, s->store, s->routers, s->dp, &s->engine, err);
 	if (!rc)
 		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
-				  &s->api, err);
+				  &s->token_key, &s->api, err);
 	if (rc)
 		return rc;
 	uv_signal_init(&s->loop, &s->sigterm);
@@ -113,6 +111,7 @@ static void cleanup(server *s)
 		rg_engine_free(s->engine);
 	rg_dataplane_stop(s->dp);
 	rg_store_free(s->store);
+	rg_token_key_wipe(&s->token_key);
 	if (uv_loop_close(&s->loop) != 0)
 		rg_warn("event loop closed with handles still open");
 	rg_config_release(&s->cfg);
@@ -143,7 +142,7 @@ int cmd_serve(int argc, char **argv)
 	const char *path = rg_cli_config_path(&a);
 	server s;
 	memset(&s, 0, sizeof s);
-	if (load_config(path, &s.cfg))
+	if (rg_cmd_load_config(path, &s.cfg))
 		return RG_EXIT_USAGE;
 	signal(SIGPIPE, SIG_IGN);
 	uv_loop_init(&s.loop);

@@ -206,7 +206,7 @@ int cmd_show(int argc, char **argv)
 	rg_error_clear(&e);
 	if (rg_cli_parse_run_id(a.operands[0], &id, &e))
 		return rg_out_error(&e);
-	if (rg_client_init(&c, &e)) {
+	if (rg_client_init(&c, a.config, &e)) {
 		rg_client_release(&c);
 		return rg_out_error(&e);
 	}

@@ -228,7 +228,7 @@ int cmd_status(int argc, char **argv)
 	rg_error_clear(&e);
 	if (a.env && rg_cli_check_name("environment", a.env, &e))
 		return rg_out_error(&e);
-	if (rg_client_init(&c, &e)) {
+	if (rg_client_init(&c, a.config, &e)) {
 		rg_client_release(&c);
 		return rg_out_error(&e);
 	}

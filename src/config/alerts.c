@@ -38,10 +38,10 @@ static bool env_name_ok(const char *s)
 
 static void load_secret(rg_loader *l, const rg_ynode *v, rg_alerts_cfg *a)
 {
+	/* With neither, only posts carrying a token with the alerts role are
+	 * accepted (Alertmanager's bearer credentials); a secret adds signed
+	 * posts for clients that sign. */
 	int which = rg_ld_which(l, v, secret_keys, "alerts");
-	if (which == -1)
-		rg_problem(l, v, "alerts needs 'secret_env' (an environment variable) or "
-				 "'secret_file' (a file) holding the shared secret");
 	if (which == 0 && rg_ld_string(l, v, "secret_env", &a->secret_env) && a->secret_env &&
 	    !env_name_ok(a->secret_env))
 		rg_problem(l, rg_ld_value(v, "secret_env"),

@@ -162,6 +162,35 @@ static const char *const migrations[] = {
 	"ALTER TABLE step_runs ADD COLUMN pgid_start INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE step_runs ADD COLUMN pgid_boot TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX step_runs_group ON step_runs(pgid) WHERE pgid != 0;",
+	/* 5: people. A token is kept only as its keyed hash (auth/tokens.c);
+	 * the audit log is append-only, each entry chained to the one before
+	 * by its hash (auth/audit.c). */
+	"CREATE TABLE tokens ("
+	" name TEXT PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" hash BLOB NOT NULL,"
+	" roles TEXT NOT NULL,"
+	" envs TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL DEFAULT 0,"
+	" last_used INTEGER NOT NULL DEFAULT 0,"
+	" created_by TEXT NOT NULL DEFAULT ''"
+	") STRICT;"
+	"CREATE TABLE audit ("
+	" seq INTEGER PRIMARY KEY,"
+	" at INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" address TEXT NOT NULL DEFAULT '',"
+	" \"action\" TEXT NOT NULL,"
+	" env TEXT NOT NULL DEFAULT '',"
+	" target TEXT NOT NULL DEFAULT '',"
+	" result TEXT NOT NULL,"
+	" status INTEGER NOT NULL DEFAULT 0,"
+	" detail TEXT NOT NULL DEFAULT '',"
+	" prev_hash TEXT NOT NULL,"
+	" hash TEXT NOT NULL"
+	") STRICT;"
+	"CREATE INDEX audit_env ON audit(env, seq);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -297,7 +326,7 @@ void rg_sq_text(sqlite3_stmt *st, int col, char *buf, size_t size)
 
 /* Runs a statement that returns no rows, unless binding it failed (rc), then
  * releases it. */
-static rg_err exec_stmt(rg_store *s, sqlite3_stmt *st, int rc, const char *what, rg_error *err)
+rg_err rg_sq_exec(rg_store *s, sqlite3_stmt *st, int rc, const char *what, rg_error *err)
 {
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
@@ -461,7 +490,7 @@ rg_err rg_store_begin(rg_store *s, rg_error *err)
 		return rg_fail(err, RG_EINTERNAL, NULL, "store: a transaction is already open");
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_BEGIN, "BEGIN IMMEDIATE", &st, err);
-	return e ? e : exec_stmt(s, st, SQLITE_OK, "begin", err);
+	return e ? e : rg_sq_exec(s, st, SQLITE_OK, "begin", err);
 }
 
 /* A failed COMMIT may leave the transaction open (SQLITE_BUSY) or not (I/O
@@ -476,7 +505,7 @@ rg_err rg_store_commit(rg_store *s, rg_error *err)
 	if (!e)
 		e = rg_sq_stmt(s, RG_SQ_COMMIT, "COMMIT", &st, err);
 	if (!e)
-		e = exec_stmt(s, st, SQLITE_OK, "commit", err);
+		e = rg_sq_exec(s, st, SQLITE_OK, "commit", err);
 	if (e)
 		rg_store_abandon(s);
 	return e;
@@ -489,7 +518,7 @@ void rg_store_abandon(rg_store *s)
 	sqlite3_stmt *st = NULL;
 	rg_error ignored;
 	if (rg_sq_stmt(s, RG_SQ_ROLLBACK, "ROLLBACK", &st, &ignored) == RG_OK &&
-	    exec_stmt(s, st, SQLITE_OK, "rollback", &ignored) == RG_OK)
+	    rg_sq_exec(s, st, SQLITE_OK, "rollback", &ignored) == RG_OK)
 		return;
 	rg_warn("store: rollback failed: %s", ignored.message);
 }
@@ -788,7 +817,7 @@ rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err)
 	rg_sq_bind_buf(st, 12, sr->error, sizeof sr->error, &rc);
 	rg_sq_bind_int(st, 13, sr->pgid_start, &rc);
 	rg_sq_bind_buf(st, 14, sr->pgid_boot, sizeof sr->pgid_boot, &rc);
-	return exec_stmt(s, st, rc, "put step", err);
+	return rg_sq_exec(s, st, rc, "put step", err);
 }
 
 static void step_read(sqlite3_stmt *st, rg_step_run *out)
@@ -959,7 +988,7 @@ rg_err rg_store_event_add(rg_store *s, int64_t run_id, const char *type, const c
 	rg_sq_bind_str(st, 3, type, &rc);
 	rg_sq_bind_str(st, 4, step ? step : "", &rc);
 	rg_sq_bind_str(st, 5, message ? message : "", &rc);
-	return exec_stmt(s, st, rc, "add event", err);
+	return rg_sq_exec(s, st, rc, "add event", err);
 }
 
 rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, rg_error *err)
@@ -983,7 +1012,7 @@ rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, 
 	rg_sq_bind_buf(st, 8, d->evidence, sizeof d->evidence, &rc);
 	rg_sq_bind_buf(st, 9, d->reason, sizeof d->reason, &rc);
 	rg_sq_bind_int(st, 10, rg_now_ms(), &rc);
-	return exec_stmt(s, st, rc, "put decision", err);
+	return rg_sq_exec(s, st, rc, "put decision", err);
 }
 
 /* ---- releases -------------------------------------------------------------------------- */
@@ -1134,7 +1163,7 @@ rg_err rg_store_outputs_clear(rg_store *s, const char *env, const char *version,
 	int rc = SQLITE_OK;
 	rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_str(st, 2, version, &rc);
-	return exec_stmt(s, st, rc, "clear outputs", err);
+	return rg_sq_exec(s, st, rc, "clear outputs", err);
 }
 
 rg_err rg_store_output_put(rg_store *s, const char *env, const char *version, const char *step,
@@ -1154,7 +1183,7 @@ rg_err rg_store_output_put(rg_store *s, const char *env, const char *version, co
 	rg_sq_bind_str(st, 3, step, &rc);
 	rg_sq_bind_str(st, 4, key, &rc);
 	rg_sq_bind_str(st, 5, value ? value : "", &rc);
-	return exec_stmt(s, st, rc, "put output", err);
+	return rg_sq_exec(s, st, rc, "put output", err);
 }
 
 void rg_outputs_free(rg_output *o, size_t n)
@@ -1238,7 +1267,7 @@ rg_err rg_store_route_put(rg_store *s, const rg_route_state *r, rg_error *err)
 	rg_sq_bind_int(st, 9, r->seed, &rc);
 	rg_sq_bind_int(st, 10, r->run_id, &rc);
 	rg_sq_bind_int(st, 11, rg_now_ms(), &rc);
-	return exec_stmt(s, st, rc, "put route", err);
+	return rg_sq_exec(s, st, rc, "put route", err);
 }
 
 rg_err rg_store_route_get(rg_store *s, const char *env, rg_route_state *out, rg_error *err)

@@ -42,6 +42,10 @@ enum rg_sq_stmt {
 	RG_SQ_Q_RUN_EXISTS, RG_SQ_Q_RUNS_BY_STATE, RG_SQ_Q_ROLLBACKS, RG_SQ_Q_STEP_DURATIONS,
 	RG_SQ_ROUTE_PUT, RG_SQ_ROUTE_GET, RG_SQ_Q_DECISIONS,
 	RG_SQ_STEPS_STOPPING,
+	/* people (access.c) */
+	RG_SQ_TOKEN_INSERT, RG_SQ_TOKEN_FIND, RG_SQ_TOKEN_DELETE, RG_SQ_TOKEN_TOUCH,
+	RG_SQ_TOKEN_COUNT, RG_SQ_TOKENS, RG_SQ_AUDIT_LAST, RG_SQ_AUDIT_INSERT,
+	RG_SQ_AUDIT_ALL, RG_SQ_AUDIT_RECENT, RG_SQ_AUDIT_RECENT_ENV,
 	RG_SQ_STMT_COUNT
 };
 
@@ -62,6 +66,11 @@ void rg_sq_done(sqlite3_stmt *st);
 /* Maps an SQLite result code to an rg_err with "what: sqlite's message".
  * Call it before rg_sq_done, while the connection's message is current. */
 rg_err rg_sq_fail(rg_store *s, int rc, const char *what, rg_error *err);
+
+/* Steps st (already bound; rc is the result of binding) once, for a
+ * statement that returns no row; what names it in the error. Ends with
+ * rg_sq_done. */
+rg_err rg_sq_exec(rg_store *s, sqlite3_stmt *st, int rc, const char *what, rg_error *err);
 
 /* Steps st (already bound; rc is the result of binding) to its last row,
  * handing each row to row, and stops at the first error row returns. A

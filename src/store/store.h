@@ -222,4 +222,57 @@ rg_err rg_store_events_json(rg_store *s, int64_t run_id, int64_t after_id, json_
  *  step run ever, grouped by duration (rounded up to 10 ms). */
 rg_err rg_store_metrics_json(rg_store *s, json_t **out, rg_error *err);
 
+/* ---- people: tokens and the audit log (access.c) -------------------------
+ * The store keeps rows; what a token's hash is and how the audit chain is
+ * computed belong to auth/tokens.c and auth/audit.c. */
+
+#define RG_TOKEN_HASH_LEN 32
+
+typedef struct rg_token_row {
+	char name[RG_VNAME_LEN];
+	char id[32];                          /* the public part of the token */
+	unsigned char hash[RG_TOKEN_HASH_LEN];/* keyed hash of the whole token */
+	char roles[128];                      /* "deployer,approver" */
+	char envs[1200];                      /* "staging,production"; "" = every env */
+	int64_t created, expires, last_used;  /* ms; expires 0 = never, last_used 0 = never */
+	char created_by[RG_VNAME_LEN];
+} rg_token_row;
+
+/* RG_ECONFLICT when a token of that name exists. */
+rg_err rg_store_token_insert(rg_store *s, const rg_token_row *t, rg_error *err);
+/* The token whose public id is id; *found false if none. */
+rg_err rg_store_token_find(rg_store *s, const char *id, rg_token_row *out, bool *found,
+			   rg_error *err);
+/* RG_ENOTFOUND when there is no token of that name. */
+rg_err rg_store_token_delete(rg_store *s, const char *name, rg_error *err);
+rg_err rg_store_token_touch(rg_store *s, const char *name, int64_t at, rg_error *err);
+rg_err rg_store_token_count(rg_store *s, int64_t *n, rg_error *err);
+/* [{"name","roles":[…],"envs":[…],"created","expires","last_used","created_by"}]
+ * by name — never the hash. Times as ISO-8601 UTC, null for "never". */
+rg_err rg_store_tokens_json(rg_store *s, json_t **out, rg_error *err);
+
+typedef struct rg_audit_row {
+	int64_t seq, at;
+	char actor[RG_VNAME_LEN];     /* a token's name, "-" when none was valid */
+	char address[64];             /* the client's address, "local" for the CLI */
+	char action[32];              /* "deploy", "approve", "token_create", … */
+	char env[RG_VNAME_LEN];
+	char target[160];             /* "run 12", "v1.2.0", a token's name */
+	char result[16];              /* "accepted" | "refused" | "failed" */
+	int status;                   /* the HTTP status, 0 for local actions */
+	char detail[512];
+	char prev_hash[65], hash[65]; /* hex */
+} rg_audit_row;
+
+/* The newest entry's seq and hash; seq 0 and hash "" for an empty log. */
+rg_err rg_store_audit_last(rg_store *s, int64_t *seq, char hash[65], rg_error *err);
+/* Appends r as is (seq included): call inside a transaction that read
+ * rg_store_audit_last, so no other writer can come between. */
+rg_err rg_store_audit_insert(rg_store *s, const rg_audit_row *r, rg_error *err);
+typedef rg_err (*rg_audit_row_fn)(const rg_audit_row *r, void *ctx, rg_error *err);
+/* Every entry oldest first (limit 0), or the newest limit entries of env
+ * (NULL: any) newest first. */
+rg_err rg_store_audit_each(rg_store *s, const char *env, int limit, rg_audit_row_fn fn,
+			   void *ctx, rg_error *err);
+
 #endif

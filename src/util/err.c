@@ -21,6 +21,8 @@ static const struct {
 	[RG_ESTORE]       = { "store_error",   500, RG_EXIT_RUN_FAILED },
 	[RG_ENOMEM]       = { "out_of_memory", 500, RG_EXIT_RUN_FAILED },
 	[RG_EINTERNAL]    = { "internal",      500, RG_EXIT_RUN_FAILED },
+	[RG_EUNAUTH]      = { "unauthorized",  401, RG_EXIT_REFUSED },
+	[RG_EMEDIA]       = { "unsupported_media_type", 415, RG_EXIT_USAGE },
 };
 
 static int valid(rg_err code)
@@ -69,7 +71,9 @@ rg_err rg_err_from_http_status(int status)
 	case 413: return RG_ETOOLARGE;
 	case 404: return RG_ENOTFOUND;
 	case 409: return RG_ECONFLICT;
-	case 401: case 403: return RG_EFORBIDDEN;
+	case 401: return RG_EUNAUTH;
+	case 403: return RG_EFORBIDDEN;
+	case 415: return RG_EMEDIA;
 	case 503: return RG_EUNAVAILABLE;
 	default: return status >= 200 && status < 300 ? RG_OK : RG_EINTERNAL;
 	}

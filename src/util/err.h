@@ -19,6 +19,8 @@ typedef enum rg_err {
 	RG_ESTORE,       /* the state store failed: HTTP 500, exit 1 */
 	RG_ENOMEM,       /* allocation failed: HTTP 500, exit 1 */
 	RG_EINTERNAL,    /* a bug: HTTP 500, exit 1 */
+	RG_EUNAUTH,      /* no valid token: HTTP 401, exit 4 */
+	RG_EMEDIA,       /* a write whose body is not JSON: HTTP 415, exit 2 */
 	RG_ERR_COUNT
 } rg_err;
 

@@ -379,12 +379,29 @@ rg_unmount_all() {
 
 # ---------------------------------------------------------------- the CLI
 
+# rg_admin_token — the first admin token serve wrote into the state
+# directory ("" before serve made one). The CLI finds it by itself through
+# ./rollguard.yaml or -c; tests name it because they run elsewhere.
+rg_admin_token() {
+	local f
+	for f in "$T/state/admin.token" "$T/.rollguard/admin.token"; do
+		[ -r "$f" ] && { head -n1 "$f"; return 0; }
+	done
+	return 0
+}
+
+# acurl ARGS… — curl with the admin token, for reading the API directly.
+acurl() {
+	curl -H "Authorization: Bearer $(rg_admin_token)" "$@"
+}
+
 # rg ARGS… — the CLI against this test's server; stderr is passed through
 # and also kept in cli.log (checked for sanitizer reports).
 rg() {
 	local errf rc=0
 	errf=$(mktemp "$T/.cli.XXXXXX")
-	ROLLGUARD_URL="${ROLLGUARD_URL:-$RG_URL}" "$RG_BIN" "$@" 2>"$errf" || rc=$?
+	ROLLGUARD_URL="${ROLLGUARD_URL:-$RG_URL}" ROLLGUARD_TOKEN="${ROLLGUARD_TOKEN-$(rg_admin_token)}" \
+		"$RG_BIN" "$@" 2>"$errf" || rc=$?
 	cat "$errf" >&2
 	{
 		echo "\$ rollguard $* (exit $rc)"
@@ -744,8 +761,11 @@ assert_events_prefix() {
 # ---------------------------------------------------------------- HTTP
 
 # http METHOD PATH [BODY] — sets HTTP_CODE, body in $T/resp.
+# HTTP_TOKEN overrides the admin token ("" sends none).
 http() {
 	local args=(-s -o "$T/resp" -w '%{http_code}' -X "$1" --max-time 10)
+	local token=${HTTP_TOKEN-$(rg_admin_token)}
+	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
 	if [ $# -ge 3 ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$3")
 	fi

@@ -41,9 +41,9 @@ t_api_deploy_and_read() {
 	grep -q "\"v1\"" "$T/resp" || fail "runs list: $(cat "$T/resp")"
 	# JSON content type on answers and errors
 	local ct
-	ct=$(curl -s -o /dev/null -w '%{content_type}' "$RG_URL/api/v1/runs/$id")
+	ct=$(acurl -s -o /dev/null -w '%{content_type}' "$RG_URL/api/v1/runs/$id")
 	assert_contains "$ct" application/json
-	ct=$(curl -s -o /dev/null -w '%{content_type}' "$RG_URL/api/v1/runs/999999")
+	ct=$(acurl -s -o /dev/null -w '%{content_type}' "$RG_URL/api/v1/runs/999999")
 	assert_contains "$ct" application/json
 	# the API rollback
 	http POST /api/v1/deploys '{"env":"staging","version":"v3"}'
@@ -60,7 +60,7 @@ t_api_sse_stream() {
 	rg_start
 	local id rc=0
 	id=$(deploy_start v1)
-	curl -sN --max-time 20 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse" || rc=$?
+	acurl -sN --max-time 20 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse" || rc=$?
 	assert_eq 0 "$rc" "the stream ends by itself when the run ends (curl exit)"
 	grep -q '^data:' "$T/sse" || fail "no data lines: $(head -c 2000 "$T/sse")"
 	assert_eq "event: end" "$(grep '^event:' "$T/sse" | tail -n 1)" "the stream ends with event: end"
@@ -70,7 +70,7 @@ t_api_sse_stream() {
 
 	# a finished run: its events, then end, at once
 	rc=0
-	curl -sN --max-time 5 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse2" || rc=$?
+	acurl -sN --max-time 5 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse2" || rc=$?
 	assert_eq 0 "$rc" "stream of a finished run ends at once"
 	assert_eq "event: end" "$(grep '^event:' "$T/sse2" | tail -n 1)"
 	[ "$(grep -c '^data:' "$T/sse2")" -ge 2 ] || fail "a finished run's stream replays its events"
@@ -78,7 +78,7 @@ t_api_sse_stream() {
 	# a rollback streams to its end too
 	id=$(deploy_start v2)
 	rc=0
-	curl -sN --max-time 20 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse3" || rc=$?
+	acurl -sN --max-time 20 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse3" || rc=$?
 	assert_eq 0 "$rc"
 	assert_eq "event: end" "$(grep '^event:' "$T/sse3" | tail -n 1)"
 	assert_eq rolled_back "$(run_state "$id")"
@@ -94,11 +94,11 @@ t_api_sse_many_clients() {
 	local id i pids=()
 	id=$(deploy_start v1)
 	for i in 1 2 3 4 5 6; do
-		curl -sN --max-time 20 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse.$i" &
+		acurl -sN --max-time 20 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >"$T/sse.$i" &
 		pids+=($!)
 	done
 	# a client that goes away early must not hurt the server
-	curl -sN --max-time 0.3 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >/dev/null
+	acurl -sN --max-time 0.3 -H 'Accept: text/event-stream' "$RG_URL/api/v1/runs/$id/events" >/dev/null
 	wait_for -t 20 sh -c "[ \$(grep -l '^event: end' '$T'/sse.* 2>/dev/null | wc -l) = 6 ]" ||
 		fail "not every SSE client saw event: end"
 	wait "${pids[@]}"
@@ -115,7 +115,7 @@ t_api_health_and_metrics() {
 	assert_exit 1 rg deploy v2 --env staging --wait
 	assert_run_ends "$(latest_run)" rolled_back
 	local ct m
-	ct=$(curl -s -o "$T/metrics" -w '%{content_type}' "$RG_URL/metrics")
+	ct=$(acurl -s -o "$T/metrics" -w '%{content_type}' "$RG_URL/metrics")
 	assert_contains "$ct" text/plain "Prometheus text format"
 	m=$(cat "$T/metrics")
 	assert_match "$m" '^rollguard_runs' "metrics has rollguard_runs"

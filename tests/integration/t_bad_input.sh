@@ -105,7 +105,7 @@ t_bad_json_and_sizes() {
 	# just under the limit is parsed (and refused for its unknown field)
 	head -c 60000 /dev/zero | tr '\0' a >"$T/pad"
 	printf '{"env":"staging","version":"v1","x":"%s"}' "$(cat "$T/pad")" >"$T/mid.json"
-	HTTP_CODE=$(curl -s -o "$T/resp" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
+	HTTP_CODE=$(acurl -s -o "$T/resp" -w '%{http_code}' --max-time 10 -H 'Content-Type: application/json' \
 		--data-binary @"$T/mid.json" "$RG_URL/api/v1/deploys")
 	assert_eq 400 "$HTTP_CODE" "60 KB body is read"
 	assert_eq x "$(json_get "$T/resp" .error.field)"

@@ -130,6 +130,9 @@ deploy:
     run: @DIR@/mark a
 YAML
 	rg_start
-	assert_exit 0 env ROLLGUARD_URL="$RG_URL" "$RG_BIN" status --env staging --json
-	assert_exit 0 env ROLLGUARD_URL="$RG_URL/" "$RG_BIN" status --env staging --json
+	# no ROLLGUARD_TOKEN: the admin token is found through ./rollguard.yaml,
+	# or the config -c names
+	assert_exit 0 env -u ROLLGUARD_TOKEN -C "$T" ROLLGUARD_URL="$RG_URL" "$RG_BIN" status --env staging --json
+	assert_exit 0 env -u ROLLGUARD_TOKEN ROLLGUARD_URL="$RG_URL/" "$RG_BIN" status --env staging --json \
+		-c "$T/rollguard.yaml"
 }

@@ -214,6 +214,6 @@ t_init_starter_serves() {
 	grep -q "127.0.0.1:$RG_PORT" "$T/rollguard.yaml" || fail "starter has no 127.0.0.1:7070 listen line"
 	assert_exit 0 "$RG_BIN" lint -c "$T/rollguard.yaml"
 	rg_start
-	curl -fsS "$RG_URL/metrics" >/dev/null || fail "starter server has no /metrics"
+	acurl -fsS "$RG_URL/metrics" >/dev/null || fail "starter server has no /metrics"
 	assert_exit 0 rg history --json
 }

@@ -133,7 +133,7 @@ YAML
 	assert_eq "$(json_get "$j" .decision.trigger)" "step_timeout:smoke"
 	assert_contains "$(json_get "$j" .decision.observed)" "check slow timed out: timed out after 500ms"
 	assert_contains "$(rg logs "$id" smoke)" "slow: TIMED OUT"
-	curl -s "$RG_URL/metrics" >"$T/metrics"
+	acurl -s "$RG_URL/metrics" >"$T/metrics"
 	assert_contains "$(cat "$T/metrics")" 'rollguard_decisions_total{env="staging",action="rollback"} 1'
 	assert_live staging v1
 }

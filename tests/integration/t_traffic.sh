@@ -61,12 +61,12 @@ t_traffic_canary_shifts_10_50_100_then_retires_the_old_release() {
 	assert_eq v2 "$(proxy_version)"
 	assert_contains "$(markers | tr '\n' ' ')" "app.sh retire v1" "the old release is retired after the drain"
 	assert_file_exists "$T/metrics-v1"
-	j=$(curl -fsS "$RG_URL/api/v1/traffic?env=prod")
+	j=$(acurl -fsS "$RG_URL/api/v1/traffic?env=prod")
 	assert_contains "$j" '"version":"v2"'
 	assert_not_contains "$j" '"version":"v1"' "a retired release leaves the router"
 	assert_match "$j" '"requests": *[1-9]'
 	# Prometheus: per-release counters and latency histogram
-	j=$(curl -fsS "$RG_URL/metrics")
+	j=$(acurl -fsS "$RG_URL/metrics")
 	assert_match "$j" 'rollguard_proxy_requests_total\{env="prod",release="v2"\} [1-9]'
 	assert_match "$j" 'rollguard_proxy_request_duration_seconds_bucket\{env="prod",release="v2",le="\+Inf"\} [1-9]'
 	assert_contains "$j" 'rollguard_proxy_canary_weight{env="prod"} 0'

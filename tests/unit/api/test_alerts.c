@@ -514,16 +514,16 @@ Test(api_alerts_http, secret_unavailable)
 		     "alerts secret unavailable: environment variable '" SECRET_VAR "' is not set");
 	ctx.alerts_key = NULL;
 	a = post_signed("{}");
-	expect_error(&a, 503, "unavailable", NULL, "alerts secret unavailable: not loaded");
+	expect_error(&a, 503, "unavailable", NULL, "alerts secret unavailable: not configured");
 }
 
 Test(api_alerts_http, unauthorized)
 {
 	const char *body = "{\"env\":\"prod\",\"name\":\"X\"}";
 	char sig[80];
-	api_answer a = post("POST", body, NULL);
-	expect_error(&a, 401, "unauthorized", "X-Rollguard-Signature",
-		     rg_alerts_auth_message(RG_ALERTS_AUTH_MISSING));
+	api_answer a = post("POST", body, NULL);   /* neither a token nor a signature */
+	expect_error(&a, 401, "unauthorized", "Authorization",
+		     "this endpoint needs a token (Authorization: Bearer TOKEN)");
 	a = post("POST", body, "sha256=abc");
 	expect_error(&a, 401, "unauthorized", "X-Rollguard-Signature",
 		     rg_alerts_auth_message(RG_ALERTS_AUTH_MALFORMED));

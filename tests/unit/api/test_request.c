@@ -308,16 +308,6 @@ Test(api_routes, wrong_method_lists_allowed)
 	cr_assert(strstr(err.message, "POST"), "%s", err.message);
 }
 
-Test(api_routes, actor_header)
-{
-	cr_assert_str_eq(rg_request_actor(NULL), "api");
-	cr_assert_str_eq(rg_request_actor(""), "api");
-	cr_assert_str_eq(rg_request_actor("alice"), "alice");
-	cr_assert_str_eq(rg_request_actor("ci.bot-1"), "ci.bot-1");
-	cr_assert_str_eq(rg_request_actor("$(id)"), "api");
-	cr_assert_str_eq(rg_request_actor("a b"), "api");
-}
-
 Test(api_routes, log_text_masks_control_characters)
 {
 	char out[16];

@@ -95,12 +95,13 @@ Test(config_alerts_section, absolute_secret_file_and_empty_map)
 	cfg_release(&L);
 }
 
-Test(config_alerts_section, secret_is_required_once)
+Test(config_alerts_section, secret_is_optional_and_once)
 {
 	cfg_loaded L;
-	cfg_load(&L, CFG_BASE "alerts:\n  service_label: service\n");
-	cfg_expect_only(&L, 9, 3, "alerts needs 'secret_env' (an environment variable) or "
-				  "'secret_file' (a file) holding the shared secret");
+	/* without a secret, posts need a token with the alerts role */
+	cfg_load_ok(&L, CFG_BASE "alerts:\n  service_label: service\n");
+	cr_assert_null(L.cfg.alerts.secret_env);
+	cr_assert_null(L.cfg.alerts.secret_file);
 	cfg_release(&L);
 	cfg_load(&L, CFG_BASE "alerts:\n  secret_env: S\n  secret_file: ./s\n");
 	cfg_expect_only(&L, 10, 3, "alerts has both 'secret_env' and 'secret_file' (use one)");
