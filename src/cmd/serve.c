@@ -19,6 +19,7 @@
 #include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/secrets.h"
 #include "util/torture.h"
 
 typedef struct server {
@@ -30,6 +31,7 @@ typedef struct server {
 	rg_dataplane *dp;        /* built-in proxies (own threads) */
 	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
+	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
 } server;
 
@@ -76,9 +78,50 @@ static rg_err open_state(server *s, rg_error *err)
 	return rg_store_open(path, &s->store, err);
 }
 
+/* A secret too short to mask is said so (by its variable's name only): its
+ * value may then show in logs and events. */
+static rg_err add_secret(server *s, const char *what, const char *value, size_t len,
+			 rg_error *err)
+{
+	bool added = false;
+	rg_err rc = rg_secrets_add(s->secrets, value, len, &added, err);
+	if (!rc && !added && len < RG_SECRET_MIN_LEN)
+		rg_warn("%s holds fewer than %d characters: its value is not masked in logs and "
+			"events", what, RG_SECRET_MIN_LEN);
+	return rc;
+}
+
+/* The values the store masks (rg_store_set_secrets): those of
+ * server.secret_env's variables and the alerts secret. Tokens are added by
+ * whoever reads them (rg_secrets_add on rg_store_secrets). */
+static rg_err collect_secrets(server *s, rg_error *err)
+{
+	char what[160], alerts[RG_ALERTS_SECRET_MAX];
+	size_t len = 0;
+	rg_error ignored;
+	rg_err rc = rg_secrets_new(&s->secrets, err);
+	for (size_t i = 0; !rc && i < s->cfg.n_secret_env; i++) {
+		const char *v = getenv(s->cfg.secret_env[i]);
+		snprintf(what, sizeof what, "secret_env variable '%s'", s->cfg.secret_env[i]);
+		if (v && *v)
+			rc = add_secret(s, what, v, strlen(v), err);
+	}
+	/* the API reads it again and says what is wrong with it, if anything */
+	if (!rc && s->cfg.alerts.enabled &&
+	    rg_alerts_secret_load(&s->cfg.alerts, alerts, sizeof alerts, &len, &ignored) == RG_OK) {
+		rc = add_secret(s, "the alerts secret", alerts, len, err);
+		explicit_bzero(alerts, sizeof alerts);
+	}
+	if (!rc)
+		rg_store_set_secrets(s->store, s->secrets);
+	return rc;
+}
+
 static rg_err start(server *s, rg_error *err)
 {
 	rg_err rc = open_state(s, err);
+	if (!rc)
+		rc = collect_secrets(s, err);
 	if (!rc)
 		rc = rg_dataplane_start(&s->cfg, &s->dp, err);
 	if (!rc)
@@ -95,8 +138,8 @@ static rg_err start(server *s, rg_error *err)
 	s->sigterm.data = s->sigint.data = s;
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s->sigint, on_signal, SIGINT);
-	rg_info("rollguard serving '%s' on http://%s (state in %s)", s->cfg.service, s->cfg.listen,
-		s->cfg.state_dir);
+	rg_info("rollguard serving '%s' on %s://%s (state in %s)", s->cfg.service,
+		s->cfg.tls_cert ? "https" : "http", s->cfg.listen, s->cfg.state_dir);
 	return rg_engine_resume_all(s->engine, err);
 }
 
@@ -113,6 +156,7 @@ static void cleanup(server *s)
 		rg_engine_free(s->engine);
 	rg_dataplane_stop(s->dp);
 	rg_store_free(s->store);
+	rg_secrets_free(s->secrets);
 	if (uv_loop_close(&s->loop) != 0)
 		rg_warn("event loop closed with handles still open");
 	rg_config_release(&s->cfg);

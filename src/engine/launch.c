@@ -48,7 +48,7 @@ rg_err rg_launch_env(rg_active *a, const char *step, const char *version,
 {
 	char run_id[24];
 	snprintf(run_id, sizeof run_id, "%lld", (long long)a->run.id);
-	rg_err rc = rg_envlist_inherit(out, err);
+	rg_err rc = rg_envlist_inherit(out, a->eng->cfg, err);
 	for (size_t i = 0; !rc && i < a->env->n_vars; i++)
 		rc = rg_envlist_set(out, a->env->vars[i].key, a->env->vars[i].value, err);
 	const char *pairs[][2] = {
