@@ -176,6 +176,20 @@ static rg_err headers_build(const rg_client *c, const char *accept, bool json_bo
 
 #define SETOPT(h, opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(h, opt, val); } while (0)
 
+/* An https:// server is always verified (peer and host name); a server
+ * with a certificate of its own (self-signed, a private CA) is trusted by
+ * naming that certificate in ROLLGUARD_CACERT, never by skipping the check. */
+static CURLcode easy_trust(CURL *h)
+{
+	const char *ca = getenv("ROLLGUARD_CACERT");
+	CURLcode cc = CURLE_OK;
+	SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca && *ca)
+		SETOPT(h, CURLOPT_CAINFO, ca);
+	return cc;
+}
+
 /* Options every request shares: where, who, how long, and no redirects. */
 static CURLcode easy_common(CURL *h, const char *url, struct curl_slist *hdrs, char *errbuf)
 {
@@ -188,7 +202,7 @@ static CURLcode easy_common(CURL *h, const char *url, struct curl_slist *hdrs, c
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	SETOPT(h, CURLOPT_USERAGENT, "rollguard-cli");
-	return cc;
+	return cc ? cc : easy_trust(h);
 }
 
 static void lower_first(char *s)

@@ -4,6 +4,7 @@
  * The secret never appears in the file, in a message or in a log: only the
  * name of the variable or file that holds it does. */
 #include "config/config_internal.h"
+#include "util/fileio.h"
 #include "util/names.h"
 
 #include <ctype.h>
@@ -176,24 +177,6 @@ static rg_err secret_from_env(const char *name, char *out, size_t size, size_t *
 	return RG_OK;
 }
 
-/* Reads at most size bytes of fd into buf (the whole file when it is
- * smaller); *n is what was read. */
-static int read_some(int fd, char *buf, size_t size, size_t *n)
-{
-	*n = 0;
-	while (*n < size) {
-		ssize_t r = read(fd, buf + *n, size - *n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		*n += (size_t)r;
-	}
-	return 0;
-}
-
 /* The first line of the file is the secret: `echo s3cret > file` leaves a
  * newline behind (and an editor may leave "\r\n"), which is not part of it. */
 static rg_err secret_from_file(const char *path, char *out, size_t size, size_t *len,
@@ -210,7 +193,7 @@ static rg_err secret_from_file(const char *path, char *out, size_t size, size_t 
 			       (unsigned)(st.st_mode & 07777), path);
 	}
 	size_t n = 0;
-	int rc = read_some(fd, out, size, &n);
+	int rc = rg_read_full(fd, out, size, &n);
 	int e = errno;
 	close(fd);
 	if (rc) {
