@@ -112,8 +112,10 @@ static rg_err collect_secrets(server *s, rg_error *err)
 		rc = add_secret(s, "the alerts secret", alerts, len, err);
 		explicit_bzero(alerts, sizeof alerts);
 	}
-	if (!rc)
+	if (!rc) {
 		rg_store_set_secrets(s->store, s->secrets);
+		rg_log_set_secrets(s->secrets);
+	}
 	return rc;
 }
 
@@ -156,6 +158,7 @@ static void cleanup(server *s)
 		rg_engine_free(s->engine);
 	rg_dataplane_stop(s->dp);
 	rg_store_free(s->store);
+	rg_log_set_secrets(NULL);
 	rg_secrets_free(s->secrets);
 	if (uv_loop_close(&s->loop) != 0)
 		rg_warn("event loop closed with handles still open");

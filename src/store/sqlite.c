@@ -1043,10 +1043,10 @@ rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, 
 	rg_sq_bind_buf(st, 2, d->trigger, sizeof d->trigger, &rc);
 	rg_sq_bind_buf(st, 3, d->severity, sizeof d->severity, &rc);
 	rg_sq_bind_buf(st, 4, d->action, sizeof d->action, &rc);
-	rg_sq_bind_buf(st, 5, d->observed, sizeof d->observed, &rc);
+	bind_redacted_buf(s, st, 5, d->observed, sizeof d->observed, &rc);
 	rg_sq_bind_buf(st, 6, d->threshold, sizeof d->threshold, &rc);
 	rg_sq_bind_buf(st, 7, d->window, sizeof d->window, &rc);
-	rg_sq_bind_buf(st, 8, d->evidence, sizeof d->evidence, &rc);
+	bind_redacted_buf(s, st, 8, d->evidence, sizeof d->evidence, &rc);
 	bind_redacted_buf(s, st, 9, d->reason, sizeof d->reason, &rc);
 	rg_sq_bind_int(st, 10, rg_now_ms(), &rc);
 	return exec_stmt(s, st, rc, "put decision", err);

@@ -32,7 +32,8 @@ typedef struct rg_store rg_store;
 rg_err rg_store_open(const char *path, rg_store **out, rg_error *err);
 void rg_store_free(rg_store *s);
 /* Every text that may carry a command's output — event messages, step logs
- * and errors, a run's reason and error, a decision's reason — is stored
+ * and errors, a run's reason and error, a decision's observed figure,
+ * evidence and reason — is stored
  * with the values known to secrets masked (util/secrets.h). secrets is
  * borrowed and must outlive s; NULL stops masking. rg_store_secrets gives
  * it back (NULL when none): to mask a live log the same way, or to add a

@@ -4,6 +4,7 @@
  * masked whole). Nothing here may log or return a value. */
 #include "util/secrets.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +15,10 @@ typedef struct secret {
 	size_t len;
 } secret;
 
+/* The lock lets log lines of any thread be masked while the control loop
+ * adds a value; nothing is held across a call. */
 struct rg_secrets {
+	pthread_mutex_t lock;
 	secret *items;  /* longest first */
 	size_t n, cap;
 };
@@ -22,7 +26,10 @@ struct rg_secrets {
 rg_err rg_secrets_new(rg_secrets **out, rg_error *err)
 {
 	*out = calloc(1, sizeof **out);
-	return *out ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	if (!*out)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	pthread_mutex_init(&(*out)->lock, NULL);
+	return RG_OK;
 }
 
 void rg_secrets_free(rg_secrets *s)
@@ -34,6 +41,7 @@ void rg_secrets_free(rg_secrets *s)
 		free(s->items[i].value);
 	}
 	free(s->items);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -45,12 +53,11 @@ static bool known(const rg_secrets *s, const char *value, size_t len)
 	return false;
 }
 
-rg_err rg_secrets_add(rg_secrets *s, const char *value, size_t len, bool *added,
-		      rg_error *err)
+/* Called with s->lock held. */
+static rg_err add_locked(rg_secrets *s, const char *value, size_t len, bool *added,
+			 rg_error *err)
 {
-	if (added)
-		*added = false;
-	if (!value || len < RG_SECRET_MIN_LEN || known(s, value, len))
+	if (known(s, value, len))
 		return RG_OK;
 	char *copy = malloc(len);
 	if (!copy || RG_ALLOC_GROW(s->items, s->n + 1, s->cap)) {
@@ -64,14 +71,32 @@ rg_err rg_secrets_add(rg_secrets *s, const char *value, size_t len, bool *added,
 	memmove(&s->items[at + 1], &s->items[at], (s->n - at) * sizeof *s->items);
 	s->items[at] = (secret){ .value = copy, .len = len };
 	s->n++;
-	if (added)
-		*added = true;
+	*added = true;
 	return RG_OK;
 }
 
-size_t rg_secrets_count(const rg_secrets *s)
+rg_err rg_secrets_add(rg_secrets *s, const char *value, size_t len, bool *added,
+		      rg_error *err)
 {
-	return s ? s->n : 0;
+	bool ignored;
+	added = added ? added : &ignored;
+	*added = false;
+	if (!value || len < RG_SECRET_MIN_LEN)
+		return RG_OK;
+	pthread_mutex_lock(&s->lock);
+	rg_err rc = add_locked(s, value, len, added, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+size_t rg_secrets_count(rg_secrets *s)
+{
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	size_t n = s->n;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 /* The length of the longest value that starts at p (n bytes left), or 0. */
@@ -85,13 +110,10 @@ static size_t match_at(const rg_secrets *s, const char *p, size_t n)
 	return 0;
 }
 
-size_t rg_secrets_redact(const rg_secrets *s, char *buf, size_t *len)
+/* Called with s->lock held. */
+static size_t redact_locked(const rg_secrets *s, char *buf, size_t *len)
 {
-	if (!buf)
-		return 0;
 	size_t r = 0, w = 0, n = *len, count = 0;
-	if (!s || s->n == 0)
-		r = w = n;
 	const size_t mask = sizeof RG_SECRET_MASK - 1;
 	while (r < n) {
 		size_t m = match_at(s, buf + r, n - r);
@@ -110,7 +132,21 @@ size_t rg_secrets_redact(const rg_secrets *s, char *buf, size_t *len)
 	return count;
 }
 
-rg_err rg_secrets_redact_dup(const rg_secrets *s, const char *text, size_t len, char **out,
+size_t rg_secrets_redact(rg_secrets *s, char *buf, size_t *len)
+{
+	if (!buf)
+		return 0;
+	if (!s) {
+		buf[*len] = '\0';
+		return 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	size_t count = redact_locked(s, buf, len);
+	pthread_mutex_unlock(&s->lock);
+	return count;
+}
+
+rg_err rg_secrets_redact_dup(rg_secrets *s, const char *text, size_t len, char **out,
 			     size_t *out_len, rg_error *err)
 {
 	*out = malloc(len + 1);

@@ -1,7 +1,7 @@
 /* secrets.h — the values rollguard knows to be secret, and their removal
  * from text before it is stored (step logs, event messages, errors).
- * A registry owns copies of the values, wiped when it is freed. It is used
- * on the control loop only (no lock). A value shorter than
+ * A registry owns copies of the values, wiped when it is freed. Any thread
+ * may use it (a lock guards it: log lines are masked too). A value shorter than
  * RG_SECRET_MIN_LEN is not registered: replacing every "abc" or "1234" of a
  * log would wreck the log and tell a reader which short string the secret
  * is, and a secret that short is guessable anyway. */
@@ -28,7 +28,7 @@ void rg_secrets_free(rg_secrets *s);
  * (RG_OK, *added false). added may be NULL. Messages never hold the value. */
 rg_err rg_secrets_add(rg_secrets *s, const char *value, size_t len, bool *added,
 		      rg_error *err);
-size_t rg_secrets_count(const rg_secrets *s);
+size_t rg_secrets_count(rg_secrets *s);
 
 /* Replaces every occurrence of a registered value in buf[0, *len) with
  * RG_SECRET_MASK, in place: the text only shrinks, since every value is
@@ -36,11 +36,11 @@ size_t rg_secrets_count(const rg_secrets *s);
  * first wins. buf has room for *len + 1 bytes (a string, or room for its
  * NUL): buf[*len] is NUL afterwards. Returns how many were replaced; s NULL
  * replaces nothing. */
-size_t rg_secrets_redact(const rg_secrets *s, char *buf, size_t *len);
+size_t rg_secrets_redact(rg_secrets *s, char *buf, size_t *len);
 
 /* A redacted, NUL-terminated copy of text[0, len) into *out (the caller's,
  * free()), its length in *out_len (may be NULL). */
-rg_err rg_secrets_redact_dup(const rg_secrets *s, const char *text, size_t len, char **out,
+rg_err rg_secrets_redact_dup(rg_secrets *s, const char *text, size_t len, char **out,
 			     size_t *out_len, rg_error *err);
 
 #endif

@@ -1,7 +1,10 @@
 /* test_secrets.c — the registry of secret values and redaction. */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
 #include "util/secrets.h"
 
 TestSuite(secrets);
@@ -16,7 +19,7 @@ static rg_secrets *with(const char *const *values)
 	return s;
 }
 
-static void expect(const rg_secrets *s, const char *in, const char *want, size_t count)
+static void expect(rg_secrets *s, const char *in, const char *want, size_t count)
 {
 	char buf[256];
 	size_t len = strlen(in);
@@ -86,4 +89,22 @@ Test(secrets, no_registry_changes_nothing)
 	cr_assert_str_eq(buf, "hunter22");
 	cr_assert_eq(len, 8);
 	rg_secrets_free(NULL);
+}
+
+/* What a command printed can reach a log line: serve's log masks it too. */
+Test(secrets, log_lines_are_masked, .init = cr_redirect_stderr)
+{
+	rg_secrets *s = with((const char *const[]){ "hunter22", NULL });
+	rg_log_set_secrets(s);
+	rg_info("step failed (exit 1: password=%s)", "hunter22");
+	rg_log_set_secrets(NULL);
+	rg_info("unmasked %s", "hunter22");
+	fflush(stderr);
+	char text[1024] = "";
+	FILE *f = cr_get_redirected_stderr();
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	cr_assert(strstr(text, "step failed (exit 1: password=***)\n"), "%s", text);
+	cr_assert(strstr(text, "unmasked hunter22"), "%s", text);
+	rg_secrets_free(s);
 }
