@@ -207,8 +207,18 @@ static CURLcode easy_common(CURL *h, const char *url, struct curl_slist *hdrs, c
 
 static void lower_first(char *s)
 {
-	if (s[0])
+	if (s[0] && !isupper((unsigned char)s[1]))   /* "SSL …" stays as it is */
 		s[0] = (char)tolower((unsigned char)s[0]);
+}
+
+/* A server whose certificate is not trusted: say how to trust it, since
+ * turning verification off is not a way rollguard offers. */
+static rg_err untrusted(const rg_client *c, const char *errbuf, rg_error *err)
+{
+	return rg_fail(err, RG_EIO, "url",
+		       "cannot trust rollguard at %s (%s); name its certificate or CA in "
+		       "ROLLGUARD_CACERT=FILE", c->url,
+		       errbuf[0] ? errbuf : "certificate verification failed");
 }
 
 /* Transport failures: the ones meaning "nobody answered" become
@@ -232,6 +242,7 @@ static rg_err transfer_error(const rg_client *c, CURL *h, CURLcode cc, const cha
 	case CURLE_SSL_CONNECT_ERROR:
 		snprintf(reason, sizeof reason, "tls handshake failed");
 		break;
+	case CURLE_PEER_FAILED_VERIFICATION: return untrusted(c, errbuf, err);
 	default:
 		if (overflow)
 			return rg_fail(err, RG_EIO, NULL, "answer from %s too large (over %zu MiB)",

@@ -46,7 +46,8 @@ t_tls_deploy_over_https() {
 	env -u CURL_CA_BUNDLE curl -sS -o /dev/null --max-time 5 "$RG_URL/health" 2>"$T/curl.err" || rc=$?
 	assert_eq 60 "$rc" "curl without the CA fails verification ($(cat "$T/curl.err"))"
 	ROLLGUARD_CACERT= assert_exit 1 rg status --env staging
-	assert_contains "$(cat "$T/err")" "certificate" "the CLI says the certificate is not trusted"
+	assert_contains "$(cat "$T/err")" "cannot trust rollguard at $RG_URL (SSL certificate problem" "the CLI says the certificate is not trusted"
+	assert_contains "$(cat "$T/err")" "ROLLGUARD_CACERT=FILE"
 	ROLLGUARD_CACERT="$T/missing.pem" assert_exit 1 rg status --env staging
 
 	# plain HTTP to the TLS port gets no answer
