@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/strbuf.h"
 
 typedef struct secret {
 	char *value;   /* owned, wiped before free */
@@ -158,4 +159,122 @@ rg_err rg_secrets_redact_dup(rg_secrets *s, const char *text, size_t len, char *
 	if (out_len)
 		*out_len = len;
 	return RG_OK;
+}
+
+/* ---- streams ------------------------------------------------------------------ */
+
+struct rg_secrets_stream {
+	rg_secrets *s;
+	rg_secrets_emit_fn emit;
+	void *ctx;
+	rg_strbuf in;    /* held-back bytes, then the chunk being scanned */
+	rg_strbuf out;   /* what the scan lets go, emitted after the lock */
+};
+
+rg_err rg_secrets_stream_new(rg_secrets *s, rg_secrets_emit_fn emit, void *ctx,
+			     rg_secrets_stream **out, rg_error *err)
+{
+	*out = calloc(1, sizeof **out);
+	if (!*out)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	**out = (rg_secrets_stream){ .s = s, .emit = emit, .ctx = ctx };
+	rg_strbuf_init(&(*out)->in);
+	rg_strbuf_init(&(*out)->out);
+	return RG_OK;
+}
+
+/* Whether p[0, n) is the beginning of a longer value: it must wait. */
+static bool may_start(const rg_secrets *s, const char *p, size_t n)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->items[i].len > n && !memcmp(s->items[i].value, p, n))
+			return true;
+	return false;
+}
+
+/* Scans st->in into st->out, keeping in st->in only a tail that may start
+ * a value (all of it when final is false and it might). Lock held. */
+static rg_err scan_locked(rg_secrets_stream *st, bool final)
+{
+	const char *p = st->in.buf;
+	size_t n = st->in.len, i = 0, from = 0;
+	const size_t mask = sizeof RG_SECRET_MASK - 1;
+	rg_err rc = RG_OK;
+	while (i < n && !rc) {
+		size_t m = match_at(st->s, p + i, n - i);
+		if (m) {
+			rc = rg_strbuf_add(&st->out, p + from, i - from);
+			if (!rc)
+				rc = rg_strbuf_add(&st->out, RG_SECRET_MASK, mask);
+			i = from = i + m;
+		} else if (!final && may_start(st->s, p + i, n - i)) {
+			break;
+		} else {
+			i++;
+		}
+	}
+	if (!rc)
+		rc = rg_strbuf_add(&st->out, p + from, i - from);
+	if (!rc) {
+		memmove(st->in.buf, p + i, n - i);
+		explicit_bzero(st->in.buf + (n - i), i);
+		rg_strbuf_setlen(&st->in, n - i);
+	}
+	return rc;
+}
+
+static void emit_out(rg_secrets_stream *st)
+{
+	if (st->out.len)
+		st->emit(st->ctx, st->out.buf, st->out.len);
+	rg_strbuf_reset(&st->out);
+}
+
+/* After a failure nothing of in or out may be emitted: both are wiped. */
+static void drop_all(rg_secrets_stream *st)
+{
+	if (st->in.alloc)
+		explicit_bzero(st->in.buf, st->in.alloc);
+	if (st->out.alloc)
+		explicit_bzero(st->out.buf, st->out.alloc);
+	rg_strbuf_reset(&st->in);
+	rg_strbuf_reset(&st->out);
+}
+
+static rg_err stream_scan(rg_secrets_stream *st, bool final, rg_error *err)
+{
+	pthread_mutex_lock(&st->s->lock);
+	rg_err rc = scan_locked(st, final);
+	pthread_mutex_unlock(&st->s->lock);
+	if (rc) {
+		drop_all(st);
+		return rg_fail(err, rc, NULL, "out of memory masking output");
+	}
+	emit_out(st);
+	return RG_OK;
+}
+
+rg_err rg_secrets_stream_feed(rg_secrets_stream *st, const char *p, size_t n, rg_error *err)
+{
+	if (rg_strbuf_add(&st->in, p, n)) {
+		drop_all(st);
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory masking output");
+	}
+	return stream_scan(st, false, err);
+}
+
+void rg_secrets_stream_flush(rg_secrets_stream *st)
+{
+	rg_error ignored;
+	stream_scan(st, true, &ignored);
+}
+
+void rg_secrets_stream_free(rg_secrets_stream *st)
+{
+	if (!st)
+		return;
+	drop_all(st);
+	rg_strbuf_release(&st->in);
+	rg_strbuf_release(&st->out);
+	free(st);
 }

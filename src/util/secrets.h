@@ -43,4 +43,22 @@ size_t rg_secrets_redact(rg_secrets *s, char *buf, size_t *len);
 rg_err rg_secrets_redact_dup(rg_secrets *s, const char *text, size_t len, char **out,
 			     size_t *out_len, rg_error *err);
 
+/* Masking output as it streams in (a command's log read in chunks): a
+ * value split between two chunks is still masked, because bytes that may
+ * be the start of a value are held back until the next chunk decides.
+ * Pieces ready to keep go to emit(ctx, p, n), never with the lock held. */
+typedef void (*rg_secrets_emit_fn)(void *ctx, const char *p, size_t n);
+typedef struct rg_secrets_stream rg_secrets_stream;
+
+/* s is borrowed and must outlive the stream; *out is the caller's. */
+rg_err rg_secrets_stream_new(rg_secrets *s, rg_secrets_emit_fn emit, void *ctx,
+			     rg_secrets_stream **out, rg_error *err);
+/* RG_ENOMEM drops the chunk (nothing of it is emitted: better a gap in a
+ * log than a secret in it). */
+rg_err rg_secrets_stream_feed(rg_secrets_stream *st, const char *p, size_t n, rg_error *err);
+/* The end of the output: emits what was held back. */
+void rg_secrets_stream_flush(rg_secrets_stream *st);
+/* Wipes what is held back, then frees. NULL is fine. */
+void rg_secrets_stream_free(rg_secrets_stream *st);
+
 #endif

@@ -108,3 +108,58 @@ Test(secrets, log_lines_are_masked, .init = cr_redirect_stderr)
 	cr_assert(strstr(text, "unmasked hunter22"), "%s", text);
 	rg_secrets_free(s);
 }
+
+/* ---- streams: what the emit callback was given, concatenated */
+
+static char streamed[512];
+static size_t streamed_len;
+
+static void collect(void *ctx, const char *p, size_t n)
+{
+	cr_assert_leq(streamed_len + n, sizeof streamed - 1);
+	memcpy(streamed + streamed_len, p, n);
+	streamed_len += n;
+	streamed[streamed_len] = '\0';
+}
+
+static void stream_chunks(rg_secrets *s, const char *const *chunks, const char *want)
+{
+	rg_secrets_stream *st;
+	rg_error err;
+	streamed_len = 0;
+	streamed[0] = '\0';
+	cr_assert_eq(rg_secrets_stream_new(s, collect, NULL, &st, &err), RG_OK);
+	for (size_t i = 0; chunks[i]; i++)
+		cr_assert_eq(rg_secrets_stream_feed(st, chunks[i], strlen(chunks[i]), &err), RG_OK);
+	rg_secrets_stream_flush(st);
+	rg_secrets_stream_free(st);
+	cr_assert_str_eq(streamed, want);
+}
+
+Test(secrets, a_value_split_across_chunks_is_masked)
+{
+	rg_secrets *s = with((const char *const[]){ "hunter22", "token-abcdef", NULL });
+	stream_chunks(s, (const char *const[]){ "pw=hun", "ter22 ok\n", NULL }, "pw=*** ok\n");
+	stream_chunks(s, (const char *const[]){ "t", "o", "k", "en-abc", "def", "!", NULL }, "***!");
+	stream_chunks(s, (const char *const[]){ "hunter2", "2hunter22", NULL }, "******");
+	/* a held-back start that turns out not to be a value is kept as it was */
+	stream_chunks(s, (const char *const[]){ "hunte", "r3 and hunt", NULL }, "hunter3 and hunt");
+	stream_chunks(s, (const char *const[]){ "", "plain", NULL }, "plain");
+	rg_secrets_free(s);
+}
+
+Test(secrets, held_back_bytes_are_emitted_in_order)
+{
+	rg_secrets *s = with((const char *const[]){ "abcdefgh", NULL });
+	rg_secrets_stream *st;
+	rg_error err;
+	streamed_len = 0;
+	streamed[0] = '\0';
+	cr_assert_eq(rg_secrets_stream_new(s, collect, NULL, &st, &err), RG_OK);
+	cr_assert_eq(rg_secrets_stream_feed(st, "x abcd", 6, &err), RG_OK);
+	cr_assert_str_eq(streamed, "x ", "'abcd' may start the value: held");
+	cr_assert_eq(rg_secrets_stream_feed(st, "e!", 2, &err), RG_OK);
+	cr_assert_str_eq(streamed, "x abcde!");
+	rg_secrets_stream_free(st);
+	rg_secrets_free(s);
+}
