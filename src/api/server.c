@@ -20,6 +20,7 @@
 #include "api/request.h"
 #include "api/routes.h"
 #include "api/sse.h"
+#include "api/tls.h"
 #include "util/log.h"
 
 #define API_CONNECTION_LIMIT 256
@@ -39,6 +40,7 @@ struct rg_api {
 	bool stopping;
 	int port;
 	rg_alerts_key alerts_key; /* read once at start; wiped before api is freed */
+	rg_tls_pem tls;          /* server.tls, read at start; key wiped before api is freed */
 };
 
 /* Per request: the body as it arrives. */
@@ -310,9 +312,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static struct MHD_Daemon *daemon_start(rg_api *api, int fd)
 {
+	/* With server.tls the same daemon speaks HTTPS only (MHD_USE_TLS). */
+	bool tls = api->tls.cert != NULL;
+	struct MHD_OptionItem tls_opts[] = {
+		{ tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, api->tls.key },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, api->tls.cert },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	return MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		on_request, api,
+		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			(tls ? MHD_USE_TLS : 0),
+		0, NULL, NULL, on_request, api,
 		/* first, so that no message goes to MHD's own stderr logger */
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -320,12 +330,14 @@ static struct MHD_Daemon *daemon_start(rg_api *api, int fd)
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONNECTION_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONNECTION_MEMORY,
+		MHD_OPTION_ARRAY, tls_opts,
 		MHD_OPTION_END);
 }
 
 static void api_free(rg_api *api)
 {
 	rg_alerts_key_wipe(&api->alerts_key);
+	rg_tls_pem_release(&api->tls);
 	json_decref(api->ctx.decisions);
 	free(api);
 }
@@ -393,6 +405,19 @@ static void load_alerts_key(rg_api *api, const rg_config *cfg)
 			"until serve restarts", api->alerts_key.problem);
 }
 
+/* server.tls: a libmicrohttpd without TLS fails clearly rather than serve
+ * in clear what the config says must be encrypted. */
+static rg_err load_tls(rg_api *api, const rg_config *cfg, rg_error *err)
+{
+	if (!cfg->tls_cert)
+		return RG_OK;
+	if (!rg_tls_supported())
+		return rg_fail(err, RG_EIO, "server.tls",
+			       "this libmicrohttpd was built without TLS support, so server.tls "
+			       "cannot be served (install a libmicrohttpd built with GnuTLS)");
+	return rg_tls_pem_load(cfg->tls_cert, cfg->tls_key, &api->tls, err);
+}
+
 rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		    rg_engine *engine, rg_store *store, rg_dataplane *dp,
 		    const rg_token_key *token_key, rg_api **out, rg_error *err)
@@ -413,7 +438,9 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 			 .ctx = { .cfg = cfg, .engine = engine, .store = store, .dp = dp,
 				  .decisions = json_object(), .token_key = token_key } };
 	load_alerts_key(api, cfg);
-	rc = rg_sse_hub_new(store, on_kick, api, &api->ctx.sse, err);
+	rc = load_tls(api, cfg, err);
+	if (!rc)
+		rc = rg_sse_hub_new(store, on_kick, api, &api->ctx.sse, err);
 	if (rc) {
 		close(fd);
 		api_discard(api);
@@ -443,7 +470,8 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		return rc;
 	}
 	api_arm(api);
-	rg_info("api: listening on http://%s:%d", inet_ntoa(sa.sin_addr), port);
+	rg_info("api: listening on %s://%s:%d", api->tls.cert ? "https" : "http",
+		inet_ntoa(sa.sin_addr), port);
 	*out = api;
 	return RG_OK;
 }

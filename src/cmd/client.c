@@ -199,6 +199,20 @@ static rg_err headers_build(const rg_client *c, const char *accept, bool json_bo
 
 #define SETOPT(h, opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(h, opt, val); } while (0)
 
+/* An https:// server is always verified (peer and host name); a server
+ * with a certificate of its own (self-signed, a private CA) is trusted by
+ * naming that certificate in ROLLGUARD_CACERT, never by skipping the check. */
+static CURLcode easy_trust(CURL *h)
+{
+	const char *ca = getenv("ROLLGUARD_CACERT");
+	CURLcode cc = CURLE_OK;
+	SETOPT(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca && *ca)
+		SETOPT(h, CURLOPT_CAINFO, ca);
+	return cc;
+}
+
 /* Options every request shares: where, who, how long, and no redirects. */
 static CURLcode easy_common(CURL *h, const char *url, struct curl_slist *hdrs, char *errbuf)
 {
@@ -211,13 +225,23 @@ static CURLcode easy_common(CURL *h, const char *url, struct curl_slist *hdrs, c
 	SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
 	SETOPT(h, CURLOPT_USERAGENT, "rollguard-cli");
-	return cc;
+	return cc ? cc : easy_trust(h);
 }
 
 static void lower_first(char *s)
 {
-	if (s[0])
+	if (s[0] && !isupper((unsigned char)s[1]))   /* "SSL …" stays as it is */
 		s[0] = (char)tolower((unsigned char)s[0]);
+}
+
+/* A server whose certificate is not trusted: say how to trust it, since
+ * turning verification off is not a way rollguard offers. */
+static rg_err untrusted(const rg_client *c, const char *errbuf, rg_error *err)
+{
+	return rg_fail(err, RG_EIO, "url",
+		       "cannot trust rollguard at %s (%s); name its certificate or CA in "
+		       "ROLLGUARD_CACERT=FILE", c->url,
+		       errbuf[0] ? errbuf : "certificate verification failed");
 }
 
 /* Transport failures: the ones meaning "nobody answered" become
@@ -241,6 +265,7 @@ static rg_err transfer_error(const rg_client *c, CURL *h, CURLcode cc, const cha
 	case CURLE_SSL_CONNECT_ERROR:
 		snprintf(reason, sizeof reason, "tls handshake failed");
 		break;
+	case CURLE_PEER_FAILED_VERIFICATION: return untrusted(c, errbuf, err);
 	default:
 		if (overflow)
 			return rg_fail(err, RG_EIO, NULL, "answer from %s too large (over %zu MiB)",

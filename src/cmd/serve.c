@@ -19,6 +19,7 @@
 #include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/secrets.h"
 #include "util/torture.h"
 
 typedef struct server {
@@ -31,6 +32,7 @@ typedef struct server {
 	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
 	rg_token_key token_key;  /* checks API tokens; wiped at exit */
+	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
 } server;
 
@@ -72,11 +74,60 @@ static rg_err open_tokens(server *s, rg_error *err)
 	return rc;
 }
 
+/* A secret too short to mask is said so (by its variable's name only): its
+ * value may then show in logs and events. */
+static rg_err add_secret(server *s, const char *what, const char *value, size_t len,
+			 rg_error *err)
+{
+	bool added = false;
+	rg_err rc = rg_secrets_add(s->secrets, value, len, &added, err);
+	if (!rc && !added && len < RG_SECRET_MIN_LEN)
+		rg_warn("%s holds fewer than %d characters: its value is not masked in logs and "
+			"events", what, RG_SECRET_MIN_LEN);
+	return rc;
+}
+
+/* The values the store masks (rg_store_set_secrets): those of
+ * server.secret_env's variables, the alerts secret and the first admin
+ * token (a step that read the state directory must not put it in a log). */
+static rg_err collect_secrets(server *s, rg_error *err)
+{
+	char what[160], alerts[RG_ALERTS_SECRET_MAX];
+	size_t len = 0;
+	rg_error ignored;
+	rg_err rc = rg_secrets_new(&s->secrets, err);
+	for (size_t i = 0; !rc && i < s->cfg.n_secret_env; i++) {
+		const char *v = getenv(s->cfg.secret_env[i]);
+		snprintf(what, sizeof what, "secret_env variable '%s'", s->cfg.secret_env[i]);
+		if (v && *v)
+			rc = add_secret(s, what, v, strlen(v), err);
+	}
+	/* the API reads it again and says what is wrong with it, if anything */
+	if (!rc && s->cfg.alerts.enabled &&
+	    rg_alerts_secret_load(&s->cfg.alerts, alerts, sizeof alerts, &len, &ignored) == RG_OK) {
+		rc = add_secret(s, "the alerts secret", alerts, len, err);
+		explicit_bzero(alerts, sizeof alerts);
+	}
+	char path[4096], token[RG_TOKEN_TEXT_MAX];
+	snprintf(path, sizeof path, "%s/" RG_ADMIN_TOKEN_FILE, s->cfg.state_dir);
+	if (!rc && rg_token_read_file(path, token, sizeof token, &ignored) == RG_OK) {
+		rc = add_secret(s, "the admin token", token, strlen(token), err);
+		explicit_bzero(token, sizeof token);
+	}
+	if (!rc) {
+		rg_store_set_secrets(s->store, s->secrets);
+		rg_log_set_secrets(s->secrets);
+	}
+	return rc;
+}
+
 static rg_err start(server *s, rg_error *err)
 {
 	rg_err rc = rg_cmd_open_store(&s->cfg, &s->store, err);
 	if (!rc)
 		rc = open_tokens(s, err);
+	if (!rc)
+		rc = collect_secrets(s, err);
 	if (!rc)
 		rc = rg_dataplane_start(&s->cfg, &s->dp, err);
 	if (!rc)
@@ -93,8 +144,8 @@ static rg_err start(server *s, rg_error *err)
 	s->sigterm.data = s->sigint.data = s;
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s->sigint, on_signal, SIGINT);
-	rg_info("rollguard serving '%s' on http://%s (state in %s)", s->cfg.service, s->cfg.listen,
-		s->cfg.state_dir);
+	rg_info("rollguard serving '%s' on %s://%s (state in %s)", s->cfg.service,
+		s->cfg.tls_cert ? "https" : "http", s->cfg.listen, s->cfg.state_dir);
 	return rg_engine_resume_all(s->engine, err);
 }
 
@@ -112,6 +163,8 @@ static void cleanup(server *s)
 	rg_dataplane_stop(s->dp);
 	rg_store_free(s->store);
 	rg_token_key_wipe(&s->token_key);
+	rg_log_set_secrets(NULL);
+	rg_secrets_free(s->secrets);
 	if (uv_loop_close(&s->loop) != 0)
 		rg_warn("event loop closed with handles still open");
 	rg_config_release(&s->cfg);

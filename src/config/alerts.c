@@ -4,6 +4,7 @@
  * The secret never appears in the file, in a message or in a log: only the
  * name of the variable or file that holds it does. */
 #include "config/config_internal.h"
+#include "util/fileio.h"
 #include "util/names.h"
 
 #include <ctype.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const alerts_keys[] = { "secret_env",     "secret_file",      "service_label",
@@ -36,6 +38,23 @@ static bool env_name_ok(const char *s)
 	return true;
 }
 
+/* A secret everyone on the host can read is no secret: refused, by lint
+ * when the file is already there and again when serve reads it. */
+static bool readable_by_all(mode_t mode)
+{
+	return S_ISREG(mode) && (mode & (S_IROTH | S_IWOTH));
+}
+
+#define EXPOSED_FMT "secret file '%s' is readable by everyone (mode %04o); make it private " \
+		    "(chmod 600 '%s')"
+
+static void check_secret_file(rg_loader *l, const rg_ynode *at, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && readable_by_all(st.st_mode))
+		rg_problem(l, at, EXPOSED_FMT, path, (unsigned)(st.st_mode & 07777), path);
+}
+
 static void load_secret(rg_loader *l, const rg_ynode *v, rg_alerts_cfg *a)
 {
 	/* With neither, only posts carrying a token with the alerts role are
@@ -52,6 +71,8 @@ static void load_secret(rg_loader *l, const rg_ynode *v, rg_alerts_cfg *a)
 		/* Relative to the config file, like every other path in it. */
 		if (!(a->secret_file = rg_join_path(l->cfg->dir, file)))
 			l->oom = true;
+		else
+			check_secret_file(l, rg_ld_value(v, "secret_file"), a->secret_file);
 	}
 	free(file);
 }
@@ -156,24 +177,6 @@ static rg_err secret_from_env(const char *name, char *out, size_t size, size_t *
 	return RG_OK;
 }
 
-/* Reads at most size bytes of fd into buf (the whole file when it is
- * smaller); *n is what was read. */
-static int read_some(int fd, char *buf, size_t size, size_t *n)
-{
-	*n = 0;
-	while (*n < size) {
-		ssize_t r = read(fd, buf + *n, size - *n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		*n += (size_t)r;
-	}
-	return 0;
-}
-
 /* The first line of the file is the secret: `echo s3cret > file` leaves a
  * newline behind (and an editor may leave "\r\n"), which is not part of it. */
 static rg_err secret_from_file(const char *path, char *out, size_t size, size_t *len,
@@ -183,8 +186,14 @@ static rg_err secret_from_file(const char *path, char *out, size_t size, size_t 
 	if (fd < 0)
 		return rg_fail(err, errno == ENOENT ? RG_ENOTFOUND : RG_EIO, "secret_file",
 			       "cannot read secret file '%s': %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) == 0 && readable_by_all(st.st_mode)) {
+		close(fd);
+		return rg_fail(err, RG_EINVAL, "secret_file", EXPOSED_FMT, path,
+			       (unsigned)(st.st_mode & 07777), path);
+	}
 	size_t n = 0;
-	int rc = read_some(fd, out, size, &n);
+	int rc = rg_read_full(fd, out, size, &n);
 	int e = errno;
 	close(fd);
 	if (rc) {

@@ -199,6 +199,7 @@ void rg_config_release(rg_config *cfg)
 	release_steps(cfg->rollback, cfg->n_rollback);
 	release_checks_triggers(cfg);
 	rg_alerts_cfg_release(&cfg->alerts);
+	rg_server_cfg_release(cfg);
 	memset(cfg, 0, sizeof *cfg);
 }
 

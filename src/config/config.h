@@ -181,6 +181,11 @@ typedef struct rg_config {
 	char *service;
 	char *listen;         /* server.listen, default "127.0.0.1:7070" */
 	char *state_dir;      /* server.state, absolute (resolved against dir) */
+	char *tls_cert;       /* server.tls.cert, absolute; NULL = plain HTTP */
+	char *tls_key;        /* server.tls.key, absolute; set with tls_cert */
+	bool allow_plain_http; /* server.allow_plain_http: a non-loopback listen without TLS */
+	char **secret_env;    /* server.secret_env: variables withheld from commands */
+	size_t n_secret_env;
 	rg_env *envs;
 	size_t n_envs;
 	rg_step *deploy;
@@ -223,6 +228,13 @@ const rg_check *rg_config_check(const rg_config *cfg, const char *name);
 const rg_step *rg_config_step(const rg_config *cfg, const char *name);
 
 const char *rg_severity_name(rg_severity s);   /* "P0" … */
+
+/* Whether the variable name (len bytes, not NUL-terminated) of serve's
+ * environment holds a secret rollguard knows of: one of server.secret_env,
+ * or alerts.secret_env. Commands never get such a variable. */
+bool rg_config_secret_var(const rg_config *cfg, const char *name, size_t len);
+/* 127.0.0.0/8, localhost or [::1], with a port. */
+bool rg_listen_is_loopback(const char *listen);
 const char *rg_action_name(rg_action a);       /* "rollback", … */
 
 /* The shared secret of `alerts:`, read when serve starts: the value of

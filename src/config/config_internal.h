@@ -101,6 +101,8 @@ char *rg_join_path(const char *dir, const char *rel);
 /* ---- sections */
 
 void rg_ld_config(rg_loader *l, const rg_ynode *root);                /* sections.c */
+void rg_ld_server(rg_loader *l, const rg_ynode *root);                /* server.c */
+void rg_server_cfg_release(rg_config *cfg);                           /* server.c */
 void rg_ld_checks(rg_loader *l, const rg_ynode *map);                 /* checks.c */
 void rg_ld_pipeline(rg_loader *l, const rg_ynode *seq, bool rollback,
 		    rg_step **out, size_t *n);                        /* steps.c */

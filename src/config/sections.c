@@ -1,6 +1,6 @@
 /* sections.c — the top level of rollguard.yaml: service, server,
  * environments, metrics and actions, and the order sections are read in
- * (alerts: is alerts.c's).
+ * (server: is server.c's, alerts: alerts.c's).
  * Sections are read in dependency order, not file order, so a reference to
  * something defined further down the file still resolves. */
 #include "config/config_internal.h"
@@ -14,7 +14,6 @@
 static const char *const top_keys[] = { "service", "server",   "environments", "deploy",
 					"rollback", "checks", "metrics", "triggers",
 					"actions", "alerts", NULL };
-static const char *const server_keys[] = { "listen", "state", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
 					"on_insufficient_data", NULL };
@@ -31,16 +30,6 @@ static void load_service(rg_loader *l, const rg_ynode *root)
 	if (!rg_name_valid(l->cfg->service))
 		rg_problem(l, rg_ld_value(root, "service"), "invalid service name '%s' (use %s)",
 			   l->cfg->service, RG_NAME_RULE);
-}
-
-static void load_server(rg_loader *l, const rg_ynode *root)
-{
-	const rg_ynode *v = rg_ld_value(root, "server");
-	if (!v || !rg_ld_expect(l, v, RG_YMAP, "server"))
-		return;
-	rg_ld_check_keys(l, v, "in server", server_keys);
-	rg_ld_listen(l, v, "listen", &l->cfg->listen);
-	rg_ld_string(l, v, "state", &l->cfg->state_dir);
 }
 
 /* Variables reach commands through the environment, so their names must be
@@ -181,7 +170,7 @@ void rg_ld_config(rg_loader *l, const rg_ynode *root)
 	}
 	rg_ld_check_keys(l, root, "at the top level", top_keys);
 	load_service(l, root);
-	load_server(l, root);
+	rg_ld_server(l, root);
 	load_environments(l, root);
 	load_metrics(l, root);
 	if (rg_ld_value(root, "checks"))

@@ -696,8 +696,9 @@ rg_err rg_engine_step_log(rg_engine *e, int64_t run_id, const char *step, char *
 	if (a && a->launch.exec && strcmp(a->run.step, step) == 0) {
 		size_t len;
 		const char *live = rg_exec_log(a->launch.exec, &len);
-		*log = strndup(live ? live : "", len);
-		return *log ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+		/* masked as the stored log will be */
+		return rg_secrets_redact_dup(rg_store_secrets(e->store), live ? live : "",
+					     live ? len : 0, log, NULL, err);
 	}
 	rg_run r;
 	rg_err rc = rg_store_run_get(e->store, run_id, &r, err);

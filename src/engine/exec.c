@@ -77,6 +77,7 @@ struct rg_exec {
 	char *log;
 	size_t log_limit, log_off, log_len;
 	uint64_t dropped;
+	rg_secrets_stream *mask; /* known secrets masked before the log keeps a byte */
 	char readbuf[READ_CHUNK];
 };
 
@@ -85,6 +86,7 @@ static void exec_destroy(rg_exec *x)
 {
 	void (*cb)(void *) = x->on_closed;
 	void *ctx = x->closed_ctx;
+	rg_secrets_stream_free(x->mask);
 	free(x->log);
 	free(x);
 	if (cb)
@@ -239,8 +241,9 @@ static bool group_alive(int64_t pgid)
 	return alive;
 }
 
-static void log_append(rg_exec *x, const char *p, size_t n)
+static void log_keep(void *ctx, const char *p, size_t n)
 {
+	rg_exec *x = ctx;
 	char *data = x->log + LOG_HDR_MAX;
 	size_t limit = x->log_limit;
 	if (n >= limit) {
@@ -262,6 +265,17 @@ static void log_append(rg_exec *x, const char *p, size_t n)
 	}
 	memcpy(data + x->log_off + x->log_len, p, n);
 	x->log_len += n;
+}
+
+/* Output goes through the mask first, when there is one; a chunk it cannot
+ * take (out of memory) counts as dropped rather than kept unmasked. */
+static void log_append(rg_exec *x, const char *p, size_t n)
+{
+	rg_error ignored;
+	if (!x->mask)
+		log_keep(x, p, n);
+	else if (rg_secrets_stream_feed(x->mask, p, n, &ignored))
+		x->dropped += n;
 }
 
 const char *rg_exec_log(const rg_exec *x, size_t *len)
@@ -308,6 +322,8 @@ static void maybe_finish(rg_exec *x)
 		close_handle(x, H_PIPE, (uv_handle_t *)&x->out);
 	}
 	x->finished = true;
+	if (x->mask)   /* the output is complete: what was held back goes in */
+		rg_secrets_stream_flush(x->mask);
 	uv_timer_stop(&x->deadline);
 	uv_timer_stop(&x->grace);
 	uv_timer_stop(&x->eof_wait);
@@ -555,7 +571,9 @@ static rg_exec *exec_alloc(uv_loop_t *loop, const rg_exec_opts *o)
 	x->grace_ms = o->kill_grace_ms > 0 ? o->kill_grace_ms : DEFAULT_GRACE_MS;
 	x->hold_fd = -1;
 	x->log = malloc(LOG_HDR_MAX + 2 * x->log_limit + 1);
-	if (!x->log) {
+	rg_error ignored;
+	if (!x->log || (o->mask && rg_secrets_stream_new(o->mask, log_keep, x, &x->mask, &ignored))) {
+		free(x->log);
 		free(x);
 		return NULL;
 	}

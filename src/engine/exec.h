@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "util/err.h"
+#include "util/secrets.h"
 
 typedef struct rg_exec rg_exec;
 
@@ -49,6 +50,9 @@ typedef struct rg_exec_opts {
 	int64_t kill_grace_ms; /* SIGTERM → SIGKILL; 0 = 5000 */
 	size_t log_limit;      /* bytes of log kept (the tail); 0 = 256 KiB */
 	bool held;             /* spawn it waiting for rg_exec_release */
+	rg_secrets *mask;      /* values masked in the log as output arrives, even
+				  split across reads; NULL = none. Borrowed: it
+				  must outlive the rg_exec */
 } rg_exec_opts;
 
 /* Spawns the command. On success *out is owned by the caller. */

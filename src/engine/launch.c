@@ -48,7 +48,7 @@ rg_err rg_launch_env(rg_active *a, const char *step, const char *version,
 {
 	char run_id[24];
 	snprintf(run_id, sizeof run_id, "%lld", (long long)a->run.id);
-	rg_err rc = rg_envlist_inherit(out, err);
+	rg_err rc = rg_envlist_inherit(out, a->eng->cfg, err);
 	for (size_t i = 0; !rc && i < a->env->n_vars; i++)
 		rc = rg_envlist_set(out, a->env->vars[i].key, a->env->vars[i].value, err);
 	const char *pairs[][2] = {
@@ -245,12 +245,22 @@ static rg_err record_group(rg_active *a, const char *phase, int idx, rg_error *e
 	return rg_store_step_put(a->eng->store, &sr, err);
 }
 
+/* The output of a command is masked as it arrives when secrets are known
+ * (the store masks it again when it keeps it, which covers a secret
+ * learnt while the command runs). */
+static rg_secrets *output_mask(rg_active *a)
+{
+	rg_secrets *s = rg_store_secrets(a->eng->store);
+	return rg_secrets_count(s) ? s : NULL;
+}
+
 /* Spawns command held, as the run's command in flight for row (phase, idx). */
 static rg_err spawn_held(rg_active *a, const char *command, int64_t timeout_ms, int64_t grace_ms,
 			 const char *phase, int idx, char **env, rg_error *err)
 {
 	rg_exec_opts o = { .command = command, .cwd = a->eng->cfg->dir, .env = env,
-			   .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms, .held = true };
+			   .timeout_ms = timeout_ms, .kill_grace_ms = grace_ms, .held = true,
+			   .mask = output_mask(a) };
 	a->launch.timeout_ms = timeout_ms;
 	snprintf(a->launch.phase, sizeof a->launch.phase, "%s", phase);
 	a->launch.idx = idx;

@@ -24,11 +24,20 @@ static rg_err push(rg_envlist *l, char *kv, rg_error *err)
 	return RG_OK;
 }
 
-rg_err rg_envlist_inherit(rg_envlist *l, rg_error *err)
+/* What commands never see of serve's environment: rollguard's own
+ * variables and those holding secrets. */
+static bool withheld(const rg_config *cfg, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t name_len = eq ? (size_t)(eq - kv) : strlen(kv);
+	return strncmp(kv, "ROLLGUARD_", 10) == 0 || (cfg && rg_config_secret_var(cfg, kv, name_len));
+}
+
+rg_err rg_envlist_inherit(rg_envlist *l, const rg_config *cfg, rg_error *err)
 {
 	memset(l, 0, sizeof *l);
 	for (char **e = environ; e && *e; e++) {
-		if (strncmp(*e, "ROLLGUARD_", 10) == 0)
+		if (withheld(cfg, *e))
 			continue;
 		char *copy = strdup(*e);
 		rg_err rc = copy ? push(l, copy, err) : rg_fail(err, RG_ENOMEM, NULL, "out of memory");

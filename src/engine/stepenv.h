@@ -1,12 +1,14 @@
 /* stepenv.h — the environment a step command runs with.
  * This is the only way values reach commands: as environment variables,
  * never spliced into command text. The server's own ROLLGUARD_* variables
- * (tokens, test hooks) are never passed on. */
+ * (tokens, test hooks) and the variables that hold secrets
+ * (server.secret_env, the alerts secret) are never passed on. */
 #ifndef RG_STEPENV_H
 #define RG_STEPENV_H
 
 #include <stddef.h>
 
+#include "config/config.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -15,8 +17,9 @@ typedef struct rg_envlist {
 	size_t n, cap;
 } rg_envlist;
 
-/* Starts from the server's environment, less any ROLLGUARD_* variable. */
-rg_err rg_envlist_inherit(rg_envlist *l, rg_error *err);
+/* Starts from the server's environment, less any ROLLGUARD_* variable and
+ * any variable cfg knows to hold a secret (rg_config_secret_var). */
+rg_err rg_envlist_inherit(rg_envlist *l, const rg_config *cfg, rg_error *err);
 /* Sets key=value, replacing an earlier value of key. */
 rg_err rg_envlist_set(rg_envlist *l, const char *key, const char *value, rg_error *err);
 /* ROLLGUARD_<prefix>_<STEP>_<KEY>=value for every output. */

@@ -3,8 +3,11 @@
  * bound) and never report RG_OK for a write that SQLite did not accept. */
 #include "store/sqlite_internal.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/alloc.h"
 #include "util/log.h"
@@ -313,6 +316,44 @@ void rg_sq_bind_int(sqlite3_stmt *st, int i, int64_t v, int *rc)
 		*rc = sqlite3_bind_int64(st, i, v);
 }
 
+/* Text that may carry a command's output is bound with every known secret
+ * masked; the masked copy is SQLite's to free. */
+static void bind_redacted(rg_store *s, sqlite3_stmt *st, int i, const char *text, size_t len,
+			  int *rc)
+{
+	char *copy = NULL;
+	rg_error ignored;
+	if (*rc != SQLITE_OK)
+		return;
+	if (!text)
+		text = "", len = 0;
+	if (rg_secrets_count(s->secrets) == 0) {
+		*rc = sqlite3_bind_text64(st, i, text, len, SQLITE_TRANSIENT, SQLITE_UTF8);
+		return;
+	}
+	if (rg_secrets_redact_dup(s->secrets, text, len, &copy, &len, &ignored)) {
+		*rc = SQLITE_NOMEM;
+		return;
+	}
+	*rc = sqlite3_bind_text64(st, i, copy, len, free, SQLITE_UTF8);
+}
+
+static void bind_redacted_buf(rg_store *s, sqlite3_stmt *st, int i, const char *buf,
+			      size_t size, int *rc)
+{
+	bind_redacted(s, st, i, buf, strnlen(buf, size), rc);
+}
+
+void rg_store_set_secrets(rg_store *s, rg_secrets *secrets)
+{
+	s->secrets = secrets;
+}
+
+rg_secrets *rg_store_secrets(const rg_store *s)
+{
+	return s ? s->secrets : NULL;
+}
+
 void rg_sq_text(sqlite3_stmt *st, int col, char *buf, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -444,13 +485,40 @@ static rg_err migrate(rg_store *s, const char *path, rg_error *err)
 	return e;
 }
 
+/* The database holds what commands printed and published: owner only.
+ * SQLite creates -wal and -shm with the mode of the database, so a private
+ * database file is enough for new stores; files of an older store that
+ * others could read are made private. */
+static void make_private(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+		char file[4096];
+		struct stat st;
+		snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+		if (stat(file, &st) == 0 && (st.st_mode & 077) && chmod(file, st.st_mode & 0700))
+			rg_warn("store: cannot make '%s' private: %s", file, strerror(errno));
+	}
+}
+
+static int open_private(const char *path, sqlite3 **db)
+{
+	/* umask is the process's; the store is opened before any thread runs */
+	mode_t old = umask(077);
+	int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	umask(old);
+	if (rc == SQLITE_OK && strcmp(path, ":memory:") != 0)
+		make_private(path);
+	return rc;
+}
+
 rg_err rg_store_open(const char *path, rg_store **out, rg_error *err)
 {
 	*out = NULL;
 	rg_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	int rc = open_private(path, &s->db);
 	rg_err e = RG_OK;
 	if (rc != SQLITE_OK) {
 		e = rg_fail(err, RG_ESTORE, NULL, "%s: %s", path,
@@ -540,7 +608,7 @@ void rg_run_release(rg_run *r)
 
 /* Binds every column but id as ?1..?22, in RUN_SET_COLUMNS order. A run
  * written before its phase was chosen is in the forward phase. */
-static void bind_run(sqlite3_stmt *st, const rg_run *r, int *rc)
+static void bind_run(rg_store *s, sqlite3_stmt *st, const rg_run *r, int *rc)
 {
 	rg_sq_bind_buf(st, 1, r->env, sizeof r->env, rc);
 	rg_sq_bind_str(st, 2, rg_run_kind_name(r->kind), rc);
@@ -558,8 +626,8 @@ static void bind_run(sqlite3_stmt *st, const rg_run *r, int *rc)
 	rg_sq_bind_int(st, 14, r->deadline, rc);
 	rg_sq_bind_int(st, 15, r->window_until, rc);
 	rg_sq_bind_buf(st, 16, r->actor, sizeof r->actor, rc);
-	rg_sq_bind_buf(st, 17, r->reason, sizeof r->reason, rc);
-	rg_sq_bind_buf(st, 18, r->error, sizeof r->error, rc);
+	bind_redacted_buf(s, st, 17, r->reason, sizeof r->reason, rc);
+	bind_redacted_buf(s, st, 18, r->error, sizeof r->error, rc);
 	rg_sq_bind_buf(st, 19, r->warning, sizeof r->warning, rc);
 	rg_sq_bind_int(st, 20, r->force ? 1 : 0, rc);
 	rg_sq_bind_int(st, 21, r->paused ? 1 : 0, rc);
@@ -659,7 +727,7 @@ rg_err rg_store_run_insert(rg_store *s, rg_run *r, rg_error *err)
 	if (!r->created)
 		r->created = rg_now_ms();
 	int rc = SQLITE_OK;
-	bind_run(st, r, &rc);
+	bind_run(s, st, r, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
@@ -729,7 +797,7 @@ rg_err rg_store_run_update(rg_store *s, const rg_run *r, rg_run_state expect_sta
 	if (e)
 		return e;
 	int rc = SQLITE_OK;
-	bind_run(st, r, &rc);
+	bind_run(s, st, r, &rc);
 	rg_sq_bind_int(st, 23, r->id, &rc);
 	rg_sq_bind_str(st, 24, rg_run_state_name(expect_state), &rc);
 	if (rc == SQLITE_OK)
@@ -814,7 +882,7 @@ rg_err rg_store_step_put(rg_store *s, const rg_step_run *sr, rg_error *err)
 	rg_sq_bind_int(st, 9, sr->pgid, &rc);
 	rg_sq_bind_int(st, 10, sr->started, &rc);
 	rg_sq_bind_int(st, 11, sr->ended, &rc);
-	rg_sq_bind_buf(st, 12, sr->error, sizeof sr->error, &rc);
+	bind_redacted_buf(s, st, 12, sr->error, sizeof sr->error, &rc);
 	rg_sq_bind_int(st, 13, sr->pgid_start, &rc);
 	rg_sq_bind_buf(st, 14, sr->pgid_boot, sizeof sr->pgid_boot, &rc);
 	return rg_sq_exec(s, st, rc, "put step", err);
@@ -915,9 +983,7 @@ rg_err rg_store_step_set_log(rg_store *s, int64_t run_id, const char *phase, int
 	rg_sq_bind_int(st, 1, run_id, &rc);
 	rg_sq_bind_str(st, 2, phase, &rc);
 	rg_sq_bind_int(st, 3, idx, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text64(st, 4, log ? log : "", log ? len : 0, SQLITE_TRANSIENT,
-					 SQLITE_UTF8);
+	bind_redacted(s, st, 4, log, log ? len : 0, &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
@@ -987,7 +1053,7 @@ rg_err rg_store_event_add(rg_store *s, int64_t run_id, const char *type, const c
 	rg_sq_bind_int(st, 2, rg_now_ms(), &rc);
 	rg_sq_bind_str(st, 3, type, &rc);
 	rg_sq_bind_str(st, 4, step ? step : "", &rc);
-	rg_sq_bind_str(st, 5, message ? message : "", &rc);
+	bind_redacted(s, st, 5, message, message ? strlen(message) : 0, &rc);
 	return rg_sq_exec(s, st, rc, "add event", err);
 }
 
@@ -1006,11 +1072,11 @@ rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, 
 	rg_sq_bind_buf(st, 2, d->trigger, sizeof d->trigger, &rc);
 	rg_sq_bind_buf(st, 3, d->severity, sizeof d->severity, &rc);
 	rg_sq_bind_buf(st, 4, d->action, sizeof d->action, &rc);
-	rg_sq_bind_buf(st, 5, d->observed, sizeof d->observed, &rc);
+	bind_redacted_buf(s, st, 5, d->observed, sizeof d->observed, &rc);
 	rg_sq_bind_buf(st, 6, d->threshold, sizeof d->threshold, &rc);
 	rg_sq_bind_buf(st, 7, d->window, sizeof d->window, &rc);
-	rg_sq_bind_buf(st, 8, d->evidence, sizeof d->evidence, &rc);
-	rg_sq_bind_buf(st, 9, d->reason, sizeof d->reason, &rc);
+	bind_redacted_buf(s, st, 8, d->evidence, sizeof d->evidence, &rc);
+	bind_redacted_buf(s, st, 9, d->reason, sizeof d->reason, &rc);
 	rg_sq_bind_int(st, 10, rg_now_ms(), &rc);
 	return rg_sq_exec(s, st, rc, "put decision", err);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "store/store.h"
+#include "util/secrets.h"
 #include "util/err.h"
 
 /* Terminal run states as an SQL list. The text must stay identical to the
@@ -54,6 +55,7 @@ enum rg_sq_stmt {
 struct rg_store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[RG_SQ_STMT_COUNT];
+	rg_secrets *secrets;        /* borrowed (rg_store_set_secrets); NULL = none */
 };
 
 /* Hands out the cached statement for id (preparing sql on first use), reset

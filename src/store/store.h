@@ -19,14 +19,27 @@
 
 #include "store/model.h"
 #include "util/err.h"
+#include "util/secrets.h"
 
 typedef struct rg_store rg_store;
 
 /* ---- open / transactions ---------------------------------------------- */
 
-/* Opens (creating and migrating) the database at path. */
+/* Opens (creating and migrating) the database at path. The database and
+ * its -wal and -shm files are readable by their owner only (0600): they
+ * hold logs and outputs of commands; an existing one that others could
+ * read is made private. */
 rg_err rg_store_open(const char *path, rg_store **out, rg_error *err);
 void rg_store_free(rg_store *s);
+/* Every text that may carry a command's output — event messages, step logs
+ * and errors, a run's reason and error, a decision's observed figure,
+ * evidence and reason — is stored
+ * with the values known to secrets masked (util/secrets.h). secrets is
+ * borrowed and must outlive s; NULL stops masking. rg_store_secrets gives
+ * it back (NULL when none): to mask a live log the same way, or to add a
+ * secret learnt later (rg_secrets_add). */
+void rg_store_set_secrets(rg_store *s, rg_secrets *secrets);
+rg_secrets *rg_store_secrets(const rg_store *s);
 rg_err rg_store_begin(rg_store *s, rg_error *err);   /* BEGIN IMMEDIATE */
 rg_err rg_store_commit(rg_store *s, rg_error *err);
 void rg_store_abandon(rg_store *s);                  /* ROLLBACK; safe if none open */

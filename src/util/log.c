@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "util/secrets.h"
 #include "util/timeutil.h"
 
 static int log_json;
@@ -14,6 +15,9 @@ static const char *level_names[] = { "debug", "info", "warn", "error" };
 void rg_log_set_json(int json) { log_json = json; }
 void rg_log_set_level(rg_log_level l) { log_level = l; }
 
+static rg_secrets *log_secrets;
+void rg_log_set_secrets(rg_secrets *s) { log_secrets = s; }
+
 void rg_log(rg_log_level l, const char *fmt, ...)
 {
 	if (l < log_level)
@@ -21,8 +25,10 @@ void rg_log(rg_log_level l, const char *fmt, ...)
 	char msg[2048], ts[40];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	size_t len = n < 0 ? 0 : (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+	rg_secrets_redact(log_secrets, msg, &len);
 	rg_time_format_iso(rg_now_ms(), ts, sizeof ts);
 	if (!log_json) {
 		fprintf(stderr, "%s %-5s %s\n", ts, level_names[l], msg);

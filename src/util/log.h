@@ -1,5 +1,7 @@
 /* log.h — log lines to stderr, human text or one JSON object per line.
- * Never pass secrets to these functions. */
+ * Never pass secrets to these functions; what a command printed may hold
+ * one anyway, so every line is masked with the registry given to
+ * rg_log_set_secrets. */
 #ifndef RG_LOG_H
 #define RG_LOG_H
 
@@ -7,6 +9,9 @@ typedef enum { RG_LOG_DEBUG = 0, RG_LOG_INFO, RG_LOG_WARN, RG_LOG_ERROR } rg_log
 
 void rg_log_set_json(int json);        /* --log-format json */
 void rg_log_set_level(rg_log_level l);
+/* Borrowed until set again (NULL: no masking); it must outlive its use. */
+struct rg_secrets;
+void rg_log_set_secrets(struct rg_secrets *s);
 void rg_log(rg_log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define rg_debug(...) rg_log(RG_LOG_DEBUG, __VA_ARGS__)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config/config.h"
 
@@ -281,6 +282,14 @@ static rg_alerts_cfg from_env(char *name)
 	return (rg_alerts_cfg){ .enabled = true, .secret_env = name };
 }
 
+/* A secret file as it should be: readable by its owner only (a file others
+ * can read is refused; test_config_server.c shows that). */
+static void secret_write(const char *path, const char *text)
+{
+	cfg_write(path, text);
+	cr_assert_eq(chmod(path, 0600), 0);
+}
+
 static rg_alerts_cfg from_file(char *path)
 {
 	return (rg_alerts_cfg){ .enabled = true, .secret_file = path };
@@ -320,13 +329,13 @@ Test(config_alerts_secret, too_long_for_the_buffer)
 
 	char path[128];
 	snprintf(path, sizeof path, "%s/long", cfg_dir);
-	cfg_write(path, "0123456789\n");
+	secret_write(path, "0123456789\n");
 	a = from_file(path);
 	cr_assert_eq(rg_alerts_secret_load(&a, out, sizeof out, &len, &err), RG_ETOOLARGE);
 	cr_assert_null(strstr(err.message, "0123"), "%s", err.message);
 	for (size_t i = 0; i < sizeof out; i++)
 		cr_assert_eq(out[i], 0, "the buffer keeps nothing of a refused secret");
-	cfg_write(path, "0123456\n");   /* exactly size - 1 bytes fit */
+	secret_write(path, "0123456\n");   /* exactly size - 1 bytes fit */
 	cr_assert_eq(rg_alerts_secret_load(&a, out, sizeof out, &len, &err), RG_OK, "%s",
 		     err.message);
 	cr_assert_str_eq(out, "0123456");
@@ -340,17 +349,17 @@ Test(config_alerts_secret, from_a_file)
 	snprintf(path, sizeof path, "%s/secret", cfg_dir);
 	rg_alerts_cfg a = from_file(path);
 
-	cfg_write(path, "topsecret\n");
+	secret_write(path, "topsecret\n");
 	cr_assert_eq(rg_alerts_secret_load(&a, out, sizeof out, &len, &err), RG_OK, "%s",
 		     err.message);
 	cr_assert_str_eq(out, "topsecret");
 	cr_assert_eq(len, 9);
 
-	cfg_write(path, "topsecret");   /* no newline at all */
+	secret_write(path, "topsecret");   /* no newline at all */
 	cr_assert_eq(rg_alerts_secret_load(&a, out, sizeof out, &len, &err), RG_OK);
 	cr_assert_str_eq(out, "topsecret");
 
-	cfg_write(path, "top secret\r\nsecond line\n");   /* the first line only */
+	secret_write(path, "top secret\r\nsecond line\n");   /* the first line only */
 	cr_assert_eq(rg_alerts_secret_load(&a, out, sizeof out, &len, &err), RG_OK);
 	cr_assert_str_eq(out, "top secret");
 	cr_assert_eq(len, 10);
@@ -368,11 +377,11 @@ Test(config_alerts_secret, unusable_files)
 	snprintf(want, sizeof want, "cannot read secret file '%s': No such file or directory", path);
 	cr_assert_str_eq(err.message, want);
 
-	cfg_write(path, "\n");
+	secret_write(path, "\n");
 	cr_assert_eq(rg_alerts_secret_load(&a, out, sizeof out, &len, &err), RG_EINVAL);
 	snprintf(want, sizeof want, "secret file '%s' is empty", path);
 	cr_assert_str_eq(err.message, want);
-	cfg_write(path, "");
+	secret_write(path, "");
 	cr_assert_eq(rg_alerts_secret_load(&a, out, sizeof out, &len, &err), RG_EINVAL);
 
 	a = from_file(cfg_dir);   /* a directory */
@@ -391,7 +400,7 @@ Test(config_alerts_secret, through_the_config)
 	size_t len;
 	rg_error err;
 	snprintf(path, sizeof path, "%s/alerts.key", cfg_dir);
-	cfg_write(path, "k3y\n");
+	secret_write(path, "k3y\n");
 	cfg_load_ok(&L, CFG_BASE "alerts: { secret_file: ./alerts.key }\n");
 	cr_assert_eq(rg_alerts_secret_load(&L.cfg.alerts, out, sizeof out, &len, &err), RG_OK,
 		     "%s", err.message);

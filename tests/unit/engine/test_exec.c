@@ -227,6 +227,27 @@ Test(exec_log, tail_is_bounded)
 	free(o.log);
 }
 
+/* A secret the command prints in two writes (two reads here) is masked
+ * whole, and what it prints last, held back until the end, is kept. */
+Test(exec_log, known_secrets_are_masked_as_output_arrives)
+{
+	char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	rg_secrets *secrets;
+	rg_error err;
+	cr_assert_eq(rg_secrets_new(&secrets, &err), RG_OK);
+	cr_assert_eq(rg_secrets_add(secrets, "hunter22", 8, NULL, &err), RG_OK);
+	rg_exec_opts opts = {
+		.command = "printf 'pw=hunt'; sleep 0.2; printf 'er22\\n'; printf 'end hun'",
+		.env = env,
+		.mask = secrets,
+	};
+	outcome o = run_opts(&opts);
+	cr_assert_eq(o.res.exit_code, 0);
+	cr_assert_str_eq(o.log, "pw=***\nend hun");
+	free(o.log);
+	rg_secrets_free(secrets);
+}
+
 Test(exec_log, default_limit_keeps_small_output_whole)
 {
 	outcome o = run_cmd("seq 1 1000 | tail -n 1");
