@@ -32,6 +32,8 @@ static const struct command {
 	{ "promote",  cmd_promote,  NEEDS_SERVER },
 	{ "pause",    cmd_pause,    NEEDS_SERVER },
 	{ "resume",   cmd_resume,   NEEDS_SERVER },
+	{ "approve",  cmd_approve,  NEEDS_SERVER },
+	{ "reject",   cmd_reject,   NEEDS_SERVER },
 	{ "token",    cmd_token,    0 },
 	{ "audit",    cmd_audit,    0 },
 	{ "version",  cmd_version,  0 },

@@ -45,6 +45,8 @@ static rg_err h_step_log(rg_api_ctx *, const rg_request *, const rg_route_match 
 			 rg_error *);
 static rg_err h_traffic(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
+static rg_err h_answer(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			rg_error *);
 static rg_err h_control(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
 static rg_err h_audit(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
@@ -80,6 +82,8 @@ static const struct route {
 	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          RG_PERM_CONTROL,  h_control,  rg_engine_promote },
 	{ "run_pause",   "POST", "/api/v1/runs/{id}/pause",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_pause },
 	{ "run_resume",  "POST", "/api/v1/runs/{id}/resume",           "",          RG_PERM_CONTROL,  h_control,  rg_engine_resume },
+	{ "run_approve", "POST", "/api/v1/runs/{id}/approve",          "",          RG_PERM_APPROVE,  h_answer,   NULL },
+	{ "run_reject",  "POST", "/api/v1/runs/{id}/reject",           "",          RG_PERM_APPROVE,  h_answer,   NULL },
 	{ "alerts",      "POST", "/api/v1/alerts",                     "",          RG_PERM_ALERT,    h_alerts,   NULL },
 #undef PUBLIC
 };
@@ -331,15 +335,36 @@ static rg_err env_access(const rg_request *req, rg_permission perm, const char *
 	return rg_access_env(req, perm, env, err);
 }
 
+/* The run's JSON plus "approval" (engine/gates.c; null for a run with no
+ * gate): who approved and who is still needed is config and rows together. */
+static rg_err run_json(rg_api_ctx *ctx, int64_t id, json_t **out, rg_error *err)
+{
+	rg_run r;
+	json_t *gate = NULL;
+	rg_err rc = rg_store_run_json(ctx->store, id, out, err);
+	if (rc)
+		return run_not_found(rc, id, err);
+	if ((rc = rg_store_run_get(ctx->store, id, &r, err)) == RG_OK)
+		rc = rg_gate_json(ctx->cfg, ctx->store, &r, &gate, err);
+	rg_run_release(&r);
+	if (!rc && json_object_set_new(*out, "approval", gate ? gate : json_null()) != 0)
+		rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 /* {"run": <run json>} (plus "plan" if given, stolen) with status. */
 static rg_err reply_run(rg_api_ctx *ctx, rg_reply *reply, unsigned status, int64_t id,
 			json_t *plan, rg_error *err)
 {
 	json_t *run = NULL;
-	rg_err rc = rg_store_run_json(ctx->store, id, &run, err);
+	rg_err rc = run_json(ctx, id, &run, err);
 	if (rc) {
 		json_decref(plan);
-		return run_not_found(rc, id, err);
+		return rc;
 	}
 	json_t *v = plan ? json_pack("{s:o, s:o}", "run", run, "plan", plan)
 			 : json_pack("{s:o}", "run", run);
@@ -388,27 +413,53 @@ static rg_err h_metrics(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 static const rg_json_field deploy_fields[] = {
 	{ "env", RG_JSON_STRING, true, 0 },
 	{ "version", RG_JSON_STRING, true, 0 },
+	{ "emergency", RG_JSON_BOOL, false, 0 },
+	{ "reason", RG_JSON_STRING, false, REASON_MAX_CHARS },
+	{ "skip_monitor", RG_JSON_BOOL, false, 0 },
 };
+
+static rg_err check_reason(const char *reason, rg_error *err);
+
+/* An emergency is the oncall role's, on top of the route's own permission;
+ * the audit entry says it was one and why. */
+static rg_err emergency_access(const rg_request *req, bool emergency, const char *env,
+			       const char *reason, rg_reply *reply, rg_error *err)
+{
+	if (!emergency)
+		return RG_OK;
+	snprintf(reply->audit_detail, sizeof reply->audit_detail, "EMERGENCY: %s", reason ? reason : "");
+	return rg_access_env(req, RG_PERM_EMERGENCY, env, err);
+}
 
 static rg_err h_deploy(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
 		       rg_reply *reply, rg_error *err)
 {
 	json_t *in = NULL;
-	rg_err rc = rg_json_parse_checked(req->body, req->body_len, deploy_fields, 2, &in, err);
+	rg_err rc = rg_json_parse_checked(req->body, req->body_len, deploy_fields, 5, &in, err);
 	if (rc)
 		return rc;
-	const char *env = rg_json_get_str(in, "env");
-	const char *version = rg_json_get_str(in, "version");
+	rg_deploy_request dr = {
+		.env = rg_json_get_str(in, "env"),
+		.version = rg_json_get_str(in, "version"),
+		.actor = req->actor,
+		.emergency = rg_json_get_bool(in, "emergency"),
+		.reason = rg_json_get_str(in, "reason"),
+		.skip_monitor = rg_json_get_bool(in, "skip_monitor"),
+	};
 	int64_t id = 0;
-	rc = check_body_env(ctx, env, err);
+	rc = check_body_env(ctx, dr.env, err);
 	if (!rc)
-		rc = check_name(version, "version", "version", err);
+		rc = check_name(dr.version, "version", "version", err);
+	if (!rc)
+		rc = check_reason(dr.reason, err);
 	if (!rc) {
-		snprintf(reply->audit_target, sizeof reply->audit_target, "%s", version);
-		rc = env_access(req, RG_PERM_DEPLOY, env, reply, err);
+		snprintf(reply->audit_target, sizeof reply->audit_target, "%s", dr.version);
+		rc = env_access(req, RG_PERM_DEPLOY, dr.env, reply, err);
 	}
 	if (!rc)
-		rc = rg_engine_deploy(ctx->engine, env, version, req->actor, &id, err);
+		rc = emergency_access(req, dr.emergency, dr.env, dr.reason, reply, err);
+	if (!rc)
+		rc = rg_engine_deploy(ctx->engine, &dr, &id, err);
 	json_decref(in);
 	return rc ? rc : reply_run(ctx, reply, 201, id, NULL, err);
 }
@@ -419,6 +470,7 @@ static const rg_json_field rollback_fields[] = {
 	{ "reason", RG_JSON_STRING, false, REASON_MAX_CHARS },
 	{ "dry_run", RG_JSON_BOOL, false, 0 },
 	{ "force", RG_JSON_BOOL, false, 0 },
+	{ "emergency", RG_JSON_BOOL, false, 0 },
 };
 
 /* The reason reaches logs, notifications and reports: one line of text. */
@@ -445,7 +497,7 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 			 rg_reply *reply, rg_error *err)
 {
 	json_t *in = NULL;
-	rg_err rc = rg_json_parse_checked(req->body, req->body_len, rollback_fields, 5, &in, err);
+	rg_err rc = rg_json_parse_checked(req->body, req->body_len, rollback_fields, 6, &in, err);
 	if (rc)
 		return rc;
 	rg_rollback_request rr = {
@@ -455,6 +507,8 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 		.actor = req->actor,
 		.dry_run = rg_json_get_bool(in, "dry_run"),
 		.force = rg_json_get_bool(in, "force"),
+		.emergency = rg_json_get_bool(in, "emergency"),
+		.who = req->who,
 	};
 	int64_t id = 0;
 	json_t *plan = NULL;
@@ -466,6 +520,8 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 			 rr.reason ? rr.reason : "");
 		rc = env_access(req, RG_PERM_ROLLBACK, rr.env, reply, err);
 	}
+	if (!rc)
+		rc = emergency_access(req, rr.emergency, rr.env, rr.reason, reply, err);
 	if (!rc)
 		rc = rg_engine_rollback(ctx->engine, &rr, &id, &plan, err);
 	json_decref(in);
@@ -488,6 +544,14 @@ static rg_err env_status(rg_api_ctx *ctx, const char *env, json_t **out, rg_erro
 {
 	json_t *st = NULL, *traffic = NULL;
 	rg_err rc = rg_store_status_json(ctx->store, env, &st, err);
+	json_t *run = rc ? NULL : json_object_get(st, "run");
+	if (!rc && json_is_object(run)) {
+		json_t *full = NULL;
+		rc = run_json(ctx, json_integer_value(json_object_get(run, "id")), &full, err);
+		if (!rc)
+			json_object_set(run, "approval", json_object_get(full, "approval"));
+		json_decref(full);
+	}
 	if (!rc)
 		rc = rg_api_status_traffic(ctx->store, rg_config_env(ctx->cfg, env), &traffic, err);
 	if (!rc && json_object_set_new(st, "traffic", traffic) != 0)
@@ -572,7 +636,7 @@ static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match
 	json_t *run = NULL;
 	rg_err rc = run_access(ctx, req, RG_PERM_READ, m->run_id, reply, err);
 	if (!rc)
-		rc = run_not_found(rg_store_run_json(ctx->store, m->run_id, &run, err), m->run_id, err);
+		rc = run_json(ctx, m->run_id, &run, err);
 	return rc ? rc : rg_reply_json(reply, 200, run, err);
 }
 
@@ -662,6 +726,38 @@ static rg_err h_control(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 		rc = run_access(ctx, req, RG_PERM_CONTROL, m->run_id, reply, err);
 	if (!rc)
 		rc = routes[m->index].control(ctx->engine, m->run_id, req->actor, err);
+	if (rc)
+		return run_not_found(rc, m->run_id, err);
+	return reply_run(ctx, reply, 200, m->run_id, NULL, err);
+}
+
+static const rg_json_field approve_fields[] = {
+	{ "comment", RG_JSON_STRING, false, REASON_MAX_CHARS },
+};
+static const rg_json_field reject_fields[] = {
+	{ "reason", RG_JSON_STRING, true, REASON_MAX_CHARS },
+};
+
+/* approve and reject: the answer is the token's principal's. */
+static rg_err h_answer(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		       rg_reply *reply, rg_error *err)
+{
+	bool approve = strcmp(routes[m->index].name, "run_approve") == 0;
+	const char *key = approve ? "comment" : "reason";
+	json_t *in = NULL;
+	rg_err rc = rg_json_parse_checked(req->body, req->body_len, approve ? approve_fields : reject_fields,
+					  1, &in, err);
+	const char *text = rc ? NULL : rg_json_get_str(in, key);
+	if (!rc && text)
+		rc = check_reason(text, err);
+	if (!rc && text)
+		snprintf(reply->audit_detail, sizeof reply->audit_detail, "%s", text);
+	if (!rc)
+		rc = run_access(ctx, req, RG_PERM_APPROVE, m->run_id, reply, err);
+	if (!rc)
+		rc = approve ? rg_engine_approve(ctx->engine, m->run_id, req->who, req->actor, text, err)
+			     : rg_engine_reject(ctx->engine, m->run_id, req->who, req->actor, text, err);
+	json_decref(in);
 	if (rc)
 		return run_not_found(rc, m->run_id, err);
 	return reply_run(ctx, reply, 200, m->run_id, NULL, err);

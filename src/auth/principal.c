@@ -107,7 +107,8 @@ bool rg_principal_listed(const rg_principal *p, const char *const *from, size_t 
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned bit = rg_role_parse(from[i]);
-		if (bit ? (p->roles & bit) != 0 : strcmp(from[i], p->name) == 0)
+		/* admin is every role, as it may do everything */
+		if (bit ? (p->roles & (bit | RG_ROLE_ADMIN)) != 0 : strcmp(from[i], p->name) == 0)
 			return true;
 	}
 	return false;

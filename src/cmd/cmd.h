@@ -23,6 +23,8 @@ int cmd_abort(int argc, char **argv);
 int cmd_promote(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_reject(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_version(int argc, char **argv);
@@ -35,12 +37,12 @@ int cmd_help(int argc, char **argv);
 #define RG_CLI_MAX_ENVS 16
 
 typedef struct rg_cli_args {
-	const char *env, *to, *reason, *limit;
+	const char *env, *to, *reason, *limit, *comment;
 	const char *role, *expires;        /* token create */
 	const char *envs[RG_CLI_MAX_ENVS]; /* token create --env, repeatable */
 	int n_envs;                        /* may exceed RG_CLI_MAX_ENVS: refuse then */
 	const char *config, *log_format;   /* -c/--config FILE, --log-format text|json */
-	bool wait, watch, json, dry_run, force, help;
+	bool wait, watch, json, dry_run, force, help, emergency, skip_monitor;
 	const char *operands[2];
 	int noperands;
 } rg_cli_args;

@@ -13,6 +13,12 @@ static int deploy_start(rg_client *c, const rg_cli_args *a, const char *version)
 	json_t *answer = NULL;
 	rg_error_clear(&e);
 	json_t *body = json_pack("{s:s, s:s}", "env", a->env, "version", version);
+	if (body && a->emergency)
+		json_object_set_new(body, "emergency", json_true());
+	if (body && a->skip_monitor)
+		json_object_set_new(body, "skip_monitor", json_true());
+	if (body && a->reason)
+		json_object_set_new(body, "reason", json_string(a->reason));
 	if (!body) {
 		rg_fail(&e, RG_ENOMEM, NULL, "out of memory");
 		return rg_out_error(&e);
@@ -30,7 +36,9 @@ static int deploy_start(rg_client *c, const rg_cli_args *a, const char *version)
 		rg_out_clean(env, sizeof env, rg_out_str_or(run, "env", a->env));
 		rg_out_clean(ver, sizeof ver, rg_out_str_or(run, "version", version));
 		long long id = (long long)rg_out_int(run, "id", 0);
-		printf("run %lld: deploying %s to %s\n", id, ver, env);
+		printf("run %lld: %sdeploying %s to %s\n", id,
+		       json_is_true(json_object_get(run, "emergency")) ? "EMERGENCY: " : "", ver, env);
+		rg_out_approval(stdout, "", json_object_get(run, "approval"));
 		fflush(stdout);
 	}
 	if (a->wait && code == RG_EXIT_OK)
@@ -49,8 +57,15 @@ int cmd_deploy(int argc, char **argv)
 		return code;
 	const char *version = a.operands[0];
 	rg_error_clear(&e);
-	if (rg_cli_check_name("version", version, &e) ||
-	    rg_cli_check_name("environment", a.env, &e))
+	if (a.emergency && !a.reason)
+		rg_fail(&e, RG_EINVAL, "reason", "--emergency needs --reason TEXT");
+	else if (a.skip_monitor && !a.emergency)
+		rg_fail(&e, RG_EINVAL, "skip-monitor", "--skip-monitor is only for an --emergency deploy");
+	else if (a.reason && !a.emergency)
+		rg_fail(&e, RG_EINVAL, "reason", "--reason goes with --emergency");
+	if (e.code || rg_cli_check_name("version", version, &e) ||
+	    rg_cli_check_name("environment", a.env, &e) ||
+	    (a.reason && rg_cli_check_text("reason", a.reason, 500, &e)))
 		return rg_out_error(&e);
 	if (rg_client_init(&c, a.config, &e)) {
 		rg_client_release(&c);

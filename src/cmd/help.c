@@ -15,6 +15,8 @@ enum {
 	OPT_WAIT = 1 << 4, OPT_WATCH = 1 << 5, OPT_JSON = 1 << 6, OPT_DRY_RUN = 1 << 7,
 	OPT_FORCE = 1 << 8, OPT_OVERWRITE = 1 << 9, OPT_CONFIG = 1 << 10, OPT_INIT_CONFIG = 1 << 11,
 	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15,
+	OPT_EMERGENCY = 1 << 16, OPT_SKIP_MONITOR = 1 << 17, OPT_COMMENT = 1 << 18,
+	OPT_REJECT_REASON = 1 << 19,
 };
 
 /* Options that may stand more than once: each value is kept (--env, for a
@@ -38,6 +40,10 @@ static const struct option_doc {
 	{ OPT_ENV, "env", 0, "E", "the environment, as named in rollguard.yaml" },
 	{ OPT_TO, "to", 0, "VERSION", "the release to put back (default: the last known good one)" },
 	{ OPT_REASON, "reason", 0, "TEXT", "why, for the timeline and the incident" },
+	{ OPT_REJECT_REASON, "reason", 0, "TEXT", "why not, for the timeline (required)" },
+	{ OPT_EMERGENCY, "emergency", 0, NULL, "skip the approval gates (oncall role; needs --reason)" },
+	{ OPT_SKIP_MONITOR, "skip-monitor", 0, NULL, "with --emergency: no monitor window after the steps" },
+	{ OPT_COMMENT, "comment", 0, "TEXT", "a note kept with the approval" },
 	{ OPT_LIMIT, "limit", 0, "N", "show at most N runs (default 20, at most 1000)" },
 	{ OPT_DRY_RUN, "dry-run", 0, NULL, "print the plan and its risks; change nothing" },
 	{ OPT_FORCE, "force", 0, NULL, "allow a target that never became known good" },
@@ -86,21 +92,32 @@ static const struct help {
 	  "resumes every unfinished run. SIGTERM or SIGINT stops it cleanly; the runs\n"
 	  "in progress resume at the next start. Logs go to stderr.",
 	  OPT_CONFIG | OPT_LOG_FORMAT, 0, 0, 0, { 0 } },
-	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json] [-c FILE]",
+	{ "deploy", G_RELEASE,
+	  "deploy VERSION --env E [--emergency --reason TEXT [--skip-monitor]] [--wait] [--json]\n"
+	  "         [-c FILE]",
 	  "start a deploy of a version",
 	  "Starts a deploy run of VERSION to environment E and prints its id. With\n"
 	  "--wait it follows the run and exits 0 only when the release is live and\n"
-	  "verified, 1 when the run ended otherwise (rolled back, failed, aborted).",
-	  OPT_ENV | OPT_WAIT | OPT_JSON | OPT_CONFIG, OPT_ENV, 1, 1, { "VERSION" } },
+	  "verified, 1 when the run ended otherwise (rolled back, failed, aborted).\n"
+	  "Where E has an approval gate the run first waits for its approvals\n"
+	  "(rollguard approve). --emergency skips the gate and its wait timer; it\n"
+	  "needs the oncall role and a reason, and is marked on the run and in the\n"
+	  "audit log.",
+	  OPT_ENV | OPT_REASON | OPT_EMERGENCY | OPT_SKIP_MONITOR | OPT_WAIT | OPT_JSON | OPT_CONFIG,
+	  OPT_ENV, 1, 1, { "VERSION" } },
 	{ "rollback", G_RELEASE,
-	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--wait] [--json]\n"
-	  "         [-c FILE]",
+	  "rollback --env E [--to VERSION] [--reason TEXT] [--dry-run] [--force] [--emergency]\n"
+	  "         [--wait] [--json] [-c FILE]",
 	  "put a known good release back",
 	  "Rolls environment E back to the last known good release, or to VERSION.\n"
 	  "A target that never became known good is refused unless --force. With\n"
 	  "--dry-run it prints the plan (each step, its command and the ROLLGUARD_*\n"
-	  "values it will be given, the checks and the risks) and changes nothing.",
-	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_WAIT | OPT_JSON | OPT_CONFIG,
+	  "values it will be given, the checks and the risks) and changes nothing.\n"
+	  "Where E has a rollback approval gate the run waits for it first; while a\n"
+	  "deploy holds for approval of its rollback, this approves it. --emergency\n"
+	  "(oncall role, with --reason) skips the gate.",
+	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_FORCE | OPT_EMERGENCY | OPT_WAIT |
+		  OPT_JSON | OPT_CONFIG,
 	  OPT_ENV,
 	  0, 0, { 0 } },
 	{ "status", G_READ, "status [--env E] [--watch] [--json] [-c FILE]",
@@ -127,13 +144,26 @@ static const struct help {
 	  "and nothing is undone: the route stays as it is. To put a known good\n"
 	  "release back, use 'rollguard rollback'.", OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
 	{ "promote", G_CONTROL, "promote RUN [--json] [-c FILE]", "skip the rest of a wait or canary",
-	  "Asks the server to promote run RUN past its current pause, canary phase or\n"
-	  "approval wait.", OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	  "Asks the server to promote run RUN past its current pause or canary phase\n"
+	  "(never past an approval gate).", OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
 	{ "pause", G_CONTROL, "pause RUN [--json] [-c FILE]", "hold a run before its next step",
 	  "Asks the server to hold run RUN before its next step.",
 	  OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
 	{ "resume", G_CONTROL, "resume RUN [--json] [-c FILE]", "let a paused run go on",
 	  "Lets a paused run go on.", OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	{ "approve", G_CONTROL, "approve RUN [--comment TEXT] [--json] [-c FILE]",
+	  "approve a run waiting at its gate",
+	  "Approves run RUN, which waits in awaiting_approval: a gated deploy or\n"
+	  "rollback (once the approvals it needs are in and its wait has passed, it\n"
+	  "starts), or a deploy holding for approval of its rollback (it rolls back).\n"
+	  "The person who asked for a run can never approve it; one person counts once.",
+	  OPT_COMMENT | OPT_JSON | OPT_CONFIG, 0, 1, 1, { "RUN" } },
+	{ "reject", G_CONTROL, "reject RUN --reason TEXT [--json] [-c FILE]",
+	  "refuse a run waiting at its gate",
+	  "Refuses run RUN: a gated deploy or rollback ends aborted with your name and\n"
+	  "reason, nothing done; a deploy holding for approval of its rollback goes on\n"
+	  "watching instead of rolling back.",
+	  OPT_REJECT_REASON | OPT_JSON | OPT_CONFIG, OPT_REJECT_REASON, 1, 1, { "RUN" } },
 	{ "token", G_PEOPLE,
 	  "token create NAME --role ROLE[,ROLE] [--env E]... [--expires D] [-c FILE]\n"
 	  "         token list [--json] [-c FILE] | token revoke NAME [-c FILE]",
@@ -271,6 +301,10 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_ENV: a->env = value; break;
 	case OPT_TO: a->to = value; break;
 	case OPT_REASON: a->reason = value; break;
+	case OPT_REJECT_REASON: a->reason = value; break;
+	case OPT_COMMENT: a->comment = value; break;
+	case OPT_EMERGENCY: a->emergency = true; break;
+	case OPT_SKIP_MONITOR: a->skip_monitor = true; break;
 	case OPT_LIMIT: a->limit = value; break;
 	case OPT_WAIT: a->wait = true; break;
 	case OPT_WATCH: a->watch = true; break;

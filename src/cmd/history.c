@@ -23,10 +23,12 @@ static rg_err history_row(rg_out_table *t, const json_t *run, rg_error *err)
 	} else {
 		rg_out_duration(took, sizeof took, start >= 0 ? end - start : -1);
 	}
+	char why[600];
+	snprintf(why, sizeof why, "%s%s", json_is_true(json_object_get(run, "emergency")) ? "EMERGENCY: " : "",
+		 rg_out_str_or(run, "reason", rg_out_str_or(run, "error", "")));
 	const char *cells[] = {
 		id, rg_out_str(run, "kind"), rg_out_str(run, "version"),
-		rg_out_str_or(run, "from_version", "-"), rg_out_str(run, "state"), started, took,
-		rg_out_str_or(run, "reason", rg_out_str_or(run, "error", "")),
+		rg_out_str_or(run, "from_version", "-"), rg_out_str(run, "state"), started, took, why,
 	};
 	return rg_out_table_add(t, cells, err);
 }

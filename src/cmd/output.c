@@ -158,6 +158,51 @@ void rg_out_run_result(char *buf, size_t size, const json_t *run)
 		snprintf(buf, size, "run %lld %s", id, state);
 }
 
+static void approval_people(FILE *out, const char *indent, const json_t *list, const char *verb, const char *key)
+{
+	size_t i;
+	const json_t *p;
+	json_array_foreach(list, i, p) {
+		char who[96], when[40], text[520];
+		rg_out_clean(who, sizeof who, rg_out_str_or(p, "by", "?"));
+		rg_out_clean(text, sizeof text, rg_out_str_or(p, key, ""));
+		rg_out_time(when, sizeof when, rg_out_ms(p, "at"));
+		fprintf(out, "%s  %s by %s at %s%s%s\n", indent, verb, who, when, text[0] ? ": " : "", text);
+	}
+}
+
+void rg_out_approval(FILE *out, const char *indent, const json_t *approval)
+{
+	if (!json_is_object(approval))
+		return;
+	char gate[32], status[32], from[300] = "", when[40];
+	rg_out_clean(gate, sizeof gate, rg_out_str_or(approval, "gate", "?"));
+	rg_out_clean(status, sizeof status, rg_out_str_or(approval, "status", "?"));
+	size_t i, used = 0;
+	const json_t *f;
+	json_array_foreach(json_object_get(approval, "from"), i, f)
+		if (json_is_string(f) && used < sizeof from)
+			used += (size_t)snprintf(from + used, sizeof from - used, "%s%s", i ? ", " : "",
+						 json_string_value(f));
+	long long required = (long long)rg_out_int(approval, "required", 0);
+	long long needed = (long long)rg_out_int(approval, "needed", 0);
+	char cfrom[300];
+	rg_out_clean(cfrom, sizeof cfrom, from);
+	if (!strcmp(status, "waiting")) {
+		rg_out_time(when, sizeof when, rg_out_ms(approval, "timeout_at"));
+		fprintf(out, "%sapproval  %s gate, waiting: %lld of %lld approval%s still needed from %s; "
+			"times out at %s\n", indent, gate, needed, required, required == 1 ? "" : "s", cfrom, when);
+	} else if (rg_out_ms(approval, "starts_at") >= 0) {
+		rg_out_time(when, sizeof when, rg_out_ms(approval, "starts_at"));
+		fprintf(out, "%sapproval  %s gate, approved; starts at %s (abort stops it)\n", indent, gate, when);
+	} else {
+		fprintf(out, "%sapproval  %s gate, %s (%lld required from %s)\n", indent, gate, status, required,
+			cfrom);
+	}
+	approval_people(out, indent, json_object_get(approval, "approved_by"), "approved", "comment");
+	approval_people(out, indent, json_object_get(approval, "rejected_by"), "rejected", "reason");
+}
+
 void rg_out_traffic_line(char *buf, size_t size, const json_t *traffic)
 {
 	char router[32], stable[96], canary[96];

@@ -48,6 +48,10 @@ void rg_out_run_result(char *buf, size_t size, const json_t *run);
  * first; "v1.1.0 100% (proxy)" without a canary; "nothing routed yet
  * (proxy)" without either. "" when traffic is not an object. */
 void rg_out_traffic_line(char *buf, size_t size, const json_t *traffic);
+/* A run's "approval" (engine rg_gate_json) as lines on out: the gate, what
+ * is still needed and when the timeout or the wait ends, then one line per
+ * person who approved or rejected. Nothing for null. */
+void rg_out_approval(FILE *out, const char *indent, const json_t *approval);
 /* Optimal-string-alignment distance (a swap of two letters counts 1). */
 size_t rg_out_edit_distance(const char *a, const char *b);
 

@@ -28,6 +28,8 @@ static rg_err rollback_body(const rg_cli_args *a, json_t **out, rg_error *err)
 		bad = json_object_set_new(b, "dry_run", json_true());
 	if (!bad && a->force)
 		bad = json_object_set_new(b, "force", json_true());
+	if (!bad && a->emergency)
+		bad = json_object_set_new(b, "emergency", json_true());
 	json_decref(reason);
 	if (bad) {
 		json_decref(b);
@@ -106,6 +108,13 @@ static void started_print(const json_t *run, const json_t *plan)
 	json_t *step;
 	size_t i;
 	rg_out_clean(env, sizeof env, rg_out_str_or(run, "env", rg_out_str(plan, "env")));
+	if (json_is_true(json_object_get(plan, "waiting"))) {
+		printf("run %lld: your approval of its rollback is recorded; more are needed\n",
+		       (long long)rg_out_int(run, "id", 0));
+		rg_out_approval(stdout, "", json_object_get(run, "approval"));
+		fflush(stdout);
+		return;
+	}
 	if (json_object_get(plan, "approves_run")) {
 		/* The deploy that waited for approval rolls back itself. */
 		rg_out_clean(from, sizeof from, rg_out_str_or(plan, "removed", "?"));
@@ -127,6 +136,7 @@ static void started_print(const json_t *run, const json_t *plan)
 	}
 	if (json_array_size(json_object_get(plan, "steps")))
 		putchar('\n');
+	rg_out_approval(stdout, "", json_object_get(run, "approval"));
 	fflush(stdout);
 }
 
@@ -167,6 +177,8 @@ int cmd_rollback(int argc, char **argv)
 	if (a.dry_run && a.wait)
 		rg_fail(&e, RG_EINVAL, NULL, "--dry-run and --wait cannot be combined (a dry run "
 			"starts nothing)");
+	if (!e.code && a.emergency && !a.reason)
+		rg_fail(&e, RG_EINVAL, "reason", "--emergency needs --reason TEXT");
 	if (e.code || rg_cli_check_name("environment", a.env, &e) ||
 	    (a.to && rg_cli_check_name("version", a.to, &e)) ||
 	    (a.reason && rg_cli_check_text("reason", a.reason, REASON_MAX, &e)))

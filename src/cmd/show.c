@@ -40,6 +40,10 @@ static void header_print(const json_t *run)
 		 rg_out_str(run, "phase") ? ", phase " : "", rg_out_str_or(run, "phase", ""));
 	field_line("state", state);
 	field_line("actor", rg_out_str(run, "actor"));
+	if (json_is_true(json_object_get(run, "emergency")))
+		field_line("emergency", json_is_true(json_object_get(run, "skip_monitor"))
+						? "yes: approval gates and the monitor window skipped"
+						: "yes: approval gates skipped");
 	field_line("reason", rg_out_str(run, "reason"));
 	field_line("error", rg_out_str(run, "error"));
 	field_line("warning", rg_out_str(run, "warning"));
@@ -185,6 +189,7 @@ static int show_run(rg_client *c, int64_t id, bool json)
 	} else {
 		int64_t base = rg_out_ms(run, "created");
 		header_print(run);
+		rg_out_approval(stdout, "", json_object_get(run, "approval"));
 		if (steps_print(json_object_get(run, "steps"), &e))
 			code = rg_out_error(&e);
 		decisions_print(run, base);

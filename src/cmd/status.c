@@ -74,6 +74,8 @@ static void env_print(const json_t *st)
 	traffic_line(json_object_get(st, "traffic"));
 	json_t *run = json_object_get(st, "run"), *last = json_object_get(st, "last_run");
 	run_line(run);
+	if (json_is_object(run))
+		rg_out_approval(stdout, "  ", json_object_get(run, "approval"));
 	if (!json_is_object(run) || rg_out_int(run, "id", 0) != rg_out_int(last, "id", 0))
 		last_run_line(last);   /* the run in progress is already shown */
 }

@@ -12,8 +12,6 @@
 #define DEFAULT_LISTEN "127.0.0.1:7070"
 #define DEFAULT_STATE ".rollguard"
 
-static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify" };
-
 static void set_defaults(rg_loader *l)
 {
 	rg_config *cfg = l->cfg;
@@ -159,6 +157,8 @@ static void release_envs(rg_env *envs, size_t n)
 		free(envs[i].haproxy_stable);
 		free(envs[i].haproxy_canary);
 		free(envs[i].router_command);
+		rg_gate_release(&envs[i].gate_deploy);
+		rg_gate_release(&envs[i].gate_rollback);
 	}
 	free(envs);
 }
@@ -199,6 +199,9 @@ void rg_config_release(rg_config *cfg)
 	release_steps(cfg->rollback, cfg->n_rollback);
 	release_checks_triggers(cfg);
 	rg_alerts_cfg_release(&cfg->alerts);
+	for (int s = 0; s < RG_SEV_COUNT; s++)
+		rg_gate_release(&cfg->action_gates[s]);
+	rg_gate_release(&cfg->hold_gate);
 	rg_server_cfg_release(cfg);
 	memset(cfg, 0, sizeof *cfg);
 }
@@ -230,9 +233,4 @@ const rg_step *rg_config_step(const rg_config *cfg, const char *name)
 const char *rg_severity_name(rg_severity s)
 {
 	return (int)s >= 0 && s < RG_SEV_COUNT ? rg_severity_names[s] : "P?";
-}
-
-const char *rg_action_name(rg_action a)
-{
-	return (int)a >= 0 && a <= RG_ACTION_NOTIFY ? action_names[a] : "unknown";
 }

@@ -91,6 +91,20 @@ typedef struct rg_step {
 	int line, col;
 } rg_step;
 
+/* An approval gate: who must say yes, and how many of them, before
+ * something happens (engine/gates.c). `from` lists role names or token
+ * names; none means the gate's default. */
+typedef struct rg_gate {
+	bool enabled;         /* written in the file (deploy, rollback), or always (actions) */
+	int required;         /* approvals needed, each from another person; default 1 */
+	char **from;          /* role or token names; default approver (actions: approver, deployer) */
+	size_t n_from;
+	int64_t wait_ms;      /* after the last approval, before anything starts; default 0 */
+	int64_t timeout_ms;   /* no decision within it: a deploy or rollback gate aborts the
+	                         run; a trigger's gate rolls back */
+	int line, col;
+} rg_gate;
+
 /* Which router an environment's traffic steps drive. */
 typedef enum {
 	RG_ROUTER_NONE = 0,
@@ -125,6 +139,10 @@ typedef struct rg_env {
 	char *haproxy_canary;              /* server for the canary */
 	char *router_command;              /* command router */
 	int64_t router_timeout_ms;         /* command or runtime-API call; default 30s */
+	/* approvals: {deploy, rollback}: a deploy waits for gate_deploy before
+	 * its first step, a manual rollback for gate_rollback (an automatic
+	 * rollback never waits for this gate). Defaults: timeout 48h / 1h. */
+	rg_gate gate_deploy, gate_rollback;
 	int line, col;
 } rg_env;
 
@@ -200,6 +218,11 @@ typedef struct rg_config {
 	rg_action actions[RG_SEV_COUNT]; /* default P0,P1 rollback; P2 after approval; P3 notify */
 	int64_t approval_timeout_ms; /* actions.approval_timeout: how long a run waits in
 	                                awaiting_approval before rolling back; default 1h */
+	/* The authority matrix: who approves a rollback-after-approval of each
+	 * severity (`P1: {action, from, required, timeout}`); timeout defaults
+	 * to approval_timeout. P0 never waits for anyone. */
+	rg_gate action_gates[RG_SEV_COUNT];
+	rg_gate hold_gate;    /* on_insufficient_data: hold (required 1, approval_timeout) */
 	rg_alerts_cfg alerts;
 } rg_config;
 
@@ -228,6 +251,17 @@ const rg_check *rg_config_check(const rg_config *cfg, const char *name);
 const rg_step *rg_config_step(const rg_config *cfg, const char *name);
 
 const char *rg_severity_name(rg_severity s);   /* "P0" … */
+
+/* The gate a run names (rg_run.gate: "deploy", "rollback", "P1".."P3",
+ * "hold") in env; NULL for none or a gate the environment does not have. */
+const rg_gate *rg_config_gate(const rg_config *cfg, const char *env, const char *gate);
+/* deploy and rollback gates come before a run starts; the others hold a
+ * run under way. */
+bool rg_gate_before_start(const char *gate);
+/* "approver, lead" — the gate's `from`; out is always terminated. */
+void rg_gate_from_text(const rg_gate *g, char *out, size_t size);
+/* "2 approvals from approver". */
+void rg_gate_describe(const rg_gate *g, char *out, size_t size);
 
 /* Whether the variable name (len bytes, not NUL-terminated) of serve's
  * environment holds a secret rollguard knows of: one of server.secret_env,

@@ -114,6 +114,10 @@ void rg_ld_triggers(rg_loader *l, const rg_ynode *seq);               /* trigger
 void rg_ld_evidence(rg_loader *l, const rg_ynode *map, const char *max_key, const char *base_key,
 		    int64_t base_ms, rg_evidence *out);
 void rg_ld_alerts(rg_loader *l, const rg_ynode *v);                   /* alerts.c */
+/* An environment's `approvals:`, and `actions:` (approvals.c). */
+void rg_ld_approvals(rg_loader *l, const rg_ynode *v, rg_env *e);
+void rg_ld_actions(rg_loader *l, const rg_ynode *root);
+void rg_gate_release(rg_gate *g);
 void rg_alerts_cfg_release(rg_alerts_cfg *a);                         /* alerts.c */
 /* An environment's `proxy:` and `router:` (router.c); both set e->router. */
 void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e);

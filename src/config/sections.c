@@ -1,6 +1,6 @@
 /* sections.c — the top level of rollguard.yaml: service, server,
- * environments, metrics and actions, and the order sections are read in
- * (server: is server.c's, alerts: alerts.c's).
+ * environments and metrics, and the order sections are read in (server:
+ * is server.c's, alerts: alerts.c's, actions: and approvals: approvals.c's).
  * Sections are read in dependency order, not file order, so a reference to
  * something defined further down the file still resolves. */
 #include "config/config_internal.h"
@@ -16,11 +16,8 @@ static const char *const top_keys[] = { "service", "server",   "environments", "
 					"actions", "alerts", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
-					"on_insufficient_data", NULL };
+					"on_insufficient_data", "approvals", NULL };
 static const char *const metrics_keys[] = { "prometheus", NULL };
-static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify",
-					    NULL };
-static const char *const actions_keys[] = { "P0", "P1", "P2", "P3", "approval_timeout", NULL };
 
 static void load_service(rg_loader *l, const rg_ynode *root)
 {
@@ -94,6 +91,8 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 		rg_ld_proxy(l, rg_ld_value(v, "proxy"), e);
 	if (rg_ld_value(v, "router"))
 		rg_ld_router(l, rg_ld_value(v, "router"), e);
+	if (rg_ld_value(v, "approvals"))
+		rg_ld_approvals(l, rg_ld_value(v, "approvals"), e);
 }
 
 static void load_environments(rg_loader *l, const rg_ynode *root)
@@ -125,22 +124,6 @@ static void load_metrics(rg_loader *l, const rg_ynode *root)
 	rg_ld_check_keys(l, v, "in metrics", metrics_keys);
 	l->has_prometheus = rg_ld_key(v, "prometheus") != NULL;
 	rg_ld_url(l, v, "prometheus", &l->cfg->prometheus);
-}
-
-static void load_actions(rg_loader *l, const rg_ynode *root)
-{
-	const rg_ynode *v = rg_ld_value(root, "actions");
-	if (!v || !rg_ld_expect(l, v, RG_YMAP, "actions"))
-		return;
-	rg_ld_check_keys(l, v, "in actions", actions_keys);
-	for (int s = 0; s < RG_SEV_COUNT; s++) {
-		int a = (int)l->cfg->actions[s];
-		if (rg_ld_choice_of(l, v, rg_severity_names[s], "action", action_names, &a))
-			l->cfg->actions[s] = (rg_action)a;
-	}
-	/* How long rollback-after-approval waits for a person before it rolls
-	 * back anyway. */
-	rg_ld_positive_duration(l, v, "approval_timeout", &l->cfg->approval_timeout_ms);
 }
 
 static void load_pipeline(rg_loader *l, const rg_ynode *root, const char *key)
@@ -179,7 +162,7 @@ void rg_ld_config(rg_loader *l, const rg_ynode *root)
 	load_pipeline(l, root, "rollback");
 	if (rg_ld_value(root, "triggers"))
 		rg_ld_triggers(l, rg_ld_value(root, "triggers"));
-	load_actions(l, root);
+	rg_ld_actions(l, root);
 	if (rg_ld_value(root, "alerts"))
 		rg_ld_alerts(l, rg_ld_value(root, "alerts"));
 }

@@ -40,16 +40,27 @@ static rg_err refuse(const rg_active *a, const char *what, rg_error *err)
 		       a->run.phase == RG_PHASE_REVERSE ? " (rolling back)" : "");
 }
 
+typedef struct abort_ctx {
+	const char *step_why;         /* what the stopped step's row says */
+	const rg_approval *answer;    /* a rejection that ends the run, or NULL */
+} abort_ctx;
+
 /* An aborted deploy leaves a pending release failed; a release already live
  * stays live: abort never changes what serves traffic. */
 static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
 {
+	const abort_ctx *c = ctx;
 	rg_store *s = a->eng->store;
 	rg_release rel;
 	rg_step_run sr;
+	if (c->answer) {
+		rg_err rc = rg_store_approval_add(s, c->answer, err);
+		if (rc)
+			return rc;
+	}
 	if (rg_store_step_get(s, a->run.id, rg_run_phase_name(a->run.phase), a->run.cursor, &sr, NULL) == RG_OK &&
 	    strcmp(sr.state, "running") == 0) {
-		rg_step_row_finish(&sr, false, ctx, -1);
+		rg_step_row_finish(&sr, false, c->step_why, -1);
 		rg_launch_keep_group(a, &sr);   /* until its kill grace is over */
 		rg_err rc = rg_store_step_put(s, &sr, err);
 		if (rc)
@@ -62,6 +73,26 @@ static rg_err abort_extra(rg_active *a, void *ctx, rg_error *err)
 	return rg_run_set_release(a, &rel, RG_REL_FAILED, err);
 }
 
+/* The abort is committed first and only then is the step stopped
+ * (rg_active_release: SIGTERM, SIGKILL after its kill_grace): a refused
+ * commit leaves the run going on as it was. */
+rg_err rg_run_abort(rg_active *a, const char *error, const char *event, const char *message,
+		    const rg_approval *answer, rg_error *err)
+{
+	rg_run next = a->run;
+	next.state = RG_RUN_ABORTED;
+	snprintf(next.error, sizeof next.error, "%s", error);
+	next.ended = rg_now_ms();
+	char why[160];
+	snprintf(why, sizeof why, "stopped: %s", error);
+	abort_ctx c = { why, answer };
+	rg_err rc = rg_run_commit(a, &next, event, NULL, message, abort_extra, &c, err);
+	if (rc)
+		return rc;
+	rg_active_release(a);
+	return RG_OK;
+}
+
 rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
 {
 	static const rg_run_state allowed[] = { RG_RUN_QUEUED, RG_RUN_RUNNING, RG_RUN_PAUSED,
@@ -71,25 +102,16 @@ rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error
 	rg_err rc = find_active(e, run_id, &a, err);
 	if (rc)
 		return rc;
-	if (!state_in(a, allowed) || a->run.phase == RG_PHASE_REVERSE)
+	/* A rollback under way is never aborted half-done; one still waiting
+	 * for its approval has done nothing yet. */
+	if (!state_in(a, allowed) ||
+	    (a->run.phase == RG_PHASE_REVERSE && a->run.state != RG_RUN_AWAITING_APPROVAL))
 		return refuse(a, "abort", err);
-	/* The abort is committed first and only then is the step stopped
-	 * (rg_active_release: SIGTERM, SIGKILL after its kill_grace): a
-	 * refused commit leaves the run going on as it was. */
-	rg_run next = a->run;
-	next.state = RG_RUN_ABORTED;
-	snprintf(next.error, sizeof next.error, "aborted by %s; nothing was undone", actor);
-	next.ended = rg_now_ms();
-	char msg[200];
+	char error[160], msg[200];
+	snprintf(error, sizeof error, "aborted by %s; nothing was undone", actor);
 	snprintf(msg, sizeof msg, "aborted by %s at step '%s'; nothing was undone", actor,
 		 a->run.step[0] ? a->run.step : "-");
-	char why[120];
-	snprintf(why, sizeof why, "stopped: run aborted by %s", actor);
-	rc = rg_run_commit(a, &next, "aborted", NULL, msg, abort_extra, why, err);
-	if (rc)
-		return rc;
-	rg_active_release(a);
-	return RG_OK;
+	return rg_run_abort(a, error, "aborted", msg, NULL, err);
 }
 
 rg_err rg_engine_pause(rg_engine *e, int64_t run_id, const char *actor, rg_error *err)
@@ -115,7 +137,7 @@ rg_err rg_engine_resume(rg_engine *e, int64_t run_id, const char *actor, rg_erro
 	if (rc)
 		return rc;
 	if (a->run.state == RG_RUN_AWAITING_APPROVAL)
-		return rg_approval_continue(a, actor, err);
+		return rg_gate_continue(a, actor, NULL, err);
 	bool holding = a->run.state == RG_RUN_PAUSED;
 	if (!holding && !a->run.paused)
 		return refuse(a, "resume", err);

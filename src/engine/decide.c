@@ -5,11 +5,11 @@
  * committed, publishes it to the engine's subscribers (RG_NEWS_DECISION).
  * A fired trigger's severity maps through `actions:` to what happens:
  *   rollback                 at once (forward.c takes it from there);
- *   rollback-after-approval  the run waits in awaiting_approval, holding
- *                            where it is, until a person runs
- *                            `rollguard rollback` (roll back) or
- *                            `rollguard resume` (go on), or until
- *                            actions.approval_timeout passes (roll back);
+ *   rollback-after-approval  the run waits at the severity's approval gate
+ *                            (gates.c), holding where it is, until the
+ *                            people it names approve (roll back) or one
+ *                            rejects (go on), or its timeout passes
+ *                            (roll back);
  *   notify                   recorded, nothing else.
  * In a rollback's post-rollback window nothing rolls back again: the run is
  * marked (the restored release is unhealthy). Every decision is stored. */
@@ -100,36 +100,13 @@ static void record(rg_active *a, const rg_decision *d)
 	rg_decide_published(a, d);
 }
 
-static rg_err decision_extra(rg_active *a, void *ctx, rg_error *err)
+rg_err rg_decide_extra(rg_active *a, void *ctx, rg_error *err)
 {
 	const rg_decision *d = ctx;
 	rg_err rc = rg_store_decision_put(a->eng->store, a->run.id, d, err);
 	if (!rc)
 		rc = rg_store_event_add(a->eng->store, a->run.id, "decision", NULL, d->reason, err);
 	return rc;
-}
-
-static void on_approval_timeout(uv_timer_t *t);
-
-/* rollback-after-approval and hold: the run waits for a person. */
-static void hold(rg_active *a, const rg_decision *d)
-{
-	rg_run_cancel_work(a);
-	rg_run next = a->run;
-	next.state = RG_RUN_AWAITING_APPROVAL;
-	next.window_until = rg_now_ms() + a->eng->cfg->approval_timeout_ms;
-	char limit[32], msg[900];
-	rg_duration_format(a->eng->cfg->approval_timeout_ms, limit, sizeof limit);
-	snprintf(msg, sizeof msg,
-		 "waiting for a person: `rollguard rollback --env %s` rolls back, `rollguard resume %lld` goes on; "
-		 "with no answer within %s it rolls back",
-		 a->run.env, (long long)a->run.id, limit);
-	rg_error err;
-	if (rg_run_commit(a, &next, "awaiting_approval", NULL, msg, decision_extra, (void *)d, &err))
-		return rg_run_stuck(a, &err);
-	rg_info("run %lld: %s", (long long)a->run.id, d->reason);
-	rg_decide_published(a, d);
-	rg_approval_resume(a);
 }
 
 bool rg_decide_allowed(const rg_active *a, const char *trigger)
@@ -164,7 +141,7 @@ void rg_decide(rg_active *a, rg_decision *d, rg_step_run *failed)
 		return record(a, d);
 	case ACT_ROLLBACK_AFTER_APPROVAL:
 	case ACT_HOLD:
-		return hold(a, d);
+		return rg_gate_hold(a, d);
 	case ACT_HALT:
 		return rg_forward_halt(a, d, failed);
 	case ACT_ROLLBACK:
@@ -185,80 +162,4 @@ void rg_decide_reason(rg_active *a, rg_decision *d, rg_action action, const char
 			 target);
 	else
 		snprintf(d->reason, sizeof d->reason, "%s; notifying only", what);
-}
-
-/* ---- awaiting approval ------------------------------------------------------ */
-
-static void on_approval_timeout(uv_timer_t *t)
-{
-	rg_active *a = t->data;
-	char limit[32];
-	rg_duration_format(a->eng->cfg->approval_timeout_ms, limit, sizeof limit);
-	rg_decision d = { .trigger = "approval_timeout", .action = "rollback" };
-	snprintf(d.severity, sizeof d.severity, "-");
-	snprintf(d.observed, sizeof d.observed, "no answer within %s", limit);
-	snprintf(d.threshold, sizeof d.threshold, "actions.approval_timeout %s", limit);
-	snprintf(d.window, sizeof d.window, "awaiting_approval");
-	snprintf(d.reason, sizeof d.reason,
-		 "no one approved or refused the rollback within %s; rolling back to %s", limit,
-		 a->prev_version[0] ? a->prev_version : "nothing (no known-good release)");
-	rg_decide(a, &d, NULL);
-}
-
-void rg_approval_resume(rg_active *a)
-{
-	int64_t left = rg_run_window_left(a);
-	uv_timer_start(&a->timer, on_approval_timeout, left > 0 ? (uint64_t)left : 0, 0);
-}
-
-rg_err rg_approval_rollback(rg_active *a, const char *actor, const char *reason, rg_error *err)
-{
-	if (a->run.state != RG_RUN_AWAITING_APPROVAL)
-		return rg_fail(err, RG_ECONFLICT, NULL, "run %lld is %s, not awaiting approval",
-			       (long long)a->run.id, rg_run_state_name(a->run.state));
-	uv_timer_stop(&a->timer);
-	rg_decision d = { .action = "rollback" };
-	snprintf(d.trigger, sizeof d.trigger, "approved");
-	snprintf(d.severity, sizeof d.severity, "-");
-	snprintf(d.observed, sizeof d.observed, "rollback approved by %s", actor);
-	snprintf(d.window, sizeof d.window, "awaiting_approval");
-	snprintf(d.reason, sizeof d.reason, "%s approved the rollback%s%s; rolling back to %s", actor,
-		 reason && *reason ? ": " : "", reason && *reason ? reason : "",
-		 a->prev_version[0] ? a->prev_version : "nothing (no known-good release)");
-	rg_decide(a, &d, NULL);
-	return RG_OK;
-}
-
-/* `resume` on a run awaiting approval: a person judged the release good
- * enough to go on. The watch starts again where it was — a traffic step's
- * pause or the monitor window, each from its full length. */
-rg_err rg_approval_continue(rg_active *a, const char *actor, rg_error *err)
-{
-	uv_timer_stop(&a->timer);
-	json_t *run = NULL;
-	/* The trigger that asked: the newest decision waiting for approval. */
-	if (rg_store_run_json(a->eng->store, a->run.id, &run, NULL) == RG_OK) {
-		const char *t = json_string_value(json_object_get(json_object_get(run, "decision"), "trigger"));
-		snprintf(a->approval.refused_trigger, sizeof a->approval.refused_trigger, "%s", t ? t : "");
-		a->approval.refused_stage = a->run.traffic_stage;
-	}
-	json_decref(run);
-	bool monitoring = (size_t)a->run.cursor >= a->n_fwd;
-	rg_run next = a->run;
-	next.state = monitoring ? RG_RUN_MONITORING : RG_RUN_RUNNING;
-	int64_t length = rg_evidence_length(rg_evidence_for_monitor(a), a->env->monitor_ms);
-	if (!monitoring) {
-		const rg_step *s = &a->eng->cfg->deploy[a->fwd[a->run.cursor]];
-		length = a->run.traffic_stage > (int)s->traffic.n_steps
-				 ? s->traffic.drain_ms
-				 : rg_evidence_length(rg_evidence_for_share(a, s), s->traffic.pause_ms);
-	}
-	next.window_until = rg_now_ms() + length;
-	char msg[200];
-	snprintf(msg, sizeof msg, "%s refused the rollback and resumed the run: watching again", actor);
-	rg_err rc = rg_run_commit(a, &next, "resumed", NULL, msg, NULL, NULL, err);
-	if (rc)
-		return rc;
-	rg_run_advance(a);
-	return RG_OK;
 }

@@ -284,20 +284,47 @@ static rg_err start_new_run(rg_engine *e, rg_run *r, const rg_release *rel,
 	return RG_OK;
 }
 
-rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
-			const char *actor, int64_t *run_id, rg_error *err)
+/* An emergency names its reason; skipping the monitor is an emergency's. */
+static rg_err check_emergency(bool emergency, const char *reason, bool skip_monitor,
+			      rg_error *err)
 {
+	if (emergency && (!reason || !*reason))
+		return rg_fail(err, RG_EINVAL, "reason", "an emergency needs a reason (--reason TEXT)");
+	if (skip_monitor && !emergency)
+		return rg_fail(err, RG_EINVAL, "skip_monitor",
+			       "skipping the monitor window is only for an emergency deploy (--emergency)");
+	return RG_OK;
+}
+
+static void deploy_message(const rg_run *r, const char *gate_note, char *msg, size_t size)
+{
+	if (r->emergency)
+		snprintf(msg, size, "EMERGENCY deploy of %s to %s requested by %s: %s; approval gates skipped%s",
+			 r->version, r->env, r->actor, r->reason,
+			 r->skip_monitor ? ", monitor window skipped" : "");
+	else
+		snprintf(msg, size, "deploy of %s to %s requested by %s%s", r->version, r->env, r->actor,
+			 gate_note);
+}
+
+rg_err rg_engine_deploy(rg_engine *e, const rg_deploy_request *req, int64_t *run_id,
+			rg_error *err)
+{
+	const char *env = req->env, *version = req->version;
 	if (e->shutting_down)
 		return rg_fail(err, RG_EUNAVAILABLE, NULL, "server is shutting down");
 	rg_err rc = check_env(e, env, err);
+	if (!rc && !rg_name_valid(version))
+		rc = rg_fail(err, RG_EINVAL, "version", "invalid version '%.80s'", version ? version : "");
+	if (!rc)
+		rc = check_emergency(req->emergency, req->reason, req->skip_monitor, err);
 	if (rc)
 		return rc;
-	if (!rg_name_valid(version))
-		return rg_fail(err, RG_EINVAL, "version", "invalid version '%.80s'", version ? version : "");
 	const rg_env *en = rg_config_env(e->cfg, env);
 	rg_release cur, rel;
 	bool has_cur = rg_store_release_current(e->store, env, &cur, NULL) == RG_OK;
 	bool is_cur = has_cur && strcmp(cur.version, version) == 0;
+	bool gated = en->gate_deploy.enabled && !req->emergency;
 	rg_run r;
 	memset(&r, 0, sizeof r);
 	snprintf(r.env, sizeof r.env, "%s", env);
@@ -306,9 +333,15 @@ rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
 	snprintf(r.from_version, sizeof r.from_version, "%s", has_cur ? cur.version : "");
 	r.state = RG_RUN_QUEUED;
 	r.phase = RG_PHASE_FORWARD;
-	snprintf(r.actor, sizeof r.actor, "%s", actor ? actor : "api");
+	snprintf(r.actor, sizeof r.actor, "%s", req->actor ? req->actor : "api");
 	r.created = rg_now_ms();
-	r.deadline = en->timeout_ms > 0 ? r.created + en->timeout_ms : 0;
+	/* A gated deploy's timeout runs from when it starts (run.c). */
+	r.deadline = en->timeout_ms > 0 && !gated ? r.created + en->timeout_ms : 0;
+	if (gated)
+		snprintf(r.gate, sizeof r.gate, "deploy");
+	r.emergency = req->emergency;
+	r.skip_monitor = req->skip_monitor;
+	snprintf(r.reason, sizeof r.reason, "%s", req->emergency ? req->reason : "");
 	/* A redeploy of the live release keeps it live until the new run
 	 * makes it live again; any other release starts over as pending. */
 	if (rg_store_release_get(e->store, env, version, &rel, NULL) != RG_OK) {
@@ -321,12 +354,12 @@ rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
 	if (!is_cur)
 		rel.state = RG_REL_PENDING;
 	rel.updated = r.created;
-	char msg[300];
-	snprintf(msg, sizeof msg, "deploy of %s to %s requested by %s", version, env, r.actor);
+	char msg[800];
+	deploy_message(&r, gated ? "; it waits for approval" : "", msg, sizeof msg);
 	rc = start_new_run(e, &r, &rel, rel_from, !is_cur, NULL, msg, err);
 	if (rc)
 		return rc;
-	rg_info("run %lld: deploying %s to %s", (long long)r.id, version, env);
+	rg_info("run %lld: %s", (long long)r.id, msg);
 	*run_id = r.id;
 	return RG_OK;
 }
@@ -440,6 +473,18 @@ static json_t *plan_preview(rg_engine *e, const char *env, const rollback_target
 			 "risks", plan_risks(e, t, p, n_checks));
 }
 
+/* The plan says when a person must approve it first. */
+static void gate_risk(rg_engine *e, const rg_rollback_request *req, json_t *plan)
+{
+	const rg_gate *g = &rg_config_env(e->cfg, req->env)->gate_rollback;
+	if (!g->enabled || req->emergency || !plan)
+		return;
+	char line[400], need[360];
+	rg_gate_describe(g, need, sizeof need);
+	snprintf(line, sizeof line, "it waits for %s before it starts (approvals.rollback)", need);
+	json_array_append_new(json_object_get(plan, "risks"), json_string(line));
+}
+
 static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 				  const rollback_target *t, const rg_plan *p, int64_t *run_id,
 				  rg_error *err)
@@ -455,6 +500,10 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	snprintf(r.actor, sizeof r.actor, "%s", req->actor ? req->actor : "api");
 	snprintf(r.reason, sizeof r.reason, "%s", req->reason ? req->reason : "");
 	r.force = req->force;
+	r.emergency = req->emergency;
+	const rg_env *en = rg_config_env(e->cfg, req->env);
+	if (en->gate_rollback.enabled && !req->emergency)
+		snprintf(r.gate, sizeof r.gate, "rollback");
 	r.total = (int)p->n;
 	r.created = rg_now_ms();
 	json_t *pj = rg_plan_to_json(e->cfg, p);
@@ -468,8 +517,10 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	d.severity[0] = '\0';  /* a person decided: no severity */
 	snprintf(d.action, sizeof d.action, "rollback");
 	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
-	snprintf(d.reason, sizeof d.reason, "%s asked to roll %s back from %s to %s%s%s", r.actor,
-		 req->env, t->live.version, t->target.version, r.reason[0] ? ": " : "", r.reason);
+	snprintf(d.reason, sizeof d.reason, "%s%s asked to roll %s back from %s to %s%s%s%s",
+		 r.emergency ? "EMERGENCY: " : "", r.actor, req->env, t->live.version,
+		 t->target.version, r.reason[0] ? ": " : "", r.reason,
+		 r.emergency ? " (approval gate skipped)" : r.gate[0] ? " (it waits for approval)" : "");
 	rg_err rc = start_new_run(e, &r, NULL, RG_REL_NONE, false, &d, d.reason, err);
 	free(r.plan);
 	if (!rc)
@@ -477,12 +528,13 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	return rc;
 }
 
-/* The run of env that waits in awaiting_approval, or NULL. */
+/* The run of env that holds for approval of its rollback, or NULL (a run
+ * waiting before it starts has nothing to roll back). */
 static rg_active *awaiting(rg_engine *e, const char *env)
 {
 	for (rg_active *a = e->runs; a; a = a->next)
 		if (!a->released && strcmp(a->run.env, env) == 0 &&
-		    a->run.state == RG_RUN_AWAITING_APPROVAL)
+		    a->run.state == RG_RUN_AWAITING_APPROVAL && !rg_gate_before_start(a->run.gate))
 			return a;
 	return NULL;
 }
@@ -508,9 +560,15 @@ static rg_err approve_rollback(rg_engine *e, rg_active *a, const rg_rollback_req
 		json_object_set_new(*plan, "approves_run", json_integer(a->run.id));
 		return *plan ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
-	rg_err rc = rg_approval_rollback(a, req->actor ? req->actor : "api", req->reason, err);
+	const char *actor = req->actor ? req->actor : "api";
+	rg_err rc = req->emergency ? rg_gate_rollback_now(a, actor, req->reason, err)
+				   : rg_gate_answer(a, req->who, actor, true, req->reason, err);
 	if (rc)
 		return rc;
+	if (a->run.state == RG_RUN_AWAITING_APPROVAL) {   /* more approvals needed */
+		*plan = json_pack("{s:I, s:b}", "approves_run", (json_int_t)*run_id, "waiting", 1);
+		return *plan ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	}
 	*plan = rg_plan_to_json(e->cfg, &a->plan);
 	if (*plan)
 		json_object_set_new(*plan, "approves_run", json_integer(*run_id));
@@ -527,6 +585,8 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 		return rc;
 	if (req->to && !rg_name_valid(req->to))
 		return rg_fail(err, RG_EINVAL, "to", "invalid version '%.80s'", req->to);
+	if ((rc = check_emergency(req->emergency, req->reason, false, err)))
+		return rc;
 	rg_active *held = awaiting(e, req->env);
 	if (held)
 		return approve_rollback(e, held, req, run_id, plan, err);
@@ -538,6 +598,7 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 	if (rc)
 		return rc;
 	*plan = plan_preview(e, req->env, &t, &p);
+	gate_risk(e, req, *plan);
 	if (!req->dry_run)
 		rc = insert_rollback_run(e, req, &t, &p, run_id, err);
 	rg_plan_release(&p);
@@ -551,6 +612,39 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 	rg_info("run %lld: rolling %s back from %s to %s", (long long)*run_id, req->env,
 		t.live.version, t.target.version);
 	return RG_OK;
+}
+
+/* ---- approval gates ------------------------------------------------------ */
+
+static rg_err answer(rg_engine *e, int64_t run_id, const rg_principal *who, const char *name,
+		     bool approve, const char *text, rg_error *err)
+{
+	rg_active *a = rg_engine_find(e, run_id);
+	if (!a) {
+		rg_run r;
+		rg_err rc = rg_store_run_get(e->store, run_id, &r, err);
+		if (rc)
+			return rc;
+		rc = rg_fail(err, RG_ECONFLICT, NULL, "run %lld is %s, not waiting for approval",
+			     (long long)run_id, rg_run_state_name(r.state));
+		rg_run_release(&r);
+		return rc;
+	}
+	if (!approve && (!text || !*text))
+		return rg_fail(err, RG_EINVAL, "reason", "a rejection needs a reason (--reason TEXT)");
+	return rg_gate_answer(a, who, name, approve, text, err);
+}
+
+rg_err rg_engine_approve(rg_engine *e, int64_t run_id, const rg_principal *who, const char *name,
+			 const char *comment, rg_error *err)
+{
+	return answer(e, run_id, who, name, true, comment, err);
+}
+
+rg_err rg_engine_reject(rg_engine *e, int64_t run_id, const rg_principal *who, const char *name,
+			const char *reason, rg_error *err)
+{
+	return answer(e, run_id, who, name, false, reason, err);
 }
 
 /* ---- runs in memory ----------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "auth/principal.h"
 #include "config/config.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -65,10 +66,21 @@ const char *rg_news_kind_name(rg_news_kind k);   /* "timeline", "run_state", …
  * up every unfinished run from the store (start-up after a crash). */
 rg_err rg_engine_resume_all(rg_engine *e, rg_error *err);
 
-/* Starts a deploy of version to env. RG_EINVAL for bad names or unknown env,
- * RG_ECONFLICT when env has an unfinished run. */
-rg_err rg_engine_deploy(rg_engine *e, const char *env, const char *version,
-			const char *actor, int64_t *run_id, rg_error *err);
+typedef struct rg_deploy_request {
+	const char *env;
+	const char *version;
+	const char *actor;     /* the token's name */
+	bool emergency;        /* skip the approval gate (the caller checked the oncall role) */
+	const char *reason;    /* required with emergency */
+	bool skip_monitor;     /* emergency only: no monitor window */
+} rg_deploy_request;
+
+/* Starts a deploy. With `approvals.deploy` in env (and no emergency) the run
+ * waits in awaiting_approval before its first step. RG_EINVAL for bad names,
+ * a missing emergency reason, skip_monitor without emergency; RG_ENOTFOUND
+ * for an unknown env; RG_ECONFLICT when env has an unfinished run. */
+rg_err rg_engine_deploy(rg_engine *e, const rg_deploy_request *req, int64_t *run_id,
+			rg_error *err);
 
 typedef struct rg_rollback_request {
 	const char *env;
@@ -77,9 +89,13 @@ typedef struct rg_rollback_request {
 	const char *actor;
 	bool dry_run;
 	bool force;            /* allow a target that never became known good */
+	bool emergency;        /* skip the rollback gate (the caller checked the oncall role) */
+	const rg_principal *who; /* who asks, for a gate's `from`; NULL: every role */
 } rg_rollback_request;
 
-/* Starts a manual rollback, or with dry_run only describes it. On success
+/* Starts a manual rollback, or with dry_run only describes it. With
+ * `approvals.rollback` (and no emergency) the run waits for it first; when
+ * env's deploy holds for approval of its rollback, this is that approval. On success
  * *plan (caller owns) is {"env","from","to","steps":[{"name","action",
  * "command","env":{…}}],"checks":[…],"risks":[…]} and, unless dry_run,
  * *run_id is set. RG_EFORBIDDEN for a target that never became known good
@@ -93,6 +109,21 @@ rg_err rg_engine_abort(rg_engine *e, int64_t run_id, const char *actor, rg_error
 rg_err rg_engine_pause(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
 rg_err rg_engine_resume(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
 rg_err rg_engine_promote(rg_engine *e, int64_t run_id, const char *actor, rg_error *err);
+
+/* Answers at a run's approval gate (gates.c): who is the token's
+ * principal (NULL: a local caller with every role), name its actor.
+ * RG_ENOTFOUND for an unknown run, RG_ECONFLICT when it does not wait
+ * for approval (or name answered already), RG_EFORBIDDEN naming the rule
+ * (the requester approving their own run, someone the gate does not name). */
+rg_err rg_engine_approve(rg_engine *e, int64_t run_id, const rg_principal *who, const char *name,
+			 const char *comment, rg_error *err);
+rg_err rg_engine_reject(rg_engine *e, int64_t run_id, const rg_principal *who, const char *name,
+			const char *reason, rg_error *err);
+/* The approval picture of a run r: {"gate","status","required","from",
+ * "needed","approved_by":[{"by","at","comment"}],"rejected_by":[…],
+ * "timeout_at","starts_at"}; *out NULL when r has no gate. Caller owns it. */
+rg_err rg_gate_json(const rg_config *cfg, rg_store *store, const rg_run *r, json_t **out,
+		    rg_error *err);
 
 /* An alarm from outside (POST /api/v1/alerts), already authenticated and
  * matched to this service by the API. It fires like a trigger of env's

@@ -10,6 +10,7 @@
 #include "analysis/prometheus.h"
 #include "analysis/rule.h"
 #include "analysis/sprt.h"
+#include "auth/principal.h"
 #include "dataplane/dataplane.h"
 #include "engine/checks.h"
 #include "http/client.h"
@@ -160,9 +161,9 @@ typedef struct rg_traffic_op {
 	int64_t decided_us;       /* rg_mono_us() of the rollback decision, for the swap's time */
 } rg_traffic_op;
 
-/* decide.c — a person refused the rollback a trigger asked for (resume
- * while awaiting approval): that trigger stays quiet until the traffic
- * stage moves. */
+/* gates.c — a person refused the rollback a trigger asked for (resume or
+ * reject while awaiting approval): that trigger stays quiet until the
+ * traffic stage moves. */
 typedef struct rg_approval_wait {
 	char refused_trigger[80];
 	int refused_stage;
@@ -183,7 +184,7 @@ struct rg_active {
 	rg_watch watch;           /* window.c, triggers.c: the triggers being watched */
 	int open_handles;
 	rg_traffic_op traffic;    /* traffic.c: a router change in flight */
-	rg_approval_wait approval; /* decide.c */
+	rg_approval_wait approval; /* gates.c */
 	rg_wait_clock window_clock;   /* of run.window_until (run.c) */
 	rg_wait_clock deadline_clock; /* of run.deadline */
 	/* Release changes written in the transaction being built, published
@@ -384,13 +385,37 @@ void rg_decide_reason(rg_active *a, rg_decision *d, rg_action action, const char
 void rg_decide_published(rg_active *a, const rg_decision *d);
 /* "traffic 10%", "monitor", "post_rollback_monitor", "step 'app'". */
 void rg_decide_window(const rg_active *a, char *out, size_t size);
-/* awaiting_approval: (re)start the approval timeout; a person's rollback;
- * a person's resume. */
-void rg_approval_resume(rg_active *a);
+/* Writes d and its event (an rg_txn_extra_fn; ctx is the decision). */
+rg_err rg_decide_extra(rg_active *a, void *ctx, rg_error *err);
 /* Whether trigger may fire now (not refused by a person at this stage). */
 bool rg_decide_allowed(const rg_active *a, const char *trigger);
-rg_err rg_approval_rollback(rg_active *a, const char *actor, const char *reason, rg_error *err);
-rg_err rg_approval_continue(rg_active *a, const char *actor, rg_error *err);
+
+/* gates.c — approval gates (awaiting_approval). */
+/* Sets next to wait at gate (a new round, its timeout from now). */
+void rg_gate_arm(rg_active *a, rg_run *next, const char *gate);
+/* A queued run whose gate comes before it starts: it waits. */
+void rg_gate_open(rg_active *a);
+/* rollback-after-approval and hold: d is stored with the wait. */
+void rg_gate_hold(rg_active *a, const rg_decision *d);
+/* awaiting_approval: the timeout, or the wait after approval (restart too). */
+void rg_gate_resume(rg_active *a);
+/* A person's answer; who may be NULL (a local caller with every role),
+ * name is the actor. RG_EFORBIDDEN names the rule that refuses it. */
+rg_err rg_gate_answer(rg_active *a, const rg_principal *who, const char *name, bool approve,
+		      const char *text, rg_error *err);
+/* An emergency rollback of a run holding for approval: at once. */
+rg_err rg_gate_rollback_now(rg_active *a, const char *actor, const char *reason, rg_error *err);
+/* `resume` (row NULL) or a rejection (row) of a trigger's rollback: go on. */
+rg_err rg_gate_continue(rg_active *a, const char *actor, rg_approval *row, rg_error *err);
+
+/* controls.c — ends the run aborted with error (an answer row, when a
+ * rejection ends it, is written in the same transaction); nothing is undone. */
+rg_err rg_run_abort(rg_active *a, const char *error, const char *event, const char *message,
+		    const rg_approval *answer, rg_error *err);
+
+/* run.c — the run's first step (or rollback entry) starts: after queued, or
+ * after its approval gate. */
+void rg_run_begin(rg_active *a);
 
 /* triggers.c — rules (metric, query, command) and the sequential test,
  * evaluated while triggers are watched (window.c calls these). */

@@ -47,7 +47,8 @@ const rg_evidence *rg_evidence_for_share(const rg_active *a, const rg_step *s)
 
 const rg_evidence *rg_evidence_for_monitor(const rg_active *a)
 {
-	return applies(a) && a->run.from_version[0] ? &a->env->monitor_evidence : NULL;
+	return applies(a) && a->run.from_version[0] && !a->run.skip_monitor ? &a->env->monitor_evidence
+									   : NULL;
 }
 
 int64_t rg_evidence_length(const rg_evidence *r, int64_t base_ms)

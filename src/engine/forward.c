@@ -323,6 +323,11 @@ void rg_forward_steps_done(rg_active *a)
 {
 	uv_timer_stop(&a->deadline);
 	char d[32], msg[200];
+	if (a->run.skip_monitor) {
+		snprintf(msg, sizeof msg, "all %d steps done; %s is live; monitor window skipped (emergency deploy)",
+			 (int)a->n_fwd, a->run.version);
+		return rg_window_enter(a, 0, msg, go_live);
+	}
 	rg_duration_format(a->env->monitor_ms, d, sizeof d);
 	snprintf(msg, sizeof msg, "all %d steps done; %s is live; watching it for %s", (int)a->n_fwd,
 		 a->run.version, d);

@@ -1,5 +1,5 @@
 /* run.c — the driver of a run's life:
- *   queued → running (steps) → monitoring → succeeded
+ *   queued [→ awaiting_approval (gates.c)] → running (steps) → monitoring → succeeded
  *   on failure: rolling_back (undo) → verifying → monitoring → rolled_back
  * Every change goes through rg_run_commit: the row is compare-and-set and an
  * event appended in one transaction, and only then is the change acted on. */
@@ -141,14 +141,18 @@ void rg_run_start_deadline(rg_active *a)
 	uv_timer_start(&a->deadline, on_deadline, left > 0 ? (uint64_t)left : 0, 0);
 }
 
-static void start(rg_active *a)
+void rg_run_begin(rg_active *a)
 {
 	bool manual = a->run.kind == RG_KIND_ROLLBACK;
 	rg_run next = a->run;
 	next.state = manual ? RG_RUN_ROLLING_BACK : RG_RUN_RUNNING;
 	next.started = rg_now_ms();
+	next.window_until = 0;
 	if (!manual)
 		next.total = (int)a->n_fwd;
+	/* A deploy that waited for approval has its whole-run timeout from now. */
+	if (!manual && next.deadline == 0 && a->env->timeout_ms > 0)
+		next.deadline = next.started + a->env->timeout_ms;
 	char msg[300];
 	if (manual)
 		snprintf(msg, sizeof msg, "rolling back from %s to %s: %d steps",
@@ -160,6 +164,7 @@ static void start(rg_active *a)
 	if (rg_run_commit(a, &next, manual ? "rollback_started" : "run_started", NULL, msg,
 			  NULL, NULL, &err))
 		return rg_run_stuck(a, &err);
+	rg_run_start_deadline(a);
 	rg_run_advance(a);
 }
 
@@ -180,7 +185,9 @@ void rg_run_advance(rg_active *a)
 		return;
 	switch (a->run.state) {
 	case RG_RUN_QUEUED:
-		return start(a);
+		if (a->run.gate[0] && a->run.gate_round == 0)
+			return rg_gate_open(a);
+		return rg_run_begin(a);
 	case RG_RUN_RUNNING:
 		if (a->run.paused)
 			return hold(a);
@@ -196,7 +203,7 @@ void rg_run_advance(rg_active *a)
 	case RG_RUN_MONITORING:
 		return rg_window_resume(a);
 	case RG_RUN_AWAITING_APPROVAL:
-		return rg_approval_resume(a);
+		return rg_gate_resume(a);
 	case RG_RUN_PAUSED:
 		return; /* wait for a person */
 	case RG_RUN_SUCCEEDED:

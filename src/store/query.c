@@ -76,6 +76,9 @@ static json_t *run_object(const rg_run *r)
 	put_time(o, "window_until", r->window_until, &bad);
 	put(o, "force", json_boolean(r->force), &bad);
 	put(o, "paused", json_boolean(r->paused), &bad);
+	put(o, "gate", rg_json_text_or_null(r->gate), &bad);
+	put(o, "emergency", json_boolean(r->emergency), &bad);
+	put(o, "skip_monitor", json_boolean(r->skip_monitor), &bad);
 	return finish(o, bad);
 }
 

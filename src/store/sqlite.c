@@ -194,6 +194,26 @@ static const char *const migrations[] = {
 	" hash TEXT NOT NULL"
 	") STRICT;"
 	"CREATE INDEX audit_env ON audit(env, seq);",
+	/* 6: approval gates. A run waiting at a gate names it (gate) and the
+	 * round (each time a gate opens); an answer counts in its round only,
+	 * and one person answers once per round. emergency: a run that skipped
+	 * the gates on purpose (the reason is the run's reason). */
+	"ALTER TABLE runs ADD COLUMN gate TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE runs ADD COLUMN gate_round INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN gate_passed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN emergency INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE runs ADD COLUMN skip_monitor INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE approvals ("
+	" id INTEGER PRIMARY KEY,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" round INTEGER NOT NULL,"
+	" gate TEXT NOT NULL,"
+	" who TEXT NOT NULL,"
+	" verdict TEXT NOT NULL CHECK (verdict IN ('approve','reject')),"
+	" comment TEXT NOT NULL DEFAULT '',"
+	" at INTEGER NOT NULL,"
+	" UNIQUE (run_id, round, who)"
+	") STRICT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -604,9 +624,9 @@ void rg_run_release(rg_run *r)
 #define RUN_SET_COLUMNS                                                              \
 	"env, kind, version, from_version, state, phase, cursor, total, step, \"plan\", " \
 	"created, started, ended, deadline, window_until, actor, reason, error, warning, " \
-	"force, paused, traffic_stage"
+	"force, paused, traffic_stage, gate, gate_round, gate_passed, emergency, skip_monitor"
 
-/* Binds every column but id as ?1..?22, in RUN_SET_COLUMNS order. A run
+/* Binds every column but id as ?1..?27, in RUN_SET_COLUMNS order. A run
  * written before its phase was chosen is in the forward phase. */
 static void bind_run(rg_store *s, sqlite3_stmt *st, const rg_run *r, int *rc)
 {
@@ -632,6 +652,11 @@ static void bind_run(rg_store *s, sqlite3_stmt *st, const rg_run *r, int *rc)
 	rg_sq_bind_int(st, 20, r->force ? 1 : 0, rc);
 	rg_sq_bind_int(st, 21, r->paused ? 1 : 0, rc);
 	rg_sq_bind_int(st, 22, r->traffic_stage, rc);
+	rg_sq_bind_buf(st, 23, r->gate, sizeof r->gate, rc);
+	rg_sq_bind_int(st, 24, r->gate_round, rc);
+	rg_sq_bind_int(st, 25, r->gate_passed, rc);
+	rg_sq_bind_int(st, 26, r->emergency ? 1 : 0, rc);
+	rg_sq_bind_int(st, 27, r->skip_monitor ? 1 : 0, rc);
 }
 
 rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err)
@@ -664,6 +689,11 @@ rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err)
 	r->force = sqlite3_column_int(st, 20) != 0;
 	r->paused = sqlite3_column_int(st, 21) != 0;
 	r->traffic_stage = sqlite3_column_int(st, 22);
+	rg_sq_text(st, 23, r->gate, sizeof r->gate);
+	r->gate_round = sqlite3_column_int(st, 24);
+	r->gate_passed = sqlite3_column_int64(st, 25);
+	r->emergency = sqlite3_column_int(st, 26) != 0;
+	r->skip_monitor = sqlite3_column_int(st, 27) != 0;
 	const unsigned char *plan = sqlite3_column_text(st, 10);
 	if (plan && !(r->plan = strdup((const char *)plan)))
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
@@ -720,7 +750,7 @@ rg_err rg_store_run_insert(rg_store *s, rg_run *r, rg_error *err)
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_INSERT,
 			      "INSERT INTO runs(" RUN_SET_COLUMNS ") VALUES (?1,?2,?3,?4,?5,?6,"
-			      "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)",
+			      "?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
 			      &st, err);
 	if (e)
 		return e;
@@ -791,15 +821,15 @@ rg_err rg_store_run_update(rg_store *s, const rg_run *r, rg_run_state expect_sta
 	sqlite3_stmt *st = NULL;
 	rg_err e = rg_sq_stmt(s, RG_SQ_RUN_UPDATE,
 			      "UPDATE runs SET (" RUN_SET_COLUMNS ") = (?1,?2,?3,?4,?5,?6,?7,?8,"
-			      "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22)"
-			      " WHERE id=?23 AND state=?24",
+			      "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)"
+			      " WHERE id=?28 AND state=?29",
 			      &st, err);
 	if (e)
 		return e;
 	int rc = SQLITE_OK;
 	bind_run(s, st, r, &rc);
-	rg_sq_bind_int(st, 23, r->id, &rc);
-	rg_sq_bind_str(st, 24, rg_run_state_name(expect_state), &rc);
+	rg_sq_bind_int(st, 28, r->id, &rc);
+	rg_sq_bind_str(st, 29, rg_run_state_name(expect_state), &rc);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)

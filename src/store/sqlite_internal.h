@@ -25,7 +25,8 @@
 #define RG_SQ_RUN_COLUMNS                                                         \
 	"id, env, kind, version, from_version, state, phase, cursor, total, step, " \
 	"\"plan\", created, started, ended, deadline, window_until, actor, reason, " \
-	"error, warning, force, paused, traffic_stage"
+	"error, warning, force, paused, traffic_stage, gate, gate_round, gate_passed, " \
+	"emergency, skip_monitor"
 
 /* One slot per SQL statement of the store; each is prepared on first use and
  * kept until rg_store_free, so the hot paths never re-parse SQL. */
@@ -47,6 +48,8 @@ enum rg_sq_stmt {
 	RG_SQ_TOKEN_INSERT, RG_SQ_TOKEN_FIND, RG_SQ_TOKEN_DELETE, RG_SQ_TOKEN_TOUCH,
 	RG_SQ_TOKEN_COUNT, RG_SQ_TOKENS, RG_SQ_AUDIT_LAST, RG_SQ_AUDIT_INSERT,
 	RG_SQ_AUDIT_ALL, RG_SQ_AUDIT_RECENT, RG_SQ_AUDIT_RECENT_ENV,
+	/* approval gates (approvals.c) */
+	RG_SQ_APPROVAL_ADD, RG_SQ_APPROVALS,
 	RG_SQ_STMT_COUNT
 };
 

@@ -76,6 +76,15 @@ typedef struct rg_run {
 	 * canary share steps[k-1] is applied; n+1 the canary became stable and
 	 * the old release drains; n+2 the old release is being retired. */
 	int traffic_stage;
+	/* Approval gates (engine/gates.c): the gate the run waits at — "deploy",
+	 * "rollback", a trigger's severity "P1".."P3", or "hold" — and its
+	 * round; gate_passed is when the last approval needed came (the wait
+	 * timer runs from there), 0 while approvals are still missing. */
+	char gate[16];
+	int gate_round;
+	int64_t gate_passed;
+	bool emergency;                  /* --emergency: gates skipped; reason says why */
+	bool skip_monitor;               /* emergency deploy without the monitor window */
 } rg_run;
 
 void rg_run_release(rg_run *r);      /* frees plan */
@@ -148,6 +157,26 @@ typedef struct rg_decision {
 /* Appends a decision to the run's list (a run may take several: a notify,
  * then a rollback). */
 rg_err rg_store_decision_put(rg_store *s, int64_t run_id, const rg_decision *d, rg_error *err);
+
+/* ---- approvals (approvals.c) ------------------------------------------------ */
+
+/* A person's answer at a run's approval gate. */
+typedef struct rg_approval {
+	int64_t run_id;
+	int round;                 /* the gate's round (rg_run.gate_round) */
+	char gate[16];
+	char who[RG_VNAME_LEN];    /* the token's name */
+	bool approve;              /* false: a rejection */
+	char comment[512];         /* the comment, or a rejection's reason */
+	int64_t at;
+} rg_approval;
+
+/* RG_ECONFLICT when who has answered in that round already. */
+rg_err rg_store_approval_add(rg_store *s, const rg_approval *a, rg_error *err);
+/* The answers of run_id's round, oldest first; *out is owned by the caller
+ * (free), NULL when there are none. */
+rg_err rg_store_approvals_get(rg_store *s, int64_t run_id, int round, rg_approval **out,
+			      size_t *n, rg_error *err);
 
 /* ---- releases and outputs --------------------------------------------------- */
 
