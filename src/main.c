@@ -34,6 +34,8 @@ static const struct command {
 	{ "resume",   cmd_resume,   NEEDS_SERVER },
 	{ "approve",  cmd_approve,  NEEDS_SERVER },
 	{ "reject",   cmd_reject,   NEEDS_SERVER },
+	{ "backups",  cmd_backups,  NEEDS_SERVER },
+	{ "backup",   cmd_backup,   0 },
 	{ "token",    cmd_token,    0 },
 	{ "audit",    cmd_audit,    0 },
 	{ "version",  cmd_version,  0 },

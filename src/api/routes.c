@@ -39,6 +39,8 @@ static rg_err h_runs(rg_api_ctx *, const rg_request *, const rg_route_match *, r
 		     rg_error *);
 static rg_err h_run(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		    rg_error *);
+static rg_err h_backups(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			rg_error *);
 static rg_err h_events(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		       rg_error *);
 static rg_err h_step_log(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
@@ -77,6 +79,7 @@ static const struct route {
 	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     RG_PERM_READ,     h_events,   NULL },
 	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          RG_PERM_READ,     h_step_log, NULL },
 	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       RG_PERM_READ,     h_traffic,  NULL },
+	{ "backups",     "GET",  "/api/v1/backups",                    "env limit", RG_PERM_READ,     h_backups,  NULL },
 	{ "audit",       "GET",  "/api/v1/audit",                      "env limit", RG_PERM_TOKENS,   h_audit,    NULL },
 	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_abort },
 	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          RG_PERM_CONTROL,  h_control,  rg_engine_promote },
@@ -601,7 +604,7 @@ static rg_err h_status(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	return rc ? rc : rg_reply_json(reply, 200, st, err);
 }
 
-/* Drops the runs of environments the request's token may not see. */
+/* Drops the items (runs, backups) of environments the token may not see. */
 static void runs_visible(const rg_request *req, json_t *runs)
 {
 	for (size_t i = json_array_size(runs); req->who && i-- > 0;) {
@@ -611,8 +614,12 @@ static void runs_visible(const rg_request *req, json_t *runs)
 	}
 }
 
-static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
-		     rg_reply *reply, rg_error *err)
+typedef rg_err (*env_lister)(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
+
+/* GET of a list that ?env= narrows and ?limit= bounds, newest first, as
+ * {key: [...]}: across environments, only those the token may see. */
+static rg_err env_listing(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply,
+			  env_lister list, const char *key, rg_error *err)
 {
 	const char *env = query_get(req, "env");
 	const char *limit_text = query_get(req, "limit");
@@ -622,12 +629,24 @@ static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_matc
 		rc = env_access(req, RG_PERM_READ, env, reply, err);
 	if (!rc && limit_text)
 		rc = rg_parse_int(limit_text, 1, RUNS_MAX_LIMIT, "limit", &limit, err);
-	json_t *runs = NULL;
+	json_t *items = NULL;
 	if (!rc)
-		rc = rg_store_runs_json(ctx->store, env, (int)limit, &runs, err);
+		rc = list(ctx->store, env, (int)limit, &items, err);
 	if (!rc && !env)
-		runs_visible(req, runs);
-	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", "runs", runs), err);
+		runs_visible(req, items);
+	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", key, items), err);
+}
+
+static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		     rg_reply *reply, rg_error *err)
+{
+	return env_listing(ctx, req, reply, rg_store_runs_json, "runs", err);
+}
+
+static rg_err h_backups(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			rg_reply *reply, rg_error *err)
+{
+	return env_listing(ctx, req, reply, rg_store_backups_json, "backups", err);
 }
 
 static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,

@@ -26,6 +26,8 @@ int cmd_resume(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_reject(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_backups(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_help(int argc, char **argv);

@@ -164,6 +164,17 @@ static const struct help {
 	  "reason, nothing done; a deploy holding for approval of its rollback goes on\n"
 	  "watching instead of rolling back.",
 	  OPT_REJECT_REASON | OPT_JSON | OPT_CONFIG, OPT_REJECT_REASON, 1, 1, { "RUN" } },
+	{ "backups", G_READ, "backups [--env E] [--json] [-c FILE]", "the backups taken before deploys",
+	  "Lists the backups backup steps took, newest first: the release and run they\n"
+	  "were taken for, their files and size, whether they were pruned (only the\n"
+	  "newest `keep` per environment stay) and the last verification.",
+	  OPT_ENV | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	{ "backup", G_READ, "backup verify ID [-c FILE]", "check a backup's files and run its verify",
+	  "Checks backup ID's files against the sizes and SHA-256 recorded when it was\n"
+	  "taken, then runs its step's `verify` command with $ROLLGUARD_BACKUP_DIR.\n"
+	  "Works on the state directory directly, serve running or not; the result is\n"
+	  "recorded with the backup and in the audit log. Exit 0 usable, 1 not.",
+	  OPT_CONFIG, 0, 2, 2, { "verify", "ID" } },
 	{ "token", G_PEOPLE,
 	  "token create NAME --role ROLE[,ROLE] [--env E]... [--expires D] [-c FILE]\n"
 	  "         token list [--json] [-c FILE] | token revoke NAME [-c FILE]",

@@ -77,6 +77,13 @@ static rg_err resolve_state(rg_config *cfg, rg_error *err)
 		return rg_fail(err, RG_ENOMEM, "config", "out of memory");
 	free(cfg->state_dir);
 	cfg->state_dir = state;
+	/* Backups live in the state directory unless server.backups says where. */
+	char *backups = cfg->backups_dir ? rg_join_path(cfg->dir, cfg->backups_dir)
+					 : rg_join_path(state, "backups");
+	if (!backups)
+		return rg_fail(err, RG_ENOMEM, "config", "out of memory");
+	free(cfg->backups_dir);
+	cfg->backups_dir = backups;
 	return RG_OK;
 }
 
@@ -136,6 +143,11 @@ static void release_steps(rg_step *steps, size_t n)
 		free(s->traffic.steps);
 		free(s->traffic.retire);
 		free_strings(s->environments, s->n_environments);
+		if (s->backup) {
+			free(s->backup->restore);
+			free(s->backup->verify);
+			free(s->backup);
+		}
 	}
 	free(steps);
 }
@@ -193,6 +205,7 @@ void rg_config_release(rg_config *cfg)
 	free(cfg->service);
 	free(cfg->listen);
 	free(cfg->state_dir);
+	free(cfg->backups_dir);
 	free(cfg->prometheus);
 	release_envs(cfg->envs, cfg->n_envs);
 	release_steps(cfg->deploy, cfg->n_deploy);

@@ -71,11 +71,20 @@ typedef struct rg_traffic {
 	rg_evidence evidence; /* min_requests, max_pause, on_insufficient_data */
 } rg_traffic;
 
+/* `backup: { run, restore, keep, verify }` — a step whose command writes
+ * the artifacts of a backup into $ROLLGUARD_BACKUP_DIR (engine/backup.c). */
+typedef struct rg_backup_cfg {
+	char *restore;        /* puts a backup back, given its $ROLLGUARD_BACKUP_DIR */
+	char *verify;         /* optional: checks a backup, exit 0 = usable */
+	int keep;             /* newest backups kept per environment; default 10 */
+} rg_backup_cfg;
+
 typedef struct rg_step {
 	char *name;           /* unique within its pipeline */
 	rg_step_kind kind;
-	char *run;            /* exec: command */
+	char *run;            /* exec: command (a backup step's `backup.run`) */
 	char *undo;           /* exec: optional undo command */
+	rg_backup_cfg *backup; /* owned; non-NULL for a backup step (an exec step) */
 	char **checks;        /* checks: names of entries in rg_config.checks */
 	size_t n_checks;
 	rg_traffic traffic;   /* traffic: canary shift */
@@ -199,6 +208,7 @@ typedef struct rg_config {
 	char *service;
 	char *listen;         /* server.listen, default "127.0.0.1:7070" */
 	char *state_dir;      /* server.state, absolute (resolved against dir) */
+	char *backups_dir;    /* server.backups, absolute; default STATE/backups */
 	char *tls_cert;       /* server.tls.cert, absolute; NULL = plain HTTP */
 	char *tls_key;        /* server.tls.key, absolute; set with tls_cert */
 	bool allow_plain_http; /* server.allow_plain_http: a non-loopback listen without TLS */

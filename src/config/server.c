@@ -16,7 +16,7 @@
 #include "util/names.h"
 
 static const char *const server_keys[] = { "listen", "state", "tls", "allow_plain_http",
-					   "secret_env", NULL };
+					   "secret_env", "backups", NULL };
 static const char *const tls_keys[] = { "cert", "key", NULL };
 
 /* 127.0.0.0/8, localhost and [::1]: the addresses nobody off this host can
@@ -105,6 +105,7 @@ void rg_ld_server(rg_loader *l, const rg_ynode *root)
 	rg_ld_check_keys(l, v, "in server", server_keys);
 	bool listen_ok = rg_ld_listen(l, v, "listen", &l->cfg->listen);
 	rg_ld_string(l, v, "state", &l->cfg->state_dir);
+	rg_ld_string(l, v, "backups", &l->cfg->backups_dir);
 	rg_ld_bool(l, v, "allow_plain_http", &l->cfg->allow_plain_http);
 	load_tls(l, v);
 	load_secret_env(l, v);

@@ -13,8 +13,9 @@
 static const char *const step_keys[] = { "name",     "run",        "undo",          "checks",
 					 "traffic",  "timeout",    "retries",       "retry_backoff",
 					 "severity", "on_failure", "rerun",         "environments",
-					 "kill_grace", NULL };
-static const char *const step_kinds[] = { "run", "checks", "traffic", NULL };
+					 "kill_grace", "backup", NULL };
+static const char *const step_kinds[] = { "run", "checks", "traffic", "backup", NULL };
+static const char *const backup_keys[] = { "run", "restore", "keep", "verify", NULL };
 static const char *const on_failure_names[] = { "rollback", "halt", NULL };
 
 static void defaults(rg_step *s, const rg_ynode *v)
@@ -85,6 +86,22 @@ static void load_checks(rg_loader *l, const rg_ynode *v, rg_step *s)
 	free(defined);
 }
 
+/* A backup step is a command rollguard knows the artifacts of: it must say
+ * how to put them back (restore), and is never undone itself. */
+static void load_backup(rg_loader *l, const rg_ynode *v, rg_step *s)
+{
+	if (!rg_ld_expect(l, v, RG_YMAP, "backup") || !(s->backup = rg_ld_calloc(l, 1, sizeof *s->backup)))
+		return;
+	s->backup->keep = 10;
+	rg_ld_check_keys(l, v, "in backup", backup_keys);
+	if (rg_ld_require(l, v, "run", "in backup"))
+		rg_ld_string(l, v, "run", &s->run);
+	if (rg_ld_require(l, v, "restore", "in backup"))
+		rg_ld_string(l, v, "restore", &s->backup->restore);
+	rg_ld_string(l, v, "verify", &s->backup->verify);
+	rg_ld_int(l, v, "keep", 1, 1000, &s->backup->keep);
+}
+
 /* Reads what the step does; returns false when that cannot be known. */
 static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback,
 		      const rg_step *earlier, size_t n_earlier)
@@ -96,7 +113,7 @@ static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 		snprintf(what, sizeof what, "step");
 	int kind = rg_ld_which(l, v, step_kinds, what);
 	if (kind == -1)
-		rg_problem(l, v, "%s needs 'run', 'checks' or 'traffic'", what);
+		rg_problem(l, v, "%s needs 'run', 'checks', 'traffic' or 'backup'", what);
 	if (kind < 0)
 		return false;
 	if (rollback && kind != 0) {
@@ -104,8 +121,10 @@ static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 			   "rollback steps may only use 'run' (found '%s')", step_kinds[kind]);
 		return false;
 	}
-	s->kind = kind == 0 ? RG_STEP_EXEC : kind == 1 ? RG_STEP_CHECKS : RG_STEP_TRAFFIC;
-	if (s->kind == RG_STEP_EXEC)
+	s->kind = kind == 0 || kind == 3 ? RG_STEP_EXEC : kind == 1 ? RG_STEP_CHECKS : RG_STEP_TRAFFIC;
+	if (kind == 3)
+		load_backup(l, rg_ld_value(v, "backup"), s);
+	else if (s->kind == RG_STEP_EXEC)
 		rg_ld_string(l, v, "run", &s->run);
 	else if (s->kind == RG_STEP_CHECKS)
 		load_checks(l, v, s);
@@ -121,8 +140,9 @@ static void load_undo(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 		return;
 	if (rollback)
 		rg_problem(l, k, "'undo' is not valid in a rollback step");
-	else if (s->kind != RG_STEP_EXEC)
-		rg_problem(l, k, "'undo' is only valid with 'run'");
+	else if (s->kind != RG_STEP_EXEC || s->backup)
+		rg_problem(l, k, "'undo' is only valid with 'run'%s",
+			   s->backup ? " (a backup is put back by its 'restore', when a rollback needs it)" : "");
 	else
 		rg_ld_string(l, v, "undo", &s->undo);
 }

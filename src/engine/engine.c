@@ -671,6 +671,8 @@ static void active_free(rg_active *a)
 	free(a->fwd);
 	free(a->watch.triggers);
 	free(a->launch.log);
+	rg_backup_forget(a);
+	free(a->backup.pruned);
 	free(a);
 }
 

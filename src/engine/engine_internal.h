@@ -169,6 +169,17 @@ typedef struct rg_approval_wait {
 	int refused_stage;
 } rg_approval_wait;
 
+/* backup.c — the backup step in flight: its directory and, once its
+ * command exited 0 and its files were checksummed, what is recorded. */
+typedef struct rg_backup_step {
+	char dir[PATH_MAX];       /* $ROLLGUARD_BACKUP_DIR; "" when the step is no backup */
+	bool sealed;              /* files and bytes are the checksummed list */
+	char *files;              /* owned: JSON [{"name","size","sha256"}] */
+	int64_t bytes;
+	int64_t *pruned;          /* owned: backups pruned by the last record */
+	size_t n_pruned;
+} rg_backup_step;
+
 struct rg_active {
 	rg_engine *eng;
 	rg_active *next;
@@ -193,6 +204,7 @@ struct rg_active {
 	int n_release_news;
 	rg_recovery rec;          /* recover.c */
 	rg_evidence_watch evidence; /* evidence.c */
+	rg_backup_step backup;    /* backup.c */
 	bool released;
 };
 
@@ -416,6 +428,20 @@ rg_err rg_run_abort(rg_active *a, const char *error, const char *event, const ch
 /* run.c — the run's first step (or rollback entry) starts: after queued, or
  * after its approval gate. */
 void rg_run_begin(rg_active *a);
+
+/* backup.c — a backup step's artifacts. */
+/* Before s runs: its own empty $ROLLGUARD_BACKUP_DIR (nothing for a step
+ * that is no backup). */
+rg_err rg_backup_prepare(rg_active *a, const rg_step *s, rg_error *err);
+/* The command exited 0: its files are checksummed off the loop, then
+ * done(a, outcome, …) — failed for an empty backup or a symlink. */
+void rg_backup_seal(rg_active *a, int exit_code, rg_launch_done_fn done);
+/* Inside the step's success transaction: the backup's row and the
+ * pruning of the environment's backups beyond keep. */
+rg_err rg_backup_record(rg_active *a, const rg_step *s, rg_error *err);
+/* After that commit: the pruned backups' files are removed (off the loop). */
+void rg_backup_recorded(rg_active *a);
+void rg_backup_forget(rg_active *a);
 
 /* triggers.c — rules (metric, query, command) and the sequential test,
  * evaluated while triggers are watched (window.c calls these). */

@@ -77,6 +77,13 @@ void rg_forward_start_step(rg_active *a)
 	begin_attempt(a, &sr, interrupted ? "interrupted by a server stop, running it again: " : "");
 }
 
+/* A step's success: its row, log and outputs, and a backup's record. */
+static rg_err success_extra(rg_active *a, void *ctx, rg_error *err)
+{
+	rg_err rc = rg_step_record_extra(a, ctx, err);
+	return rc ? rc : rg_backup_record(a, current_step(a), err);
+}
+
 static void step_succeeded(rg_active *a, rg_step_run *sr)
 {
 	rg_run next = a->run;
@@ -89,8 +96,11 @@ static void step_succeeded(rg_active *a, rg_step_run *sr)
 	bool command = current_step(a)->kind == RG_STEP_EXEC;
 	rg_step_record rec = { sr, true, command ? a->run.version : NULL };
 	rg_error err;
-	if (rg_run_commit(a, &next, "step_succeeded", sr->name, msg, rg_step_record_extra, &rec, &err))
+	bool backup = current_step(a)->backup != NULL;
+	if (rg_run_commit(a, &next, "step_succeeded", sr->name, msg, success_extra, &rec, &err))
 		return rg_run_stuck(a, &err);
+	if (backup)
+		rg_backup_recorded(a);
 	rg_run_advance(a);
 }
 
@@ -174,6 +184,8 @@ static void on_step_done(rg_active *a, rg_step_outcome outcome, const char *deta
 {
 	bool ok = outcome == RG_OUTCOME_SUCCEEDED;
 	const rg_step *s = current_step(a);
+	if (ok && s->backup && !a->backup.sealed)
+		return rg_backup_seal(a, exit_code, on_step_done);   /* checksums first */
 	rg_engine_crash_point(a->eng, "step_end", s->name);
 	rg_recover_keep_result(a, "forward", a->run.cursor, outcome, detail, exit_code, on_step_done);
 	rg_step_run sr;

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "util/duration.h"
+#include "util/jsontext.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -423,15 +424,6 @@ static json_t *answers_json(const rg_approval *rows, size_t n, bool approve)
 	return arr;
 }
 
-static json_t *time_or_null(int64_t ms)
-{
-	char at[40];
-	if (!ms)
-		return json_null();
-	rg_time_format_iso(ms, at, sizeof at);
-	return json_string(at);
-}
-
 /* A gated run just created (queued) waits already: its gate opens on its
  * first turn. */
 static bool waiting_at(const rg_run *r)
@@ -478,10 +470,10 @@ rg_err rg_gate_json(const rg_config *cfg, rg_store *store, const rg_run *r, json
 			 "from", from, "needed", needed < 0 ? 0 : needed,
 			 "approved_by", answers_json(rows, n, true),
 			 "rejected_by", answers_json(rows, n, false),
-			 "timeout_at", time_or_null(waiting && !r->gate_passed
+			 "timeout_at", rg_json_time_or_null(waiting && !r->gate_passed
 							     ? (r->window_until ? r->window_until : r->created + g->timeout_ms)
 							     : 0),
-			 "starts_at", time_or_null(waiting && r->gate_passed ? r->window_until : 0),
+			 "starts_at", rg_json_time_or_null(waiting && r->gate_passed ? r->window_until : 0),
 			 "requester_may_approve", !rg_gate_before_start(r->gate));
 	free(rows);
 	return *out ? RG_OK : rg_fail(err, RG_ENOMEM, NULL, "out of memory");

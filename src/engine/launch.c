@@ -79,9 +79,13 @@ static rg_err make_dir(const char *path, rg_error *err)
 }
 
 /* Each attempt gets a fresh, empty output file so a retry never sees the
- * outputs of the attempt before it. */
-static rg_err prepare_output(rg_active *a, const char *phase, int idx, rg_error *err)
+ * outputs of the attempt before it (and a backup step a fresh directory). */
+static rg_err prepare_output(rg_active *a, const rg_step *s, const char *phase, int idx,
+			     rg_error *err)
 {
+	rg_err brc = strcmp(phase, "forward") == 0 ? rg_backup_prepare(a, s, err) : RG_OK;
+	if (brc)
+		return brc;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s/runs", a->eng->cfg->state_dir);
 	rg_err rc = make_dir(dir, err);
@@ -384,6 +388,17 @@ void rg_launch_reap_stopped(rg_engine *e)
 	free(rows);
 }
 
+/* A step's environment: rg_launch_env, and a backup step's directory. */
+static rg_err step_env(rg_active *a, const rg_step *s, const char *version, const char *previous,
+		       rg_envlist *env, rg_error *err)
+{
+	rg_err rc = rg_launch_env(a, s->name, version, previous, env, err);
+	if (!rc && a->backup.dir[0] &&
+	    (rc = rg_envlist_set(env, "ROLLGUARD_BACKUP_DIR", a->backup.dir, err)))
+		rg_envlist_release(env);
+	return rc;
+}
+
 static int64_t kill_grace(const rg_active *a, const rg_step *s)
 {
 	return s->kill_grace_ms > 0 ? s->kill_grace_ms : a->env->kill_grace_ms;
@@ -444,7 +459,7 @@ void rg_launch_hold(rg_active *a, const rg_step *s, const char *command, const c
 		return;
 	rg_error err;
 	rg_envlist env;
-	if (prepare_output(a, phase, idx, &err) || rg_launch_env(a, s->name, version, previous, &env, &err))
+	if (prepare_output(a, s, phase, idx, &err) || step_env(a, s, version, previous, &env, &err))
 		return;
 	rg_err rc = spawn_held(a, command, s->timeout_ms, kill_grace(a, s), phase, idx, env.items, &err);
 	rg_envlist_release(&env);
@@ -480,9 +495,9 @@ void rg_launch_step(rg_active *a, const rg_step *s, const char *command, const c
 		return rg_traffic_run(a, s, done);
 	rg_error err;
 	rg_envlist env;
-	rg_err rc = prepare_output(a, phase, idx, &err);
+	rg_err rc = prepare_output(a, s, phase, idx, &err);
 	if (!rc)
-		rc = rg_launch_env(a, s->name, version, previous, &env, &err);
+		rc = step_env(a, s, version, previous, &env, &err);
 	if (rc) {
 		rg_launch_keep_log(a, err.message, strlen(err.message));
 		done(a, RG_OUTCOME_FAILED, err.message, -1);

@@ -116,7 +116,8 @@ rg_err rg_plan_manual(const rg_config *cfg, const char *env, const char *removed
 	}
 	for (size_t i = 0; cfg->n_rollback == 0 && i < cfg->n_deploy && !rc; i++) {
 		const rg_step *s = &cfg->deploy[i];
-		if (s->kind == RG_STEP_EXEC && !s->undo && rg_step_applies(s, env))
+		/* a backup is taken for a deploy, never redone for a rollback */
+		if (s->kind == RG_STEP_EXEC && !s->undo && !s->backup && rg_step_applies(s, env))
 			rc = plan_push(out, RG_PLAN_REDEPLOY, (int)i, err);
 	}
 	if (rc)

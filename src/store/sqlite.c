@@ -214,6 +214,24 @@ static const char *const migrations[] = {
 	" at INTEGER NOT NULL,"
 	" UNIQUE (run_id, round, who)"
 	") STRICT;",
+	/* 7: backups. A backup step's artifacts, each file's size and SHA-256,
+	 * the release and run it was taken for; pruned ones stay recorded. */
+	"CREATE TABLE backups ("
+	" id INTEGER PRIMARY KEY,"
+	" env TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" step TEXT NOT NULL,"
+	" dir TEXT NOT NULL,"
+	" files TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('kept','pruned')),"
+	" pruned INTEGER NOT NULL DEFAULT 0,"
+	" verified INTEGER NOT NULL DEFAULT 0,"
+	" verify_result TEXT NOT NULL DEFAULT ''"
+	") STRICT;"
+	"CREATE INDEX backups_env ON backups(env, id);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

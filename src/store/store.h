@@ -178,6 +178,42 @@ rg_err rg_store_approval_add(rg_store *s, const rg_approval *a, rg_error *err);
 rg_err rg_store_approvals_get(rg_store *s, int64_t run_id, int round, rg_approval **out,
 			      size_t *n, rg_error *err);
 
+/* ---- backups (backups.c) ------------------------------------------------------ */
+
+typedef struct rg_backup {
+	int64_t id;
+	char env[RG_VNAME_LEN];
+	char version[RG_VNAME_LEN];  /* the release being deployed when it was taken */
+	int64_t run_id;
+	char step[80];
+	char dir[4096];              /* where its files are */
+	char *files;                 /* owned: JSON [{"name","size","sha256"}] */
+	int64_t bytes, created;
+	bool pruned;                 /* deleted (kept for the record) */
+	int64_t pruned_at, verified; /* ms; 0 = never */
+	char verify_result[512];     /* "ok", or what failed */
+} rg_backup;
+
+void rg_backup_release(rg_backup *b);   /* frees files */
+/* Inserts b (id set on return). */
+rg_err rg_store_backup_add(rg_store *s, rg_backup *b, rg_error *err);
+/* RG_ENOTFOUND for an unknown id. */
+rg_err rg_store_backup_get(rg_store *s, int64_t id, rg_backup *out, rg_error *err);
+/* The newest backup of env taken by run_id (its pre-deploy backup);
+ * *found false if none. */
+rg_err rg_store_backup_of_run(rg_store *s, const char *env, int64_t run_id, rg_backup *out,
+			      bool *found, rg_error *err);
+/* Ids of env's kept backups beyond the newest keep, oldest first; *ids is
+ * the caller's (free). */
+rg_err rg_store_backups_beyond(rg_store *s, const char *env, int keep, int64_t **ids, size_t *n,
+			       rg_error *err);
+rg_err rg_store_backup_prune(rg_store *s, int64_t id, int64_t at, rg_error *err);
+rg_err rg_store_backup_verified(rg_store *s, int64_t id, int64_t at, const char *result,
+				rg_error *err);
+/* Newest first: [{"id","env","version","run_id","step","dir","files":[…],"bytes","created",
+ * "state","pruned","verified","verify_result"}]; env may be NULL. */
+rg_err rg_store_backups_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
+
 /* ---- releases and outputs --------------------------------------------------- */
 
 /* Release states: pending live known_good failed rolled_back superseded.

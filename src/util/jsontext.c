@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 static int dump_to(const char *buf, size_t size, void *data)
 {
@@ -44,4 +45,13 @@ json_t *rg_json_text(const char *s)
 json_t *rg_json_text_or_null(const char *s)
 {
 	return s && *s ? rg_json_text(s) : json_null();
+}
+
+json_t *rg_json_time_or_null(int64_t ms)
+{
+	char iso[40];
+	if (!ms)
+		return json_null();
+	rg_time_format_iso(ms, iso, sizeof iso);
+	return json_string(iso);
 }

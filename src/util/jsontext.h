@@ -5,11 +5,14 @@
 #define RG_UTIL_JSONTEXT_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 /* A new reference; json_null() for NULL; NULL only when out of memory. */
 json_t *rg_json_text(const char *s);
 /* The same, and json_null() for "". */
 json_t *rg_json_text_or_null(const char *s);
+/* ISO-8601 UTC of ms since the epoch, or null for 0 ("never"). */
+json_t *rg_json_time_or_null(int64_t ms);
 
 /* before, v as compact JSON (an object or array), then after, in one new
  * string the caller frees; *len (if not NULL) gets its length. NULL when out

@@ -122,3 +122,38 @@ Test(config_approvals, bad_gates_are_named_where_they_are)
 	cfg_expect_has(&L, "P1: 'from', 'required' and 'timeout' apply only to rollback-after-approval");
 	cfg_release(&L);
 }
+
+/* ---- backup steps (they share this file's temp-dir suite) -------------- */
+
+Test(config_approvals, backup_steps)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, "service: shop\n"
+			"environments:\n"
+			"  production: {}\n"
+			"deploy:\n"
+			"  - name: backup\n"
+			"    backup: { run: ./dump.sh, restore: ./restore.sh, keep: 3, verify: ./check.sh }\n"
+			"  - name: app\n"
+			"    run: ./app\n");
+	const rg_step *b = rg_config_step(&L.cfg, "backup");
+	cr_assert_eq(b->kind, RG_STEP_EXEC);
+	cr_assert_not_null(b->backup);
+	cr_assert_str_eq(b->run, "./dump.sh");
+	cr_assert_str_eq(b->backup->restore, "./restore.sh");
+	cr_assert_str_eq(b->backup->verify, "./check.sh");
+	cr_assert_eq(b->backup->keep, 3);
+	cr_assert(strstr(L.cfg.backups_dir, "/.rollguard/backups"), "%s", L.cfg.backups_dir);
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\n"
+		     "environments:\n"
+		     "  production: {}\n"
+		     "deploy:\n"
+		     "  - name: backup\n"
+		     "    backup: { run: ./dump.sh, keep: 0 }\n"
+		     "    undo: ./nope\n");
+	cfg_expect_has(&L, "missing required key 'restore' in backup");
+	cfg_expect_has(&L, "'keep' must be between 1 and 1000");
+	cfg_expect_has(&L, "'undo' is only valid with 'run' (a backup is put back by its 'restore'");
+	cfg_release(&L);
+}
