@@ -36,6 +36,7 @@ static const struct command {
 	{ "reject",   cmd_reject,   NEEDS_SERVER },
 	{ "backups",  cmd_backups,  NEEDS_SERVER },
 	{ "backup",   cmd_backup,   0 },
+	{ "config",   cmd_config,   NEEDS_SERVER },
 	{ "token",    cmd_token,    0 },
 	{ "audit",    cmd_audit,    0 },
 	{ "version",  cmd_version,  0 },

@@ -10,6 +10,7 @@
 
 #include "api/access.h"
 #include "api/alerts.h"
+#include "api/configdiff.h"
 #include "auth/audit.h"
 #include "api/metrics.h"
 #include "api/request.h"
@@ -41,6 +42,8 @@ static rg_err h_run(rg_api_ctx *, const rg_request *, const rg_route_match *, rg
 		    rg_error *);
 static rg_err h_backups(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
+static rg_err h_config_diff(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			    rg_error *);
 static rg_err h_events(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		       rg_error *);
 static rg_err h_step_log(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
@@ -80,6 +83,7 @@ static const struct route {
 	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          RG_PERM_READ,     h_step_log, NULL },
 	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       RG_PERM_READ,     h_traffic,  NULL },
 	{ "backups",     "GET",  "/api/v1/backups",                    "env limit", RG_PERM_READ,     h_backups,  NULL },
+	{ "config_diff", "GET",  "/api/v1/config/diff",                "env from to", RG_PERM_READ,   h_config_diff, NULL },
 	{ "audit",       "GET",  "/api/v1/audit",                      "env limit", RG_PERM_TOKENS,   h_audit,    NULL },
 	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_abort },
 	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          RG_PERM_CONTROL,  h_control,  rg_engine_promote },
@@ -657,6 +661,24 @@ static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match
 	if (!rc)
 		rc = run_json(ctx, m->run_id, &run, err);
 	return rc ? rc : rg_reply_json(reply, 200, run, err);
+}
+
+static rg_err h_config_diff(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			    rg_reply *reply, rg_error *err)
+{
+	const char *env = query_get(req, "env"), *from = query_get(req, "from"), *to = query_get(req, "to");
+	rg_err rc = env ? check_query_env(ctx, env, err)
+			: rg_fail(err, RG_EINVAL, "env", "missing query argument 'env'");
+	if (!rc && from)
+		rc = check_name(from, "from", "version", err);
+	if (!rc && to)
+		rc = check_name(to, "to", "version", err);
+	if (!rc)
+		rc = env_access(req, RG_PERM_READ, env, reply, err);
+	json_t *diff = NULL;
+	if (!rc)
+		rc = rg_api_config_diff(ctx->store, rg_config_env(ctx->cfg, env), from, to, &diff, err);
+	return rc ? rc : rg_reply_json(reply, 200, diff, err);
 }
 
 /* Where a stream or listing starts: Last-Event-ID (a reconnecting

@@ -75,7 +75,7 @@ static const struct help {
 	const char *text;          /* a paragraph: what it does, what it prints */
 	unsigned opts, required;
 	int min_operands, max_operands;
-	const char *operands[2];
+	const char *operands[3];
 } commands[] = {
 	{ "init", G_SETUP, "init [-c FILE] [--force]", "write a starter rollguard.yaml",
 	  "Writes a commented starter configuration to edit, then check with\n"
@@ -175,6 +175,13 @@ static const struct help {
 	  "Works on the state directory directly, serve running or not; the result is\n"
 	  "recorded with the backup and in the audit log. Exit 0 usable, 1 not.",
 	  OPT_CONFIG, 0, 2, 2, { "verify", "ID" } },
+	{ "config", G_READ, "config diff --env E [FROM] [TO] [--json] [-c FILE]",
+	  "what changed in the config files between releases",
+	  "Shows a unified diff of environment E's config_files as kept with release\n"
+	  "FROM (default: the last known good before TO) and TO (default: the live\n"
+	  "release). Values of keys that look secret, or are listed in secret_keys,\n"
+	  "and values of known secrets are shown as ***.",
+	  OPT_ENV | OPT_JSON | OPT_CONFIG, OPT_ENV, 1, 3, { "diff", "FROM", "TO" } },
 	{ "token", G_PEOPLE,
 	  "token create NAME --role ROLE[,ROLE] [--env E]... [--expires D] [-c FILE]\n"
 	  "         token list [--json] [-c FILE] | token revoke NAME [-c FILE]",

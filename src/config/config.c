@@ -169,6 +169,8 @@ static void release_envs(rg_env *envs, size_t n)
 		free(envs[i].haproxy_stable);
 		free(envs[i].haproxy_canary);
 		free(envs[i].router_command);
+		free_strings(envs[i].config_files, envs[i].n_config_files);
+		free_strings(envs[i].secret_keys, envs[i].n_secret_keys);
 		rg_gate_release(&envs[i].gate_deploy);
 		rg_gate_release(&envs[i].gate_rollback);
 	}

@@ -152,6 +152,12 @@ typedef struct rg_env {
 	 * its first step, a manual rollback for gate_rollback (an automatic
 	 * rollback never waits for this gate). Defaults: timeout 48h / 1h. */
 	rg_gate gate_deploy, gate_rollback;
+	/* config_files: kept with each release, put back by a rollback
+	 * (engine/configsnap.c); relative to the config's directory. */
+	char **config_files;
+	size_t n_config_files;
+	char **secret_keys;                /* keys whose values `config diff` masks too */
+	size_t n_secret_keys;
 	int line, col;
 } rg_env;
 

@@ -16,7 +16,8 @@ static const char *const top_keys[] = { "service", "server",   "environments", "
 					"actions", "alerts", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
-					"on_insufficient_data", "approvals", NULL };
+					"on_insufficient_data", "approvals", "config_files",
+					"secret_keys", NULL };
 static const char *const metrics_keys[] = { "prometheus", NULL };
 
 static void load_service(rg_loader *l, const rg_ynode *root)
@@ -57,6 +58,22 @@ static void load_vars(rg_loader *l, const rg_ynode *v, rg_env *e)
 	}
 }
 
+/* Files a rollback puts back: inside the config's directory, named plainly
+ * (no "..", no absolute path), so a snapshot can never write elsewhere. */
+static void load_config_files(rg_loader *l, const rg_ynode *v, rg_env *e)
+{
+	rg_ld_strings(l, v, "config_files", &e->config_files, &e->n_config_files);
+	rg_ld_strings(l, v, "secret_keys", &e->secret_keys, &e->n_secret_keys);
+	const rg_ynode *list = rg_ld_value(v, "config_files");
+	for (size_t i = 0; i < e->n_config_files; i++) {
+		const char *f = e->config_files[i];
+		if (f && (f[0] == '/' || strstr(f, "..") || strlen(f) > 255))
+			rg_problem(l, list->kids[i],
+				   "config file '%s' must be a path inside the config's directory (no '/' in front, no '..')",
+				   f);
+	}
+}
+
 static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env *e)
 {
 	e->line = k->line;
@@ -93,6 +110,7 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 		rg_ld_router(l, rg_ld_value(v, "router"), e);
 	if (rg_ld_value(v, "approvals"))
 		rg_ld_approvals(l, rg_ld_value(v, "approvals"), e);
+	load_config_files(l, v, e);
 }
 
 static void load_environments(rg_loader *l, const rg_ynode *root)

@@ -443,6 +443,14 @@ rg_err rg_backup_record(rg_active *a, const rg_step *s, rg_error *err);
 void rg_backup_recorded(rg_active *a);
 void rg_backup_forget(rg_active *a);
 
+/* configsnap.c — configuration snapshots. */
+/* Inside the go-live transaction: the environment's config_files, kept
+ * with the release. */
+rg_err rg_configsnap_take(rg_active *a, rg_error *err);
+/* Before a rollback's first entry: the target release's files written
+ * back (each atomically); the timeline says what was. */
+void rg_configsnap_restore(rg_active *a);
+
 /* triggers.c — rules (metric, query, command) and the sequential test,
  * evaluated while triggers are watched (window.c calls these). */
 void rg_triggers_start(rg_active *a);

@@ -328,6 +328,8 @@ static rg_err go_live(rg_active *a, void *ctx, rg_error *err)
 		rc = rg_store_release_get(s, a->run.env, a->run.version, &rel, err);
 	if (!rc)
 		rc = rg_run_set_release(a, &rel, RG_REL_LIVE, err);
+	if (!rc)
+		rc = rg_configsnap_take(a, err);
 	return rc;
 }
 

@@ -32,6 +32,8 @@ void rg_reverse_start_entry(rg_active *a)
 	rg_step_run sr;
 	bool interrupted;
 	rg_step_row(a, "reverse", a->run.cursor, s->name, action, &sr, &interrupted);
+	if (a->run.cursor == 0 && sr.attempts == 0)
+		rg_configsnap_restore(a);   /* the target's config, before its steps */
 	rg_engine_crash_point(a->eng, "undo_start", s->name);
 	sr.attempts++;
 	snprintf(sr.state, sizeof sr.state, "running");
@@ -291,6 +293,8 @@ static void enter_verifying(rg_active *a)
 /* Everything goes to the restored release before it is verified. */
 void rg_reverse_plan_done(rg_active *a)
 {
+	if (a->plan.n == 0)
+		rg_configsnap_restore(a);   /* no steps: the config goes back all the same */
 	if (a->run.error[0])
 		return rollback_failed(a, NULL, NULL);
 	rg_traffic_restore(a, enter_verifying);

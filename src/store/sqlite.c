@@ -232,6 +232,19 @@ static const char *const migrations[] = {
 	" verify_result TEXT NOT NULL DEFAULT ''"
 	") STRICT;"
 	"CREATE INDEX backups_env ON backups(env, id);",
+	/* 8: configuration snapshots. A file's content is kept once, by its
+	 * SHA-256; a release names the contents of its config files. */
+	"CREATE TABLE config_blobs ("
+	" hash TEXT PRIMARY KEY,"
+	" content BLOB NOT NULL"
+	") STRICT;"
+	"CREATE TABLE release_config ("
+	" env TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" path TEXT NOT NULL,"
+	" hash TEXT NOT NULL REFERENCES config_blobs(hash),"
+	" PRIMARY KEY (env, version, path)"
+	") STRICT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -214,6 +214,24 @@ rg_err rg_store_backup_verified(rg_store *s, int64_t id, int64_t at, const char 
  * "state","pruned","verified","verify_result"}]; env may be NULL. */
 rg_err rg_store_backups_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
 
+/* ---- configuration snapshots (configsnap.c) ------------------------------------ */
+
+typedef struct rg_config_file {
+	char path[256];            /* as in config_files */
+	char hash[65];             /* SHA-256 hex of content */
+	unsigned char *content;    /* owned */
+	size_t len;
+} rg_config_file;
+
+void rg_config_files_free(rg_config_file *f, size_t n);
+/* Inside a transaction: the release's snapshot becomes files[0..n) (each
+ * content kept once by its hash). */
+rg_err rg_store_release_config_put(rg_store *s, const char *env, const char *version,
+				   const rg_config_file *files, size_t n, rg_error *err);
+/* The release's snapshot, by path; *out owned by the caller (NULL, 0: none). */
+rg_err rg_store_release_config_get(rg_store *s, const char *env, const char *version,
+				   rg_config_file **out, size_t *n, rg_error *err);
+
 /* ---- releases and outputs --------------------------------------------------- */
 
 /* Release states: pending live known_good failed rolled_back superseded.

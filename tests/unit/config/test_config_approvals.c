@@ -157,3 +157,18 @@ Test(config_approvals, backup_steps)
 	cfg_expect_has(&L, "'undo' is only valid with 'run' (a backup is put back by its 'restore'");
 	cfg_release(&L);
 }
+
+Test(config_approvals, config_files_stay_inside_the_config_directory)
+{
+	cfg_loaded L;
+	cfg_load(&L, "service: shop\n"
+		     "environments:\n"
+		     "  production:\n"
+		     "    config_files: [.env, /etc/passwd, ../other/.env]\n"
+		     "deploy:\n"
+		     "  - name: app\n"
+		     "    run: ./app\n");
+	cfg_expect(&L, 4, 26, "config file '/etc/passwd' must be a path inside the config's directory (no '/' in front, no '..')");
+	cfg_expect_has(&L, "config file '../other/.env' must be a path inside");
+	cfg_release(&L);
+}

@@ -1,0 +1,66 @@
+/* configdiff.c — `rollguard config diff --env E [FROM] [TO]`: the server's
+ * diff of two releases' config snapshots (GET /api/v1/config/diff), secret
+ * values already masked there. */
+#include "cmd/cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/client.h"
+#include "cmd/output.h"
+
+/* Each line cleaned of control characters (a file may hold escapes). */
+static void print_clean_lines(const char *text)
+{
+	char in[4096], out[4096];
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		size_t k = n < sizeof in - 1 ? n : sizeof in - 1;
+		memcpy(in, p, k);
+		in[k] = '\0';
+		rg_out_clean(out, sizeof out, in);
+		puts(out);
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+int cmd_config(int argc, char **argv)
+{
+	rg_cli_args a;
+	rg_client c;
+	rg_error e;
+	int code;
+	char path[400];
+	json_t *answer = NULL;
+	if (!rg_cli_args_get("config", argc, argv, &a, &code))
+		return code;
+	rg_error_clear(&e);
+	const char *from = a.noperands > 1 ? a.operands[1] : NULL;
+	const char *to = a.noperands > 2 ? a.operands[2] : NULL;
+	if (strcmp(a.operands[0], "diff") != 0)
+		rg_fail(&e, RG_EINVAL, NULL, "unknown 'config %s' (did you mean 'config diff'?)", a.operands[0]);
+	if (e.code || rg_cli_check_name("environment", a.env, &e) ||
+	    (from && rg_cli_check_name("version", from, &e)) || (to && rg_cli_check_name("version", to, &e)))
+		return rg_out_error(&e);
+	snprintf(path, sizeof path, "/config/diff?env=%s%s%s%s%s", a.env, from ? "&from=" : "",
+		 from ? from : "", to ? "&to=" : "", to ? to : "");
+	if (rg_client_init(&c, a.config, &e) || rg_client_call(&c, "GET", path, NULL, &answer, &e)) {
+		rg_client_release(&c);
+		return rg_out_error(&e);
+	}
+	rg_client_release(&c);
+	if (a.json) {
+		code = rg_out_json(answer);
+	} else {
+		const char *diff = rg_out_str_or(answer, "diff", "");
+		if (*diff)
+			print_clean_lines(diff);
+		else
+			printf("no change in the config files between %s and %s\n",
+			       rg_out_str_or(answer, "from", "?"), rg_out_str_or(answer, "to", "?"));
+		code = RG_EXIT_OK;
+	}
+	json_decref(answer);
+	return code;
+}
