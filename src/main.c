@@ -34,6 +34,8 @@ static const struct command {
 	{ "resume",   cmd_resume,   NEEDS_SERVER },
 	{ "approve",  cmd_approve,  NEEDS_SERVER },
 	{ "reject",   cmd_reject,   NEEDS_SERVER },
+	{ "flags",    cmd_flags,    NEEDS_SERVER },
+	{ "flag",     cmd_flag,     NEEDS_SERVER },
 	{ "token",    cmd_token,    0 },
 	{ "audit",    cmd_audit,    0 },
 	{ "version",  cmd_version,  0 },

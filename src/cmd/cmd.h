@@ -25,6 +25,8 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_reject(int argc, char **argv);
+int cmd_flags(int argc, char **argv);
+int cmd_flag(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_version(int argc, char **argv);
@@ -43,7 +45,7 @@ typedef struct rg_cli_args {
 	int n_envs;                        /* may exceed RG_CLI_MAX_ENVS: refuse then */
 	const char *config, *log_format;   /* -c/--config FILE, --log-format text|json */
 	bool wait, watch, json, dry_run, force, help, emergency, skip_monitor;
-	const char *operands[2];
+	const char *operands[3];
 	int noperands;
 } rg_cli_args;
 

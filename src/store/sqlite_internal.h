@@ -50,6 +50,8 @@ enum rg_sq_stmt {
 	RG_SQ_AUDIT_ALL, RG_SQ_AUDIT_RECENT, RG_SQ_AUDIT_RECENT_ENV,
 	/* approval gates (approvals.c) */
 	RG_SQ_APPROVAL_ADD, RG_SQ_APPROVALS,
+	/* feature flags (flags.c) */
+	RG_SQ_FLAG_PUT, RG_SQ_FLAGS_ENV,
 	RG_SQ_STMT_COUNT
 };
 

@@ -178,6 +178,27 @@ rg_err rg_store_approval_add(rg_store *s, const rg_approval *a, rg_error *err);
 rg_err rg_store_approvals_get(rg_store *s, int64_t run_id, int round, rg_approval **out,
 			      size_t *n, rg_error *err);
 
+/* ---- feature flags (flags.c) -------------------------------------------------- */
+
+/* What replaces rollguard.yaml's settings of one flag in one environment. */
+typedef struct rg_flag_override {
+	char env[RG_VNAME_LEN];
+	char key[RG_VNAME_LEN];
+	bool enabled;
+	int rollout;               /* percent, 0..100 */
+	char actor[RG_VNAME_LEN + 16]; /* a token's name, or "trigger:NAME" */
+	char reason[512];
+	int64_t run_id;            /* the run whose trigger wrote it; 0 = a person */
+	int64_t at;
+} rg_flag_override;
+
+/* Insert or replace (env, key). */
+rg_err rg_store_flag_put(rg_store *s, const rg_flag_override *o, rg_error *err);
+/* Every override of env, by key; *out is the caller's (free), NULL when
+ * there are none. */
+rg_err rg_store_flags_get(rg_store *s, const char *env, rg_flag_override **out, size_t *n,
+			  rg_error *err);
+
 /* ---- releases and outputs --------------------------------------------------- */
 
 /* Release states: pending live known_good failed rolled_back superseded.
