@@ -22,7 +22,7 @@ static bool reverse(const rg_active *a)
 static void monitor_passed(rg_active *a)
 {
 	rg_window_stop(a);
-	rg_window_succeed(a, "monitor window passed with no trigger firing");
+	rg_window_succeed(a, "monitor window passed: no trigger called for a rollback");
 }
 
 static void on_window_end(uv_timer_t *t)

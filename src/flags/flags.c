@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/timeutil.h"
+
 static const char *const reason_names[RG_FLAG_REASON_COUNT] = {
 	[RG_FLAG_STATIC] = "STATIC",     [RG_FLAG_TARGETING_MATCH] = "TARGETING_MATCH",
 	[RG_FLAG_SPLIT] = "SPLIT",       [RG_FLAG_DISABLED] = "DISABLED",
@@ -178,9 +180,13 @@ json_t *rg_flag_state_json(const rg_flag *f, const char *env, const rg_flag_over
 	json_decref(targets);
 	json_decref(def);
 	json_decref(val);
+	char at[40];
+	if (s.override)
+		rg_time_format_iso(s.override->at, at, sizeof at);
+	/* times as the rest of the API gives them: ISO-8601 "at", raw "at_ms" */
 	if (o && s.override &&
-	    json_object_update_new(o, json_pack("{s:s, s:s, s:I, s:I}", "actor", s.override->actor,
-						"reason", s.override->reason, "at",
+	    json_object_update_new(o, json_pack("{s:s, s:s, s:s, s:I, s:I}", "actor", s.override->actor,
+						"reason", s.override->reason, "at", at, "at_ms",
 						(json_int_t)s.override->at, "run",
 						(json_int_t)s.override->run_id)) != 0) {
 		json_decref(o);

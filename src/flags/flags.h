@@ -77,7 +77,7 @@ bool rg_flag_etag_matches(const char *if_none_match, const char *etag);
 
 /* What `rollguard flags` shows of f in env: {"key","env","type","default",
  * "value","enabled","rollout","targets","source":"config"|"override"
- * ,"actor"?,"reason"?,"at"?,"run"?}; NULL when out of memory. */
+ * ,"actor"?,"reason"?,"at"? (ISO-8601),"at_ms"?,"run"?}; NULL when out of memory. */
 json_t *rg_flag_state_json(const rg_flag *f, const char *env, const rg_flag_override *ov);
 
 #endif
