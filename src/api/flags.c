@@ -22,7 +22,8 @@ static rg_err ofrep_fail(rg_reply *reply, unsigned status, const char *key, cons
 			 const char *details, rg_error *err)
 {
 	json_t *v = json_pack("{s:s, s:s}", "errorCode", code, "errorDetails", details);
-	if (v && key && json_object_set_new(v, "key", json_string(key)) != 0) {
+	/* A key that is no valid name may not even be UTF-8: it is not echoed. */
+	if (v && key && rg_name_valid(key) && json_object_set_new(v, "key", json_string(key)) != 0) {
 		json_decref(v);
 		v = NULL;
 	}
@@ -125,7 +126,11 @@ rg_err rg_api_ofrep_one(rg_api_ctx *ctx, const rg_request *req, const char *key,
 		rc = ofrep_fail(reply, in.status, key, in.code, in.details, err);
 	} else if (!f) {
 		char msg[160];
-		snprintf(msg, sizeof msg, "no flag '%.64s'", key);
+		if (rg_name_valid(key))
+			snprintf(msg, sizeof msg, "no flag '%s'", key);
+		else
+			snprintf(msg, sizeof msg, "no flag of that name (flag names are %s)",
+				 "letters, digits and . _ + -, at most 64");
 		rc = ofrep_fail(reply, 404, key, "FLAG_NOT_FOUND", msg, err);
 	} else {
 		rg_flag_override *ov = NULL;
@@ -238,6 +243,7 @@ rg_err rg_flag_state_parse(const char *s, bool *enabled, int *rollout, rg_error 
 	int64_t pct = 0;
 	char digits[8];
 	size_t n = s ? strlen(s) : 0;
+	rg_error ignored;
 	if (n && !strcmp(s, "on")) {
 		*enabled = true, *rollout = 100;
 		return RG_OK;
@@ -248,18 +254,16 @@ rg_err rg_flag_state_parse(const char *s, bool *enabled, int *rollout, rg_error 
 	}
 	if (n && s[n - 1] == '%')
 		n--;
-	if (n == 0 || n >= sizeof digits)
-		return rg_fail(err, RG_EINVAL, "state", "invalid flag state '%.32s' (use on, off or a "
-			       "percentage like 20%%)", s ? s : "");
-	memcpy(digits, s, n);
-	digits[n] = '\0';
-	rg_error e;
-	if (rg_parse_int(digits, 0, 100, "state", &pct, &e) && strcmp(digits, "0") != 0)
-		return rg_fail(err, RG_EINVAL, "state", "invalid flag state '%.32s' (use on, off or a "
-			       "percentage like 20%%)", s);
-	*enabled = true;
-	*rollout = (int)pct;
-	return RG_OK;
+	if (n > 0 && n < sizeof digits) {
+		memcpy(digits, s, n);
+		digits[n] = '\0';
+		if (!strcmp(digits, "0") || !rg_parse_int(digits, 0, 100, "state", &pct, &ignored)) {
+			*enabled = true, *rollout = (int)pct;
+			return RG_OK;
+		}
+	}
+	return rg_fail(err, RG_EINVAL, "state",
+		       "invalid flag state '%.32s' (use on, off or a percentage like 20%%)", s ? s : "");
 }
 
 static const rg_json_field set_fields[] = {
@@ -301,15 +305,16 @@ rg_err rg_api_flag_set(rg_api_ctx *ctx, const rg_request *req, const char *key,
 	const rg_flag *f = rg_name_valid(key) ? rg_config_flag(ctx->cfg, key) : NULL;
 	bool enabled = false;
 	int rollout = 0;
-	snprintf(reply->audit_target, sizeof reply->audit_target, "flag %.64s", key);
+	snprintf(reply->audit_target, sizeof reply->audit_target, "flag %s",
+		 rg_name_valid(key) ? key : "?");
 	snprintf(reply->audit_detail, sizeof reply->audit_detail, "%s: %s",
 		 rg_json_get_str(in, "state"), reason);
 	if (!rg_name_valid(env) || !rg_config_env(ctx->cfg, env))
 		rc = rg_fail(err, RG_EINVAL, "env", "unknown environment '%.64s'", env);
 	if (!rc)
 		snprintf(reply->audit_env, sizeof reply->audit_env, "%s", env);
-	if (!rc && !f)
-		rc = rg_fail(err, RG_ENOTFOUND, NULL, "no flag '%.64s'", key);
+	if (!rc && !f)   /* a name that is not valid may not be UTF-8: not echoed */
+		rc = rg_fail(err, RG_ENOTFOUND, NULL, "no flag '%s'", rg_name_valid(key) ? key : "?");
 	if (!rc)
 		rc = rg_flag_state_parse(rg_json_get_str(in, "state"), &enabled, &rollout, err);
 	if (!rc)

@@ -128,6 +128,9 @@ t_flags_ofrep_answers_and_errors() {
 	assert_eq 404 "$HTTP_CODE"
 	assert_eq FLAG_NOT_FOUND "$(json_get "$T/resp" .errorCode)"
 	assert_eq no-such-flag "$(json_get "$T/resp" .key)"
+	ofrep /ofrep/v1/evaluate/flags/%FF%FE '{"context":{"targetingKey":"u"}}'
+	assert_eq 404 "$HTTP_CODE" "a key that is not even UTF-8"
+	assert_eq FLAG_NOT_FOUND "$(json_get "$T/resp" .errorCode)"
 	ofrep /ofrep/v1/evaluate/flags/new-checkout '{"context":{}}'
 	assert_eq 400 "$HTTP_CODE"
 	assert_eq TARGETING_KEY_MISSING "$(json_get "$T/resp" .errorCode)"
@@ -196,6 +199,8 @@ t_flags_roles_cli_and_audit() {
 	assert_exit 2 rg flag set new-checkout --env staging sideways --reason "x"
 	assert_exit 2 rg flag set new-checkout --env staging on
 	assert_contains "$(cat "$T/err")" "missing --reason"
+	http POST /api/v1/flags/%FF '{"env":"staging","state":"on","reason":"x"}'
+	assert_eq 404 "$HTTP_CODE" "a key that is not even UTF-8"
 	assert_exit 4 rg flag set no-such --env staging on --reason "x"
 	assert_contains "$(cat "$T/err")" "no flag 'no-such'"
 	rg flags --env staging --json >"$T/flags.json"
