@@ -109,12 +109,6 @@ static bool ofrep_parse(const rg_api_ctx *ctx, const rg_request *req, ofrep_in *
 	return pick_env(ctx, req, context, in);
 }
 
-static rg_err overrides_of(rg_api_ctx *ctx, const char *env, rg_flag_override **ov, size_t *n,
-			   rg_error *err)
-{
-	return rg_store_flags_get(ctx->store, env, ov, n, err);
-}
-
 rg_err rg_api_ofrep_one(rg_api_ctx *ctx, const rg_request *req, const char *key,
 			rg_reply *reply, rg_error *err)
 {
@@ -135,7 +129,7 @@ rg_err rg_api_ofrep_one(rg_api_ctx *ctx, const rg_request *req, const char *key,
 	} else {
 		rg_flag_override *ov = NULL;
 		size_t n = 0;
-		rc = overrides_of(ctx, in.env, &ov, &n, err);
+		rc = rg_store_flags_get(ctx->store, in.env, &ov, &n, err);
 		if (!rc) {
 			rg_flag_result r;
 			rg_flag_eval(f, in.env, rg_flag_override_find(ov, n, key), in.targeting_key, &r);
@@ -177,7 +171,7 @@ rg_err rg_api_ofrep_bulk(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply
 	}
 	rg_flag_override *ov = NULL;
 	size_t n = 0;
-	rc = overrides_of(ctx, in.env, &ov, &n, err);
+	rc = rg_store_flags_get(ctx->store, in.env, &ov, &n, err);
 	if (!rc)
 		rc = rg_reply_json(reply, 200, bulk_json(ctx, &in, ov, n), err);
 	free(ov);
@@ -201,7 +195,7 @@ static rg_err env_flags(rg_api_ctx *ctx, const char *env, json_t *list, rg_error
 {
 	rg_flag_override *ov = NULL;
 	size_t n = 0;
-	rg_err rc = overrides_of(ctx, env, &ov, &n, err);
+	rg_err rc = rg_store_flags_get(ctx->store, env, &ov, &n, err);
 	for (size_t i = 0; !rc && i < ctx->cfg->n_flags; i++) {
 		const rg_flag *f = &ctx->cfg->flags[i];
 		if (json_array_append_new(list, rg_flag_state_json(f, env, rg_flag_override_find(ov, n, f->name))))
@@ -324,7 +318,7 @@ rg_err rg_api_flag_set(rg_api_ctx *ctx, const rg_request *req, const char *key,
 	rg_flag_override *ov = NULL;
 	size_t n = 0;
 	if (!rc)
-		rc = overrides_of(ctx, env, &ov, &n, err);
+		rc = rg_store_flags_get(ctx->store, env, &ov, &n, err);
 	rg_flag_override o;
 	memset(&o, 0, sizeof o);
 	if (!rc) {
