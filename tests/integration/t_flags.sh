@@ -232,3 +232,43 @@ YAML
 	assert_contains "$(cat "$T/out" "$T/err")" "rollguard.yaml:10:54: undefined flag 'new-chekout' (did you mean 'new-checkout'?)"
 	assert_contains "$(cat "$T/out" "$T/err")" "rollguard.yaml:12:43: unknown environment 'prodution' (did you mean 'production'?)"
 }
+
+flag_reason_is() { # ENV REASON — the OFREP reason of new-checkout for user-1 in ENV
+	ofrep /ofrep/v1/evaluate/flags/new-checkout "{\"context\":{\"targetingKey\":\"user-1\",\"env\":\"$1\"}}"
+	[ "$(json_get "$T/resp" .reason)" = "$2" ]
+}
+
+t_flags_a_rule_trigger_disables_too() {
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  staging: { monitor: 5m }
+  production: {}
+deploy:
+  - name: app
+    run: @DIR@/mark app
+triggers:
+  - { name: errors, command: "cat @DIR@/errors", above: 5, every: 200ms, severity: P0, disable_flag: new-checkout }
+flags:
+  new-checkout: { default: false, envs: { staging: {}, production: {} } }
+YAML
+	echo 0 >"$T/errors"
+	rg_start
+	APP_TOKEN=$(rg_admin_token)
+	local id
+	id=$(deploy_start v1 staging)
+	wait_for -t 20 run_state_is "$id" monitoring || fail "run $id never reached monitoring"
+	flag_reason_is staging STATIC || fail "new-checkout should be on: $(cat "$T/resp")"
+	echo 12 >"$T/errors"
+	wait_for -t 20 flag_reason_is staging DISABLED || fail "the rule never turned the flag off"
+	# P0 would roll back; with disable_flag the release stays, and only
+	# the run's environment is touched
+	assert_eq monitoring "$(run_state "$id")"
+	flag_reason_is production STATIC || fail "production's flag should be untouched: $(cat "$T/resp")"
+	assert_contains "$(rg show "$id")" "disable-flag"
+	rg abort "$id" >/dev/null
+	assert_run_ends "$id" aborted
+}
