@@ -145,6 +145,12 @@ static const rg_trigger *trigger_named(const rg_config *cfg, const char *name)
 	return NULL;
 }
 
+/* The release under watch: the new one, or the restored one after a rollback. */
+static const char *watched_version(const rg_active *a)
+{
+	return reverse(a) ? a->plan.target : a->run.version;
+}
+
 /* The override that turns f off in the run's environment, written with the
  * decision and its event in one transaction: the OFREP answers read the
  * store, so the commit is the moment applications see the flag off. A
@@ -179,7 +185,7 @@ static void disable_flag(rg_active *a, rg_decision *d, const rg_flag *f)
 	o.at = rg_now_ms();
 	char msg[700];
 	snprintf(msg, sizeof msg, "flag '%s' turned off in %s by trigger '%s'; release %s stays",
-		 f->name, a->run.env, d->trigger, a->run.version);
+		 f->name, a->run.env, d->trigger, watched_version(a));
 	if (rg_store_begin(s, &err) || rg_store_decision_put(s, a->run.id, d, &err) ||
 	    rg_store_flag_put(s, &o, &err) ||
 	    rg_store_event_add(s, a->run.id, "flag_disabled", NULL, msg, &err) ||
@@ -200,8 +206,7 @@ void rg_decide_trigger(rg_active *a, rg_decision *d, const rg_trigger *t, const 
 	if (t->disable_flag) {
 		snprintf(d->action, sizeof d->action, "%s", action_names[ACT_DISABLE_FLAG]);
 		snprintf(d->reason, sizeof d->reason, "%s; turning flag '%s' off in %s, release %s stays",
-			 what, t->disable_flag, a->run.env,
-			 reverse(a) ? a->plan.target : a->run.version);
+			 what, t->disable_flag, a->run.env, watched_version(a));
 	} else {
 		rg_decide_reason(a, d, a->eng->cfg->actions[t->severity], what);
 	}
