@@ -233,6 +233,28 @@ act "9. Who did what: the audit log, chained entry to entry"
 rollguard audit -c "$demo/rollguard.yaml" --limit 6
 rollguard audit verify -c "$demo/rollguard.yaml" || die "the audit log's chain is broken"
 
+# ---- the flag scene: partial rollback by feature flag (runbook procedure 4),
+# in staging so that production's story below stays as it was.
+act "10. A feature behind a flag: an application reads new-checkout over OFREP; its check breaks during a staging deploy"
+flag_token=$("$rg" token create checkout-app --role flags --env staging -c "$demo/rollguard.yaml" | tail -n 1)
+ofrep_ask() {
+	curl -fsS -m 2 -H "Authorization: Bearer $flag_token" -H 'Content-Type: application/json' \
+		-d '{"context":{"targetingKey":"user-42"}}' "$ROLLGUARD_URL/ofrep/v1/evaluate/flags/new-checkout"
+}
+echo "the application asks: $(ofrep_ask)"
+mkdir -p "$demo/.rollguard/demo-run/staging"
+: >"$demo/.rollguard/demo-run/staging/checkout-broken"
+rollguard deploy v1.0.0 --env staging --wait || die "v1.0.0 should go live in staging: a flag is turned off, nothing is rolled back"
+staged=$("$rg" history --env staging --limit 1 --json | json_flat | json_get id)
+answer=$(ofrep_ask)
+echo "the application asks again: $answer"
+case $answer in *'"reason":"DISABLED"'*) ;; *) die "new-checkout should be off in staging: $answer" ;; esac
+event_with "$staged" "turned off"
+rollguard flags --env staging
+rm -f "$demo/.rollguard/demo-run/staging/checkout-broken"
+rollguard flag set new-checkout --env staging on --reason "demo: checkout fixed" >/dev/null
+echo "fixed, and back on by hand: $(ofrep_ask)"
+
 # The story happened only if v1.0.0 is the live release and v1.1.0's run
 # ended rolled back.
 status=$("$rg" status --env production --json | json_flat)

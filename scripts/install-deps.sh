@@ -22,6 +22,9 @@ PACKAGES=(
 	prometheus openssl
 	# Alertmanager posting alerts with a bearer token (t_alertmanager.sh)
 	prometheus-alertmanager
+	# node runs a real OpenFeature application against the OFREP endpoints
+	# (t_flags.sh, bench/flags.sh); its npm packages: node_packages below
+	nodejs
 )
 # Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
 BENCH_PACKAGES=()
@@ -32,12 +35,34 @@ elif [ -n "${1:-}" ]; then
 	exit 2
 fi
 
+# The npm packages the tests run (tests/node/package.json, pinned by its
+# package-lock.json), installed into tests/node/node_modules only — never
+# globally — and again only when the lock file changed since.
+node_packages() {
+	local dir
+	dir="$(cd "$(dirname "$0")/.." && pwd)/tests/node"
+	if [ -f "$dir/node_modules/.package-lock.json" ] &&
+		[ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		return 0
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "error: npm is missing (the OpenFeature client of the flag tests needs it);" \
+			"install Node.js 20 or later with npm" >&2
+		return 1
+	fi
+	echo "installing the npm packages of tests/node"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
 	[ "$status" = "install ok installed" ] || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	node_packages
+	exit
+fi
 
 install=(apt-get install -y --no-install-recommends "${missing[@]}")
 if [ "$(id -u)" -ne 0 ]; then
@@ -52,3 +77,4 @@ echo "installing: ${missing[*]}"
 # mirror is unreachable the install below still works from a warm cache.
 apt-get update -qq || echo "warning: apt-get update failed; trying the cached lists" >&2
 DEBIAN_FRONTEND=noninteractive "${install[@]}" </dev/null
+node_packages

@@ -37,6 +37,8 @@ static const struct command {
 	{ "backups",  cmd_backups,  NEEDS_SERVER },
 	{ "backup",   cmd_backup,   0 },
 	{ "config",   cmd_config,   NEEDS_SERVER },
+	{ "flags",    cmd_flags,    NEEDS_SERVER },
+	{ "flag",     cmd_flag,     NEEDS_SERVER },
 	{ "token",    cmd_token,    0 },
 	{ "audit",    cmd_audit,    0 },
 	{ "version",  cmd_version,  0 },

@@ -11,6 +11,7 @@
 #include "api/access.h"
 #include "api/alerts.h"
 #include "api/configdiff.h"
+#include "api/flags.h"
 #include "auth/audit.h"
 #include "api/metrics.h"
 #include "api/request.h"
@@ -58,6 +59,8 @@ static rg_err h_audit(rg_api_ctx *, const rg_request *, const rg_route_match *, 
 		      rg_error *);
 static rg_err h_alerts(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		       rg_error *);
+static rg_err h_flags(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+		      rg_error *);
 
 /* The whole API in one table. In patterns, {id} is one path segment holding
  * a positive run id and {name} one non-empty segment. query lists the
@@ -92,6 +95,10 @@ static const struct route {
 	{ "run_approve", "POST", "/api/v1/runs/{id}/approve",          "",          RG_PERM_APPROVE,  h_answer,   NULL },
 	{ "run_reject",  "POST", "/api/v1/runs/{id}/reject",           "",          RG_PERM_APPROVE,  h_answer,   NULL },
 	{ "alerts",      "POST", "/api/v1/alerts",                     "",          RG_PERM_ALERT,    h_alerts,   NULL },
+	{ "flags",       "GET",  "/api/v1/flags",                      "env",       RG_PERM_FLAGS,    h_flags,    NULL },
+	{ "flag_set",    "POST", "/api/v1/flags/{name}",               "",          RG_PERM_FLAG_SET, h_flags,    NULL },
+	{ "ofrep_one",   "POST", "/ofrep/v1/evaluate/flags/{name}",    "",          RG_PERM_FLAGS,    h_flags,    NULL },
+	{ "ofrep_bulk",  "POST", "/ofrep/v1/evaluate/flags",           "",          RG_PERM_FLAGS,    h_flags,    NULL },
 #undef PUBLIC
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -830,6 +837,21 @@ static rg_err h_alerts(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	return rg_api_alerts(ctx, req, reply, err);
 }
 
+/* ---- handlers: feature flags (api/flags.c) ------------------------------------ */
+
+static rg_err h_flags(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+		      rg_reply *reply, rg_error *err)
+{
+	const char *name = routes[m->index].name;
+	if (!strcmp(name, "flags"))
+		return rg_api_flags_list(ctx, req, query_get(req, "env"), reply, err);
+	if (!strcmp(name, "flag_set"))
+		return rg_api_flag_set(ctx, req, m->step, reply, err);
+	if (!strcmp(name, "ofrep_one"))
+		return rg_api_ofrep_one(ctx, req, m->step, reply, err);
+	return rg_api_ofrep_bulk(ctx, req, reply, err);
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 void rg_request_log_text(char *out, size_t size, const char *s)
@@ -878,7 +900,11 @@ void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply)
 		rc = r->fn(ctx, &admitted, &m, reply, &err);
 	if (rc)
 		reply_failure(&admitted, rc, &err, reply);
-	rg_access_audit(ctx, &admitted, r->name, reply, &err);
+	/* OFREP evaluations are reads sent as POST, asked by applications on
+	 * every request they serve: an audit row (and an fsync) each would
+	 * flood the log with nothing anyone decided. */
+	if (r->perm != RG_PERM_FLAGS)
+		rg_access_audit(ctx, &admitted, r->name, reply, &err);
 }
 
 static void reply_failure(const rg_request *req, rg_err rc, const rg_error *err, rg_reply *reply)

@@ -50,6 +50,7 @@ typedef struct rg_reply {
 	size_t body_len;
 	char allow[32];                /* Allow header (405), "" if none */
 	char location[64];             /* Location header (201), "" if none */
+	char etag[48];                 /* ETag header, "" if none */
 	struct MHD_Response *stream;   /* SSE response; the reply owns one reference */
 	/* What the audit log says a write acted on, set by its handler. */
 	char audit_env[RG_NAME_MAX + 8];

@@ -207,6 +207,8 @@ static rg_err add_headers(struct MHD_Response *r, const rg_reply *reply)
 		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, reply->allow);
 	if (ok && reply->location[0])
 		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, reply->location);
+	if (ok && reply->etag[0])
+		ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, reply->etag);
 	return ok ? RG_OK : RG_ENOMEM;
 }
 

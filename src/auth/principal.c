@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const role_names[] = {
-	"viewer", "deployer", "approver", "oncall", "alerts", "admin",
+	"viewer", "deployer", "approver", "oncall", "alerts", "admin", "flags",
 };
 #define N_ROLES (sizeof role_names / sizeof role_names[0])
 
@@ -14,6 +14,7 @@ static const char *const permission_names[RG_PERM_COUNT] = {
 	[RG_PERM_ROLLBACK] = "rollback", [RG_PERM_CONTROL] = "control",
 	[RG_PERM_APPROVE] = "approve",   [RG_PERM_EMERGENCY] = "emergency",
 	[RG_PERM_ALERT] = "alert",       [RG_PERM_TOKENS] = "tokens",
+	[RG_PERM_FLAGS] = "read flags",  [RG_PERM_FLAG_SET] = "set flags",
 };
 
 /* Which roles grant each permission. Reading comes with every role that
@@ -28,6 +29,12 @@ static const unsigned granted_by[RG_PERM_COUNT] = {
 	[RG_PERM_EMERGENCY] = RG_ROLE_ONCALL,
 	[RG_PERM_ALERT] = RG_ROLE_ALERTS,
 	[RG_PERM_TOKENS] = 0,
+	/* An application's token (flags) reads flags and nothing else; every
+	 * role that reads runs reads flags too. Changing one is a deployer's
+	 * act, or on-call's turning a feature off at night. */
+	[RG_PERM_FLAGS] = RG_ROLE_VIEWER | RG_ROLE_DEPLOYER | RG_ROLE_APPROVER | RG_ROLE_ONCALL |
+			  RG_ROLE_FLAGS,
+	[RG_PERM_FLAG_SET] = RG_ROLE_DEPLOYER | RG_ROLE_ONCALL,
 };
 
 unsigned rg_role_parse(const char *name)
@@ -57,7 +64,7 @@ rg_err rg_roles_parse(const char *list, unsigned *roles, rg_error *err)
 		if (!bit)
 			return rg_fail(err, RG_EINVAL, "role",
 				       "unknown role '%.*s' (roles: viewer, deployer, approver, "
-				       "oncall, alerts, admin)", (int)(n > 40 ? 40 : n), p);
+				       "oncall, alerts, admin, flags)", (int)(n > 40 ? 40 : n), p);
 		*roles |= bit;
 		if (!p[n])
 			return RG_OK;

@@ -13,10 +13,12 @@
 #include "util/err.h"
 #include "util/names.h"
 
-/* Roles, as bits. viewer: every read. deployer: deploy, rollback, pause,
- * resume, promote, abort. approver: approve, reject. oncall: emergency
- * deploys and rollbacks. alerts: POST /api/v1/alerts only. admin: tokens,
- * and everything else. */
+/* Roles, as bits. viewer: every read, flags included. deployer: deploy,
+ * rollback, pause, resume, promote, abort, flag set. approver: approve,
+ * reject. oncall: emergency deploys and rollbacks, flag set. alerts: POST
+ * /api/v1/alerts only. flags: reading flags only (OFREP and GET
+ * /api/v1/flags) — the token an application holds. admin: tokens, and
+ * everything else. */
 enum {
 	RG_ROLE_VIEWER   = 1u << 0,
 	RG_ROLE_DEPLOYER = 1u << 1,
@@ -24,8 +26,9 @@ enum {
 	RG_ROLE_ONCALL   = 1u << 3,
 	RG_ROLE_ALERTS   = 1u << 4,
 	RG_ROLE_ADMIN    = 1u << 5,
+	RG_ROLE_FLAGS    = 1u << 6,
 };
-#define RG_ROLE_ALL 0x3fu
+#define RG_ROLE_ALL 0x7fu
 
 /* What a request wants to do; each route names one. */
 typedef enum rg_permission {
@@ -37,6 +40,8 @@ typedef enum rg_permission {
 	RG_PERM_EMERGENCY,    /* a deploy or rollback with "emergency": true */
 	RG_PERM_ALERT,        /* POST /alerts */
 	RG_PERM_TOKENS,       /* token administration */
+	RG_PERM_FLAGS,        /* reading flags: OFREP evaluations, GET /flags */
+	RG_PERM_FLAG_SET,     /* turning a flag on, off or to a rollout */
 	RG_PERM_COUNT
 } rg_permission;
 

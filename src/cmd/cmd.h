@@ -25,6 +25,8 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_reject(int argc, char **argv);
+int cmd_flags(int argc, char **argv);
+int cmd_flag(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_backups(int argc, char **argv);
 int cmd_backup(int argc, char **argv);

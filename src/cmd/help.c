@@ -16,7 +16,7 @@ enum {
 	OPT_FORCE = 1 << 8, OPT_OVERWRITE = 1 << 9, OPT_CONFIG = 1 << 10, OPT_INIT_CONFIG = 1 << 11,
 	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15,
 	OPT_EMERGENCY = 1 << 16, OPT_SKIP_MONITOR = 1 << 17, OPT_COMMENT = 1 << 18,
-	OPT_REJECT_REASON = 1 << 19,
+	OPT_REJECT_REASON = 1 << 19, OPT_FLAG_REASON = 1 << 20,
 };
 
 /* Options that may stand more than once: each value is kept (--env, for a
@@ -41,6 +41,7 @@ static const struct option_doc {
 	{ OPT_TO, "to", 0, "VERSION", "the release to put back (default: the last known good one)" },
 	{ OPT_REASON, "reason", 0, "TEXT", "why, for the timeline and the incident" },
 	{ OPT_REJECT_REASON, "reason", 0, "TEXT", "why not, for the timeline (required)" },
+	{ OPT_FLAG_REASON, "reason", 0, "TEXT", "why, for the audit log (required)" },
 	{ OPT_EMERGENCY, "emergency", 0, NULL, "skip the approval gates (oncall role; needs --reason)" },
 	{ OPT_SKIP_MONITOR, "skip-monitor", 0, NULL, "with --emergency: no monitor window after the steps" },
 	{ OPT_COMMENT, "comment", 0, "TEXT", "a note kept with the approval" },
@@ -50,18 +51,19 @@ static const struct option_doc {
 	{ OPT_WAIT, "wait", 0, NULL, "follow the run until it ends; exit 0 only if it succeeded" },
 	{ OPT_WATCH, "watch", 0, NULL, "follow the run in progress until it ends" },
 	{ OPT_JSON, "json", 0, NULL, "print the server's JSON instead of text" },
-	{ OPT_ROLE, "role", 0, "ROLE[,ROLE]", "viewer, deployer, approver, oncall, alerts, admin" },
+	{ OPT_ROLE, "role", 0, "ROLE[,ROLE]", "viewer, deployer, approver, oncall, alerts, admin, flags" },
 	{ OPT_TOKEN_ENV, "env", 0, "E", "limit the token to E (repeat for more; default: every one)" },
 	{ OPT_EXPIRES, "expires", 0, "D", "the token stops working after D (e.g. 90d, 12h)" },
 };
 
-enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_PEOPLE, G_ABOUT };
+enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_FLAGS, G_PEOPLE, G_ABOUT };
 
 static const char *const group_names[] = {
 	[G_SETUP] = "set up and run the controller",
 	[G_RELEASE] = "release",
 	[G_READ] = "look",
 	[G_CONTROL] = "steer a run in progress",
+	[G_FLAGS] = "feature flags",
 	[G_PEOPLE] = "people: tokens and the audit log",
 	[G_ABOUT] = "about rollguard",
 };
@@ -182,6 +184,21 @@ static const struct help {
 	  "release). Values of keys that look secret, or are listed in secret_keys,\n"
 	  "and values of known secrets are shown as ***.",
 	  OPT_ENV | OPT_JSON | OPT_CONFIG, OPT_ENV, 1, 3, { "diff", "FROM", "TO" } },
+	{ "flags", G_FLAGS, "flags [--env E] [--json] [-c FILE]", "feature flags and how each stands",
+	  "Lists every flag of rollguard.yaml in each environment (or in E): its\n"
+	  "type, the value served when on and its default, whether it is enabled and\n"
+	  "to what share of targeting keys, and whether that comes from the config or\n"
+	  "from an override (a 'flag set' or a trigger's disable_flag: who, when, why).",
+	  OPT_ENV | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	{ "flag", G_FLAGS, "flag set KEY --env E on|off|PERCENT --reason TEXT [--json] [-c FILE]",
+	  "turn a flag on, off or to a rollout",
+	  "Turns flag KEY on (everyone), off (everyone gets its default) or on for\n"
+	  "PERCENT of targeting keys (e.g. 20%) in environment E, at once: the next\n"
+	  "evaluation an application asks for sees it. Needs the deployer or oncall\n"
+	  "role; the change and its reason are in the audit log. It stays until the\n"
+	  "next 'flag set', whatever rollguard.yaml says.",
+	  OPT_ENV | OPT_FLAG_REASON | OPT_JSON | OPT_CONFIG, OPT_ENV | OPT_FLAG_REASON, 3, 3,
+	  { "set", "KEY", "on|off|PERCENT" } },
 	{ "token", G_PEOPLE,
 	  "token create NAME --role ROLE[,ROLE] [--env E]... [--expires D] [-c FILE]\n"
 	  "         token list [--json] [-c FILE] | token revoke NAME [-c FILE]",
@@ -320,6 +337,7 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_TO: a->to = value; break;
 	case OPT_REASON: a->reason = value; break;
 	case OPT_REJECT_REASON: a->reason = value; break;
+	case OPT_FLAG_REASON: a->reason = value; break;
 	case OPT_COMMENT: a->comment = value; break;
 	case OPT_EMERGENCY: a->emergency = true; break;
 	case OPT_SKIP_MONITOR: a->skip_monitor = true; break;

@@ -194,6 +194,7 @@ static void release_checks_triggers(rg_config *cfg)
 		free(t->metric);
 		free(t->query);
 		free(t->command);
+		free(t->disable_flag);
 	}
 	free(cfg->triggers);
 }
@@ -218,6 +219,7 @@ void rg_config_release(rg_config *cfg)
 		rg_gate_release(&cfg->action_gates[s]);
 	rg_gate_release(&cfg->hold_gate);
 	rg_server_cfg_release(cfg);
+	rg_flags_cfg_release(cfg);
 	memset(cfg, 0, sizeof *cfg);
 }
 

@@ -189,8 +189,37 @@ typedef struct rg_trigger {
 	bool promote_on_pass; /* analysis: a pass ends the traffic pause early */
 	int64_t window_ms;    /* metric (built-in proxy): sliding window; default 60s, at most 60s */
 	rg_severity severity; /* default P1 */
+	char *disable_flag;   /* a flag of `flags:`: firing turns it off in the run's
+	                         environment instead of the severity's action; NULL = none */
 	int line, col;
 } rg_trigger;
+
+/* `flags:` — feature flags served to applications over OFREP (flags/flags.h).
+ * A flag's values are kept as JSON text of one type: the value when off
+ * (`default`) and the value when on (`value`; true for a boolean flag). */
+typedef enum { RG_FLAG_BOOL = 0, RG_FLAG_STRING, RG_FLAG_NUMBER } rg_flag_type;
+
+/* How a flag stands in one environment, as written (a stored override from
+ * `rollguard flag set` or a trigger replaces enabled and rollout). */
+typedef struct rg_flag_env {
+	char *env;            /* an environment of `environments:` */
+	bool enabled;         /* default true */
+	int rollout;          /* percent of targeting keys that get the value, 0..100; default 100 */
+	char **targets;       /* targeting keys that always get the value while enabled */
+	size_t n_targets;
+	int line, col;
+} rg_flag_env;
+
+typedef struct rg_flag {
+	char *name;           /* rg_name_valid */
+	rg_flag_type type;
+	char *off_json;       /* `default`, as JSON text: "false", "\"classic\"", "3" */
+	char *on_json;        /* `value`, as JSON text */
+	char *description;    /* optional */
+	rg_flag_env *envs;    /* environments not listed serve the default (reason DEFAULT) */
+	size_t n_envs;
+	int line, col;
+} rg_flag;
 
 /* `alerts:` — firing alerts posted to POST /api/v1/alerts (Alertmanager's
  * webhook payload or rollguard's small form) fire a trigger of the
@@ -240,6 +269,8 @@ typedef struct rg_config {
 	rg_gate action_gates[RG_SEV_COUNT];
 	rg_gate hold_gate;    /* on_insufficient_data: hold (required 1, approval_timeout) */
 	rg_alerts_cfg alerts;
+	rg_flag *flags;
+	size_t n_flags;
 } rg_config;
 
 /* One problem found while loading: printed as "FILE:LINE:COL: message". */
@@ -265,6 +296,9 @@ void rg_diags_print(FILE *to, const char *path, const rg_diags *d);
 const rg_env *rg_config_env(const rg_config *cfg, const char *name);
 const rg_check *rg_config_check(const rg_config *cfg, const char *name);
 const rg_step *rg_config_step(const rg_config *cfg, const char *name);
+const rg_flag *rg_config_flag(const rg_config *cfg, const char *name);
+/* The flag's settings for env as written; NULL when env is not listed. */
+const rg_flag_env *rg_flag_env_of(const rg_flag *f, const char *env);
 
 const char *rg_severity_name(rg_severity s);   /* "P0" … */
 

@@ -109,6 +109,8 @@ void rg_ld_pipeline(rg_loader *l, const rg_ynode *seq, bool rollback,
 void rg_ld_traffic(rg_loader *l, const rg_ynode *v, const rg_step *pipeline,
 		   size_t n_before, rg_traffic *t);                   /* traffic.c */
 void rg_ld_triggers(rg_loader *l, const rg_ynode *seq);               /* triggers.c */
+void rg_ld_flags(rg_loader *l, const rg_ynode *map);                  /* flags.c */
+void rg_flags_cfg_release(rg_config *cfg);                            /* flags.c */
 /* min_requests, max_key ("max_pause", "max_monitor"), on_insufficient_data
  * of map, for a wait of base_ms (evidence.c). */
 void rg_ld_evidence(rg_loader *l, const rg_ynode *map, const char *max_key, const char *base_key,

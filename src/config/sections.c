@@ -13,7 +13,7 @@
 
 static const char *const top_keys[] = { "service", "server",   "environments", "deploy",
 					"rollback", "checks", "metrics", "triggers",
-					"actions", "alerts", NULL };
+					"actions", "alerts", "flags", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
 					"on_insufficient_data", "approvals", "config_files",
@@ -178,6 +178,8 @@ void rg_ld_config(rg_loader *l, const rg_ynode *root)
 		rg_ld_checks(l, rg_ld_value(root, "checks"));
 	load_pipeline(l, root, "deploy");
 	load_pipeline(l, root, "rollback");
+	if (rg_ld_value(root, "flags"))   /* before triggers: disable_flag names one */
+		rg_ld_flags(l, rg_ld_value(root, "flags"));
 	if (rg_ld_value(root, "triggers"))
 		rg_ld_triggers(l, rg_ld_value(root, "triggers"));
 	rg_ld_actions(l, root);

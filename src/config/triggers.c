@@ -14,7 +14,7 @@
 static const char *const trigger_keys[] = {
 	"name",  "check", "metric", "query",      "command", "analysis",      "every",    "failures",
 	"above", "below", "for",    "on_no_data", "window",  "alpha",         "beta",     "latency_bound",
-	"min_effect", "promote_on_pass", "severity", NULL
+	"min_effect", "promote_on_pass", "severity", "disable_flag", NULL
 };
 /* Indexed by rg_trigger_kind. */
 static const char *const trigger_kinds[] = { "check", "metric", "query", "command", "analysis",
@@ -50,7 +50,8 @@ static void foreign_keys(rg_loader *l, const rg_ynode *v, rg_trigger_kind kind)
 		const rg_ynode *k = v->kids[i];
 		if (k->type != RG_YSCALAR || !listed(trigger_keys, k->text) ||
 		    listed(trigger_kinds, k->text) || !strcmp(k->text, "name") ||
-		    !strcmp(k->text, "severity") || listed(own, k->text))
+		    !strcmp(k->text, "severity") || !strcmp(k->text, "disable_flag") ||
+		    listed(own, k->text))
 			continue;
 		rg_problem(l, k, "'%s' is not valid in %s %s trigger", k->text,
 			   kind == RG_TRIGGER_ANALYSIS ? "an" : "a", trigger_kinds[kind]);
@@ -254,6 +255,24 @@ static void load_analysis(rg_loader *l, const rg_ynode *v, rg_trigger *t)
 	load_batch_interval(l, v, t);
 }
 
+/* disable_flag: the partial rollback of a feature (runbook procedure 4);
+ * the flag must be one of `flags:` (read before triggers). */
+static void load_disable_flag(rg_loader *l, const rg_ynode *v, rg_trigger *t)
+{
+	const rg_config *cfg = l->cfg;
+	if (!rg_ld_string(l, v, "disable_flag", &t->disable_flag) || !t->disable_flag ||
+	    rg_config_flag(cfg, t->disable_flag))
+		return;
+	const char **defined = rg_ld_calloc(l, cfg->n_flags + 1, sizeof *defined);
+	if (!defined)
+		return;
+	for (size_t i = 0; i < cfg->n_flags; i++)
+		defined[i] = cfg->flags[i].name ? cfg->flags[i].name : "";
+	rg_ld_undefined(l, rg_ld_value(v, "disable_flag"), "undefined flag", t->disable_flag,
+			defined);
+	free(defined);
+}
+
 static void load_trigger(rg_loader *l, const rg_ynode *v, rg_trigger *t,
 			 const rg_trigger *earlier, size_t n_earlier)
 {
@@ -269,6 +288,7 @@ static void load_trigger(rg_loader *l, const rg_ynode *v, rg_trigger *t,
 	rg_ld_check_keys(l, v, "in trigger", trigger_keys);
 	load_name(l, v, t, earlier, n_earlier);
 	rg_ld_severity(l, v, "severity", &t->severity);
+	load_disable_flag(l, v, t);
 	char what[96];
 	if (t->name)
 		snprintf(what, sizeof what, "trigger '%s'", t->name);

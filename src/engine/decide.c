@@ -11,6 +11,11 @@
  *                            rejects (go on), or its timeout passes
  *                            (roll back);
  *   notify                   recorded, nothing else.
+ * A trigger with disable_flag decides "disable-flag" instead, whatever its
+ * severity: the flag is turned off in the run's environment (an override
+ * stored with the decision), the release stays and the watch goes on — the
+ * partial rollback of runbook procedure 4. It is taken in a post-rollback
+ * window too: turning a feature off is always the safe direction.
  * In a rollback's post-rollback window nothing rolls back again: the run is
  * marked (the restored release is unhealthy). Every decision is stored. */
 #include "engine/engine_internal.h"
@@ -19,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flags/flags.h"
 #include "util/duration.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -57,6 +63,7 @@ typedef enum decision_action {
 	ACT_HALT,
 	ACT_HOLD,
 	ACT_PROMOTE,
+	ACT_DISABLE_FLAG,
 	ACT_COUNT
 } decision_action;
 
@@ -64,6 +71,7 @@ static const char *const action_names[ACT_COUNT] = {
 	[ACT_ROLLBACK] = "rollback", [ACT_ROLLBACK_AFTER_APPROVAL] = "rollback-after-approval",
 	[ACT_NOTIFY] = "notify",     [ACT_HALT] = "halt",
 	[ACT_HOLD] = "hold",         [ACT_PROMOTE] = "promote",
+	[ACT_DISABLE_FLAG] = "disable-flag",
 };
 
 static decision_action action_of(const rg_decision *d)
@@ -129,10 +137,95 @@ static void restored_unhealthy(rg_active *a, rg_decision *d)
 	rg_reverse_finish(a, warning, d);
 }
 
+static const rg_trigger *trigger_named(const rg_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_triggers; i++)
+		if (cfg->triggers[i].name && strcmp(cfg->triggers[i].name, name) == 0)
+			return &cfg->triggers[i];
+	return NULL;
+}
+
+/* The release under watch: the new one, or the restored one after a rollback. */
+static const char *watched_version(const rg_active *a)
+{
+	return reverse(a) ? a->plan.target : a->run.version;
+}
+
+/* The override that turns f off in the run's environment, written with the
+ * decision and its event in one transaction: the OFREP answers read the
+ * store, so the commit is the moment applications see the flag off. A
+ * flag already off is left alone (the trigger fires again while the
+ * feature stays broken; one decision says it). */
+static void disable_flag(rg_active *a, rg_decision *d, const rg_flag *f)
+{
+	rg_store *s = a->eng->store;
+	uint64_t t0 = uv_hrtime();
+	rg_flag_override *ov = NULL, o;
+	size_t n = 0;
+	rg_error err;
+	if (rg_store_flags_get(s, a->run.env, &ov, &n, &err)) {
+		rg_warn("run %lld: flag '%s' cannot be read: %s", (long long)a->run.id, f->name, err.message);
+		return;
+	}
+	rg_flag_setting st;
+	rg_flag_setting_of(f, a->run.env, rg_flag_override_find(ov, n, f->name), &st);
+	free(ov);
+	if (!st.listed || !st.enabled) {
+		rg_debug("run %lld: trigger '%s': flag '%s' is already off in %s", (long long)a->run.id,
+			 d->trigger, f->name, a->run.env);
+		return;
+	}
+	memset(&o, 0, sizeof o);
+	snprintf(o.env, sizeof o.env, "%s", a->run.env);
+	snprintf(o.key, sizeof o.key, "%s", f->name);
+	snprintf(o.actor, sizeof o.actor, "trigger:%s", d->trigger);
+	snprintf(o.reason, sizeof o.reason, "%s", d->reason);
+	o.rollout = st.rollout;
+	o.run_id = a->run.id;
+	o.at = rg_now_ms();
+	char msg[700];
+	snprintf(msg, sizeof msg, "flag '%s' turned off in %s by trigger '%s'; release %s stays",
+		 f->name, a->run.env, d->trigger, watched_version(a));
+	if (rg_store_begin(s, &err) || rg_store_decision_put(s, a->run.id, d, &err) ||
+	    rg_store_flag_put(s, &o, &err) ||
+	    rg_store_event_add(s, a->run.id, "flag_disabled", NULL, msg, &err) ||
+	    rg_store_commit(s, &err)) {
+		rg_store_abandon(s);
+		rg_warn("run %lld: flag '%s' could not be turned off (it fires again on the next "
+			"breach): %s", (long long)a->run.id, f->name, err.message);
+		return;
+	}
+	rg_info("run %lld: %s (%.2f ms from the trigger to the stored override)",
+		(long long)a->run.id, msg, (double)(uv_hrtime() - t0) / 1e6);
+	rg_engine_notify(a->eng, a->run.id);
+	rg_decide_published(a, d);
+}
+
+void rg_decide_trigger(rg_active *a, rg_decision *d, const rg_trigger *t, const char *what)
+{
+	if (t->disable_flag) {
+		snprintf(d->action, sizeof d->action, "%s", action_names[ACT_DISABLE_FLAG]);
+		snprintf(d->reason, sizeof d->reason, "%s; turning flag '%s' off in %s, release %s stays",
+			 what, t->disable_flag, a->run.env, watched_version(a));
+	} else {
+		rg_decide_reason(a, d, a->eng->cfg->actions[t->severity], what);
+	}
+	rg_decide(a, d, NULL);
+}
+
 void rg_decide(rg_active *a, rg_decision *d, rg_step_run *failed)
 {
 	if (!d->window[0])
 		rg_decide_window(a, d->window, sizeof d->window);
+	if (action_of(d) == ACT_DISABLE_FLAG) {
+		const rg_trigger *t = trigger_named(a->eng->cfg, d->trigger);
+		const rg_flag *f = t ? rg_config_flag(a->eng->cfg, t->disable_flag) : NULL;
+		if (f)
+			return disable_flag(a, d, f);
+		rg_error_log("BUG: decision disable-flag of trigger '%s' names no flag; recording it",
+			     d->trigger);
+		return record(a, d);
+	}
 	if (reverse(a))
 		return restored_unhealthy(a, d);
 	switch (action_of(d)) {
@@ -144,6 +237,7 @@ void rg_decide(rg_active *a, rg_decision *d, rg_step_run *failed)
 		return rg_gate_hold(a, d);
 	case ACT_HALT:
 		return rg_forward_halt(a, d, failed);
+	case ACT_DISABLE_FLAG:   /* taken above */
 	case ACT_ROLLBACK:
 	case ACT_COUNT:
 		break;

@@ -393,6 +393,9 @@ void rg_decide(rg_active *a, rg_decision *d, rg_step_run *failed);
 /* d->action and a one-sentence d->reason from what fired ("trigger 'x'
  * fired (P1): …") and the action. */
 void rg_decide_reason(rg_active *a, rg_decision *d, rg_action action, const char *what);
+/* A fired trigger t: d's action and reason from t (its disable_flag, else
+ * its severity through `actions:`), then rg_decide. */
+void rg_decide_trigger(rg_active *a, rg_decision *d, const rg_trigger *t, const char *what);
 /* Publishes d (RG_NEWS_DECISION) once its change is committed. */
 void rg_decide_published(rg_active *a, const rg_decision *d);
 /* "traffic 10%", "monitor", "post_rollback_monitor", "step 'app'". */

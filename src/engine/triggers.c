@@ -74,8 +74,7 @@ static void fire(rg_trigger_slot *slot, rg_decision *d, const char *what)
 	snprintf(d->severity, sizeof d->severity, "%s", rg_severity_name(t->severity));
 	char line[400];
 	snprintf(line, sizeof line, "trigger '%s' fired (%s): %s", t->name, d->severity, what);
-	rg_decide_reason(a, d, a->eng->cfg->actions[t->severity], line);
-	rg_decide(a, d, NULL);
+	rg_decide_trigger(a, d, t, line);
 }
 
 /* ---- rules ------------------------------------------------------------------------- */

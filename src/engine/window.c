@@ -22,7 +22,7 @@ static bool reverse(const rg_active *a)
 static void monitor_passed(rg_active *a)
 {
 	rg_window_stop(a);
-	rg_window_succeed(a, "monitor window passed with no trigger firing");
+	rg_window_succeed(a, "monitor window passed: no trigger called for a rollback");
 }
 
 static void on_window_end(uv_timer_t *t)
@@ -75,7 +75,6 @@ static void on_tick(uv_timer_t *timer)
 static void fire(rg_active *a, size_t i, const char *detail)
 {
 	const rg_trigger *t = &a->eng->cfg->triggers[i];
-	rg_action action = a->eng->cfg->actions[t->severity];
 	char every[32], what[300];
 	rg_duration_format(t->every_ms, every, sizeof every);
 	a->watch.triggers[i].failures = 0;
@@ -90,8 +89,7 @@ static void fire(rg_active *a, size_t i, const char *detail)
 		 t->check, every);
 	snprintf(what, sizeof what, "trigger '%s' fired (%s): check '%s' failed %d times in a row",
 		 t->name, d.severity, t->check, t->failures);
-	rg_decide_reason(a, &d, action, what);
-	rg_decide(a, &d, NULL);
+	rg_decide_trigger(a, &d, t, what);
 }
 
 static void on_trigger_done(const rg_check *check, const rg_check_result *res, void *ctx)

@@ -245,6 +245,20 @@ static const char *const migrations[] = {
 	" hash TEXT NOT NULL REFERENCES config_blobs(hash),"
 	" PRIMARY KEY (env, version, path)"
 	") STRICT;",
+	/* 9: feature flags. A row replaces, for one flag in one environment,
+	 * what rollguard.yaml says (enabled, rollout): written by `rollguard
+	 * flag set` or by a trigger's disable_flag, before anyone is told. */
+	"CREATE TABLE flag_overrides ("
+	" env TEXT NOT NULL,"
+	" \"key\" TEXT NOT NULL,"
+	" enabled INTEGER NOT NULL CHECK (enabled IN (0,1)),"
+	" rollout INTEGER NOT NULL CHECK (rollout BETWEEN 0 AND 100),"
+	" actor TEXT NOT NULL,"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" run_id INTEGER REFERENCES runs(id),"
+	" at INTEGER NOT NULL,"
+	" PRIMARY KEY (env, \"key\")"
+	") STRICT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -55,6 +55,8 @@ enum rg_sq_stmt {
 	RG_SQ_BACKUP_VERIFIED, RG_SQ_Q_BACKUPS, RG_SQ_Q_BACKUPS_ENV, RG_SQ_BACKUP_LATEST,
 	/* configuration snapshots (configsnap.c) */
 	RG_SQ_BLOB_PUT, RG_SQ_RELCONFIG_CLEAR, RG_SQ_RELCONFIG_PUT, RG_SQ_RELCONFIG_GET,
+	/* feature flags (flags.c) */
+	RG_SQ_FLAG_PUT, RG_SQ_FLAGS_ENV,
 	RG_SQ_STMT_COUNT
 };
 

@@ -231,6 +231,26 @@ rg_err rg_store_release_config_put(rg_store *s, const char *env, const char *ver
 /* The release's snapshot, by path; *out owned by the caller (NULL, 0: none). */
 rg_err rg_store_release_config_get(rg_store *s, const char *env, const char *version,
 				   rg_config_file **out, size_t *n, rg_error *err);
+/* ---- feature flags (flags.c) -------------------------------------------------- */
+
+/* What replaces rollguard.yaml's settings of one flag in one environment. */
+typedef struct rg_flag_override {
+	char env[RG_VNAME_LEN];
+	char key[RG_VNAME_LEN];
+	bool enabled;
+	int rollout;               /* percent, 0..100 */
+	char actor[RG_VNAME_LEN + 16]; /* a token's name, or "trigger:NAME" */
+	char reason[512];
+	int64_t run_id;            /* the run whose trigger wrote it; 0 = a person */
+	int64_t at;
+} rg_flag_override;
+
+/* Insert or replace (env, key). */
+rg_err rg_store_flag_put(rg_store *s, const rg_flag_override *o, rg_error *err);
+/* Every override of env, by key; *out is the caller's (free), NULL when
+ * there are none. */
+rg_err rg_store_flags_get(rg_store *s, const char *env, rg_flag_override **out, size_t *n,
+			  rg_error *err);
 
 /* ---- releases and outputs --------------------------------------------------- */
 

@@ -67,3 +67,30 @@ Test(principal, listed_by_role_or_name)
 	cr_assert(rg_principal_listed(&ann, names, 2));
 	cr_assert_not(rg_principal_listed(&ann, lead, 1));
 }
+
+/* An application's token (flags) reads flags and nothing else; setting one
+ * is a deployer's or on-call's. */
+Test(principal, flags_role_reads_flags_only)
+{
+	rg_principal app = who("shop-app", RG_ROLE_FLAGS, "production");
+	rg_principal viewer = who("v", RG_ROLE_VIEWER, NULL);
+	rg_principal oncall = who("o", RG_ROLE_ONCALL, NULL);
+	rg_principal approver = who("a", RG_ROLE_APPROVER, NULL);
+	cr_assert(rg_principal_may(&app, RG_PERM_FLAGS, "production"));
+	cr_assert_not(rg_principal_may(&app, RG_PERM_FLAGS, "staging"));
+	for (int p = 0; p < RG_PERM_COUNT; p++)
+		if (p != RG_PERM_FLAGS)
+			cr_assert_not(rg_principal_may(&app, (rg_permission)p, "production"),
+				      "flags may not %s", rg_permission_name((rg_permission)p));
+	cr_assert(rg_principal_may(&viewer, RG_PERM_FLAGS, NULL));
+	cr_assert_not(rg_principal_may(&viewer, RG_PERM_FLAG_SET, "staging"));
+	cr_assert(rg_principal_may(&oncall, RG_PERM_FLAG_SET, "production"));
+	cr_assert_not(rg_principal_may(&approver, RG_PERM_FLAG_SET, "production"));
+	unsigned r;
+	rg_error err = { 0 };
+	char text[96];
+	cr_assert_eq(rg_roles_parse("flags", &r, &err), RG_OK);
+	cr_assert_eq(r, RG_ROLE_FLAGS);
+	rg_roles_text(RG_ROLE_ALL, text, sizeof text);
+	cr_assert_str_eq(text, "viewer,deployer,approver,oncall,alerts,admin,flags");
+}
