@@ -13,6 +13,7 @@
 int cmd_init(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);   /* hidden: the data-plane process */
 int cmd_deploy(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_status(int argc, char **argv);

@@ -334,7 +334,9 @@ static void start_request(px_client *c)
 	c->retry_hint = 0;
 	c->retry_reason = -1;
 	c->resp_head_done = c->resp_done = c->dechunk = false;
-	c->keep_client = c->req.head.keep_alive && !c->in_eof;
+	/* a draining proxy answers this request, then closes (a hand-over) */
+	c->keep_client = c->req.head.keep_alive && !c->in_eof &&
+			 !__atomic_load_n(&c->w->p->draining, __ATOMIC_ACQUIRE);
 	c->body_pos = c->req.head.head_len;
 	rg_h1_body_init(&c->req_body, &c->req.head, lim(c));
 	c->req_done = rg_h1_body_done(&c->req_body);

@@ -81,6 +81,7 @@ void px_close_fd(px_worker *w, px_ev *ev)
 void rg_proxy_opts_default(rg_proxy_opts *o)
 {
 	memset(o, 0, sizeof *o);
+	o->listen_fd = -1;
 	o->connect_timeout_ms = 2000;
 	o->response_header_timeout_ms = 30000;
 	o->idle_timeout_ms = 60000;
@@ -232,6 +233,16 @@ static rg_err open_listener(rg_proxy *p, rg_error *err)
 	rg_err rc = parse_listen(p->o.listen, &a, err);
 	if (rc)
 		return rc;
+	if (p->o.listen_fd >= 0) {
+		/* inherited: already bound and listening; ours from now on */
+		socklen_t alen = sizeof a;
+		p->listen_fd = p->o.listen_fd;
+		if (getsockname(p->listen_fd, (struct sockaddr *)&a, &alen) < 0)
+			return rg_fail(err, RG_EIO, "listen", "inherited listener for %s: %s",
+				       p->o.listen, strerror(errno));
+		p->port = ntohs(a.sin_port);
+		return RG_OK;
+	}
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", p->o.listen, strerror(errno));
@@ -276,7 +287,11 @@ static rg_err worker_init(rg_proxy *p, px_worker *w, unsigned idx, rg_error *err
 	if (w->rng == 0)
 		w->rng = 1;
 	for (int s = 0; s < RG_PROXY_SLOTS; s++) {
-		rg_err rc = rg_stats_shard_new(&w->shards[s], err);
+		rg_err rc = RG_OK;
+		if (p->o.shards)
+			w->shards[s] = p->o.shards[(size_t)s * p->nworkers + idx];
+		else
+			rc = rg_stats_shard_new(&w->shards[s], err);
 		if (rc)
 			return rc;
 		p->slot_shards[s][idx] = w->shards[s];
@@ -297,7 +312,7 @@ static void proxy_free(rg_proxy *p)
 		for (int k = 0; k < 2; k++)
 			if (w->inbox[k] >= 0)
 				close(w->inbox[k]);
-		for (int s = 0; s < RG_PROXY_SLOTS; s++)
+		for (int s = 0; s < RG_PROXY_SLOTS && !p->o.shards; s++)
 			rg_stats_shard_free(w->shards[s]);
 	}
 	for (int s = 0; s < RG_PROXY_SLOTS; s++)
@@ -317,6 +332,8 @@ rg_err rg_proxy_start(const rg_proxy_opts *opts, rg_proxy **out, rg_error *err)
 	*out = NULL;
 	if (!opts || !opts->pick)
 		return rg_fail(err, RG_EINVAL, "pick", "the proxy needs a pick callback");
+	if (opts->shards && !opts->threads)
+		return rg_fail(err, RG_EINVAL, "threads", "placed shards need a thread count");
 	if (opts->connect_timeout_ms <= 0 || opts->response_header_timeout_ms <= 0 ||
 	    opts->idle_timeout_ms <= 0 || opts->client_header_timeout_ms <= 0)
 		return rg_fail(err, RG_EINVAL, "timeout", "proxy timeouts must be positive");
@@ -396,6 +413,26 @@ void rg_proxy_stop(rg_proxy *p)
 }
 
 int rg_proxy_port(const rg_proxy *p) { return p->port; }
+
+int rg_proxy_listen_fd(const rg_proxy *p) { return p->listen_fd; }
+
+/* epoll_ctl may be called from any thread; a worker woken for the listener
+ * just before finds nothing to accept (EAGAIN), or accepts a last one it then
+ * serves like any other. */
+void rg_proxy_drain(rg_proxy *p)
+{
+	__atomic_store_n(&p->draining, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		epoll_ctl(p->workers[i].epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
+}
+
+long rg_proxy_connections(const rg_proxy *p)
+{
+	long n = 0;
+	for (unsigned i = 0; i < p->nworkers; i++)
+		n += __atomic_load_n(&p->workers[i].conns, __ATOMIC_RELAXED);
+	return n;
+}
 
 rg_err rg_proxy_snapshot(rg_proxy *p, int slot, rg_stats_summary *out, rg_error *err)
 {

@@ -123,6 +123,7 @@ struct rg_proxy {
 	px_worker *workers;
 	rg_stats_shard **slot_shards[RG_PROXY_SLOTS]; /* [slot][worker] */
 	volatile int stopping;
+	int draining;                 /* atomic: answer, then close (rg_proxy_drain) */
 };
 
 /* proxy.c */
