@@ -28,6 +28,7 @@
 #include "dataplane/paths.h"
 #include "dataplane/wire.h"
 #include "util/log.h"
+#include "util/nofile.h"
 #include "util/timeutil.h"
 
 #define TICK_MS 250        /* view republished, lock file checked */
@@ -518,6 +519,7 @@ int cmd_proxy(int argc, char **argv)
 		return RG_EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	rg_nofile_raise();
 	d->fingerprint = rg_dataplane_fingerprint(&d->cfg);
 	uv_loop_init(&d->loop);
 	rg_error err = { 0 };

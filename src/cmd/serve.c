@@ -22,6 +22,7 @@
 #include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/nofile.h"
 #include "util/secrets.h"
 #include "util/torture.h"
 
@@ -226,6 +227,7 @@ int cmd_serve(int argc, char **argv)
 	s.config_path = path;
 	s.log_format = a.log_format;
 	signal(SIGPIPE, SIG_IGN);
+	rg_nofile_raise(); /* step pipes, the store, checks: never the first to run out */
 	uv_loop_init(&s.loop);
 	rg_error err = { 0 };
 	if (start(&s, &err)) {

@@ -12,6 +12,7 @@
 
 #include "dataplane/dataplane_internal.h"
 #include "util/log.h"
+#include "util/nofile.h"
 #include "util/timeutil.h"
 #include <unistd.h>
 
@@ -120,6 +121,30 @@ static rg_err proxy_init(rg_dataplane *dp, dp_proxy *x, const rg_env *env)
 	return x->view ? RG_OK : RG_ENOMEM;
 }
 
+/* Each client connection may hold an upstream one too; what is left after
+ * a reserve for the rest of the process is shared by the proxies. */
+static unsigned derived_max_connections(size_t n_proxies)
+{
+	long fds = rg_nofile_raise() - 256;
+	long each = fds / 2 / (long)(n_proxies ? n_proxies : 1);
+	return each < 64 ? 64 : each > 1000000 ? 1000000 : (unsigned)each;
+}
+
+/* The env's front-door bounds, or the defaults of docs/proxy.md. */
+static void front_door(const rg_env *env, size_t n_proxies, rg_proxy_opts *o)
+{
+	o->max_connections = env->proxy_max_connections > 0 ? (unsigned)env->proxy_max_connections
+							    : derived_max_connections(n_proxies);
+	o->max_per_client = env->proxy_max_per_client > 0 ? (unsigned)env->proxy_max_per_client : 256;
+	o->max_requests = env->proxy_max_requests > 0 ? (unsigned)env->proxy_max_requests : 1000;
+	o->client_header_timeout_ms = ms_opt(env->proxy_header_timeout_ms, o->client_header_timeout_ms);
+	o->client_body_timeout_ms = ms_opt(env->proxy_body_timeout_ms, 60000);
+	o->strip_header = env->proxy_force_header;
+	o->trusted = env->proxy_trusted;
+	o->n_trusted = env->proxy_n_trusted;
+	o->https = env->proxy_https;
+}
+
 static rg_err proxy_start(dp_proxy *x, int listen_fd, rg_error *err)
 {
 	const rg_env *env = x->env;
@@ -141,6 +166,7 @@ static rg_err proxy_start(dp_proxy *x, int listen_fd, rg_error *err)
 	o.response_header_timeout_ms = ms_opt(env->proxy_response_timeout_ms,
 					      o.response_header_timeout_ms);
 	o.idle_timeout_ms = ms_opt(env->proxy_idle_timeout_ms, o.idle_timeout_ms);
+	front_door(env, x->dp->n, &o);
 	o.pick = dp_pick;
 	o.done = dp_done;
 	o.failed = dp_failed;
@@ -316,6 +342,16 @@ static uint64_t fnv(uint64_t h, const char *s)
 	return (h ^ 0xff) * UINT64_C(0x100000001b3);
 }
 
+static uint64_t fnv_cidrs(uint64_t h, const rg_cidr *c, size_t n)
+{
+	char text[32];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(text, sizeof text, "%08x/%08x", (unsigned)c[i].net, (unsigned)c[i].mask);
+		h = fnv(h, text);
+	}
+	return fnv(h, "|");
+}
+
 uint64_t rg_dataplane_fingerprint(const rg_config *cfg)
 {
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
@@ -324,12 +360,17 @@ uint64_t rg_dataplane_fingerprint(const rg_config *cfg)
 		const rg_env *e = &cfg->envs[i];
 		if (!e->proxy_listen)
 			continue;
-		snprintf(num, sizeof num, "%d %lld %lld %lld %d %u", e->proxy_threads,
+		snprintf(num, sizeof num, "%d %lld %lld %lld %d %u %d %d %d %lld %lld %d", e->proxy_threads,
 			 (long long)e->proxy_connect_timeout_ms, (long long)e->proxy_response_timeout_ms,
 			 (long long)e->proxy_idle_timeout_ms, (int)e->proxy_least_conn,
-			 DP_SHM_VERSION);
-		h = fnv(fnv(fnv(fnv(fnv(h, e->name), e->proxy_listen), e->proxy_sticky_header),
-			    e->proxy_sticky_cookie), num);
+			 DP_SHM_VERSION, e->proxy_max_connections, e->proxy_max_per_client,
+			 e->proxy_max_requests, (long long)e->proxy_header_timeout_ms,
+			 (long long)e->proxy_body_timeout_ms, (int)e->proxy_https);
+		h = fnv(fnv(h, num), e->proxy_force_header);
+		h = fnv_cidrs(fnv_cidrs(h, e->proxy_force_from, e->proxy_n_force_from),
+			      e->proxy_trusted, e->proxy_n_trusted);
+		h = fnv(fnv(fnv(fnv(h, e->name), e->proxy_listen), e->proxy_sticky_header),
+			e->proxy_sticky_cookie);
 	}
 	return h;
 }

@@ -117,15 +117,78 @@ static px_worker *least_loaded(px_worker *self)
 	return best;
 }
 
+int *px_client_bucket(rg_proxy *p, const struct sockaddr_in *addr)
+{
+	uint32_t h = addr->sin_addr.s_addr * UINT32_C(0x9E3779B1);
+	return &p->per_client[(h >> 20) % PX_CLIENT_BUCKETS];
+}
+
+/* The listener is level-triggered: while this process cannot take a
+ * connection (out of descriptors, or at max_connections) it would wake the
+ * workers for ever. Each takes it out of its epoll for a moment instead
+ * (tick puts it back), and the kernel's backlog holds the callers. */
+#define ACCEPT_PAUSE_MS 50
+
+static void pause_accept(px_worker *w)
+{
+	if (w->accept_paused)
+		return;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->p->listen_fd, NULL);
+	w->accept_paused = true;
+	w->accept_resume_ms = rg_mono_ms() + ACCEPT_PAUSE_MS;
+}
+
+static void resume_accept(px_worker *w, int64_t now)
+{
+	rg_proxy *p = w->p;
+	if (!w->accept_paused || now < w->accept_resume_ms ||
+	    __atomic_load_n(&p->draining, __ATOMIC_ACQUIRE))
+		return;
+	struct epoll_event e = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &p->listen_ev };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, p->listen_fd, &e) == 0)
+		w->accept_paused = false;
+}
+
+static bool at_capacity(rg_proxy *p)
+{
+	return p->o.max_connections && (unsigned long)rg_proxy_connections(p) >= p->o.max_connections;
+}
+
+/* A client over its share is closed at once (with a reset: no lingering
+ * state for a flood). */
+static bool client_admitted(rg_proxy *p, const px_handoff *h)
+{
+	if (!p->o.max_per_client)
+		return true;
+	int *b = px_client_bucket(p, &h->addr);
+	if ((unsigned)__atomic_add_fetch(b, 1, __ATOMIC_RELAXED) <= p->o.max_per_client)
+		return true;
+	__atomic_fetch_sub(b, 1, __ATOMIC_RELAXED);
+	struct linger lg = { 1, 0 };
+	setsockopt(h->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(h->fd);
+	return false;
+}
+
 static void accept_some(px_worker *w)
 {
+	rg_proxy *p = w->p;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		if (at_capacity(p)) {
+			pause_accept(w);
+			return;
+		}
 		px_handoff h;
 		socklen_t alen = sizeof h.addr;
-		h.fd = accept4(w->p->listen_fd, (struct sockaddr *)&h.addr, &alen,
+		h.fd = accept4(p->listen_fd, (struct sockaddr *)&h.addr, &alen,
 			       SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (h.fd < 0)
-			return; /* EAGAIN, or EMFILE & co: try again on the next event */
+		if (h.fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accept(w);
+			return; /* EAGAIN: nothing more now */
+		}
+		if (!client_admitted(p, &h))
+			continue;
 		int one = 1;
 		setsockopt(h.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		px_worker *to = least_loaded(w);
@@ -153,6 +216,7 @@ static void take_handoffs(px_worker *w)
 
 static void tick(px_worker *w, int64_t now)
 {
+	resume_accept(w, now);
 	for (px_client *c = w->clients, *next; c; c = next) {
 		next = c->next;
 		px_client_tick(c, now);
@@ -421,6 +485,7 @@ int rg_proxy_listen_fd(const rg_proxy *p) { return p->listen_fd; }
  * serves like any other. */
 void rg_proxy_drain(rg_proxy *p)
 {
+	/* a worker paused now stays paused: resume_accept reads draining */
 	__atomic_store_n(&p->draining, 1, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < p->nworkers; i++)
 		epoll_ctl(p->workers[i].epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);

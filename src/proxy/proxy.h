@@ -11,6 +11,7 @@
 
 #include "analysis/stats.h"
 #include "proxy/http1.h"
+#include "util/cidr.h"
 #include "util/err.h"
 
 /* Statistics slots (rg_proxy_target.slot). What a slot stands for is the
@@ -89,6 +90,19 @@ typedef struct rg_proxy_opts {
 	 * shards[slot * threads + worker], threads must then be non-zero),
 	 * e.g. in memory shared with another process; borrowed, never freed. */
 	rg_stats_shard *const *shards;
+	/* The front door (docs/proxy.md, "Limits"); 0 / NULL: no bound. */
+	unsigned max_connections;     /* client connections; beyond, the listener pauses */
+	unsigned max_per_client;      /* connections per client address; beyond, closed at once */
+	int client_body_timeout_ms;   /* head complete → whole request body, else 408 */
+	unsigned max_requests;        /* per client connection, the last one with Connection: close */
+	/* Never forwarded (the force header's name); X-Rollguard-Release never
+	 * is either. Borrowed. */
+	const char *strip_header;
+	/* X-Forwarded-For and -Proto received from these are kept (and the
+	 * client appended); from anyone else they are replaced. Borrowed. */
+	const rg_cidr *trusted;
+	size_t n_trusted;
+	bool https;                   /* X-Forwarded-Proto: https (else http) */
 } rg_proxy_opts;
 
 typedef struct rg_proxy rg_proxy;

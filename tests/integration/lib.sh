@@ -199,7 +199,7 @@ environments:
     timeout: 60s
     monitor: 300ms
     post_rollback_monitor: 300ms
-    proxy: { listen: 127.0.0.1:@PORT2@, threads: 2 }
+    proxy: { listen: 127.0.0.1:@PORT2@, threads: 2, force_header: { name: X-Rollguard-Release, from: [127.0.0.1] } }
 deploy:
   - name: app
     run: @DIR@/app.sh start
