@@ -70,7 +70,7 @@ static const struct route {
 	{ "deploys",     "POST", "/api/v1/deploys",                    "",          RG_PERM_DEPLOY,   h_deploy,   NULL },
 	{ "rollbacks",   "POST", "/api/v1/rollbacks",                  "",          RG_PERM_ROLLBACK, h_rollback, NULL },
 	{ "status",      "GET",  "/api/v1/status",                     "env",       RG_PERM_READ,     h_status,   NULL },
-	{ "runs",        "GET",  "/api/v1/runs",                       "env limit", RG_PERM_READ,     h_runs,     NULL },
+	{ "runs",        "GET",  "/api/v1/runs",                       "env limit before", RG_PERM_READ,     h_runs,     NULL },
 	{ "run",         "GET",  "/api/v1/runs/{id}",                  "",          RG_PERM_READ,     h_run,      NULL },
 	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     RG_PERM_READ,     h_events,   NULL },
 	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          RG_PERM_READ,     h_step_log, NULL },
@@ -551,19 +551,32 @@ static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_matc
 		     rg_reply *reply, rg_error *err)
 {
 	const char *env = query_get(req, "env");
-	const char *limit_text = query_get(req, "limit");
-	int64_t limit = RUNS_DEFAULT_LIMIT;
+	const char *limit_text = query_get(req, "limit"), *before_text = query_get(req, "before");
+	int64_t limit = RUNS_DEFAULT_LIMIT, before = 0;
 	rg_err rc = env ? check_query_env(ctx, env, err) : RG_OK;
 	if (!rc && env)
 		rc = env_access(req, RG_PERM_READ, env, reply, err);
 	if (!rc && limit_text)
 		rc = rg_parse_int(limit_text, 1, RUNS_MAX_LIMIT, "limit", &limit, err);
+	if (!rc && before_text)
+		rc = rg_parse_int(before_text, 1, INT64_MAX, "before", &before, err);
 	json_t *runs = NULL;
 	if (!rc)
-		rc = rg_store_runs_json(ctx->store, env, (int)limit, &runs, err);
+		rc = rg_store_runs_json(ctx->store, env, before, (int)limit, &runs, err);
+	/* a full page may have more behind it: the cursor of the next one,
+	 * taken before runs the caller may not see are dropped */
+	json_t *last = rc ? NULL : json_array_get(runs, json_array_size(runs) - 1);
+	json_int_t next = json_array_size(runs) == (size_t)limit && last
+				  ? json_integer_value(json_object_get(last, "id"))
+				  : 0;
 	if (!rc && !env)
 		runs_visible(req, runs);
-	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", "runs", runs), err);
+	if (rc)
+		return rc;
+	json_t *doc = json_pack("{s:o}", "runs", runs);
+	if (doc && next)
+		json_object_set_new(doc, "next_before", json_integer(next));
+	return rg_reply_json(reply, 200, doc, err);
 }
 
 static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,

@@ -36,7 +36,7 @@ int cmd_help(int argc, char **argv);
 #define RG_CLI_MAX_ENVS 16
 
 typedef struct rg_cli_args {
-	const char *env, *to, *reason, *limit;
+	const char *env, *to, *reason, *limit, *before;
 	const char *role, *expires;        /* token create */
 	const char *envs[RG_CLI_MAX_ENVS]; /* token create --env, repeatable */
 	int n_envs;                        /* may exceed RG_CLI_MAX_ENVS: refuse then */

@@ -14,7 +14,7 @@ enum {
 	OPT_ENV = 1 << 0, OPT_TO = 1 << 1, OPT_REASON = 1 << 2, OPT_LIMIT = 1 << 3,
 	OPT_WAIT = 1 << 4, OPT_WATCH = 1 << 5, OPT_JSON = 1 << 6, OPT_DRY_RUN = 1 << 7,
 	OPT_FORCE = 1 << 8, OPT_OVERWRITE = 1 << 9, OPT_CONFIG = 1 << 10, OPT_INIT_CONFIG = 1 << 11,
-	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15,
+	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15, OPT_BEFORE = 1 << 16,
 };
 
 /* Options that may stand more than once: each value is kept (--env, for a
@@ -39,6 +39,7 @@ static const struct option_doc {
 	{ OPT_TO, "to", 0, "VERSION", "the release to put back (default: the last known good one)" },
 	{ OPT_REASON, "reason", 0, "TEXT", "why, for the timeline and the incident" },
 	{ OPT_LIMIT, "limit", 0, "N", "show at most N runs (default 20, at most 1000)" },
+	{ OPT_BEFORE, "before", 0, "RUN", "only runs older than RUN: the next page" },
 	{ OPT_DRY_RUN, "dry-run", 0, NULL, "print the plan and its risks; change nothing" },
 	{ OPT_FORCE, "force", 0, NULL, "allow a target that never became known good" },
 	{ OPT_WAIT, "wait", 0, NULL, "follow the run until it ends; exit 0 only if it succeeded" },
@@ -109,10 +110,12 @@ static const struct help {
 	  "With --watch it then follows the run in progress until it ends and exits\n"
 	  "as deploy --wait does.",
 	  OPT_ENV | OPT_WATCH | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
-	{ "history", G_READ, "history [--env E] [--limit N] [--json] [-c FILE]", "past runs, newest first",
+	{ "history", G_READ, "history [--env E] [--limit N] [--before RUN] [--json] [-c FILE]",
+	  "past runs, newest first",
 	  "Lists runs newest first: id, kind, version, from, state, start, duration and\n"
-	  "reason. --json prints a JSON array of runs.",
-	  OPT_ENV | OPT_LIMIT | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	  "reason, a page at a time: when there are more it says the --before of the\n"
+	  "next page. --json prints a JSON array of runs.",
+	  OPT_ENV | OPT_LIMIT | OPT_BEFORE | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
 	{ "show", G_READ, "show RUN [--json] [-c FILE]", "one run: steps, decision, timeline",
 	  "Shows a run: its header, a table of its steps, the decision that ended it and\n"
 	  "its timeline, each event at its offset from the run's creation (T+1.532s).",
@@ -272,6 +275,7 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_TO: a->to = value; break;
 	case OPT_REASON: a->reason = value; break;
 	case OPT_LIMIT: a->limit = value; break;
+	case OPT_BEFORE: a->before = value; break;
 	case OPT_WAIT: a->wait = true; break;
 	case OPT_WATCH: a->watch = true; break;
 	case OPT_JSON: a->json = true; break;

@@ -223,8 +223,11 @@ rg_err rg_store_route_get(rg_store *s, const char *env, rg_route_state *out, rg_
  * "severity","action","observed","threshold","window","evidence" (object or
  * null),"reason","at"}. */
 rg_err rg_store_run_json(rg_store *s, int64_t id, json_t **out, rg_error *err);
-/* Newest first: [{"id","kind","version","from_version","state","started","ended","reason",…}]. env may be NULL. */
-rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
+/* Newest first: [{"id","kind","version","from_version","state","started","ended","reason",…}]. env may be NULL.
+ * A page: at most limit runs with an id below before (0: from the newest);
+ * the next page is the one before the last id of this one. */
+rg_err rg_store_runs_json(rg_store *s, const char *env, int64_t before, int limit, json_t **out,
+			  rg_error *err);
 /* {"env","live":{"version","state"}|null,"run":{"id","kind","version","state","step"}|null} */
 rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error *err);
 /* Events with id > after_id, oldest first: [{"id","at","type","step","message"}]. */
