@@ -64,7 +64,9 @@ t_dataplane_serve_sigkill_under_load_drops_nothing() {
 	local pid before after wrk_pid id non2xx
 	pid=$(proxy_pid)
 	proxy_alive || fail "no proxy process after the first deploy"
-	wrk -t1 -c8 -d10s "http://127.0.0.1:$RG_PORT2/" >"$T/wrk.out" 2>&1 &
+	# long enough for the whole story on a slow machine; stopped with SIGINT
+	# (wrk prints its totals) once the rollback is over
+	wrk -t1 -c8 -d60s "http://127.0.0.1:$RG_PORT2/" >"$T/wrk.out" 2>&1 &
 	wrk_pid=$!
 	echo "$wrk_pid" >>"$T/pids"
 	sleep 1
@@ -84,7 +86,8 @@ t_dataplane_serve_sigkill_under_load_drops_nothing() {
 	assert_exit 1 rg deploy v3-errors --env prod --wait
 	id=$(latest_run prod)
 	assert_run_ends "$id" rolled_back
-	wait "$wrk_pid"
+	kill -INT "$wrk_pid"
+	wait "$wrk_pid" || true
 	non2xx=$(wrk_check "$T/wrk.out")
 	[ "$(sum_500)" -gt 0 ] || fail "the faulty release served no 500s: the test proves nothing"
 	assert_eq "$(sum_500)" "$non2xx" "the only non-2xx responses are the faulty release's own 500s"
@@ -183,4 +186,21 @@ t_dataplane_sigusr2_leaves_the_proxy_serving() {
 	rg_stop
 	wait_for -t 5 pid_gone "$pid" || fail "the proxy outlived a clean stop"
 	stop_apps
+}
+
+t_dataplane_busy_proxy_port_fails_the_start_at_once() {
+	PAUSE=500ms cfg_traffic
+	/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(8)' "$RG_PORT2" &
+	echo "$!" >>"$T/pids"
+	sleep 0.3
+	local t0 t1 rc=0
+	t0=$(date +%s%N)
+	(cd "$T/run" && exec "$RG_BIN" serve -c "$T/rollguard.yaml") >>"$T/serve.log" 2>&1 || rc=$?
+	t1=$(date +%s%N)
+	assert_eq 1 "$rc" "serve cannot start"
+	[ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "serve took $(((t1 - t0) / 1000000)) ms to give up"
+	assert_contains "$(cat "$T/serve.log")" "cannot listen on 127.0.0.1:$RG_PORT2: address in use"
+	assert_contains "$(cat "$T/serve.log")" "the proxy process could not start"
 }
