@@ -83,9 +83,11 @@ static const struct help {
 	{ "serve", G_SETUP, "serve [-c FILE] [--log-format text|json]",
 	  "run the controller: API, engine, proxy",
 	  "Runs the controller in the foreground: loads FILE, opens the state store,\n"
-	  "starts the built-in proxies, the routers, the engine and the API, and\n"
-	  "resumes every unfinished run. SIGTERM or SIGINT stops it cleanly; the runs\n"
-	  "in progress resume at the next start. Logs go to stderr.",
+	  "attaches to the proxy process that serves the built-in proxies (starting\n"
+	  "one if none runs), starts the routers, the engine and the API, and resumes\n"
+	  "every unfinished run. SIGTERM or SIGINT stops it and its proxy cleanly;\n"
+	  "SIGUSR2 stops it alone, the proxy serving on. The runs in progress resume\n"
+	  "at the next start. Logs go to stderr.",
 	  OPT_CONFIG | OPT_LOG_FORMAT, 0, 0, 0, { 0 } },
 	{ "deploy", G_RELEASE, "deploy VERSION --env E [--wait] [--json] [-c FILE]",
 	  "start a deploy of a version",

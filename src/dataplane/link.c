@@ -26,6 +26,7 @@
 #define RETRY_MS 20
 #define SPAWN_GAP_MS 1000     /* at most one new proxy a second */
 #define START_WAIT_MS 15000   /* a proxy started or handed over answers by then */
+#define HELLO_WAIT_MS 3000    /* a proxy that accepted answers HELLO by then */
 
 typedef enum { LINK_DOWN, LINK_HELLO, LINK_UP } link_state;
 
@@ -389,6 +390,7 @@ static void up(rg_link *l, const welcome *w)
 		go_down(l);
 		return;
 	}
+	uv_timer_stop(&l->retry);
 	l->state = LINK_UP;
 	l->pid = w->pid;
 	if (l->lost_ms)
@@ -497,9 +499,17 @@ static bool open_conn(rg_link *l, int fd)
 	return true;
 }
 
+/* Also the HELLO's deadline: a proxy that accepted and never answered is
+ * dropped and looked for again. */
 static void on_retry(uv_timer_t *t)
 {
-	try_connect(t->data);
+	rg_link *l = t->data;
+	if (l->state == LINK_HELLO) {
+		rg_warn("the proxy did not answer within %d ms: looking for it again", HELLO_WAIT_MS);
+		drop_conn(l);
+		l->state = LINK_DOWN;
+	}
+	try_connect(l);
 }
 
 /* A proxy that answers is sent HELLO (its WELCOME comes on the read
@@ -515,8 +525,10 @@ static void try_connect(rg_link *l)
 		rg_wire_buf b;
 		hello_frame(&b);
 		rg_error e = { 0 };
-		if (send_frame(l, &b, &e) == RG_OK)
+		if (send_frame(l, &b, &e) == RG_OK) {
+			uv_timer_start(&l->retry, on_retry, HELLO_WAIT_MS, 0);
 			return;
+		}
 		drop_conn(l);
 		l->state = LINK_DOWN;
 	}
