@@ -2,7 +2,9 @@
 # demo.sh — `make demo`: demo-app releases behind rollguard's built-in proxy,
 # under real load from wrk. v1.0.0 goes live; v1.0.1 takes traffic
 # 10 % → 50 % → 100 % (watched live with `status --watch`); a person rolls
-# production back to v1.0.0 by name; then v1.1.0 answers 5 % errors at its
+# production back to v1.0.0 by name; the controller is killed with SIGKILL
+# under load and started again (the proxy, its own process, serves on: not
+# one socket error); then v1.1.0 answers 5 % errors at its
 # 10 % canary, the sequential test catches it against v1.0.0, and rollguard
 # swaps all traffic back before undoing anything — the demo prints the time
 # from the canary's first 5xx to 100 % on v1.0.0 and the decision's evidence.
@@ -143,6 +145,19 @@ start_server() {
 	die "rollguard serve did not start; see its log above"
 }
 
+# Starts serve again with the same config (same ports): it re-attaches to
+# the proxy process, which kept serving.
+restart_server() {
+	"$rg" serve -c "$demo/rollguard.yaml" >>"$tmp/serve.log" 2>&1 &
+	serve_pid=$!
+	for _ in $(seq 100); do
+		curl -fsS -m 1 -o /dev/null "$ROLLGUARD_URL/health" 2>/dev/null && return 0
+		kill -0 "$serve_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	die "rollguard serve did not start again; see its log above"
+}
+
 # The tiny bits of JSON the checks need, without jq: squeeze whitespace after
 # ':' and put each object of an array on its own line.
 json_flat() { tr -d '\n' | sed 's/"[[:space:]]*:[[:space:]]*/":/g; s/}[[:space:]]*,[[:space:]]*{/}\n{/g'; }
@@ -198,7 +213,25 @@ rollguard rollback --env production --to v1.0.0 --reason "demo: back to the olde
 	die "the manual rollback to v1.0.0 should have succeeded"
 curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.0"
 
-act "6. Deploy v1.1.0: it answers 5% of its requests with 500; at 10% the sequential test compares it with v1.0.0"
+act "6. The controller crashes under load: kill -9 rollguard serve, wait a second, start it again"
+echo "the proxy runs in its own process (pid $(cat "$demo/.rollguard/proxy.pid")); serve is pid $serve_pid"
+wrk -t1 -c4 -d4s "http://$proxy/" >"$tmp/wrk-crash.out" 2>&1 &
+crash_wrk=$!
+sleep 0.5
+kill -KILL "$serve_pid"
+wait "$serve_pid" 2>/dev/null || true
+echo "serve killed; the proxy serves on with the last routing table"
+sleep 1
+restart_server
+echo "serve is back (pid $serve_pid): $(grep -o 'attached to the proxy process (pid [0-9]*' "$tmp/serve.log" | tail -n 1))"
+wait "$crash_wrk" 2>/dev/null || true
+crash_total=$(sed -n 's/^ *\([0-9][0-9]*\) requests in \([0-9.]*[a-z]*\).*/\1 requests in \2/p' "$tmp/wrk-crash.out")
+crash_sockets=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$tmp/wrk-crash.out")
+printf '%swrk across the crash: %s, socket errors: %s%s\n' "$bold" "${crash_total:-?}" "${crash_sockets:-none}" "$plain"
+[ -z "$crash_sockets" ] || die "the load noticed the controller's crash: $crash_sockets"
+traffic_summary
+
+act "7. Deploy v1.1.0: it answers 5% of its requests with 500; at 10% the sequential test compares it with v1.0.0"
 out=$(rollguard deploy v1.1.0 --env production) || die "deploy v1.1.0 was refused"
 printf '%s\n' "$out"
 failed=$(printf '%s\n' "$out" | sed -n 's/^run \([0-9][0-9]*\):.*/\1/p' | head -n 1)
@@ -208,7 +241,7 @@ v110=$("$rg" history --env production --json | json_flat | grep "\"id\":$failed,
 [ "$(printf '%s\n' "$v110" | json_get state)" = rolled_back ] || die "run $failed (v1.1.0) should have ended rolled_back: $v110"
 curl -fsS -m 2 "http://$proxy/" || die "the proxy should answer from v1.0.0"
 
-act "7. From the canary's first 5xx to 100% of the traffic on v1.0.0"
+act "8. From the canary's first 5xx to 100% of the traffic on v1.0.0"
 first_us=$(sed -n 's/.*first injected fault at \([0-9]*\) us.*/\1/p' "$demo"/.rollguard/demo-run/production/app-v1.1.0.log | head -n 1)
 swap_ms=$("$rg" show "$failed" --json | json_flat | sed 's/},/},\n/g' | grep '"traffic_swapped"' | json_get at_ms)
 [ -n "$first_us" ] && [ -n "$swap_ms" ] || die "missing the first fault's or the swap's time"
@@ -218,7 +251,7 @@ echo
 echo "the decision and its evidence:"
 "$rg" show "$failed" | sed -n '/^decision$/,/^$/p'
 
-act "8. The load all along: every request answered?"
+act "9. The load all along: every request answered?"
 kill -INT "$wrk_pid" 2>/dev/null || true   # wrk prints its summary on SIGINT
 wait "$wrk_pid" 2>/dev/null || true
 wrk_pid=
@@ -226,10 +259,10 @@ total=$(sed -n 's/^ *\([0-9][0-9]*\) requests in \([0-9.]*[a-z]*\).*/\1 requests
 p99=$(sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$tmp/wrk.out")
 non2xx=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$tmp/wrk.out")
 sockets=$(sed -n 's/^ *Socket errors: *\(.*\)/\1/p' "$tmp/wrk.out")
-echo "wrk: ${total:-?} through three deploys, a manual and an automatic rollback; p99 ${p99:-?}"
+echo "wrk: ${total:-?} through three deploys, a manual and an automatic rollback, and a controller crash; p99 ${p99:-?}"
 echo "wrk: non-2xx responses: ${non2xx:-0} (the releases' own 0.1 % and v1.1.0's 5 % while it had its 10 %); socket errors: ${sockets:-none}"
 
-act "9. Who did what: the audit log, chained entry to entry"
+act "10. Who did what: the audit log, chained entry to entry"
 rollguard audit -c "$demo/rollguard.yaml" --limit 6
 rollguard audit verify -c "$demo/rollguard.yaml" || die "the audit log's chain is broken"
 
@@ -268,4 +301,4 @@ esac
 [ "$(printf '%s\n' "$v110" | json_get state)" = rolled_back ] ||
 	die "run $failed (v1.1.0) should have ended rolled_back: $v110"
 
-act "Done: v1.0.1 went live in three traffic steps, production went back to v1.0.0 by hand, and v1.1.0 was caught at 10% by the sequential test and swapped out"
+act "Done: v1.0.1 went live in three traffic steps, production went back to v1.0.0 by hand, the load never noticed the controller's crash, and v1.1.0 was caught at 10% by the sequential test and swapped out"

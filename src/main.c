@@ -22,6 +22,7 @@ static const struct command {
 	{ "init",     cmd_init,     0 },
 	{ "lint",     cmd_lint,     0 },
 	{ "serve",    cmd_serve,    0 },
+	{ "proxy",    cmd_proxy,    0 },   /* hidden: the data plane serve starts */
 	{ "deploy",   cmd_deploy,   NEEDS_SERVER },
 	{ "rollback", cmd_rollback, NEEDS_SERVER },
 	{ "status",   cmd_status,   NEEDS_SERVER },

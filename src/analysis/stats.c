@@ -101,18 +101,24 @@ static void summary_add(rg_stats_summary *into, const rg_stats_summary *s)
 	rg_hist_merge(&into->latency, &s->latency);
 }
 
-rg_err rg_stats_shard_new(rg_stats_shard **out, rg_error *err)
+rg_stats_shard *rg_stats_shard_init(void *mem)
 {
-	rg_stats_shard *s = aligned_alloc(_Alignof(rg_stats_shard), sizeof *s);
-	if (!s)
-		return rg_fail(err, RG_ENOMEM, NULL, "cannot allocate %zu bytes of statistics",
-			       sizeof *s);
+	rg_stats_shard *s = mem;
 	cell_init(&s->total);
 	for (int i = 0; i < RG_STATS_WINDOW_SLOTS; i++) {
 		atomic_init(&s->window[i].second, SLOT_EMPTY);
 		cell_init(&s->window[i].figures);
 	}
-	*out = s;
+	return s;
+}
+
+rg_err rg_stats_shard_new(rg_stats_shard **out, rg_error *err)
+{
+	void *mem = aligned_alloc(_Alignof(rg_stats_shard), sizeof(rg_stats_shard));
+	if (!mem)
+		return rg_fail(err, RG_ENOMEM, NULL, "cannot allocate %zu bytes of statistics",
+			       sizeof(rg_stats_shard));
+	*out = rg_stats_shard_init(mem);
 	return RG_OK;
 }
 

@@ -49,6 +49,10 @@ typedef struct rg_stats_summary {
 rg_err rg_stats_shard_new(rg_stats_shard **out, rg_error *err);
 void rg_stats_shard_free(rg_stats_shard *s);
 size_t rg_stats_shard_size(void);
+/* Makes rg_stats_shard_size() bytes at mem (64-byte aligned, the caller's,
+ * e.g. memory shared with another process) an empty shard, and returns it.
+ * A shard holds no pointer, so another process may map and read it. */
+rg_stats_shard *rg_stats_shard_init(void *mem);
 
 /* Recording: only the shard's owner thread may call these. now_s is the
  * caller's clock in whole seconds (CLOCK_MONOTONIC; >= 0 and not going

@@ -80,12 +80,12 @@ static const struct route {
 	{ "deploys",     "POST", "/api/v1/deploys",                    "",          RG_PERM_DEPLOY,   h_deploy,   NULL },
 	{ "rollbacks",   "POST", "/api/v1/rollbacks",                  "",          RG_PERM_ROLLBACK, h_rollback, NULL },
 	{ "status",      "GET",  "/api/v1/status",                     "env",       RG_PERM_READ,     h_status,   NULL },
-	{ "runs",        "GET",  "/api/v1/runs",                       "env limit", RG_PERM_READ,     h_runs,     NULL },
+	{ "runs",        "GET",  "/api/v1/runs",                       "env limit before", RG_PERM_READ,     h_runs,     NULL },
 	{ "run",         "GET",  "/api/v1/runs/{id}",                  "",          RG_PERM_READ,     h_run,      NULL },
 	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     RG_PERM_READ,     h_events,   NULL },
 	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          RG_PERM_READ,     h_step_log, NULL },
 	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       RG_PERM_READ,     h_traffic,  NULL },
-	{ "backups",     "GET",  "/api/v1/backups",                    "env limit", RG_PERM_READ,     h_backups,  NULL },
+	{ "backups",     "GET",  "/api/v1/backups",                    "env limit before", RG_PERM_READ,     h_backups,  NULL },
 	{ "config_diff", "GET",  "/api/v1/config/diff",                "env from to", RG_PERM_READ,   h_config_diff, NULL },
 	{ "audit",       "GET",  "/api/v1/audit",                      "env limit", RG_PERM_TOKENS,   h_audit,    NULL },
 	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_abort },
@@ -625,27 +625,41 @@ static void runs_visible(const rg_request *req, json_t *runs)
 	}
 }
 
-typedef rg_err (*env_lister)(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
+typedef rg_err (*env_lister)(rg_store *s, const char *env, int64_t before, int limit, json_t **out,
+			   rg_error *err);
 
-/* GET of a list that ?env= narrows and ?limit= bounds, newest first, as
- * {key: [...]}: across environments, only those the token may see. */
+/* GET of a list that ?env= narrows, ?limit= bounds and ?before=ID pages,
+ * newest first, as {key: [...], "next_before"?}: across environments, only those the token may see. */
 static rg_err env_listing(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply,
 			  env_lister list, const char *key, rg_error *err)
 {
 	const char *env = query_get(req, "env");
-	const char *limit_text = query_get(req, "limit");
-	int64_t limit = RUNS_DEFAULT_LIMIT;
+	const char *limit_text = query_get(req, "limit"), *before_text = query_get(req, "before");
+	int64_t limit = RUNS_DEFAULT_LIMIT, before = 0;
 	rg_err rc = env ? check_query_env(ctx, env, err) : RG_OK;
 	if (!rc && env)
 		rc = env_access(req, RG_PERM_READ, env, reply, err);
 	if (!rc && limit_text)
 		rc = rg_parse_int(limit_text, 1, RUNS_MAX_LIMIT, "limit", &limit, err);
+	if (!rc && before_text)
+		rc = rg_parse_int(before_text, 1, INT64_MAX, "before", &before, err);
 	json_t *items = NULL;
 	if (!rc)
-		rc = list(ctx->store, env, (int)limit, &items, err);
+		rc = list(ctx->store, env, before, (int)limit, &items, err);
+	/* a full page may have more behind it: the cursor of the next one,
+	 * taken before items the caller may not see are dropped */
+	json_t *last = rc ? NULL : json_array_get(items, json_array_size(items) - 1);
+	json_int_t next = json_array_size(items) == (size_t)limit && last
+				  ? json_integer_value(json_object_get(last, "id"))
+				  : 0;
 	if (!rc && !env)
 		runs_visible(req, items);
-	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", key, items), err);
+	if (rc)
+		return rc;
+	json_t *doc = json_pack("{s:o}", key, items);
+	if (doc && next)
+		json_object_set_new(doc, "next_before", json_integer(next));
+	return rg_reply_json(reply, 200, doc, err);
 }
 
 static rg_err h_runs(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,

@@ -13,6 +13,7 @@
 int cmd_init(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);   /* hidden: the data-plane process */
 int cmd_deploy(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_status(int argc, char **argv);
@@ -42,7 +43,7 @@ int cmd_help(int argc, char **argv);
 #define RG_CLI_MAX_ENVS 16
 
 typedef struct rg_cli_args {
-	const char *env, *to, *reason, *limit, *comment;
+	const char *env, *to, *reason, *limit, *comment, *before;
 	const char *role, *expires;        /* token create */
 	const char *envs[RG_CLI_MAX_ENVS]; /* token create --env, repeatable */
 	int n_envs;                        /* may exceed RG_CLI_MAX_ENVS: refuse then */

@@ -16,7 +16,7 @@ enum {
 	OPT_FORCE = 1 << 8, OPT_OVERWRITE = 1 << 9, OPT_CONFIG = 1 << 10, OPT_INIT_CONFIG = 1 << 11,
 	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15,
 	OPT_EMERGENCY = 1 << 16, OPT_SKIP_MONITOR = 1 << 17, OPT_COMMENT = 1 << 18,
-	OPT_REJECT_REASON = 1 << 19, OPT_FLAG_REASON = 1 << 20,
+	OPT_REJECT_REASON = 1 << 19, OPT_FLAG_REASON = 1 << 20, OPT_BEFORE = 1 << 21,
 };
 
 /* Options that may stand more than once: each value is kept (--env, for a
@@ -46,6 +46,7 @@ static const struct option_doc {
 	{ OPT_SKIP_MONITOR, "skip-monitor", 0, NULL, "with --emergency: no monitor window after the steps" },
 	{ OPT_COMMENT, "comment", 0, "TEXT", "a note kept with the approval" },
 	{ OPT_LIMIT, "limit", 0, "N", "show at most N runs (default 20, at most 1000)" },
+	{ OPT_BEFORE, "before", 0, "RUN", "only runs older than RUN: the next page" },
 	{ OPT_DRY_RUN, "dry-run", 0, NULL, "print the plan and its risks; change nothing" },
 	{ OPT_FORCE, "force", 0, NULL, "allow a target that never became known good" },
 	{ OPT_WAIT, "wait", 0, NULL, "follow the run until it ends; exit 0 only if it succeeded" },
@@ -90,9 +91,11 @@ static const struct help {
 	{ "serve", G_SETUP, "serve [-c FILE] [--log-format text|json]",
 	  "run the controller: API, engine, proxy",
 	  "Runs the controller in the foreground: loads FILE, opens the state store,\n"
-	  "starts the built-in proxies, the routers, the engine and the API, and\n"
-	  "resumes every unfinished run. SIGTERM or SIGINT stops it cleanly; the runs\n"
-	  "in progress resume at the next start. Logs go to stderr.",
+	  "attaches to the proxy process that serves the built-in proxies (starting\n"
+	  "one if none runs), starts the routers, the engine and the API, and resumes\n"
+	  "every unfinished run. SIGTERM or SIGINT stops it and its proxy cleanly;\n"
+	  "SIGUSR2 stops it alone, the proxy serving on. The runs in progress resume\n"
+	  "at the next start. Logs go to stderr.",
 	  OPT_CONFIG | OPT_LOG_FORMAT, 0, 0, 0, { 0 } },
 	{ "deploy", G_RELEASE,
 	  "deploy VERSION --env E [--emergency --reason TEXT [--skip-monitor]] [--wait] [--json]\n"
@@ -128,10 +131,12 @@ static const struct help {
 	  "With --watch it then follows the run in progress until it ends and exits\n"
 	  "as deploy --wait does.",
 	  OPT_ENV | OPT_WATCH | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
-	{ "history", G_READ, "history [--env E] [--limit N] [--json] [-c FILE]", "past runs, newest first",
+	{ "history", G_READ, "history [--env E] [--limit N] [--before RUN] [--json] [-c FILE]",
+	  "past runs, newest first",
 	  "Lists runs newest first: id, kind, version, from, state, start, duration and\n"
-	  "reason. --json prints a JSON array of runs.",
-	  OPT_ENV | OPT_LIMIT | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	  "reason, a page at a time: when there are more it says the --before of the\n"
+	  "next page. --json prints a JSON array of runs.",
+	  OPT_ENV | OPT_LIMIT | OPT_BEFORE | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
 	{ "show", G_READ, "show RUN [--json] [-c FILE]", "one run: steps, decision, timeline",
 	  "Shows a run: its header, a table of its steps, the decision that ended it and\n"
 	  "its timeline, each event at its offset from the run's creation (T+1.532s).",
@@ -342,6 +347,7 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_EMERGENCY: a->emergency = true; break;
 	case OPT_SKIP_MONITOR: a->skip_monitor = true; break;
 	case OPT_LIMIT: a->limit = value; break;
+	case OPT_BEFORE: a->before = value; break;
 	case OPT_WAIT: a->wait = true; break;
 	case OPT_WATCH: a->watch = true; break;
 	case OPT_JSON: a->json = true; break;

@@ -68,6 +68,7 @@ static int history_get(rg_client *c, const rg_cli_args *a, int limit)
 	snprintf(n, sizeof n, "%d", limit);
 	if ((a->env && rg_client_query_add(path, sizeof path, "env", a->env, &e)) ||
 	    rg_client_query_add(path, sizeof path, "limit", n, &e) ||
+	    (a->before && rg_client_query_add(path, sizeof path, "before", a->before, &e)) ||
 	    rg_client_call(c, "GET", path, NULL, &answer, &e))
 		return rg_out_error(&e);
 	json_t *runs = json_object_get(answer, "runs");
@@ -77,6 +78,10 @@ static int history_get(rg_client *c, const rg_cli_args *a, int limit)
 		code = rg_out_error(&e);
 	} else {
 		code = a->json ? rg_out_json(runs) : history_print(runs);
+		json_int_t next = json_integer_value(json_object_get(answer, "next_before"));
+		if (!a->json && !code && next)
+			printf("more: rollguard history%s%s --before %lld\n", a->env ? " --env " : "",
+			       a->env ? a->env : "", (long long)next);
 	}
 	json_decref(answer);
 	return code;

@@ -1,8 +1,10 @@
 /* serve.c — `rollguard serve`: the controller. Loads the config, opens the
- * store, starts the built-in proxies (their own threads), the routers, the
- * engine and the API on one libuv loop, re-applies the stored routes,
- * resumes every unfinished run, and on SIGTERM/SIGINT stops cleanly,
- * leaving runs to be resumed by the next start. */
+ * store, attaches to the data-plane process (`rollguard proxy`, started if
+ * none runs: link.h), starts the routers, the engine and the API on one
+ * libuv loop, re-applies the stored routes, resumes every unfinished run.
+ * On SIGTERM/SIGINT it stops cleanly with the proxy, leaving runs to be
+ * resumed by the next start; on SIGUSR2 it stops alone, and the proxy goes
+ * on serving the last routing tables (a controller upgrade or restart). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,25 +17,32 @@
 #include "cmd/state.h"
 #include "config/config.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/link.h"
 #include "engine/engine.h"
 #include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/nofile.h"
 #include "util/secrets.h"
 #include "util/torture.h"
 
 typedef struct server {
 	uv_loop_t loop;
-	uv_signal_t sigterm, sigint;
+	uv_signal_t sigterm, sigint, sigusr2;
 	rg_config cfg;
+	const char *config_path;
+	const char *log_format;
 	rg_store *store;
 	rg_engine *engine;
-	rg_dataplane *dp;        /* built-in proxies (own threads) */
+	rg_dataplane *dp;        /* the built-in proxies: the link's, or local when none */
+	rg_link *link;           /* to the proxy process; NULL without proxies */
 	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
 	rg_token_key token_key;  /* checks API tokens; wiped at exit */
 	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
+	bool leave_proxy;        /* SIGUSR2: the proxy goes on serving */
+	bool started;
 } server;
 
 static void on_engine_stopped(void *ctx)
@@ -41,6 +50,7 @@ static void on_engine_stopped(void *ctx)
 	server *s = ctx;
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
+	uv_close((uv_handle_t *)&s->sigusr2, NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -49,9 +59,11 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	s->leave_proxy = signum == SIGUSR2;
 	rg_torture_arm(false);
-	rg_info("received %s: stopping; unfinished runs resume on the next start",
-		signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	rg_info("received %s: stopping%s; unfinished runs resume on the next start",
+		signum == SIGTERM ? "SIGTERM" : signum == SIGINT ? "SIGINT" : "SIGUSR2",
+		s->leave_proxy ? " (the proxy goes on serving)" : "");
 	rg_api_stop(s->api);
 	s->api = NULL;
 	rg_engine_shutdown(s->engine, on_engine_stopped, s);
@@ -128,7 +140,13 @@ static rg_err start(server *s, rg_error *err)
 		rc = open_tokens(s, err);
 	if (!rc)
 		rc = collect_secrets(s, err);
-	if (!rc)
+	bool proxied = false;
+	for (size_t i = 0; i < s->cfg.n_envs; i++)
+		proxied |= s->cfg.envs[i].proxy_listen != NULL;
+	if (!rc && proxied)
+		rc = rg_link_start(&s->loop, &s->cfg, s->config_path, s->log_format, &s->link, &s->dp,
+				   err);
+	else if (!rc)
 		rc = rg_dataplane_start(&s->cfg, &s->dp, err);
 	if (!rc)
 		rc = rg_routers_new(&s->loop, &s->cfg, s->dp, &s->routers, err);
@@ -141,9 +159,11 @@ static rg_err start(server *s, rg_error *err)
 		return rc;
 	uv_signal_init(&s->loop, &s->sigterm);
 	uv_signal_init(&s->loop, &s->sigint);
-	s->sigterm.data = s->sigint.data = s;
+	uv_signal_init(&s->loop, &s->sigusr2);
+	s->sigterm.data = s->sigint.data = s->sigusr2.data = s;
 	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	uv_signal_start(&s->sigusr2, on_signal, SIGUSR2);
 	rg_info("rollguard serving '%s' on %s://%s (state in %s)", s->cfg.service,
 		s->cfg.tls_cert ? "https" : "http", s->cfg.listen, s->cfg.state_dir);
 	return rg_engine_resume_all(s->engine, err);
@@ -160,7 +180,14 @@ static void cleanup(server *s)
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	if (s->engine)
 		rg_engine_free(s->engine);
-	rg_dataplane_stop(s->dp);
+	if (s->link) {
+		/* a serve that could not start leaves a proxy it found serving */
+		bool stop = s->started ? !s->leave_proxy : rg_link_started_proxy(s->link);
+		rg_link_stop(s->link, stop); /* frees s->dp */
+		uv_run(&s->loop, UV_RUN_DEFAULT);
+	} else {
+		rg_dataplane_stop(s->dp);
+	}
 	rg_store_free(s->store);
 	rg_token_key_wipe(&s->token_key);
 	rg_log_set_secrets(NULL);
@@ -197,7 +224,10 @@ int cmd_serve(int argc, char **argv)
 	memset(&s, 0, sizeof s);
 	if (rg_cmd_load_config(path, &s.cfg))
 		return RG_EXIT_USAGE;
+	s.config_path = path;
+	s.log_format = a.log_format;
 	signal(SIGPIPE, SIG_IGN);
+	rg_nofile_raise(); /* step pipes, the store, checks: never the first to run out */
 	uv_loop_init(&s.loop);
 	rg_error err = { 0 };
 	if (start(&s, &err)) {
@@ -206,6 +236,7 @@ int cmd_serve(int argc, char **argv)
 		cleanup(&s);
 		return RG_EXIT_RUN_FAILED;
 	}
+	s.started = true;
 	rg_torture_arm(true);   /* the test build's allocation torture counts from here */
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	cleanup(&s);

@@ -164,6 +164,9 @@ static void release_envs(rg_env *envs, size_t n)
 		free(envs[i].proxy_listen);
 		free(envs[i].proxy_sticky_header);
 		free(envs[i].proxy_sticky_cookie);
+		free(envs[i].proxy_force_header);
+		free(envs[i].proxy_force_from);
+		free(envs[i].proxy_trusted);
 		free(envs[i].haproxy_socket);
 		free(envs[i].haproxy_backend);
 		free(envs[i].haproxy_stable);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/cidr.h"
+
 #include "util/err.h"
 
 typedef enum { RG_SEV_P0 = 0, RG_SEV_P1, RG_SEV_P2, RG_SEV_P3, RG_SEV_COUNT } rg_severity;
@@ -140,6 +142,18 @@ typedef struct rg_env {
 	char *proxy_sticky_header;         /* sticky: {header: NAME}; NULL = cookie */
 	char *proxy_sticky_cookie;         /* sticky: {cookie: NAME}; NULL = rg_release */
 	bool proxy_least_conn;             /* balance: least-connections (default round-robin) */
+	/* the front door (docs/proxy.md, "Limits"); 0 = the default */
+	int proxy_max_connections;         /* 0 = derived from RLIMIT_NOFILE */
+	int proxy_max_per_client;          /* connections per client address; 0 = 256 */
+	int64_t proxy_header_timeout_ms;   /* first byte → whole request head; 0 = 10s */
+	int64_t proxy_body_timeout_ms;     /* whole request body; 0 = 60s */
+	int proxy_max_requests;            /* per client connection; 0 = 1000 */
+	char *proxy_force_header;          /* force_header.name; NULL = no side is ever forced */
+	rg_cidr *proxy_force_from;         /* force_header.from: who may force */
+	size_t proxy_n_force_from;
+	rg_cidr *proxy_trusted;            /* trusted_proxies: whose X-Forwarded-For is kept */
+	size_t proxy_n_trusted;
+	bool proxy_https;                  /* scheme: https → X-Forwarded-Proto: https */
 	/* router: an external router instead of the built-in proxy */
 	rg_router_kind router;
 	char *haproxy_socket;              /* "/path/to/socket" or "127.0.0.1:9999" */

@@ -13,7 +13,13 @@
 
 static const char *const proxy_keys[] = { "listen",           "threads",      "connect_timeout",
 					  "response_timeout", "idle_timeout", "sticky",
-					  "balance",          NULL };
+					  "balance",          "max_connections",
+					  "max_connections_per_client",
+					  "header_timeout",   "body_timeout", "max_requests",
+					  "force_header",     "trusted_proxies", "scheme",
+					  NULL };
+static const char *const force_keys[] = { "name", "from", NULL };
+static const char *const scheme_names[] = { "http", "https", NULL };
 static const char *const sticky_keys[] = { "cookie", "header", NULL };
 static const char *const balance_names[] = { "round-robin", "least-connections", NULL };
 static const char *const router_keys[] = { "haproxy", "command", "timeout", NULL };
@@ -85,6 +91,68 @@ static void optional_timeout(rg_loader *l, const rg_ynode *v, const char *key, i
 		rg_ld_positive_duration(l, v, key, out);
 }
 
+/* A list of A.B.C.D/N ranges at key; each bad one is named where it is. */
+static void load_cidrs(rg_loader *l, const rg_ynode *map, const char *key, rg_cidr **out,
+		       size_t *n)
+{
+	const rg_ynode *v = rg_ld_value(map, key);
+	if (!v || !rg_ld_expect(l, v, RG_YSEQ, key))
+		return;
+	if (v->n == 0) {
+		rg_problem(l, v, "'%s' must not be empty", key);
+		return;
+	}
+	if (!(*out = rg_ld_calloc(l, v->n, sizeof **out)))
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const char *t = NULL;
+		if (!rg_ld_text(l, v->kids[i], key, &t))
+			continue;
+		if (!rg_cidr_parse(t, &(*out)[*n]))
+			rg_problem(l, v->kids[i], "invalid address range '%s' in %s (use A.B.C.D/N "
+				   "with no host bits set, or A.B.C.D)", t, key);
+		else
+			(*n)++;
+	}
+}
+
+/* force_header: {name, from}: who may aim requests at a side, and with
+ * which header. Without it no request is ever forced. */
+static void load_force(rg_loader *l, const rg_ynode *v, rg_env *e)
+{
+	if (!rg_ld_expect(l, v, RG_YMAP, "force_header"))
+		return;
+	rg_ld_check_keys(l, v, "in force_header", force_keys);
+	if (!rg_ld_require(l, v, "name", "in force_header") ||
+	    !rg_ld_require(l, v, "from", "in force_header"))
+		return;
+	load_cidrs(l, v, "from", &e->proxy_force_from, &e->proxy_n_force_from);
+	if (!rg_ld_string(l, v, "name", &e->proxy_force_header) || !e->proxy_force_header)
+		return;
+	if (!token_valid(e->proxy_force_header)) {
+		rg_problem(l, rg_ld_value(v, "name"), "invalid header name '%s' (use %s)",
+			   e->proxy_force_header, TOKEN_RULE);
+		free(e->proxy_force_header);
+		e->proxy_force_header = NULL;
+	}
+}
+
+/* The front door's bounds (docs/proxy.md, "Limits"). */
+static void load_limits(rg_loader *l, const rg_ynode *v, rg_env *e)
+{
+	rg_ld_int(l, v, "max_connections", 1, 10000000, &e->proxy_max_connections);
+	rg_ld_int(l, v, "max_connections_per_client", 1, 10000000, &e->proxy_max_per_client);
+	rg_ld_int(l, v, "max_requests", 1, 100000000, &e->proxy_max_requests);
+	optional_timeout(l, v, "header_timeout", &e->proxy_header_timeout_ms);
+	optional_timeout(l, v, "body_timeout", &e->proxy_body_timeout_ms);
+	if (rg_ld_value(v, "force_header"))
+		load_force(l, rg_ld_value(v, "force_header"), e);
+	load_cidrs(l, v, "trusted_proxies", &e->proxy_trusted, &e->proxy_n_trusted);
+	int scheme = 0;
+	if (rg_ld_choice(l, v, "scheme", scheme_names, &scheme))
+		e->proxy_https = scheme == 1;
+}
+
 void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e)
 {
 	if (!rg_ld_expect(l, v, RG_YMAP, "proxy"))
@@ -103,6 +171,7 @@ void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e)
 	int balance = 0;
 	if (rg_ld_choice(l, v, "balance", balance_names, &balance))
 		e->proxy_least_conn = balance == 1;
+	load_limits(l, v, e);
 }
 
 /* "A.B.C.D:PORT" with a dotted-quad host and a port 1..65535. */

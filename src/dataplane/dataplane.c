@@ -11,7 +11,10 @@
 #include <string.h>
 
 #include "dataplane/dataplane_internal.h"
+#include "util/log.h"
+#include "util/nofile.h"
 #include "util/timeutil.h"
+#include <unistd.h>
 
 static const char *const role_names[DP_ROLES] = { "stable", "canary", "standby" };
 
@@ -93,27 +96,77 @@ static rg_err check_sticky(const rg_env *env, rg_error *err)
 	return rc;
 }
 
-static rg_err proxy_start(dp_proxy *x, const rg_env *env, rg_error *err)
+/* The same count rg_proxy_start would take for threads 0, known before the
+ * shared region is laid out. */
+static unsigned workers_of(const rg_env *env)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = env->proxy_threads > 0 ? (unsigned)env->proxy_threads
+					    : (unsigned)(ncpu > 0 ? ncpu : 1);
+	return n > 1024 ? 1024 : n;
+}
+
+/* Fields both kinds of dataplane set for a proxy. */
+static rg_err proxy_init(rg_dataplane *dp, dp_proxy *x, const rg_env *env)
 {
 	x->env = env;
+	x->dp = dp;
+	x->idx = -1;
 	atomic_init(&x->routable, false);
 	snprintf(x->st.env, sizeof x->st.env, "%s", env->name);
 	for (int s = 0; s < RG_PROXY_SLOTS; s++)
 		x->slots[s].freed_ms = INT64_MIN;
 	pthread_mutex_init(&x->slabs_lock, NULL);
+	x->view = calloc(1, sizeof *x->view);
+	return x->view ? RG_OK : RG_ENOMEM;
+}
+
+/* Each client connection may hold an upstream one too; what is left after
+ * a reserve for the rest of the process is shared by the proxies. */
+static unsigned derived_max_connections(size_t n_proxies)
+{
+	long fds = rg_nofile_raise() - 256;
+	long each = fds / 2 / (long)(n_proxies ? n_proxies : 1);
+	return each < 64 ? 64 : each > 1000000 ? 1000000 : (unsigned)each;
+}
+
+/* The env's front-door bounds, or the defaults of docs/proxy.md. */
+static void front_door(const rg_env *env, size_t n_proxies, rg_proxy_opts *o)
+{
+	o->max_connections = env->proxy_max_connections > 0 ? (unsigned)env->proxy_max_connections
+							    : derived_max_connections(n_proxies);
+	o->max_per_client = env->proxy_max_per_client > 0 ? (unsigned)env->proxy_max_per_client : 256;
+	o->max_requests = env->proxy_max_requests > 0 ? (unsigned)env->proxy_max_requests : 1000;
+	o->client_header_timeout_ms = ms_opt(env->proxy_header_timeout_ms, o->client_header_timeout_ms);
+	o->client_body_timeout_ms = ms_opt(env->proxy_body_timeout_ms, 60000);
+	o->strip_header = env->proxy_force_header;
+	o->trusted = env->proxy_trusted;
+	o->n_trusted = env->proxy_n_trusted;
+	o->https = env->proxy_https;
+}
+
+static rg_err proxy_start(dp_proxy *x, int listen_fd, rg_error *err)
+{
+	const rg_env *env = x->env;
 	rg_err rc = check_sticky(env, err);
 	if (!rc)
 		rc = rg_router_new(&x->router, err);
-	if (rc)
+	if (rc) {
+		if (listen_fd >= 0)
+			close(listen_fd);
 		return rc;
+	}
 	rg_proxy_opts o;
 	rg_proxy_opts_default(&o);
 	o.listen = env->proxy_listen;
-	o.threads = env->proxy_threads > 0 ? (unsigned)env->proxy_threads : 0;
+	o.listen_fd = listen_fd;
+	o.threads = dp_shm_workers(x->dp->shm, (size_t)x->idx);
+	o.shards = dp_shm_own_shards(x->dp->shm, (size_t)x->idx);
 	o.connect_timeout_ms = ms_opt(env->proxy_connect_timeout_ms, o.connect_timeout_ms);
 	o.response_header_timeout_ms = ms_opt(env->proxy_response_timeout_ms,
 					      o.response_header_timeout_ms);
 	o.idle_timeout_ms = ms_opt(env->proxy_idle_timeout_ms, o.idle_timeout_ms);
+	front_door(env, x->dp->n, &o);
 	o.pick = dp_pick;
 	o.done = dp_done;
 	o.failed = dp_failed;
@@ -131,6 +184,8 @@ static void proxy_stop(dp_proxy *x)
 	x->router = NULL;
 	dp_recs_free(x);
 	pthread_mutex_destroy(&x->slabs_lock);
+	free(x->view);
+	x->view = NULL;
 }
 
 void rg_dataplane_stop(rg_dataplane *dp)
@@ -140,11 +195,12 @@ void rg_dataplane_stop(rg_dataplane *dp)
 	for (size_t i = 0; i < dp->n; i++)
 		proxy_stop(&dp->proxies[i]);
 	free(dp->proxies);
+	dp_shm_close(dp->shm);
 	pthread_mutex_destroy(&dp->lock);
 	free(dp);
 }
 
-rg_err rg_dataplane_start(const rg_config *cfg, rg_dataplane **out, rg_error *err)
+rg_err dp_new(const rg_config *cfg, rg_dataplane **out, rg_error *err)
 {
 	*out = NULL;
 	rg_dataplane *dp = calloc(1, sizeof *dp);
@@ -158,19 +214,165 @@ rg_err rg_dataplane_start(const rg_config *cfg, rg_dataplane **out, rg_error *er
 	dp->cfg = cfg;
 	pthread_mutex_init(&dp->lock, NULL);
 	for (size_t i = 0; i < cfg->n_envs; i++) {
-		const rg_env *env = &cfg->envs[i];
-		if (!env->proxy_listen)
+		if (!cfg->envs[i].proxy_listen)
 			continue;
-		rg_error e = { 0 };
-		rg_err rc = proxy_start(&dp->proxies[dp->n++], env, &e);
-		if (rc) {
+		if (proxy_init(dp, &dp->proxies[dp->n++], &cfg->envs[i])) {
 			rg_dataplane_stop(dp);
-			return rg_fail(err, rc, e.field[0] ? e.field : NULL, "environment '%s': %s",
-				       env->name, e.message);
+			return rg_fail(err, RG_ENOMEM, NULL, "cannot start the proxies: out of memory");
 		}
 	}
 	*out = dp;
 	return RG_OK;
+}
+
+static rg_err map_region(rg_dataplane *dp, const char *path, bool *fresh, rg_error *err)
+{
+	const char **names = calloc(dp->n + 1, sizeof *names);
+	unsigned *workers = calloc(dp->n + 1, sizeof *workers);
+	rg_err rc = RG_OK;
+	if (!names || !workers)
+		rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; !rc && i < dp->n; i++) {
+		names[i] = dp->proxies[i].env->name;
+		workers[i] = workers_of(dp->proxies[i].env);
+		dp->proxies[i].idx = (int)i;
+	}
+	if (!rc)
+		rc = dp_shm_create(path, names, workers, dp->n, &dp->shm, fresh, err);
+	free(names);
+	free(workers);
+	return rc;
+}
+
+static rg_err apply_locked(dp_proxy *x, const rg_route_state *st, rg_error *err);
+
+/* A region kept from an earlier proxy process: its slots (with their
+ * baselines) and its last state, applied again, so the same releases keep
+ * their figures and users their side. */
+static void restore(dp_proxy *x)
+{
+	dp_shm_read(x->dp->shm, (size_t)x->idx, x->view);
+	if (!x->view->applied)
+		return;
+	memcpy(x->slots, x->view->slots, sizeof x->slots);
+	rg_route_state st = x->view->st;
+	rg_error e = { 0 };
+	if (apply_locked(x, &st, &e))
+		rg_warn("environment '%s': the proxy's last routing table cannot be restored: %s",
+			x->env->name, e.message);
+}
+
+/* Inherited sockets not yet given to a proxy, from index `from` on: the
+ * dataplane owns them all from rg_dataplane_start_with on. */
+static void close_fds(const rg_dataplane_opts *o, size_t from, size_t n)
+{
+	for (size_t i = from; o && o->listen_fds && i < n; i++)
+		if (o->listen_fds[i] >= 0)
+			close(o->listen_fds[i]);
+}
+
+rg_err rg_dataplane_start_with(const rg_config *cfg, const rg_dataplane_opts *o,
+				rg_dataplane **out, rg_error *err)
+{
+	rg_dataplane *dp;
+	bool fresh = true;
+	size_t n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < cfg->n_envs; i++)
+		n += cfg->envs[i].proxy_listen != NULL;
+	rg_err rc = dp_new(cfg, &dp, err);
+	if (!rc && (rc = map_region(dp, o ? o->shm_path : NULL, &fresh, err)))
+		rg_dataplane_stop(dp);
+	if (rc) {
+		close_fds(o, 0, n);
+		return rc;
+	}
+	for (size_t i = 0; i < dp->n; i++) {
+		rg_error e = { 0 };
+		rc = proxy_start(&dp->proxies[i], o && o->listen_fds ? o->listen_fds[i] : -1, &e);
+		if (rc) {
+			close_fds(o, i + 1, n);
+			const char *name = dp->proxies[i].env->name;
+			rg_dataplane_stop(dp);
+			return rg_fail(err, rc, e.field[0] ? e.field : NULL, "environment '%s': %s",
+				       name, e.message);
+		}
+	}
+	for (size_t i = 0; !fresh && i < dp->n; i++)
+		restore(&dp->proxies[i]);
+	*out = dp;
+	return RG_OK;
+}
+
+rg_err rg_dataplane_start(const rg_config *cfg, rg_dataplane **out, rg_error *err)
+{
+	return rg_dataplane_start_with(cfg, NULL, out, err);
+}
+
+size_t rg_dataplane_count(const rg_dataplane *dp) { return dp ? dp->n : 0; }
+
+int rg_dataplane_listen_fd(const rg_dataplane *dp, size_t i)
+{
+	return i < dp->n && dp->proxies[i].proxy ? rg_proxy_listen_fd(dp->proxies[i].proxy) : -1;
+}
+
+void rg_dataplane_drain(rg_dataplane *dp)
+{
+	for (size_t i = 0; dp && i < dp->n; i++)
+		if (dp->proxies[i].proxy)
+			rg_proxy_drain(dp->proxies[i].proxy);
+}
+
+long rg_dataplane_connections(const rg_dataplane *dp)
+{
+	long n = 0;
+	for (size_t i = 0; dp && i < dp->n; i++)
+		if (dp->proxies[i].proxy)
+			n += rg_proxy_connections(dp->proxies[i].proxy);
+	return n;
+}
+
+/* FNV-1a over what the proxies are started with: a proxy process started
+ * from another config would serve something else than the controller
+ * thinks (link.c replaces it). */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (uint8_t)*s) * UINT64_C(0x100000001b3);
+	return (h ^ 0xff) * UINT64_C(0x100000001b3);
+}
+
+static uint64_t fnv_cidrs(uint64_t h, const rg_cidr *c, size_t n)
+{
+	char text[32];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(text, sizeof text, "%08x/%08x", (unsigned)c[i].net, (unsigned)c[i].mask);
+		h = fnv(h, text);
+	}
+	return fnv(h, "|");
+}
+
+uint64_t rg_dataplane_fingerprint(const rg_config *cfg)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	char num[160];
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		const rg_env *e = &cfg->envs[i];
+		if (!e->proxy_listen)
+			continue;
+		snprintf(num, sizeof num, "%d %lld %lld %lld %d %u %d %d %d %lld %lld %d", e->proxy_threads,
+			 (long long)e->proxy_connect_timeout_ms, (long long)e->proxy_response_timeout_ms,
+			 (long long)e->proxy_idle_timeout_ms, (int)e->proxy_least_conn,
+			 DP_SHM_VERSION, e->proxy_max_connections, e->proxy_max_per_client,
+			 e->proxy_max_requests, (long long)e->proxy_header_timeout_ms,
+			 (long long)e->proxy_body_timeout_ms, (int)e->proxy_https);
+		h = fnv(fnv(h, num), e->proxy_force_header);
+		h = fnv_cidrs(fnv_cidrs(h, e->proxy_force_from, e->proxy_n_force_from),
+			      e->proxy_trusted, e->proxy_n_trusted);
+		h = fnv(fnv(fnv(fnv(h, e->name), e->proxy_listen), e->proxy_sticky_header),
+			e->proxy_sticky_cookie);
+	}
+	return h;
 }
 
 bool rg_dataplane_serves(const rg_dataplane *dp, const char *env)
@@ -181,7 +383,15 @@ bool rg_dataplane_serves(const rg_dataplane *dp, const char *env)
 int rg_dataplane_port(const rg_dataplane *dp, const char *env)
 {
 	dp_proxy *x = dp_find((rg_dataplane *)dp, env);
-	return x && x->proxy ? rg_proxy_port(x->proxy) : -1;
+	if (!x)
+		return -1;
+	if (x->proxy)
+		return rg_proxy_port(x->proxy);
+	pthread_mutex_lock(&x->dp->lock);
+	dp_sync(x);
+	int port = x->idx >= 0 && x->view->port > 0 ? x->view->port : -1;
+	pthread_mutex_unlock(&x->dp->lock);
+	return port;
 }
 
 /* ---- apply ---------------------------------------------------------------------
@@ -348,31 +558,93 @@ static void take_baselines(dp_proxy *x, plan *p)
 					 &p->slots[s].base_second);
 }
 
+/* What the controller reads of x (shm.h): the state, the slots and the
+ * backends' in-flight counts and down marks. */
+static void publish(dp_proxy *x)
+{
+	dp_shm_view *v = x->view;
+	v->applied = x->applied;
+	v->routable = atomic_load(&x->routable);
+	v->port = rg_proxy_port(x->proxy);
+	v->st = x->st;
+	memcpy(v->slots, x->slots, sizeof v->slots);
+	v->n_backends = 0;
+	int64_t now = rg_mono_ms();
+	char buf[RG_BACKENDS_LEN];
+	const char *items[RG_ROUTES_MAX_BACKENDS];
+	for (int r = 0; r < DP_ROLES; r++) {
+		int n = dp_split(dp_role_backends(&x->st, r), buf, sizeof buf, items,
+				 RG_ROUTES_MAX_BACKENDS);
+		for (int i = 0; i < n && v->n_backends < DP_SHM_MAX_BACKENDS; i++) {
+			dp_shm_backend *b = &v->backends[v->n_backends++];
+			long inflight = 0;
+			bool down = false;
+			if (rg_router_backend_state(x->router, items[i], now, &inflight, &down, NULL))
+				inflight = 0, down = false;
+			snprintf(b->addr, sizeof b->addr, "%s", items[i]);
+			b->inflight = inflight;
+			b->down = down;
+		}
+	}
+	dp_shm_write(x->dp->shm, (size_t)x->idx, v);
+}
+
+void rg_dataplane_publish(rg_dataplane *dp)
+{
+	if (!dp || dp->remote)
+		return;
+	pthread_mutex_lock(&dp->lock);
+	for (size_t i = 0; i < dp->n; i++)
+		publish(&dp->proxies[i]);
+	pthread_mutex_unlock(&dp->lock);
+}
+
+/* Everything an apply decides before it acts: slots planned on a copy, the
+ * backends split, the table built (*t NULL for a state without stable or
+ * canary backends). Nothing of x changes. */
+static rg_err prepare(const dp_proxy *x, const rg_route_state *st, split_state *sp, plan *p,
+		      rg_routes **t, rg_error *err)
+{
+	const char *names[DP_ROLES];
+	dp_role_names(st, names);
+	plan_slots(x, names, rg_mono_ms(), p);
+	rg_err rc = split_all(st, sp, err);
+	return rc ? rc : build_table(x, st, sp, p, t, err);
+}
+
+rg_err dp_check_state(dp_proxy *x, const rg_route_state *st, rg_error *err)
+{
+	split_state *sp = malloc(sizeof *sp);
+	plan *p = malloc(sizeof *p);
+	rg_routes *t = NULL;
+	rg_err rc = !sp || !p ? rg_fail(err, RG_ENOMEM, NULL, "out of memory")
+			      : prepare(x, st, sp, p, &t, err);
+	if (t)
+		rg_routes_release(t);
+	free(sp);
+	free(p);
+	return rc;
+}
+
 static rg_err apply_locked(dp_proxy *x, const rg_route_state *st, rg_error *err)
 {
 	split_state *sp = malloc(sizeof *sp);
 	plan *p = malloc(sizeof *p);
-	rg_err rc = RG_OK;
 	rg_routes *t = NULL;
-	if (!sp || !p) {
-		rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	const char *names[DP_ROLES];
-	dp_role_names(st, names);
-	plan_slots(x, names, rg_mono_ms(), p);
-	if ((rc = split_all(st, sp, err)) || (rc = build_table(x, st, sp, p, &t, err)))
+	rg_err rc = !sp || !p ? rg_fail(err, RG_ENOMEM, NULL, "out of memory")
+			      : prepare(x, st, sp, p, &t, err);
+	if (rc)
 		goto out;
 	take_baselines(x, p);
-	if (t) {
-		if ((rc = rg_router_publish(x->router, t, err))) {
-			rg_routes_release(t);
-			goto out;
-		}
+	if (t && (rc = rg_router_publish(x->router, t, err))) {
+		rg_routes_release(t);
+		goto out;
 	}
 	atomic_store_explicit(&x->routable, t != NULL, memory_order_release);
 	memcpy(x->slots, p->slots, sizeof x->slots);
 	x->st = *st;
+	x->applied = true;
+	publish(x);
 out:
 	free(sp);
 	free(p);
@@ -388,7 +660,7 @@ rg_err rg_dataplane_apply(rg_dataplane *dp, const rg_route_state *st, int64_t *s
 		return rg_fail(err, RG_ENOTFOUND, "env", "environment '%s' has no built-in proxy",
 			       st->env);
 	pthread_mutex_lock(&dp->lock);
-	rg_err rc = apply_locked(x, st, err);
+	rg_err rc = dp->remote ? dp_remote_apply(x, st, err) : apply_locked(x, st, err);
 	pthread_mutex_unlock(&dp->lock);
 	if (swap_us)
 		*swap_us = rg_mono_us() - t0;

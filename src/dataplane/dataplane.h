@@ -28,6 +28,21 @@
 
 typedef struct rg_dataplane rg_dataplane;
 
+/* A controller's dataplane hands each checked state to this (link.h: the
+ * routing-table message to the proxy process). */
+typedef rg_err (*rg_dataplane_send_fn)(void *ctx, const rg_route_state *st, rg_error *err);
+
+/* How the proxy process starts its dataplane (rg_dataplane_start: both
+ * NULL). shm_path: the statistics region (shm.h), NULL for anonymous
+ * memory. listen_fds: NULL, or one listening socket per environment with a
+ * proxy, in config order, inherited from the process that served before
+ * (-1: bind). A region kept from an earlier proxy also gives back each
+ * environment's last state, applied at once: traffic routes as before. */
+typedef struct rg_dataplane_opts {
+	const char *shm_path;
+	const int *listen_fds;
+} rg_dataplane_opts;
+
 /* Starts a proxy for every environment of cfg with proxy_listen (threads,
  * timeouts, sticky source and balancing from its rg_env). Until the first
  * rg_dataplane_apply a proxy answers 503 with a JSON body. On failure
@@ -35,8 +50,37 @@ typedef struct rg_dataplane rg_dataplane;
  * address ("environment 'prod': cannot listen on 127.0.0.1:8080: address in
  * use"). A config without proxies gives an empty dataplane (not NULL). */
 rg_err rg_dataplane_start(const rg_config *cfg, rg_dataplane **out, rg_error *err);
+rg_err rg_dataplane_start_with(const rg_config *cfg, const rg_dataplane_opts *o,
+				rg_dataplane **out, rg_error *err);
 /* Stops every proxy (in-flight requests end) and frees everything. NULL ok. */
 void rg_dataplane_stop(rg_dataplane *dp);
+
+/* The proxy process's: republishes every proxy's view (backends' in-flight
+ * counts and down marks) for the controller to read. */
+void rg_dataplane_publish(rg_dataplane *dp);
+/* How many proxies, and proxy i's listening socket (a hand-over). */
+size_t rg_dataplane_count(const rg_dataplane *dp);
+int rg_dataplane_listen_fd(const rg_dataplane *dp, size_t i);
+/* Every proxy drains (rg_proxy_drain): a successor accepts from now on. */
+void rg_dataplane_drain(rg_dataplane *dp);
+/* Client connections open on every proxy. */
+long rg_dataplane_connections(const rg_dataplane *dp);
+/* What the proxies of cfg are started with, hashed: a controller attaches
+ * only to a proxy process started with the same. */
+uint64_t rg_dataplane_fingerprint(const rg_config *cfg);
+
+/* A controller's view of the proxy process: the same interface as a
+ * dataplane, figures read from the region the proxy shares (read-only),
+ * states checked here and handed to send. Until rg_dataplane_remote_map,
+ * every release's figures are zero and the port is -1. */
+rg_err rg_dataplane_remote(const rg_config *cfg, rg_dataplane_send_fn send, void *ctx,
+			   rg_dataplane **out, rg_error *err);
+/* (Re-)maps the region at path, e.g. after the proxy process restarted. */
+rg_err rg_dataplane_remote_map(rg_dataplane *dp, const char *path, rg_error *err);
+/* The last state sent for each environment, to send again to a new proxy
+ * process: calls fn for each. */
+void rg_dataplane_remote_each_sent(rg_dataplane *dp,
+				   void (*fn)(void *ctx, const rg_route_state *st), void *ctx);
 
 /* Whether env has a built-in proxy. */
 bool rg_dataplane_serves(const rg_dataplane *dp, const char *env);

@@ -142,12 +142,24 @@ static void read_sticky(const rg_routes *t, const rg_proxy_request *req, rg_rout
 	}
 }
 
-static void read_force(const rg_proxy_request *req, rg_route_req *rq)
+/* A side is forced only by proxy.force_header, only from its `from`
+ * ranges: anyone else could aim requests at the canary and have them
+ * counted for it (and so force a rollback). The proxy never forwards it. */
+static void read_force(const dp_proxy *x, const rg_proxy_request *req, rg_route_req *rq)
 {
-	int i = rg_h1_find(req->head, RG_H1_F_X_ROLLGUARD_RELEASE, 0);
-	if (i >= 0)
-		rq->force = rg_route_side_parse(req->buf + req->head->headers[i].value.off,
-						req->head->headers[i].value.len);
+	const rg_env *e = x->env;
+	if (!e->proxy_force_header ||
+	    !rg_cidr_match(e->proxy_force_from, e->proxy_n_force_from, &req->client))
+		return;
+	const rg_h1_head *h = req->head;
+	size_t len = strlen(e->proxy_force_header);
+	for (uint32_t i = 0; i < h->nheaders; i++)
+		if (h->headers[i].name.len == len &&
+		    strncasecmp(req->buf + h->headers[i].name.off, e->proxy_force_header, len) == 0) {
+			rq->force = rg_route_side_parse(req->buf + h->headers[i].value.off,
+							h->headers[i].value.len);
+			return;
+		}
 }
 
 /* ---- the retry ----------------------------------------------------------------
@@ -204,7 +216,7 @@ int dp_pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 	}
 	rg_route_req rq = { .client = (const struct sockaddr *)&req->client, .now_ms = rg_mono_ms() };
 	read_sticky(t, req, &rq);
-	read_force(req, &rq);
+	read_force(x, req, &rq);
 	if (req->attempt == 1)
 		read_retry(t, req, &rq);
 	if (rg_route_pick(t, &rq, &r->choice) != RG_OK) {

@@ -52,14 +52,31 @@ static void summary_sub(rg_stats_summary *s, const rg_stats_summary *base)
 
 static int64_t mono_s(void) { return rg_mono_ms() / 1000; }
 
+/* Every shard of a slot (both generations of shm.h); none before a
+ * controller has mapped the region. */
+static rg_stats_shard *const *shards_of(const dp_proxy *x, int slot, size_t *n)
+{
+	*n = 0;
+	return x->idx < 0 || !x->dp->shm ? NULL : dp_shm_slot_shards(x->dp->shm, (size_t)x->idx, slot, n);
+}
+
+static void snapshot(const dp_proxy *x, int slot, rg_stats_summary *out)
+{
+	size_t n;
+	rg_stats_shard *const *sh = shards_of(x, slot, &n);
+	rg_stats_snapshot(sh, n, out);
+}
+
 /* The window of one second, read within that second (retried if the clock
  * ticked meanwhile, so the figures belong to *second). */
 static void window_now(dp_proxy *x, int slot, int window_s, int64_t *second,
 		       rg_stats_summary *out)
 {
+	size_t n;
+	rg_stats_shard *const *sh = shards_of(x, slot, &n);
 	for (int tries = 0;; tries++) {
 		int64_t now = mono_s();
-		rg_proxy_window(x->proxy, slot, window_s, out, NULL);
+		rg_stats_window(sh, n, now, window_s, out, NULL);
 		if (mono_s() == now || tries == 3) {
 			*second = now;
 			return;
@@ -70,7 +87,7 @@ static void window_now(dp_proxy *x, int slot, int window_s, int64_t *second,
 void dp_slot_baseline(dp_proxy *x, int slot, int64_t *since_s, rg_stats_summary *total,
 		      rg_stats_summary *second)
 {
-	rg_proxy_snapshot(x->proxy, slot, total, NULL);
+	snapshot(x, slot, total);
 	window_now(x, slot, 1, since_s, second);
 }
 
@@ -78,7 +95,7 @@ rg_err dp_slot_figures(dp_proxy *x, int slot, int window_s, rg_stats_summary *ou
 {
 	const dp_slot *s = &x->slots[slot];
 	if (window_s == 0) {
-		rg_proxy_snapshot(x->proxy, slot, out, NULL);
+		snapshot(x, slot, out);
 		summary_sub(out, &s->base_total);
 		return RG_OK;
 	}
@@ -109,11 +126,20 @@ rg_err rg_dataplane_release_stats(rg_dataplane *dp, const char *env, const char 
 		return rg_fail(err, RG_ENOTFOUND, "env", "environment '%s' has no built-in proxy",
 			       env ? env : "");
 	pthread_mutex_lock(&dp->lock);
+	dp_sync(x);
 	int slot = slot_of(x, version ? version : "");
-	rg_err rc = slot < 0 ? rg_fail(err, RG_ENOTFOUND, "version",
-				       "release '%s' is not routed by the proxy of environment '%s'",
-				       version ? version : "", env)
-			     : dp_slot_figures(x, slot, window_s, out, err);
+	rg_err rc;
+	if (slot < 0 && dp_remote_pending(x, version ? version : "")) {
+		/* sent, not yet shown by the proxy: nothing counted for it yet */
+		memset(out, 0, sizeof *out);
+		rg_hist_init(&out->latency);
+		rc = RG_OK;
+	} else {
+		rc = slot < 0 ? rg_fail(err, RG_ENOTFOUND, "version",
+					"release '%s' is not routed by the proxy of environment '%s'",
+					version ? version : "", env)
+			      : dp_slot_figures(x, slot, window_s, out, err);
+	}
 	pthread_mutex_unlock(&dp->lock);
 	return rc;
 }
@@ -161,8 +187,17 @@ static json_t *backends_json(dp_proxy *x, const char *const *items, int n)
 	for (int i = 0; i < n; i++) {
 		long inflight = 0;
 		bool down = false;
-		if (rg_router_backend_state(x->router, items[i], now, &inflight, &down, NULL) != RG_OK)
-			inflight = 0, down = false;
+		if (x->router) {
+			if (rg_router_backend_state(x->router, items[i], now, &inflight, &down, NULL))
+				inflight = 0, down = false;
+		} else {
+			for (uint32_t k = 0; k < x->view->n_backends; k++)
+				if (strcmp(x->view->backends[k].addr, items[i]) == 0) {
+					inflight = (long)x->view->backends[k].inflight;
+					down = x->view->backends[k].down;
+					break;
+				}
+		}
 		json_array_append_new(a, json_pack("{s:s,s:I,s:b}", "address", items[i], "inflight",
 						   (json_int_t)inflight, "down", down));
 	}
@@ -192,8 +227,8 @@ static char *listen_of(const dp_proxy *x, char *buf, size_t size)
 {
 	const char *l = x->env->proxy_listen;
 	const char *colon = strrchr(l, ':');
-	snprintf(buf, size, "%.*s:%d", (int)(colon ? colon - l : (ptrdiff_t)strlen(l)), l,
-		 rg_proxy_port(x->proxy));
+	int port = x->proxy ? rg_proxy_port(x->proxy) : x->idx >= 0 ? x->view->port : -1;
+	snprintf(buf, size, "%.*s:%d", (int)(colon ? colon - l : (ptrdiff_t)strlen(l)), l, port);
 	return buf;
 }
 
@@ -266,6 +301,7 @@ rg_err rg_dataplane_traffic_json(rg_dataplane *dp, const char *env, int window_s
 		return rg_fail(err, RG_EINVAL, "window", "window of %d s is outside 1..%d s", window_s,
 			       RG_STATS_WINDOW_SLOTS);
 	pthread_mutex_lock(&dp->lock);
+	dp_sync(x);
 	rg_err rc = traffic_locked(x, window_s, out, err);
 	pthread_mutex_unlock(&dp->lock);
 	return rc;
@@ -425,6 +461,7 @@ rg_err rg_dataplane_metrics(rg_dataplane *dp, char **buf, size_t *len, rg_error 
 	pthread_mutex_lock(&dp->lock);
 	for (size_t i = 0; i < dp->n; i++) {
 		dp_proxy *x = &dp->proxies[i];
+		dp_sync(x);
 		for (int s = 0; s < RG_PROXY_SLOTS; s++) {
 			if (!x->slots[s].named)
 				continue;

@@ -101,16 +101,18 @@ static void finish_request(px_client *c, int status)
 		p->o.done(p->o.ctx, c->token, status);
 }
 
-void px_client_unassigned(px_worker *w)
+void px_client_unassigned(px_worker *w, const struct sockaddr_in *addr)
 {
 	__atomic_fetch_sub(&w->conns, 1, __ATOMIC_RELAXED);
+	if (w->p->o.max_per_client)
+		__atomic_fetch_sub(px_client_bucket(w->p, addr), 1, __ATOMIC_RELAXED);
 }
 
 void px_client_close(px_client *c)
 {
 	if (c->state == PX_C_DEAD)
 		return;
-	px_client_unassigned(c->w);
+	px_client_unassigned(c->w, &c->addr);
 	finish_request(c, c->status);
 	upstream_release(c, false);
 	c->state = PX_C_DEAD;
@@ -185,8 +187,11 @@ static px_upstream *upstream_new(px_worker *w, const struct sockaddr_in *addr, i
 	return u;
 }
 
-static px_upstream *upstream_get(px_worker *w, const struct sockaddr_in *addr)
+/* NULL with *local set when this process is out of descriptors, ports or
+ * memory: nothing the backend did. */
+static px_upstream *upstream_get(px_worker *w, const struct sockaddr_in *addr, bool *local)
 {
+	*local = false;
 	for (px_upstream *u = w->pool; u; u = u->next) {
 		if (u->addr.sin_addr.s_addr == addr->sin_addr.s_addr &&
 		    u->addr.sin_port == addr->sin_port) {
@@ -197,17 +202,22 @@ static px_upstream *upstream_get(px_worker *w, const struct sockaddr_in *addr)
 		}
 	}
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		*local = true;
 		return NULL;
+	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
 	if (r < 0 && errno != EINPROGRESS) {
+		*local = errno == EADDRNOTAVAIL || errno == ENOBUFS || errno == ENOMEM ||
+			 errno == EAGAIN;
 		close(fd);
 		return NULL;
 	}
 	px_upstream *u = upstream_new(w, addr, fd);
 	if (!u) {
+		*local = true;
 		close(fd);
 		return NULL;
 	}
@@ -304,15 +314,25 @@ static void try_upstream(px_client *c)
 	c->token = t.token;
 	c->set_cookie = t.set_cookie;
 	c->retry_hint = t.retry_hint;
-	px_upstream *u = upstream_get(w, &t.addr);
+	bool local;
+	px_upstream *u = upstream_get(w, &t.addr, &local);
+	if (!u && local) {
+		/* This process ran out of descriptors or memory: neither the
+		 * backend's fault nor its release's, so not counted against them
+		 * (a flood of idle connections must not roll back a healthy
+		 * release). */
+		c->counted = false;
+		answer_error(c, 503, "proxy_overloaded", "the proxy is out of resources; try again");
+		return;
+	}
 	if (!u) {
 		upstream_failed(c, RG_UPSTREAM_CONNECT, true);
 		return;
 	}
 	u->c = c;
 	c->up = u;
-	size_t n = px_request_head(u->out.b, u->out.cap, c->in.b, &c->req.head, c->ip, c->req_id,
-				   &t.addr);
+	size_t n = px_request_head(&p->o, &c->addr, u->out.b, u->out.cap, c->in.b, &c->req.head,
+				   c->ip, c->req_id, &t.addr);
 	if (n == 0) {
 		answer_error(c, 431, "headers_too_large", "request header fields too large");
 		return;
@@ -334,7 +354,14 @@ static void start_request(px_client *c)
 	c->retry_hint = 0;
 	c->retry_reason = -1;
 	c->resp_head_done = c->resp_done = c->dechunk = false;
-	c->keep_client = c->req.head.keep_alive && !c->in_eof;
+	/* a draining proxy answers this request, then closes (a hand-over);
+	 * so does a connection at its bound of requests */
+	const rg_proxy_opts *o = &c->w->p->o;
+	c->requests++;
+	c->body_start_ms = rg_mono_ms();
+	c->keep_client = c->req.head.keep_alive && !c->in_eof &&
+			 !__atomic_load_n(&c->w->p->draining, __ATOMIC_ACQUIRE) &&
+			 !(o->max_requests && c->requests >= o->max_requests);
 	c->body_pos = c->req.head.head_len;
 	rg_h1_body_init(&c->req_body, &c->req.head, lim(c));
 	c->req_done = rg_h1_body_done(&c->req_body);
@@ -677,7 +704,7 @@ void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr)
 			free(c);
 		}
 		close(fd);
-		px_client_unassigned(w);
+		px_client_unassigned(w, addr);
 		return;
 	}
 	c->w = w;
@@ -690,7 +717,7 @@ void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr)
 		px_buf_release(&c->out);
 		free(c);
 		close(fd);
-		px_client_unassigned(w);
+		px_client_unassigned(w, addr);
 		return;
 	}
 	c->state = PX_C_HEAD;
@@ -791,7 +818,11 @@ void px_client_tick(px_client *c, int64_t now)
 		answer_error(c, 408, "request_timeout", "request head not received in time");
 		break;
 	case PX_C_EXCHANGE:
-		if (u && u->connecting) {
+		if (!c->req_done && !c->resp_head_done && o->client_body_timeout_ms > 0 &&
+		    now - c->body_start_ms >= o->client_body_timeout_ms) {
+			/* a body trickling in forever holds a backend connection too */
+			answer_error(c, 408, "request_timeout", "request body not received in time");
+		} else if (u && u->connecting) {
 			if (now - u->since_ms < o->connect_timeout_ms)
 				return;
 			upstream_failed(c, RG_UPSTREAM_CONNECT, true);

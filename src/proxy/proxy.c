@@ -81,6 +81,7 @@ void px_close_fd(px_worker *w, px_ev *ev)
 void rg_proxy_opts_default(rg_proxy_opts *o)
 {
 	memset(o, 0, sizeof *o);
+	o->listen_fd = -1;
 	o->connect_timeout_ms = 2000;
 	o->response_header_timeout_ms = 30000;
 	o->idle_timeout_ms = 60000;
@@ -116,15 +117,78 @@ static px_worker *least_loaded(px_worker *self)
 	return best;
 }
 
+int *px_client_bucket(rg_proxy *p, const struct sockaddr_in *addr)
+{
+	uint32_t h = addr->sin_addr.s_addr * UINT32_C(0x9E3779B1);
+	return &p->per_client[(h >> 20) % PX_CLIENT_BUCKETS];
+}
+
+/* The listener is level-triggered: while this process cannot take a
+ * connection (out of descriptors, or at max_connections) it would wake the
+ * workers for ever. Each takes it out of its epoll for a moment instead
+ * (tick puts it back), and the kernel's backlog holds the callers. */
+#define ACCEPT_PAUSE_MS 50
+
+static void pause_accept(px_worker *w)
+{
+	if (w->accept_paused)
+		return;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->p->listen_fd, NULL);
+	w->accept_paused = true;
+	w->accept_resume_ms = rg_mono_ms() + ACCEPT_PAUSE_MS;
+}
+
+static void resume_accept(px_worker *w, int64_t now)
+{
+	rg_proxy *p = w->p;
+	if (!w->accept_paused || now < w->accept_resume_ms ||
+	    __atomic_load_n(&p->draining, __ATOMIC_ACQUIRE))
+		return;
+	struct epoll_event e = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &p->listen_ev };
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, p->listen_fd, &e) == 0)
+		w->accept_paused = false;
+}
+
+static bool at_capacity(rg_proxy *p)
+{
+	return p->o.max_connections && (unsigned long)rg_proxy_connections(p) >= p->o.max_connections;
+}
+
+/* A client over its share is closed at once (with a reset: no lingering
+ * state for a flood). */
+static bool client_admitted(rg_proxy *p, const px_handoff *h)
+{
+	if (!p->o.max_per_client)
+		return true;
+	int *b = px_client_bucket(p, &h->addr);
+	if ((unsigned)__atomic_add_fetch(b, 1, __ATOMIC_RELAXED) <= p->o.max_per_client)
+		return true;
+	__atomic_fetch_sub(b, 1, __ATOMIC_RELAXED);
+	struct linger lg = { 1, 0 };
+	setsockopt(h->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(h->fd);
+	return false;
+}
+
 static void accept_some(px_worker *w)
 {
+	rg_proxy *p = w->p;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		if (at_capacity(p)) {
+			pause_accept(w);
+			return;
+		}
 		px_handoff h;
 		socklen_t alen = sizeof h.addr;
-		h.fd = accept4(w->p->listen_fd, (struct sockaddr *)&h.addr, &alen,
+		h.fd = accept4(p->listen_fd, (struct sockaddr *)&h.addr, &alen,
 			       SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (h.fd < 0)
-			return; /* EAGAIN, or EMFILE & co: try again on the next event */
+		if (h.fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accept(w);
+			return; /* EAGAIN: nothing more now */
+		}
+		if (!client_admitted(p, &h))
+			continue;
 		int one = 1;
 		setsockopt(h.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		px_worker *to = least_loaded(w);
@@ -152,6 +216,7 @@ static void take_handoffs(px_worker *w)
 
 static void tick(px_worker *w, int64_t now)
 {
+	resume_accept(w, now);
 	for (px_client *c = w->clients, *next; c; c = next) {
 		next = c->next;
 		px_client_tick(c, now);
@@ -232,6 +297,16 @@ static rg_err open_listener(rg_proxy *p, rg_error *err)
 	rg_err rc = parse_listen(p->o.listen, &a, err);
 	if (rc)
 		return rc;
+	if (p->o.listen_fd >= 0) {
+		/* inherited: already bound and listening; ours from now on */
+		socklen_t alen = sizeof a;
+		p->listen_fd = p->o.listen_fd;
+		if (getsockname(p->listen_fd, (struct sockaddr *)&a, &alen) < 0)
+			return rg_fail(err, RG_EIO, "listen", "inherited listener for %s: %s",
+				       p->o.listen, strerror(errno));
+		p->port = ntohs(a.sin_port);
+		return RG_OK;
+	}
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", p->o.listen, strerror(errno));
@@ -276,7 +351,11 @@ static rg_err worker_init(rg_proxy *p, px_worker *w, unsigned idx, rg_error *err
 	if (w->rng == 0)
 		w->rng = 1;
 	for (int s = 0; s < RG_PROXY_SLOTS; s++) {
-		rg_err rc = rg_stats_shard_new(&w->shards[s], err);
+		rg_err rc = RG_OK;
+		if (p->o.shards)
+			w->shards[s] = p->o.shards[(size_t)s * p->nworkers + idx];
+		else
+			rc = rg_stats_shard_new(&w->shards[s], err);
 		if (rc)
 			return rc;
 		p->slot_shards[s][idx] = w->shards[s];
@@ -297,7 +376,7 @@ static void proxy_free(rg_proxy *p)
 		for (int k = 0; k < 2; k++)
 			if (w->inbox[k] >= 0)
 				close(w->inbox[k]);
-		for (int s = 0; s < RG_PROXY_SLOTS; s++)
+		for (int s = 0; s < RG_PROXY_SLOTS && !p->o.shards; s++)
 			rg_stats_shard_free(w->shards[s]);
 	}
 	for (int s = 0; s < RG_PROXY_SLOTS; s++)
@@ -317,6 +396,8 @@ rg_err rg_proxy_start(const rg_proxy_opts *opts, rg_proxy **out, rg_error *err)
 	*out = NULL;
 	if (!opts || !opts->pick)
 		return rg_fail(err, RG_EINVAL, "pick", "the proxy needs a pick callback");
+	if (opts->shards && !opts->threads)
+		return rg_fail(err, RG_EINVAL, "threads", "placed shards need a thread count");
 	if (opts->connect_timeout_ms <= 0 || opts->response_header_timeout_ms <= 0 ||
 	    opts->idle_timeout_ms <= 0 || opts->client_header_timeout_ms <= 0)
 		return rg_fail(err, RG_EINVAL, "timeout", "proxy timeouts must be positive");
@@ -396,6 +477,27 @@ void rg_proxy_stop(rg_proxy *p)
 }
 
 int rg_proxy_port(const rg_proxy *p) { return p->port; }
+
+int rg_proxy_listen_fd(const rg_proxy *p) { return p->listen_fd; }
+
+/* epoll_ctl may be called from any thread; a worker woken for the listener
+ * just before finds nothing to accept (EAGAIN), or accepts a last one it then
+ * serves like any other. */
+void rg_proxy_drain(rg_proxy *p)
+{
+	/* a worker paused now stays paused: resume_accept reads draining */
+	__atomic_store_n(&p->draining, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		epoll_ctl(p->workers[i].epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
+}
+
+long rg_proxy_connections(const rg_proxy *p)
+{
+	long n = 0;
+	for (unsigned i = 0; i < p->nworkers; i++)
+		n += __atomic_load_n(&p->workers[i].conns, __ATOMIC_RELAXED);
+	return n;
+}
 
 rg_err rg_proxy_snapshot(rg_proxy *p, int slot, rg_stats_summary *out, rg_error *err)
 {

@@ -11,6 +11,7 @@
 
 #include "analysis/stats.h"
 #include "proxy/http1.h"
+#include "util/cidr.h"
 #include "util/err.h"
 
 /* Statistics slots (rg_proxy_target.slot). What a slot stands for is the
@@ -80,6 +81,28 @@ typedef struct rg_proxy_opts {
 	rg_proxy_done_fn done;        /* may be NULL */
 	rg_proxy_failed_fn failed;    /* may be NULL */
 	void *ctx;                    /* passed to pick and done */
+	/* -1 (the default): bind listen. Else a listening socket inherited from
+	 * the process that served before (an upgrade): used as is, and listen
+	 * only names it. The proxy owns it from rg_proxy_start on. */
+	int listen_fd;
+	/* NULL (the default): the proxy allocates its statistics shards. Else
+	 * RG_PROXY_SLOTS * threads shards placed by the caller (slot-major:
+	 * shards[slot * threads + worker], threads must then be non-zero),
+	 * e.g. in memory shared with another process; borrowed, never freed. */
+	rg_stats_shard *const *shards;
+	/* The front door (docs/proxy.md, "Limits"); 0 / NULL: no bound. */
+	unsigned max_connections;     /* client connections; beyond, the listener pauses */
+	unsigned max_per_client;      /* connections per client address; beyond, closed at once */
+	int client_body_timeout_ms;   /* head complete → whole request body, else 408 */
+	unsigned max_requests;        /* per client connection, the last one with Connection: close */
+	/* Never forwarded (the force header's name); X-Rollguard-Release never
+	 * is either. Borrowed. */
+	const char *strip_header;
+	/* X-Forwarded-For and -Proto received from these are kept (and the
+	 * client appended); from anyone else they are replaced. Borrowed. */
+	const rg_cidr *trusted;
+	size_t n_trusted;
+	bool https;                   /* X-Forwarded-Proto: https (else http) */
 } rg_proxy_opts;
 
 typedef struct rg_proxy rg_proxy;
@@ -96,6 +119,15 @@ void rg_proxy_stop(rg_proxy *p);
 
 /* The port actually bound (useful with port 0). */
 int rg_proxy_port(const rg_proxy *p);
+/* The listening socket (still the proxy's), to hand to a successor. */
+int rg_proxy_listen_fd(const rg_proxy *p);
+/* For a hand-over to a successor that accepts from the same socket (so
+ * nothing is refused): stops accepting — the workers forget the listening
+ * socket — and answers each connection's request under way or next with
+ * `Connection: close`, then closes it. Any thread. */
+void rg_proxy_drain(rg_proxy *p);
+/* Client connections open now (a drained proxy is done at 0). */
+long rg_proxy_connections(const rg_proxy *p);
 
 /* Whole-life statistics of one slot summed over the workers; any thread,
  * any time while the proxy runs. RG_EINVAL for a bad slot. */

@@ -54,6 +54,8 @@ struct px_client {
 	px_worker *w;
 	struct sockaddr_in addr;
 	char ip[16];
+	unsigned requests;            /* begun on this connection */
+	int64_t body_start_ms;        /* the current request's head was complete */
 	px_client *prev, *next;       /* the worker's connections */
 	px_buf in, out;
 	int state;
@@ -85,6 +87,8 @@ struct px_client {
 	int status;                   /* what the client got, 0 until then */
 };
 
+#define PX_CLIENT_BUCKETS 4096
+
 struct px_worker {
 	rg_proxy *p;
 	unsigned idx;
@@ -104,6 +108,8 @@ struct px_worker {
 	int inbox[2];
 	px_ev inbox_ev;
 	int conns;                    /* client connections assigned to it (atomic) */
+	bool accept_paused;           /* the listener is out of its epoll until accept_resume_ms */
+	int64_t accept_resume_ms;
 };
 
 /* One accepted connection on its way to the worker that will own it. */
@@ -123,6 +129,10 @@ struct rg_proxy {
 	px_worker *workers;
 	rg_stats_shard **slot_shards[RG_PROXY_SLOTS]; /* [slot][worker] */
 	volatile int stopping;
+	int draining;                 /* atomic: answer, then close (rg_proxy_drain) */
+	/* connections per client address, by hash bucket (atomic): a bucket
+	 * shared by two addresses counts both, so the bound only errs strict */
+	int per_client[PX_CLIENT_BUCKETS];
 };
 
 /* proxy.c */
@@ -139,12 +149,16 @@ void px_client_event(px_client *c, uint32_t events);
 void px_upstream_event(px_upstream *u, uint32_t events);
 void px_client_tick(px_client *c, int64_t now_ms);
 void px_client_close(px_client *c);     /* abort: closes now, freed by px_reap */
-void px_client_unassigned(px_worker *w); /* one connection fewer in w->conns */
+/* One connection fewer in w->conns and in its client address's count. */
+void px_client_unassigned(px_worker *w, const struct sockaddr_in *addr);
+/* The per-client bucket of addr (proxy.c). */
+int *px_client_bucket(rg_proxy *p, const struct sockaddr_in *addr);
 void px_upstream_close(px_upstream *u);
 void px_reap(px_worker *w);
 
 /* rewrite.c: each returns the bytes written to dst, or 0 if cap is too small */
-size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
+size_t px_request_head(const rg_proxy_opts *o, const struct sockaddr_in *client,
+		       char *dst, size_t cap, const char *buf, const rg_h1_head *h,
 		       const char *client_ip, const char *req_id, const struct sockaddr_in *backend);
 size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
 			bool keep_alive, bool dechunk, const char *set_cookie);

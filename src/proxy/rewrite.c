@@ -79,9 +79,22 @@ static void put_header(wbuf *o, const char *buf, const rg_h1_header *hd)
 	put(o, "\r\n", 2);
 }
 
-size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
+/* The force header is the front door's business: never forwarded, so a
+ * backend never sees who aimed at which side. */
+static bool forced_side(const rg_proxy_opts *o, const char *buf, const rg_h1_header *hd)
+{
+	if (hd->field == RG_H1_F_X_ROLLGUARD_RELEASE)
+		return true;
+	return o->strip_header && hd->name.len == strlen(o->strip_header) &&
+	       strncasecmp(buf + hd->name.off, o->strip_header, hd->name.len) == 0;
+}
+
+size_t px_request_head(const rg_proxy_opts *opts, const struct sockaddr_in *client,
+		       char *dst, size_t cap, const char *buf, const rg_h1_head *h,
 		       const char *client_ip, const char *req_id, const struct sockaddr_in *backend)
 {
+	/* what a client says it forwarded is kept only from a trusted proxy */
+	bool trusted = rg_cidr_match(opts->trusted, opts->n_trusted, client);
 	wbuf o = { dst, cap, 0, false };
 	conn_tokens ct;
 	connection_tokens(buf, h, &ct);
@@ -101,7 +114,7 @@ size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head 
 	for (uint32_t i = 0; i < h->nheaders; i++) {
 		const rg_h1_header *hd = &h->headers[i];
 		if (dropped(buf, hd, &ct) || hd->field == RG_H1_F_X_FORWARDED_FOR ||
-		    hd->field == RG_H1_F_X_FORWARDED_PROTO)
+		    hd->field == RG_H1_F_X_FORWARDED_PROTO || forced_side(opts, buf, hd))
 			continue;
 		if (hd->field == RG_H1_F_X_REQUEST_ID)
 			have_id = true;
@@ -117,7 +130,7 @@ size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head 
 		puts_(&o, "Transfer-Encoding: chunked\r\n");
 	/* X-Forwarded-For: the values received, in order, then the client. */
 	puts_(&o, "X-Forwarded-For: ");
-	for (int i = rg_h1_find(h, RG_H1_F_X_FORWARDED_FOR, 0); i >= 0;
+	for (int i = trusted ? rg_h1_find(h, RG_H1_F_X_FORWARDED_FOR, 0) : -1; i >= 0;
 	     i = rg_h1_find(h, RG_H1_F_X_FORWARDED_FOR, (uint32_t)i + 1)) {
 		if (h->headers[i].value.len == 0)
 			continue;
@@ -125,7 +138,13 @@ size_t px_request_head(char *dst, size_t cap, const char *buf, const rg_h1_head 
 		put(&o, ", ", 2);
 	}
 	puts_(&o, client_ip);
-	puts_(&o, "\r\nX-Forwarded-Proto: http\r\n");
+	int proto = trusted ? rg_h1_find(h, RG_H1_F_X_FORWARDED_PROTO, 0) : -1;
+	puts_(&o, "\r\nX-Forwarded-Proto: ");
+	if (proto >= 0 && h->headers[proto].value.len > 0)
+		put_slice(&o, buf, h->headers[proto].value);
+	else
+		puts_(&o, opts->https ? "https" : "http");
+	put(&o, "\r\n", 2);
 	if (!have_id) {
 		puts_(&o, "X-Request-Id: ");
 		puts_(&o, req_id);

@@ -208,15 +208,16 @@ static rg_err backup_json_row(sqlite3_stmt *st, void *ctx, rg_error *err)
 	return RG_OK;
 }
 
-rg_err rg_store_backups_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err)
+rg_err rg_store_backups_json(rg_store *s, const char *env, int64_t before, int limit, json_t **out,
+			     rg_error *err)
 {
 	*out = NULL;
 	sqlite3_stmt *st = NULL;
 	rg_err e = env ? rg_sq_stmt(s, RG_SQ_Q_BACKUPS_ENV,
-				    "SELECT " BACKUP_COLUMNS " FROM backups WHERE env=?1"
+				    "SELECT " BACKUP_COLUMNS " FROM backups WHERE env=?1 AND id<?3"
 				    " ORDER BY id DESC LIMIT ?2", &st, err)
 		       : rg_sq_stmt(s, RG_SQ_Q_BACKUPS,
-				    "SELECT " BACKUP_COLUMNS " FROM backups ORDER BY id DESC LIMIT ?2",
+				    "SELECT " BACKUP_COLUMNS " FROM backups WHERE id<?3 ORDER BY id DESC LIMIT ?2",
 				    &st, err);
 	if (e)
 		return e;
@@ -225,6 +226,7 @@ rg_err rg_store_backups_json(rg_store *s, const char *env, int limit, json_t **o
 	if (env)
 		rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_int(st, 2, limit > 0 ? limit : 100, &rc);
+	rg_sq_bind_int(st, 3, before > 0 ? before : INT64_MAX, &rc);
 	e = rg_sq_each_row(s, st, rc, backup_json_row, arr, "list backups", err);
 	if (e) {
 		json_decref(arr);

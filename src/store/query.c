@@ -336,7 +336,8 @@ rg_err rg_store_run_json(rg_store *s, int64_t id, json_t **out, rg_error *err)
 
 /* ---- lists ------------------------------------------------------------------------------ */
 
-rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err)
+rg_err rg_store_runs_json(rg_store *s, const char *env, int64_t before, int limit, json_t **out,
+			  rg_error *err)
 {
 	*out = NULL;
 	if (limit <= 0)
@@ -347,11 +348,11 @@ rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out,
 	 * the planner from using runs_env for one environment's history. */
 	sqlite3_stmt *st = NULL;
 	rg_err e = env ? rg_sq_stmt(s, RG_SQ_Q_RUNS_ENV,
-				    "SELECT " RG_SQ_RUN_COLUMNS " FROM runs WHERE env=?1"
+				    "SELECT " RG_SQ_RUN_COLUMNS " FROM runs WHERE env=?1 AND id<?3"
 				    " ORDER BY id DESC LIMIT ?2",
 				    &st, err)
 		       : rg_sq_stmt(s, RG_SQ_Q_RUNS,
-				    "SELECT " RG_SQ_RUN_COLUMNS " FROM runs"
+				    "SELECT " RG_SQ_RUN_COLUMNS " FROM runs WHERE id<?3"
 				    " ORDER BY id DESC LIMIT ?2",
 				    &st, err);
 	if (e)
@@ -361,6 +362,8 @@ rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out,
 	if (env)
 		rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_int(st, 2, limit, &rc);
+	/* a page walks the primary key, so a deep page costs what the first does */
+	rg_sq_bind_int(st, 3, before > 0 ? before : INT64_MAX, &rc);
 	e = rows_json(s, st, rc, run_row, arr, NULL, "runs", err);
 	if (e) {
 		json_decref(arr);

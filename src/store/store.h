@@ -211,8 +211,10 @@ rg_err rg_store_backup_prune(rg_store *s, int64_t id, int64_t at, rg_error *err)
 rg_err rg_store_backup_verified(rg_store *s, int64_t id, int64_t at, const char *result,
 				rg_error *err);
 /* Newest first: [{"id","env","version","run_id","step","dir","files":[…],"bytes","created",
- * "state","pruned","verified","verify_result"}]; env may be NULL. */
-rg_err rg_store_backups_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
+ * "state","pruned","verified","verify_result"}]; env may be NULL; before > 0:
+ * only ids below it (the next page). */
+rg_err rg_store_backups_json(rg_store *s, const char *env, int64_t before, int limit, json_t **out,
+			     rg_error *err);
 
 /* ---- configuration snapshots (configsnap.c) ------------------------------------ */
 
@@ -326,8 +328,11 @@ rg_err rg_store_route_get(rg_store *s, const char *env, rg_route_state *out, rg_
  * "severity","action","observed","threshold","window","evidence" (object or
  * null),"reason","at"}. */
 rg_err rg_store_run_json(rg_store *s, int64_t id, json_t **out, rg_error *err);
-/* Newest first: [{"id","kind","version","from_version","state","started","ended","reason",…}]. env may be NULL. */
-rg_err rg_store_runs_json(rg_store *s, const char *env, int limit, json_t **out, rg_error *err);
+/* Newest first: [{"id","kind","version","from_version","state","started","ended","reason",…}]. env may be NULL.
+ * A page: at most limit runs with an id below before (0: from the newest);
+ * the next page is the one before the last id of this one. */
+rg_err rg_store_runs_json(rg_store *s, const char *env, int64_t before, int limit, json_t **out,
+			  rg_error *err);
 /* {"env","live":{"version","state"}|null,"run":{"id","kind","version","state","step"}|null} */
 rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error *err);
 /* Events with id > after_id, oldest first: [{"id","at","type","step","message"}]. */

@@ -183,6 +183,46 @@ esac
 SH
 }
 
+# cfg_traffic: one env, prod, behind the built-in proxy (@PORT2@, two
+# threads), demo-app releases (rg_release_app) shifted 10 → 50 → 100 with
+# $PAUSE between steps (default 600ms), and a P0 trigger on the canary's
+# health. t_traffic.sh and t_dataplane.sh.
+cfg_traffic() {
+	rg_release_app
+	rg_config <<'YAML'
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  prod:
+    timeout: 60s
+    monitor: 300ms
+    post_rollback_monitor: 300ms
+    proxy: { listen: 127.0.0.1:@PORT2@, threads: 2, force_header: { name: X-Rollguard-Release, from: [127.0.0.1] } }
+deploy:
+  - name: app
+    run: @DIR@/app.sh start
+    undo: @DIR@/app.sh stop
+  - name: canary
+    traffic: { backend: app.backend, steps: [10, 50, 100], pause: @PAUSE@, drain: 400ms, retire: @DIR@/app.sh retire }
+  - name: smoke
+    checks: [through_proxy]
+checks:
+  through_proxy: { http: "http://127.0.0.1:@PORT2@/health", timeout: 2s }
+  canary_health: { run: "curl -fsS -m 2 -H 'X-Rollguard-Release: canary' http://127.0.0.1:@PORT2@/health", timeout: 3s }
+triggers:
+  - { name: canary-health, check: canary_health, every: 200ms, failures: 2, severity: P0 }
+YAML
+	sed -i "s|@PAUSE@|${PAUSE:-600ms}|" "$T/rollguard.yaml"
+}
+
+# Sum of one counter series over saved and live demo-app /metrics outputs.
+sum_500() {
+	cat "$T"/metrics-* 2>/dev/null | sed -n 's/^demo_requests_total{code="500"} \([0-9]*\)$/\1/p' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
 # cfg_stubborn ENV_GRACE [STEP_GRACE] — one step, `stubborn`, whose script
 # records its pid (stubborn.pid) and its process group (stubborn.pgid),
 # writes "term" to stubborn.term on each SIGTERM and never ends by itself.
@@ -350,12 +390,13 @@ procs_described() {
 	done
 }
 
-# Kills every process the test left: serve, step children (by cwd and by the
+# Kills every process the test left: serve, its proxy process, step children (by cwd and by the
 # pids the helpers recorded), CLI calls. Called by the runner.
 rg_cleanup_procs() {
 	local p round
 	for round in 1 2 3; do
-		for p in $(procs_in_T) $(cat "$T/pids" 2>/dev/null) $(rg_serve_pid); do
+		for p in $(procs_in_T) $(cat "$T/pids" 2>/dev/null) $(rg_serve_pid) \
+			$(cat "$T/state/proxy.pid" 2>/dev/null); do
 			[ "$p" = "$$" ] && continue
 			# only pids still inside $T: a recorded pid may have been reused
 			case "$(readlink "/proc/$p/cwd" 2>/dev/null)" in

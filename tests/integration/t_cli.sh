@@ -83,6 +83,13 @@ YAML
 	assert_eq 1 "$(json_len "$j" .)" "--limit"
 	j=$(rg history --json)
 	assert_eq 2 "$(json_len "$j" .)" "history without --env: every environment"
+	# pages: a full page says where the next one starts
+	assert_contains "$(rg history --env staging --limit 1)" "more: rollguard history --env staging --before $id2"
+	j=$(rg history --env staging --limit 1 --before "$id2" --json)
+	assert_eq "$id1" "$(json_get "$j" .[0].id)" "--before: the next page"
+	assert_not_contains "$(rg history --env staging --limit 5)" "more:" "the last page says no more"
+	assert_eq "$id2" "$(acurl -fsS "$RG_URL/api/v1/runs?env=staging&limit=1" | tr -d ' \n' | sed -n 's/.*"next_before":\([0-9]*\).*/\1/p')"
+	assert_exit 2 rg history --before x
 
 	# show
 	j=$(rg show "$id2" --json)

@@ -3,36 +3,6 @@
 # retire, the rollback swap before any undo, pause/resume/promote, a SIGKILL
 # mid-rollout, and no request dropped under real load (wrk).
 
-cfg_traffic() {
-	rg_release_app
-	rg_config <<'YAML'
-service: shop
-server:
-  listen: 127.0.0.1:@PORT@
-  state: @DIR@/state
-environments:
-  prod:
-    timeout: 60s
-    monitor: 300ms
-    post_rollback_monitor: 300ms
-    proxy: { listen: 127.0.0.1:@PORT2@, threads: 2 }
-deploy:
-  - name: app
-    run: @DIR@/app.sh start
-    undo: @DIR@/app.sh stop
-  - name: canary
-    traffic: { backend: app.backend, steps: [10, 50, 100], pause: @PAUSE@, drain: 400ms, retire: @DIR@/app.sh retire }
-  - name: smoke
-    checks: [through_proxy]
-checks:
-  through_proxy: { http: "http://127.0.0.1:@PORT2@/health", timeout: 2s }
-  canary_health: { run: "curl -fsS -m 2 -H 'X-Rollguard-Release: canary' http://127.0.0.1:@PORT2@/health", timeout: 3s }
-triggers:
-  - { name: canary-health, check: canary_health, every: 200ms, failures: 2, severity: P0 }
-YAML
-	sed -i "s|@PAUSE@|${PAUSE:-600ms}|" "$T/rollguard.yaml"
-}
-
 proxy_get() {
 	curl -s -m 2 "http://127.0.0.1:$RG_PORT2${1:-/}"
 }
@@ -135,8 +105,8 @@ t_traffic_sigkill_mid_rollout_resumes_at_the_same_share() {
 		fail "the canary never reached 50%"
 	before=$(rg show "$id" --json | grep -o '"message": *"[^"]*"' | tr '\n' '|')
 	rg_kill9
-	# while serve is down the proxy is gone too; after the restart the stored
-	# route is applied again and the step goes on from 50 %
+	# the proxy process serves on while serve is down; after the restart the
+	# stored route is applied again and the step goes on from 50 %
 	rg_start
 	assert_run_ends "$id" succeeded 30
 	after=$(rg show "$id" --json | grep -o '"message": *"[^"]*"' | tr '\n' '|')
@@ -146,12 +116,6 @@ t_traffic_sigkill_mid_rollout_resumes_at_the_same_share() {
 	assert_eq v2 "$(proxy_version)"
 	rg_stop
 	stop_apps
-}
-
-# Sum of one counter series over saved and live demo-app /metrics outputs.
-sum_500() {
-	cat "$T"/metrics-* 2>/dev/null | sed -n 's/^demo_requests_total{code="500"} \([0-9]*\)$/\1/p' |
-		awk '{ s += $1 } END { print s + 0 }'
 }
 
 t_traffic_no_request_dropped_while_shifting_and_rolling_back() {

@@ -105,6 +105,63 @@ Test(config_traffic_proxy, sticky_names_are_tokens)
 	cfg_release(&L);
 }
 
+Test(config_traffic_proxy, front_door_options)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod:\n    proxy:\n      listen: 127.0.0.1:8080\n"
+			     "      max_connections: 5000\n      max_connections_per_client: 20\n"
+			     "      header_timeout: 5s\n      body_timeout: 30s\n      max_requests: 100\n"
+			     "      force_header: { name: X-Pin, from: [10.0.0.0/8, 127.0.0.1] }\n"
+			     "      trusted_proxies: [192.168.1.0/24]\n      scheme: https\n" TRAFFIC);
+	const rg_env *e = rg_config_env(&L.cfg, "prod");
+	cr_assert_eq(e->proxy_max_connections, 5000);
+	cr_assert_eq(e->proxy_max_per_client, 20);
+	cr_assert_eq(e->proxy_header_timeout_ms, 5000);
+	cr_assert_eq(e->proxy_body_timeout_ms, 30000);
+	cr_assert_eq(e->proxy_max_requests, 100);
+	cr_assert_str_eq(e->proxy_force_header, "X-Pin");
+	cr_assert_eq(e->proxy_n_force_from, 2);
+	cr_assert_eq(e->proxy_force_from[0].net, 0x0a000000u);
+	cr_assert_eq(e->proxy_force_from[0].mask, 0xff000000u);
+	cr_assert_eq(e->proxy_force_from[1].mask, 0xffffffffu);
+	cr_assert_eq(e->proxy_n_trusted, 1);
+	cr_assert_eq(e->proxy_trusted[0].net, 0xc0a80100u);
+	cr_assert(e->proxy_https);
+	cfg_release(&L);
+	/* without force_header no side is ever forced */
+	cfg_load_ok(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY);
+	e = rg_config_env(&L.cfg, "prod");
+	cr_assert_null(e->proxy_force_header);
+	cr_assert_not(e->proxy_https);
+	cfg_release(&L);
+}
+
+Test(config_traffic_proxy, front_door_bad_values)
+{
+	cfg_loaded L;
+	cfg_load(&L, HEAD "  prod:\n    proxy:\n      listen: 127.0.0.1:8080\n"
+			  "      max_connections: 0\n"
+			  "      force_header: { name: \"X Pin\", from: [10.0.0.1/8] }\n"
+			  "      trusted_proxies: [1.2.3.4/33, \"::1\"]\n"
+			  "      scheme: ftp\n"
+			  "  qa:\n    proxy:\n      listen: 127.0.0.1:8081\n"
+			  "      force_header: { name: X, fro: [] }\n" DEPLOY);
+	cfg_expect(&L, 6, 24, "'max_connections' must be between 1 and 10000000 (got 0)");
+	cfg_expect(&L, 7, 29, "invalid header name 'X Pin' (use letters, digits and "
+			      "!#$%&'*+-.^_`|~, at most 64)");
+	cfg_expect(&L, 7, 45, "invalid address range '10.0.0.1/8' in from (use A.B.C.D/N with no "
+			      "host bits set, or A.B.C.D)");
+	cfg_expect(&L, 8, 25, "invalid address range '1.2.3.4/33' in trusted_proxies (use "
+			      "A.B.C.D/N with no host bits set, or A.B.C.D)");
+	cfg_expect(&L, 8, 37, "invalid address range '::1' in trusted_proxies (use A.B.C.D/N with "
+			      "no host bits set, or A.B.C.D)");
+	cfg_expect(&L, 9, 15, "invalid scheme 'ftp' (use http or https)");
+	cfg_expect(&L, 13, 21, "missing required key 'from' in force_header");
+	cfg_expect(&L, 13, 32, "unknown key 'fro' in force_header (did you mean 'from'?)");
+	cr_assert_eq(L.diags.n, 8, "%s", L.all);
+	cfg_release(&L);
+}
+
 Test(config_traffic_proxy, proxy_and_router_are_exclusive)
 {
 	cfg_loaded L;

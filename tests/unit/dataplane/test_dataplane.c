@@ -175,6 +175,8 @@ static void dead_addr(char *out, size_t size)
 
 static rg_env envs[2];
 static rg_config cfg;
+/* these tests force sides from the loopback, as proxy.force_header allows */
+static rg_cidr loopback = { 0x7f000000u, 0xff000000u };
 static rg_dataplane *dp;
 static backend b1, b2, b3;
 
@@ -187,6 +189,9 @@ static void config_one(const char *listen)
 	envs[0].proxy_threads = 2;
 	envs[0].proxy_connect_timeout_ms = 1000;
 	envs[0].proxy_response_timeout_ms = 5000;
+	envs[0].proxy_force_header = (char *)"X-Rollguard-Release";
+	envs[0].proxy_force_from = &loopback;
+	envs[0].proxy_n_force_from = 1;
 	envs[1].name = (char *)"staging"; /* no proxy */
 	cfg.envs = envs;
 	cfg.n_envs = 2;
@@ -545,6 +550,27 @@ Test(dataplane_route, header_forces_a_side)
 	cr_assert(body_is(&r, "v2"));
 }
 
+/* proxy.force_header.from: anyone else's header is ignored (and never
+ * forwarded), so a client cannot aim requests at the canary. */
+Test(dataplane_route, header_forces_only_from_its_ranges)
+{
+	static rg_cidr ten = { 0x0a000000u, 0xff000000u };
+	rg_dataplane_stop(dp);
+	envs[0].proxy_force_from = &ten;
+	start();
+	rg_route_state st = state("v1", b1.addr, "v2", b2.addr, 0);
+	apply(&st);
+	reply r;
+	get("/", "X-Rollguard-Release: canary\r\n", &r);
+	cr_assert(body_is(&r, "v1"), "127.0.0.1 is not in 10.0.0.0/8");
+	rg_dataplane_stop(dp);
+	envs[0].proxy_force_header = NULL; /* no force_header: never forced */
+	start();
+	apply(&st);
+	get("/", "X-Rollguard-Release: canary\r\n", &r);
+	cr_assert(body_is(&r, "v1"));
+}
+
 Test(dataplane_route, refused_backend_is_retried_and_marked_down)
 {
 	char dead[32], list[80];
@@ -654,6 +680,10 @@ static void *hammer_main(void *arg)
 			h->ok++;
 		else
 			h->bad++;
+		if (strstr(r.head, "Connection: close")) { /* max_requests reached */
+			close(fd);
+			fd = connect_proxy();
+		}
 	}
 	if (fd >= 0)
 		close(fd);

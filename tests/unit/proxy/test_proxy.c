@@ -17,6 +17,7 @@
 #include "proxy/http1.h"
 #include "proxy/proxy.h"
 #include "proxy/proxy_internal.h" /* the workers' connection counts */
+#include "util/timeutil.h"
 
 /* ---- a tiny backend ------------------------------------------------------------ */
 
@@ -315,6 +316,11 @@ static rg_proxy *px;
 
 static int idle_ms = 60000;
 static unsigned nthreads = 1;
+/* the front door, per suite (proxy_limits, proxy_headers) */
+static rg_cidr trusted_lo = { 0x7f000001u, 0xffffffffu };
+static bool trust_lo, https;
+static unsigned max_req, max_per_client;
+static int body_ms;
 
 static void proxy_up(int header_timeout_ms)
 {
@@ -330,6 +336,13 @@ static void proxy_up(int header_timeout_ms)
 	o.done = done;
 	o.failed = failed;
 	o.ctx = &pk;
+	o.trusted = trust_lo ? &trusted_lo : NULL;
+	o.n_trusted = trust_lo;
+	o.https = https;
+	o.max_requests = max_req;
+	o.max_per_client = max_per_client;
+	o.client_body_timeout_ms = body_ms;
+	o.strip_header = "X-Pin";
 	rg_error err = { 0 };
 	cr_assert_eq(rg_proxy_start(&o, &px, &err), RG_OK, "%s", err.message);
 	cr_assert_gt(rg_proxy_port(px), 0);
@@ -627,7 +640,8 @@ Test(proxy_headers, forwarded_and_request_id)
 		      "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n", &r);
 	cr_assert(strstr(r.body, "\r\nX-Request-Id: abc-123\r\n"));
 	cr_assert_eq(strstr(strstr(r.body, "X-Request-Id") + 1, "X-Request-Id"), NULL);
-	cr_assert(strstr(r.body, "\r\nX-Forwarded-For: 10.0.0.1, 127.0.0.1\r\n"), "%s", r.body);
+	/* not a trusted proxy: what it says it forwarded is replaced */
+	cr_assert(strstr(r.body, "\r\nX-Forwarded-For: 127.0.0.1\r\n"), "%s", r.body);
 	cr_assert(strstr(r.body, "\r\nX-Forwarded-Proto: http\r\n"));
 	cr_assert_null(strstr(r.body, "https"));
 	close(fd);
@@ -649,6 +663,88 @@ Test(proxy_headers, hop_by_hop_removed)
 	/* and in the response: the backend's Keep-Alive and X-Hop are dropped */
 	cr_assert_null(strstr(r.head, "Keep-Alive"), "%s", r.head);
 	cr_assert_null(strstr(r.head, "X-Hop"));
+	close(fd);
+}
+
+static void setup_front_door(void)
+{
+	trust_lo = https = true;
+	max_req = 2;
+	max_per_client = 2;
+	body_ms = 300;
+	setup();
+}
+
+TestSuite(proxy_limits, .init = setup_front_door, .fini = teardown, .timeout = 10);
+
+Test(proxy_limits, trusted_forwarded_for_kept_and_scheme_https)
+{
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n", &r);
+	cr_assert(strstr(r.body, "\r\nX-Forwarded-For: 10.0.0.1, 127.0.0.1\r\n"), "%s", r.body);
+	cr_assert(strstr(r.body, "\r\nX-Forwarded-Proto: https\r\n"), "%s", r.body);
+	close(fd);
+}
+
+Test(proxy_limits, force_headers_never_forwarded)
+{
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Rollguard-Release: canary\r\n"
+		      "x-pin: stable\r\nX-Kept: 1\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strcasestr(r.body, "X-Rollguard-Release"), "%s", r.body);
+	cr_assert_null(strcasestr(r.body, "X-Pin"), "%s", r.body);
+	cr_assert(strstr(r.body, "X-Kept: 1"));
+	close(fd);
+}
+
+Test(proxy_limits, max_requests_then_close)
+{
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_null(strstr(r.head, "Connection: close"), "%s", r.head);
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.head, "Connection: close"), "the second of 2: %s", r.head);
+	cr_assert(closed_by_peer(fd));
+	close(fd);
+}
+
+Test(proxy_limits, a_client_over_its_connections_is_refused)
+{
+	int a = client(), b = client(), c = client();
+	reply r;
+	roundtrip(a, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	roundtrip(b, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	const char *req = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	send_all(c, req, strlen(req));
+	cr_assert_neq(read_reply(c, &r, false), 0, "the third connection of one client is closed");
+	close(a);
+	/* a slot is free again once one closes */
+	usleep(100000);
+	int d = client();
+	roundtrip(d, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	close(b), close(c), close(d);
+}
+
+Test(proxy_limits, a_trickling_body_is_408)
+{
+	int fd = client();
+	const char *part = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab";
+	cr_assert_eq(send_all(fd, part, strlen(part)), 0);
+	reply r;
+	int64_t t0 = rg_mono_ms();
+	cr_assert_eq(read_reply(fd, &r, false), 0);
+	cr_assert_eq(r.status, 408);
+	cr_assert_lt(rg_mono_ms() - t0, 2000, "the body deadline is 300 ms");
+	cr_assert(closed_by_peer(fd));
 	close(fd);
 }
 

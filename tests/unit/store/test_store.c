@@ -651,25 +651,37 @@ Test(store_json, runs_newest_first_with_limit)
 	int64_t c = insert_run("production", "v2", "running");
 
 	json_t *arr;
-	cr_assert_eq(rg_store_runs_json(s, NULL, 0, &arr, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_runs_json(s, NULL, 0, 0, &arr, &err), RG_OK, "%s", err.message);
 	cr_assert_eq(json_array_size(arr), 3);
 	cr_assert_eq(jget_int(json_array_get(arr, 0), "id"), c);
 	cr_assert_eq(jget_int(json_array_get(arr, 2), "id"), a);
 	cr_assert_null(json_object_get(json_array_get(arr, 0), "steps"));
 	json_decref(arr);
 
-	cr_assert_eq(rg_store_runs_json(s, "production", 0, &arr, &err), RG_OK);
+	cr_assert_eq(rg_store_runs_json(s, "production", 0, 0, &arr, &err), RG_OK);
 	cr_assert_eq(json_array_size(arr), 2);
 	json_t *old = json_array_get(arr, 1);
 	cr_assert_str_eq(jget_str(old, "state"), "succeeded");
 	cr_assert_str_eq(jget_str(old, "ended"), "2023-11-14T22:15:00.000Z");
 	json_decref(arr);
 
-	cr_assert_eq(rg_store_runs_json(s, "production", 1, &arr, &err), RG_OK);
+	cr_assert_eq(rg_store_runs_json(s, "production", 0, 1, &arr, &err), RG_OK);
 	cr_assert_eq(json_array_size(arr), 1);
 	json_decref(arr);
-	cr_assert_eq(rg_store_runs_json(s, "nowhere", 5000, &arr, &err), RG_OK);
+	cr_assert_eq(rg_store_runs_json(s, "nowhere", 0, 5000, &arr, &err), RG_OK);
 	cr_assert_eq(json_array_size(arr), 0);
+	json_decref(arr);
+	/* pages: older than a run, per environment or all */
+	cr_assert_eq(rg_store_runs_json(s, NULL, c, 1, &arr, &err), RG_OK);
+	cr_assert_eq(json_array_size(arr), 1);
+	cr_assert_eq(jget_int(json_array_get(arr, 0), "id"), b);
+	json_decref(arr);
+	cr_assert_eq(rg_store_runs_json(s, "production", c, 10, &arr, &err), RG_OK);
+	cr_assert_eq(json_array_size(arr), 1);
+	cr_assert_eq(jget_int(json_array_get(arr, 0), "id"), a);
+	json_decref(arr);
+	cr_assert_eq(rg_store_runs_json(s, NULL, a, 10, &arr, &err), RG_OK);
+	cr_assert_eq(json_array_size(arr), 0, "nothing before the first run");
 	json_decref(arr);
 }
 
@@ -754,7 +766,7 @@ Test(store_tx, abandoned_transaction_leaves_nothing)
 	rg_release rel;
 	cr_assert_eq(rg_store_release_get(s, "production", "v1", &rel, &err), RG_ENOTFOUND);
 	json_t *arr;
-	cr_assert_eq(rg_store_runs_json(s, NULL, 0, &arr, &err), RG_OK);
+	cr_assert_eq(rg_store_runs_json(s, NULL, 0, 0, &arr, &err), RG_OK);
 	cr_assert_eq(json_array_size(arr), 0);
 	json_decref(arr);
 }
@@ -804,7 +816,7 @@ Test(store_tx, committed_data_survives_abrupt_exit)
 
 	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
 	json_t *arr;
-	cr_assert_eq(rg_store_runs_json(s, NULL, 0, &arr, &err), RG_OK);
+	cr_assert_eq(rg_store_runs_json(s, NULL, 0, 0, &arr, &err), RG_OK);
 	cr_assert_eq(json_array_size(arr), 1);
 	json_t *run = json_array_get(arr, 0);
 	cr_assert_str_eq(jget_str(run, "version"), "v7");
