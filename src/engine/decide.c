@@ -91,14 +91,35 @@ void rg_decide_published(rg_active *a, const rg_decision *d)
 	rg_engine_publish(a->eng, &n);
 }
 
+rg_err rg_decide_store(rg_active *a, const rg_decision *d, rg_error *err)
+{
+	rg_err rc = rg_store_decision_put(a->eng->store, a->run.id, d, err);
+	if (!rc)
+		a->deciding = d;
+	return rc;
+}
+
+/* A decision committed on its own, with one event and no state change. */
+static rg_err store_alone(rg_active *a, const rg_decision *d, const char *event, const char *msg,
+			  rg_error *err)
+{
+	rg_change c = { .run = &a->run, .from = a->run.state, .event = event, .message = msg,
+			.decision = d };
+	rg_err rc = rg_store_decision_put(a->eng->store, a->run.id, d, err);
+	if (!rc)
+		rc = rg_store_event_add(a->eng->store, a->run.id, event, NULL, msg, err);
+	if (!rc)
+		rc = rg_engine_changed(a->eng, &c, err);
+	return rc;
+}
+
 /* notify (and promote without evidence): stored and told, the watch goes on. */
 static void record(rg_active *a, const rg_decision *d)
 {
 	rg_error err;
 	char msg[700];
 	snprintf(msg, sizeof msg, "%s; recorded, no automatic action", d->reason);
-	if (rg_store_begin(a->eng->store, &err) || rg_store_decision_put(a->eng->store, a->run.id, d, &err) ||
-	    rg_store_event_add(a->eng->store, a->run.id, "trigger_fired", NULL, msg, &err) ||
+	if (rg_store_begin(a->eng->store, &err) || store_alone(a, d, "trigger_fired", msg, &err) ||
 	    rg_store_commit(a->eng->store, &err)) {
 		rg_store_abandon(a->eng->store);
 		rg_warn("run %lld: the decision could not be stored: %s", (long long)a->run.id, err.message);
@@ -111,7 +132,7 @@ static void record(rg_active *a, const rg_decision *d)
 rg_err rg_decide_extra(rg_active *a, void *ctx, rg_error *err)
 {
 	const rg_decision *d = ctx;
-	rg_err rc = rg_store_decision_put(a->eng->store, a->run.id, d, err);
+	rg_err rc = rg_decide_store(a, d, err);
 	if (!rc)
 		rc = rg_store_event_add(a->eng->store, a->run.id, "decision", NULL, d->reason, err);
 	return rc;
@@ -186,10 +207,8 @@ static void disable_flag(rg_active *a, rg_decision *d, const rg_flag *f)
 	char msg[700];
 	snprintf(msg, sizeof msg, "flag '%s' turned off in %s by trigger '%s'; release %s stays",
 		 f->name, a->run.env, d->trigger, watched_version(a));
-	if (rg_store_begin(s, &err) || rg_store_decision_put(s, a->run.id, d, &err) ||
-	    rg_store_flag_put(s, &o, &err) ||
-	    rg_store_event_add(s, a->run.id, "flag_disabled", NULL, msg, &err) ||
-	    rg_store_commit(s, &err)) {
+	if (rg_store_begin(s, &err) || rg_store_flag_put(s, &o, &err) ||
+	    store_alone(a, d, "flag_disabled", msg, &err) || rg_store_commit(s, &err)) {
 		rg_store_abandon(s);
 		rg_warn("run %lld: flag '%s' could not be turned off (it fires again on the next "
 			"breach): %s", (long long)a->run.id, f->name, err.message);

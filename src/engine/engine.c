@@ -83,6 +83,27 @@ void rg_engine_unsubscribe(rg_engine *e, rg_news_fn fn, void *ctx)
 	}
 }
 
+rg_err rg_engine_hook_changes(rg_engine *e, rg_change_fn fn, void *ctx, rg_error *err)
+{
+	if (e->n_hooks >= RG_ENGINE_MAX_HOOKS)
+		return rg_fail(err, RG_ECONFLICT, NULL, "the engine has %d change hooks already",
+			       RG_ENGINE_MAX_HOOKS);
+	e->hooks[e->n_hooks].fn = fn;
+	e->hooks[e->n_hooks].ctx = ctx;
+	e->n_hooks++;
+	return RG_OK;
+}
+
+rg_err rg_engine_changed(rg_engine *e, const rg_change *c, rg_error *err)
+{
+	for (size_t i = 0; i < e->n_hooks; i++) {
+		rg_err rc = e->hooks[i].fn(e->hooks[i].ctx, e->store, c, err);
+		if (rc)
+			return rc;
+	}
+	return RG_OK;
+}
+
 const char *rg_news_kind_name(rg_news_kind k)
 {
 	static const char *const names[] = { "timeline", "run_state", "release_state", "decision" };
@@ -238,6 +259,11 @@ static rg_err create_run(rg_engine *e, rg_run *r, const rg_release *rel, rg_rele
 		rc = rg_store_decision_put(e->store, r->id, d, err);
 	if (!rc)
 		rc = rg_store_event_add(e->store, r->id, "queued", NULL, message, err);
+	if (!rc) {
+		rg_change c = { .run = r, .created = true, .event = "queued", .message = message,
+				.decision = d };
+		rc = rg_engine_changed(e, &c, err);
+	}
 	if (!rc)
 		rc = rg_store_commit(e->store, err);
 	if (rc) {

@@ -61,6 +61,28 @@ typedef void (*rg_news_fn)(void *ctx, const rg_news *news);
 rg_err rg_engine_subscribe(rg_engine *e, rg_news_fn fn, void *ctx, rg_error *err);
 void rg_engine_unsubscribe(rg_engine *e, rg_news_fn fn, void *ctx);
 const char *rg_news_kind_name(rg_news_kind k);   /* "timeline", "run_state", … */
+/* ---- writes as durable as the change ----
+ * A change hook runs inside the transaction of every run change — a new
+ * run, each state change with its timeline event, each stored decision —
+ * after the change's own rows and before the commit, so what it writes (an
+ * outbox row, an incident's timeline entry) commits or is abandoned with
+ * the change. An error from a hook abandons the change (the run holds and
+ * retries it like any refused write), so a hook writes rows and nothing
+ * else: it acts once the change is committed, on the news above. */
+typedef struct rg_change {
+	const rg_run *run;            /* the run as it is being committed */
+	bool created;                 /* a new run (from is then meaningless) */
+	rg_run_state from;            /* its state before */
+	const char *event;            /* the timeline event written with it, or NULL */
+	const char *step;             /* that event's step, or NULL */
+	const char *message;          /* that event's message, or NULL */
+	const rg_decision *decision;  /* the decision stored in this change, or NULL */
+} rg_change;
+typedef rg_err (*rg_change_fn)(void *ctx, rg_store *store, const rg_change *c, rg_error *err);
+
+#define RG_ENGINE_MAX_HOOKS 4
+/* RG_ECONFLICT when the table is full. Hooks run in the order added. */
+rg_err rg_engine_hook_changes(rg_engine *e, rg_change_fn fn, void *ctx, rg_error *err);
 /* Applies every environment's stored route again (the router may have
  * restarted, or serve stopped between a commit and the apply), then picks
  * up every unfinished run from the store (start-up after a crash). */

@@ -121,6 +121,8 @@ struct rg_engine {
 	rg_http *http;            /* Prometheus queries */
 	struct { rg_news_fn fn; void *ctx; } subscribers[RG_ENGINE_MAX_SUBSCRIBERS];
 	size_t n_subscribers;
+	struct { rg_change_fn fn; void *ctx; } hooks[RG_ENGINE_MAX_HOOKS];
+	size_t n_hooks;
 	rg_active *runs;          /* runs in progress, a list */
 	bool shutting_down;
 	int closing;              /* handles still closing during shutdown */
@@ -205,10 +207,13 @@ struct rg_active {
 	rg_recovery rec;          /* recover.c */
 	rg_evidence_watch evidence; /* evidence.c */
 	rg_backup_step backup;    /* backup.c */
+	const rg_decision *deciding; /* stored in the transaction being built (rg_decide_store) */
 	bool released;
 };
 
 /* engine.c */
+/* Inside a transaction: every change hook sees c; the first error stops. */
+rg_err rg_engine_changed(rg_engine *e, const rg_change *c, rg_error *err);
 /* Publishes news to every subscriber. */
 void rg_engine_publish(rg_engine *e, const rg_news *news);
 /* RG_NEWS_TIMELINE for run_id. */
@@ -400,6 +405,9 @@ void rg_decide_trigger(rg_active *a, rg_decision *d, const rg_trigger *t, const 
 void rg_decide_published(rg_active *a, const rg_decision *d);
 /* "traffic 10%", "monitor", "post_rollback_monitor", "step 'app'". */
 void rg_decide_window(const rg_active *a, char *out, size_t size);
+/* Inside a transaction: writes d, and names it to the change hooks of the
+ * commit being built (rg_run_commit). */
+rg_err rg_decide_store(rg_active *a, const rg_decision *d, rg_error *err);
 /* Writes d and its event (an rg_txn_extra_fn; ctx is the decision). */
 rg_err rg_decide_extra(rg_active *a, void *ctx, rg_error *err);
 /* Whether trigger may fire now (not refused by a person at this stage). */

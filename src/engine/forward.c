@@ -127,7 +127,7 @@ static rg_err decided_extra(rg_active *a, void *ctx, rg_error *err)
 	if (!rc && x->swap)
 		rc = rg_traffic_route_extra(a, x->swap, err);
 	if (!rc)
-		rc = rg_store_decision_put(a->eng->store, a->run.id, x->d, err);
+		rc = rg_decide_store(a, x->d, err);
 	if (!rc)
 		rc = rg_store_event_add(a->eng->store, a->run.id, "decision", NULL, x->d->reason, err);
 	return rc;

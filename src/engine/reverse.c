@@ -135,7 +135,7 @@ static rg_err run_end_extra(rg_active *a, void *ctx, rg_error *err)
 	if (!rc && o->restore_target)
 		rc = set_state(a, a->plan.target, RG_REL_KNOWN_GOOD, err);
 	if (!rc && o->decision)
-		rc = rg_store_decision_put(a->eng->store, a->run.id, o->decision, err);
+		rc = rg_decide_store(a, o->decision, err);
 	return rc;
 }
 
@@ -203,10 +203,12 @@ static void on_verified(rg_active *a, bool ok, const char *detail)
 	if (rg_store_step_get(a->eng->store, a->run.id, "reverse", idx, &sr, &err) == RG_OK) {
 		rg_step_row_finish(&sr, ok, detail, ok ? 0 : 1);
 		rg_step_record rec = { &sr, true, NULL };
+		const char *event = ok ? "verified" : "verify_failed";
+		rg_change c = { .run = &a->run, .from = a->run.state, .event = event,
+				.step = "verify", .message = detail };
 		if (rg_store_begin(a->eng->store, &err) || rg_step_record_extra(a, &rec, &err) ||
-		    rg_store_event_add(a->eng->store, a->run.id, ok ? "verified" : "verify_failed",
-				       "verify", detail, &err) ||
-		    rg_store_commit(a->eng->store, &err)) {
+		    rg_store_event_add(a->eng->store, a->run.id, event, "verify", detail, &err) ||
+		    rg_engine_changed(a->eng, &c, &err) || rg_store_commit(a->eng->store, &err)) {
 			rg_store_abandon(a->eng->store);
 			return rg_run_stuck(a, &err);
 		}

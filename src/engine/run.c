@@ -41,6 +41,7 @@ rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *
 	rg_store *s = a->eng->store;
 	rg_transition_assert(a->run.state, next->state);
 	a->n_release_news = 0;
+	a->deciding = NULL;
 	rg_err rc = rg_store_begin(s, err);
 	if (!rc)
 		rc = rg_store_run_update(s, next, a->run.state, err);
@@ -48,6 +49,12 @@ rg_err rg_run_commit(rg_active *a, rg_run *next, const char *event, const char *
 		rc = extra(a, ctx, err);
 	if (!rc && event)
 		rc = rg_store_event_add(s, a->run.id, event, step, message, err);
+	if (!rc) {
+		rg_change c = { .run = next, .from = a->run.state, .event = event, .step = step,
+				.message = message, .decision = a->deciding };
+		rc = rg_engine_changed(a->eng, &c, err);
+	}
+	a->deciding = NULL;
 	if (!rc)
 		rc = rg_store_commit(s, err);
 	if (rc) {
