@@ -19,6 +19,9 @@ int cmd_lint(int argc, char **argv)
 	rg_diags diags = { 0 };
 	rg_error err = { 0 };
 	rg_err rc = rg_config_load(path, &cfg, &diags, &err);
+	/* serve reads the channels' secrets when it starts: say now which are missing */
+	if (rc == RG_OK)
+		rc = rg_notify_secrets_load(&cfg, &diags, &err);
 	rg_diags_print(stderr, path, &diags);
 	if (rc == RG_OK) {
 		printf("%s: ok\n", path);

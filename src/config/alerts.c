@@ -28,7 +28,7 @@ static const rg_kv default_severities[] = {
 #define N_DEFAULT_SEVERITIES (sizeof default_severities / sizeof default_severities[0])
 
 /* [A-Z_][A-Z0-9_]*: what a shell exports without quoting games. */
-static bool env_name_ok(const char *s)
+bool rg_env_name_ok(const char *s)
 {
 	if (!(isupper((unsigned char)*s) || *s == '_'))
 		return false;
@@ -48,7 +48,7 @@ static bool readable_by_all(mode_t mode)
 #define EXPOSED_FMT "secret file '%s' is readable by everyone (mode %04o); make it private " \
 		    "(chmod 600 '%s')"
 
-static void check_secret_file(rg_loader *l, const rg_ynode *at, const char *path)
+void rg_check_secret_file(rg_loader *l, const rg_ynode *at, const char *path)
 {
 	struct stat st;
 	if (stat(path, &st) == 0 && readable_by_all(st.st_mode))
@@ -62,7 +62,7 @@ static void load_secret(rg_loader *l, const rg_ynode *v, rg_alerts_cfg *a)
 	 * posts for clients that sign. */
 	int which = rg_ld_which(l, v, secret_keys, "alerts");
 	if (which == 0 && rg_ld_string(l, v, "secret_env", &a->secret_env) && a->secret_env &&
-	    !env_name_ok(a->secret_env))
+	    !rg_env_name_ok(a->secret_env))
 		rg_problem(l, rg_ld_value(v, "secret_env"),
 			   "invalid environment variable name '%s' (use [A-Z_][A-Z0-9_]*)",
 			   a->secret_env);
@@ -72,7 +72,7 @@ static void load_secret(rg_loader *l, const rg_ynode *v, rg_alerts_cfg *a)
 		if (!(a->secret_file = rg_join_path(l->cfg->dir, file)))
 			l->oom = true;
 		else
-			check_secret_file(l, rg_ld_value(v, "secret_file"), a->secret_file);
+			rg_check_secret_file(l, rg_ld_value(v, "secret_file"), a->secret_file);
 	}
 	free(file);
 }
@@ -228,9 +228,17 @@ rg_err rg_alerts_secret_load(const rg_alerts_cfg *a, char *out, size_t size, siz
 	out[0] = '\0';
 	if (!a->enabled)
 		return rg_fail(err, RG_ENOTFOUND, NULL, "alerts are not configured");
-	if (a->secret_env)
-		return secret_from_env(a->secret_env, out, size, len, err);
-	if (a->secret_file)
-		return secret_from_file(a->secret_file, out, size, len, err);
-	return rg_fail(err, RG_EINVAL, NULL, "alerts has neither secret_env nor secret_file");
+	if (!a->secret_env && !a->secret_file)
+		return rg_fail(err, RG_EINVAL, NULL, "alerts has neither secret_env nor secret_file");
+	return rg_config_secret_read(a->secret_env, a->secret_file, out, size, len, err);
+}
+
+rg_err rg_config_secret_read(const char *env, const char *file, char *out, size_t size,
+			     size_t *len, rg_error *err)
+{
+	*len = 0;
+	out[0] = '\0';
+	if (env)
+		return secret_from_env(env, out, size, len, err);
+	return secret_from_file(file, out, size, len, err);
 }

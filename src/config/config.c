@@ -223,6 +223,7 @@ void rg_config_release(rg_config *cfg)
 	rg_gate_release(&cfg->hold_gate);
 	rg_server_cfg_release(cfg);
 	rg_flags_cfg_release(cfg);
+	rg_notify_cfg_release(cfg);
 	memset(cfg, 0, sizeof *cfg);
 }
 

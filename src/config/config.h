@@ -251,6 +251,62 @@ typedef struct rg_alerts_cfg {
 	rg_severity default_severity; /* when the label is absent or unmapped; default P1 */
 } rg_alerts_cfg;
 
+/* `notify:` — where messages go (notify/notify.h). A channel's secret
+ * values (a Slack URL, a routing key, an HMAC secret, an SMTP password)
+ * are never in the file: the file names the variable or file holding
+ * them, and rg_notify_secrets_load reads them when serve starts. */
+typedef enum {
+	RG_CHANNEL_SLACK = 0,
+	RG_CHANNEL_PAGERDUTY,
+	RG_CHANNEL_EMAIL,
+	RG_CHANNEL_WEBHOOK,
+	RG_CHANNEL_COMMAND,
+	RG_CHANNEL_KIND_COUNT
+} rg_channel_kind;
+
+const char *rg_channel_kind_name(rg_channel_kind k);   /* "slack", … */
+
+/* Where one secret value comes from: an environment variable or a file
+ * (first line), with the position that named it (for lint). */
+typedef struct rg_secret_ref {
+	char *env;            /* variable name, or NULL */
+	char *file;           /* absolute path, or NULL */
+	char *value;          /* owned, wiped on release; NULL until loaded */
+	int line, col;
+} rg_secret_ref;
+
+typedef struct rg_channel {
+	char *name;
+	rg_channel_kind kind;
+	char *url;            /* pagerduty (default Events API v2), webhook inline url;
+	                         slack and webhook url_env/url_file: in url_ref */
+	bool url_is_secret;   /* webhook `secret: true`: the inline url is masked too */
+	rg_secret_ref url_ref;    /* slack, webhook: url_env | url_file */
+	rg_secret_ref key;        /* pagerduty routing key, webhook HMAC secret */
+	rg_secret_ref username;   /* email username_env */
+	rg_secret_ref password;   /* email password_env */
+	char *smtp;           /* email: smtp://host:port */
+	char *from;
+	char **to;            /* email recipients */
+	size_t n_to;
+	char *run;            /* command channel */
+	int64_t timeout_ms;   /* one delivery attempt; default 10s */
+	int line, col;
+} rg_channel;
+
+typedef struct rg_notify_route {
+	char **events;
+	size_t n_events;
+	char **envs;          /* NULL: every environment */
+	size_t n_envs;
+	char **to;            /* channel names */
+	size_t n_to;
+	int line, col;
+} rg_notify_route;
+
+/* The event names a route may list (NULL-terminated). */
+extern const char *const rg_notify_event_names[];
+
 typedef struct rg_config {
 	char *path;           /* as given */
 	char *dir;            /* directory of the file: cwd of every command */
@@ -285,6 +341,11 @@ typedef struct rg_config {
 	rg_alerts_cfg alerts;
 	rg_flag *flags;
 	size_t n_flags;
+	rg_channel *channels; /* notify.channels */
+	size_t n_channels;
+	rg_notify_route *notify_routes; /* notify.routes */
+	size_t n_notify_routes;
+	char *public_url;     /* server.public_url: the base of run links in messages; NULL = none */
 } rg_config;
 
 /* One problem found while loading: printed as "FILE:LINE:COL: message". */
@@ -345,6 +406,16 @@ const char *rg_action_name(rg_action a);       /* "rollback", … */
 #define RG_ALERTS_SECRET_MAX 1024
 rg_err rg_alerts_secret_load(const rg_alerts_cfg *a, char *out, size_t size, size_t *len,
 			     rg_error *err);
+
+/* The channel named so; NULL when absent. */
+const rg_channel *rg_config_channel(const rg_config *cfg, const char *name);
+/* Reads every channel's secret value (url_env/url_file, routing_key_*,
+ * secret_env/secret_file, username_env, password_env) into its
+ * rg_secret_ref.value. Each one missing (an unset or empty variable, a
+ * file that cannot be read) is a problem in diags at the key that names
+ * it, never with the value; RG_EINVAL when there was any. lint and serve
+ * call it; other commands never need the values. */
+rg_err rg_notify_secrets_load(rg_config *cfg, rg_diags *diags, rg_error *err);
 
 /* The commented starter file `rollguard init` writes; lints clean. */
 extern const char rg_config_starter[];

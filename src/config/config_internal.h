@@ -121,6 +121,15 @@ void rg_ld_approvals(rg_loader *l, const rg_ynode *v, rg_env *e);
 void rg_ld_actions(rg_loader *l, const rg_ynode *root);
 void rg_gate_release(rg_gate *g);
 void rg_alerts_cfg_release(rg_alerts_cfg *a);                         /* alerts.c */
+/* [A-Z_][A-Z0-9_]*; a secret file others can read is reported at at;
+ * a secret from the variable env, else the first line of file, into out
+ * (alerts.c, used by notify.c too). */
+bool rg_env_name_ok(const char *s);
+void rg_check_secret_file(rg_loader *l, const rg_ynode *at, const char *path);
+rg_err rg_config_secret_read(const char *env, const char *file, char *out, size_t size,
+			     size_t *len, rg_error *err);
+void rg_ld_notify(rg_loader *l, const rg_ynode *v);                   /* notify.c */
+void rg_notify_cfg_release(rg_config *cfg);                           /* notify.c */
 /* An environment's `proxy:` and `router:` (router.c); both set e->router. */
 void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e);
 void rg_ld_router(rg_loader *l, const rg_ynode *v, rg_env *e);

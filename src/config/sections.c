@@ -13,7 +13,7 @@
 
 static const char *const top_keys[] = { "service", "server",   "environments", "deploy",
 					"rollback", "checks", "metrics", "triggers",
-					"actions", "alerts", "flags", NULL };
+					"actions", "alerts", "flags", "notify", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
 					"on_insufficient_data", "approvals", "config_files",
@@ -185,4 +185,6 @@ void rg_ld_config(rg_loader *l, const rg_ynode *root)
 	rg_ld_actions(l, root);
 	if (rg_ld_value(root, "alerts"))
 		rg_ld_alerts(l, rg_ld_value(root, "alerts"));
+	if (rg_ld_value(root, "notify"))   /* after environments: routes name them */
+		rg_ld_notify(l, rg_ld_value(root, "notify"));
 }

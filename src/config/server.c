@@ -16,7 +16,7 @@
 #include "util/names.h"
 
 static const char *const server_keys[] = { "listen", "state", "tls", "allow_plain_http",
-					   "secret_env", "backups", NULL };
+					   "secret_env", "backups", "public_url", NULL };
 static const char *const tls_keys[] = { "cert", "key", NULL };
 
 /* 127.0.0.0/8, localhost and [::1]: the addresses nobody off this host can
@@ -107,6 +107,7 @@ void rg_ld_server(rg_loader *l, const rg_ynode *root)
 	rg_ld_string(l, v, "state", &l->cfg->state_dir);
 	rg_ld_string(l, v, "backups", &l->cfg->backups_dir);
 	rg_ld_bool(l, v, "allow_plain_http", &l->cfg->allow_plain_http);
+	rg_ld_url(l, v, "public_url", &l->cfg->public_url);
 	load_tls(l, v);
 	load_secret_env(l, v);
 	if (listen_ok)
@@ -115,6 +116,7 @@ void rg_ld_server(rg_loader *l, const rg_ynode *root)
 
 void rg_server_cfg_release(rg_config *cfg)
 {
+	free(cfg->public_url);
 	free(cfg->tls_cert);
 	free(cfg->tls_key);
 	for (size_t i = 0; cfg->secret_env && i < cfg->n_secret_env; i++)
