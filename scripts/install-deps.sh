@@ -25,6 +25,9 @@ PACKAGES=(
 	# node runs a real OpenFeature application against the OFREP endpoints
 	# (t_flags.sh, bench/flags.sh); its npm packages: node_packages below
 	nodejs
+	# a real SMTP server receiving the e-mail channel's messages (t_notify.sh:
+	# /usr/bin/python3 -m aiosmtpd)
+	python3-aiosmtpd
 )
 # Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
 BENCH_PACKAGES=()

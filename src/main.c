@@ -36,6 +36,7 @@ static const struct command {
 	{ "approve",  cmd_approve,  NEEDS_SERVER },
 	{ "reject",   cmd_reject,   NEEDS_SERVER },
 	{ "backups",  cmd_backups,  NEEDS_SERVER },
+	{ "notifications", cmd_notifications, NEEDS_SERVER },
 	{ "backup",   cmd_backup,   0 },
 	{ "config",   cmd_config,   NEEDS_SERVER },
 	{ "flags",    cmd_flags,    NEEDS_SERVER },

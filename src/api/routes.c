@@ -43,6 +43,8 @@ static rg_err h_run(rg_api_ctx *, const rg_request *, const rg_route_match *, rg
 		    rg_error *);
 static rg_err h_backups(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
+static rg_err h_notifications(rg_api_ctx *, const rg_request *, const rg_route_match *,
+			      rg_reply *, rg_error *);
 static rg_err h_config_diff(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			    rg_error *);
 static rg_err h_events(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
@@ -86,6 +88,7 @@ static const struct route {
 	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          RG_PERM_READ,     h_step_log, NULL },
 	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       RG_PERM_READ,     h_traffic,  NULL },
 	{ "backups",     "GET",  "/api/v1/backups",                    "env limit before", RG_PERM_READ,     h_backups,  NULL },
+	{ "notifications", "GET", "/api/v1/notifications",            "env limit before failed", RG_PERM_READ, h_notifications, NULL },
 	{ "config_diff", "GET",  "/api/v1/config/diff",                "env from to", RG_PERM_READ,   h_config_diff, NULL },
 	{ "audit",       "GET",  "/api/v1/audit",                      "env limit", RG_PERM_TOKENS,   h_audit,    NULL },
 	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_abort },
@@ -672,6 +675,19 @@ static rg_err h_backups(rg_api_ctx *ctx, const rg_request *req, const rg_route_m
 			rg_reply *reply, rg_error *err)
 {
 	return env_listing(ctx, req, reply, rg_store_backups_json, "backups", err);
+}
+
+/* ?failed=1 keeps what was given up or last failed. */
+static rg_err h_notifications(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			      rg_reply *reply, rg_error *err)
+{
+	const char *failed = query_get(req, "failed");
+	if (failed && strcmp(failed, "1") && strcmp(failed, "0"))
+		return rg_fail(err, RG_EINVAL, "failed", "invalid failed '%s' (use 1 or 0)", failed);
+	bool only_failed = failed && !strcmp(failed, "1");
+	return env_listing(ctx, req, reply,
+			   only_failed ? rg_store_notifications_failed_json : rg_store_notifications_json,
+			   "notifications", err);
 }
 
 static rg_err h_run(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,

@@ -54,26 +54,16 @@ static int backups_print(const json_t *list)
 int cmd_backups(int argc, char **argv)
 {
 	rg_cli_args a;
-	rg_client c;
 	rg_error e;
 	int code;
 	char path[160];
-	json_t *answer = NULL;
 	if (!rg_cli_args_get("backups", argc, argv, &a, &code))
 		return code;
 	rg_error_clear(&e);
 	if (a.env && rg_cli_check_name("environment", a.env, &e))
 		return rg_out_error(&e);
 	snprintf(path, sizeof path, "/backups%s%s", a.env ? "?env=" : "", a.env ? a.env : "");
-	if (rg_client_init(&c, a.config, &e) || rg_client_call(&c, "GET", path, NULL, &answer, &e)) {
-		rg_client_release(&c);
-		return rg_out_error(&e);
-	}
-	rg_client_release(&c);
-	json_t *list = json_object_get(answer, "backups");
-	code = a.json ? rg_out_json(list) : backups_print(list);
-	json_decref(answer);
-	return code;
+	return rg_client_list(a.config, path, "backups", a.json, backups_print);
 }
 
 /* The step's verify command, as steps run: in the config's directory, the

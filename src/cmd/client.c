@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "auth/tokens.h"
+#include "cmd/output.h"
 #include "config/config.h"
 #include "util/names.h"
 #include "util/timeutil.h"
@@ -740,4 +741,22 @@ rg_err rg_client_follow(rg_client *c, int64_t run_id, const rg_follow_ops *ops, 
 	}
 	*final = f.run;
 	return RG_OK;
+}
+
+int rg_client_list(const char *config, const char *path, const char *key, bool json,
+		   int (*print)(const json_t *list))
+{
+	rg_client c;
+	rg_error e;
+	json_t *answer = NULL;
+	rg_error_clear(&e);
+	if (rg_client_init(&c, config, &e) || rg_client_call(&c, "GET", path, NULL, &answer, &e)) {
+		rg_client_release(&c);
+		return rg_out_error(&e);
+	}
+	rg_client_release(&c);
+	json_t *list = json_object_get(answer, key);
+	int code = json ? rg_out_json(list) : print(list);
+	json_decref(answer);
+	return code;
 }

@@ -102,4 +102,9 @@ int rg_cli_sse_line(rg_cli_sse *p, const char *line, size_t len);
  * Returns the number of bytes consumed; the rest is an unfinished line. */
 size_t rg_cli_lines_take(char *buf, size_t len, rg_line_fn fn, void *ctx, int *stopped);
 
+/* A read command's whole answer: GET path, then the list under key printed
+ * as JSON (--json) or by print; the exit code. */
+int rg_client_list(const char *config, const char *path, const char *key, bool json,
+		   int (*print)(const json_t *list));
+
 #endif

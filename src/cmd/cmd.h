@@ -30,6 +30,7 @@ int cmd_flags(int argc, char **argv);
 int cmd_flag(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_backups(int argc, char **argv);
+int cmd_notifications(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
@@ -49,6 +50,7 @@ typedef struct rg_cli_args {
 	int n_envs;                        /* may exceed RG_CLI_MAX_ENVS: refuse then */
 	const char *config, *log_format;   /* -c/--config FILE, --log-format text|json */
 	bool wait, watch, json, dry_run, force, help, emergency, skip_monitor;
+	bool failed;                       /* notifications --failed */
 	const char *operands[3];
 	int noperands;
 } rg_cli_args;

@@ -17,6 +17,7 @@ enum {
 	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15,
 	OPT_EMERGENCY = 1 << 16, OPT_SKIP_MONITOR = 1 << 17, OPT_COMMENT = 1 << 18,
 	OPT_REJECT_REASON = 1 << 19, OPT_FLAG_REASON = 1 << 20, OPT_BEFORE = 1 << 21,
+	OPT_FAILED = 1 << 22,
 };
 
 /* Options that may stand more than once: each value is kept (--env, for a
@@ -47,6 +48,7 @@ static const struct option_doc {
 	{ OPT_COMMENT, "comment", 0, "TEXT", "a note kept with the approval" },
 	{ OPT_LIMIT, "limit", 0, "N", "show at most N runs (default 20, at most 1000)" },
 	{ OPT_BEFORE, "before", 0, "RUN", "only runs older than RUN: the next page" },
+	{ OPT_FAILED, "failed", 0, NULL, "only the messages given up, or whose last try failed" },
 	{ OPT_DRY_RUN, "dry-run", 0, NULL, "print the plan and its risks; change nothing" },
 	{ OPT_FORCE, "force", 0, NULL, "allow a target that never became known good" },
 	{ OPT_WAIT, "wait", 0, NULL, "follow the run until it ends; exit 0 only if it succeeded" },
@@ -176,6 +178,13 @@ static const struct help {
 	  "were taken for, their files and size, whether they were pruned (only the\n"
 	  "newest `keep` per environment stay) and the last verification.",
 	  OPT_ENV | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	{ "notifications", G_READ, "notifications [--env E] [--failed] [--json] [-c FILE]",
+	  "the messages sent to the notification channels",
+	  "Lists the notification outbox, newest first: when each message was made, its\n"
+	  "channel and event, how many tries it took, the last error and when it was\n"
+	  "delivered. A message is retried (1 s doubling to 5 min, or as a 429's\n"
+	  "Retry-After says) until delivered, and given up after 24 h (failed).",
+	  OPT_ENV | OPT_FAILED | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
 	{ "backup", G_READ, "backup verify ID [-c FILE]", "check a backup's files and run its verify",
 	  "Checks backup ID's files against the sizes and SHA-256 recorded when it was\n"
 	  "taken, then runs its step's `verify` command with $ROLLGUARD_BACKUP_DIR.\n"
@@ -352,6 +361,7 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_WATCH: a->watch = true; break;
 	case OPT_JSON: a->json = true; break;
 	case OPT_DRY_RUN: a->dry_run = true; break;
+	case OPT_FAILED: a->failed = true; break;
 	case OPT_FORCE: a->force = true; break;
 	case OPT_OVERWRITE: a->force = true; break;
 	case OPT_CONFIG: a->config = value; break;

@@ -19,6 +19,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/link.h"
 #include "engine/engine.h"
+#include "notify/notify.h"
 #include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -38,6 +39,7 @@ typedef struct server {
 	rg_link *link;           /* to the proxy process; NULL without proxies */
 	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
+	rg_notifier *notifier;   /* the outbox's sender */
 	rg_token_key token_key;  /* checks API tokens; wiped at exit */
 	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
@@ -48,6 +50,9 @@ typedef struct server {
 static void on_engine_stopped(void *ctx)
 {
 	server *s = ctx;
+	/* after the engine: its last changes may still enqueue */
+	rg_notifier_close(s->notifier);
+	s->notifier = NULL;
 	uv_close((uv_handle_t *)&s->sigterm, NULL);
 	uv_close((uv_handle_t *)&s->sigint, NULL);
 	uv_close((uv_handle_t *)&s->sigusr2, NULL);
@@ -120,6 +125,16 @@ static rg_err collect_secrets(server *s, rg_error *err)
 		rc = add_secret(s, "the alerts secret", alerts, len, err);
 		explicit_bzero(alerts, sizeof alerts);
 	}
+	for (size_t i = 0; !rc && i < s->cfg.n_channels; i++) {
+		const rg_channel *c = &s->cfg.channels[i];
+		const rg_secret_ref *refs[] = { &c->url_ref, &c->key, &c->username, &c->password };
+		snprintf(what, sizeof what, "a secret of channel '%s'", c->name);
+		for (size_t j = 0; !rc && j < sizeof refs / sizeof *refs; j++)
+			if (refs[j]->value)
+				rc = add_secret(s, what, refs[j]->value, strlen(refs[j]->value), err);
+		if (!rc && c->url && c->url_is_secret)
+			rc = add_secret(s, what, c->url, strlen(c->url), err);
+	}
 	char path[4096], token[RG_TOKEN_TEXT_MAX];
 	snprintf(path, sizeof path, "%s/" RG_ADMIN_TOKEN_FILE, s->cfg.state_dir);
 	if (!rc && rg_token_read_file(path, token, sizeof token, &ignored) == RG_OK) {
@@ -133,9 +148,23 @@ static rg_err collect_secrets(server *s, rg_error *err)
 	return rc;
 }
 
+/* Each channel's secret value, read once; what is missing is said as
+ * lint says it, and serve does not start without it. */
+static rg_err load_channel_secrets(server *s, rg_error *err)
+{
+	rg_diags d = { 0 };
+	rg_err rc = rg_notify_secrets_load(&s->cfg, &d, err);
+	if (rc && d.n)
+		rg_diags_print(stderr, s->config_path, &d);
+	rg_diags_release(&d);
+	return rc;
+}
+
 static rg_err start(server *s, rg_error *err)
 {
-	rg_err rc = rg_cmd_open_store(&s->cfg, &s->store, err);
+	rg_err rc = load_channel_secrets(s, err);
+	if (!rc)
+		rc = rg_cmd_open_store(&s->cfg, &s->store, err);
 	if (!rc)
 		rc = open_tokens(s, err);
 	if (!rc)
@@ -152,6 +181,10 @@ static rg_err start(server *s, rg_error *err)
 		rc = rg_routers_new(&s->loop, &s->cfg, s->dp, &s->routers, err);
 	if (!rc)
 		rc = rg_engine_new(&s->loop, &s->cfg, s->store, s->routers, s->dp, &s->engine, err);
+	if (!rc)
+		rc = rg_notifier_new(&s->loop, &s->cfg, s->store, &s->notifier, err);
+	if (!rc)
+		rc = rg_notify_watch(s->notifier, s->engine, err);
 	if (!rc)
 		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
 				  &s->token_key, &s->api, err);
@@ -180,6 +213,10 @@ static void cleanup(server *s)
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	if (s->engine)
 		rg_engine_free(s->engine);
+	if (s->notifier) {   /* serve could not start: no engine is left to enqueue */
+		rg_notifier_close(s->notifier);
+		uv_run(&s->loop, UV_RUN_DEFAULT);
+	}
 	if (s->link) {
 		/* a serve that could not start leaves a proxy it found serving */
 		bool stop = s->started ? !s->leave_proxy : rg_link_started_proxy(s->link);

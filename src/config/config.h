@@ -390,7 +390,7 @@ void rg_gate_describe(const rg_gate *g, char *out, size_t size);
 
 /* Whether the variable name (len bytes, not NUL-terminated) of serve's
  * environment holds a secret rollguard knows of: one of server.secret_env,
- * or alerts.secret_env. Commands never get such a variable. */
+ * alerts.secret_env, or a notification channel's *_env. Commands never get such a variable. */
 bool rg_config_secret_var(const rg_config *cfg, const char *name, size_t len);
 /* 127.0.0.0/8, localhost or [::1], with a port. */
 bool rg_listen_is_loopback(const char *listen);

@@ -133,6 +133,13 @@ bool rg_config_secret_var(const rg_config *cfg, const char *name, size_t len)
 		if (cfg->secret_env[i] && strlen(cfg->secret_env[i]) == len &&
 		    !memcmp(cfg->secret_env[i], name, len))
 			return true;
+	for (size_t i = 0; i < cfg->n_channels; i++) {
+		const rg_channel *c = &cfg->channels[i];
+		const char *vars[] = { c->url_ref.env, c->key.env, c->username.env, c->password.env };
+		for (size_t j = 0; j < sizeof vars / sizeof *vars; j++)
+			if (vars[j] && strlen(vars[j]) == len && !memcmp(vars[j], name, len))
+				return true;
+	}
 	const char *alerts = cfg->alerts.secret_env;
 	return alerts && strlen(alerts) == len && !memcmp(alerts, name, len);
 }

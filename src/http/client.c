@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "util/duration.h"
@@ -53,6 +54,10 @@ struct rg_http_req {
 	rg_strbuf body;          /* the first body_limit bytes */
 	bool truncated;          /* we stopped reading at body_limit */
 	bool out_of_memory;      /* we stopped reading for want of memory */
+	int64_t retry_after_ms;  /* Retry-After of the answer */
+	char *upload;            /* SMTP: the message being sent (owned) */
+	size_t upload_len, upload_off;
+	struct curl_slist *rcpt; /* SMTP recipients */
 	rg_http_req *prev, *next;
 };
 
@@ -214,10 +219,13 @@ static void req_detach(rg_http_req *r)
 	}
 	curl_slist_free_all(r->headers);
 	r->headers = NULL;
+	curl_slist_free_all(r->rcpt);
+	r->rcpt = NULL;
 }
 
 static void req_free(rg_http_req *r)
 {
+	free(r->upload);
 	rg_strbuf_release(&r->body);
 	free(r);
 }
@@ -283,6 +291,7 @@ static void req_finish(rg_http_req *r, CURLcode rc)
 		.body_len = r->body.len,
 		.truncated = r->truncated,
 		.duration_ms = elapsed_ms(r),
+		.retry_after_ms = r->retry_after_ms,
 	};
 	classify(r, rc, status, os_errno, &res);
 	req_detach(r);
@@ -330,6 +339,34 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
+/* Only Retry-After is kept: a 429 or 503 says when to come back. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *userp)
+{
+	rg_http_req *r = userp;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+	if (n > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
+		long long secs = 0;
+		size_t i = sizeof name - 1;
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		while (i < n && isdigit((unsigned char)p[i]) && secs < 86400)
+			secs = secs * 10 + (p[i++] - '0');
+		r->retry_after_ms = secs * 1000;
+	}
+	return n;
+}
+
+static size_t on_upload(char *buf, size_t size, size_t nmemb, void *userp)
+{
+	rg_http_req *r = userp;
+	size_t room = size * nmemb, left = r->upload_len - r->upload_off;
+	size_t n = left < room ? left : room;
+	memcpy(buf, r->upload + r->upload_off, n);
+	r->upload_off += n;
+	return n;
+}
+
 /* Sockets are close-on-exec, so step commands started meanwhile (and the
  * services they leave running) never inherit a request's socket. */
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose,
@@ -351,13 +388,40 @@ static CURLcode req_setup(CURL *e, rg_http_req *r, const char *url)
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_PROXY, "");
 	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_PROTOCOLS_STR, r->rcpt ? "smtp,smtps" : "http,https");
 	SET(CURLOPT_USERAGENT, "rollguard");
 	SET(CURLOPT_HTTPHEADER, r->headers);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
 	SET(CURLOPT_WRITEDATA, r);
 	SET(CURLOPT_PRIVATE, r);
 	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, r);
+#undef SET
+	return rc;
+}
+
+/* A POST copies its body; an SMTP message is read from r->upload. */
+static CURLcode req_setup_send(CURL *e, rg_http_req *r, const rg_http_opts *o)
+{
+	CURLcode rc = CURLE_OK;
+#define SET(opt, val) \
+	do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
+	if (o->username)
+		SET(CURLOPT_USERNAME, o->username);
+	if (o->password)
+		SET(CURLOPT_PASSWORD, o->password);
+	if (r->rcpt) {
+		SET(CURLOPT_MAIL_FROM, o->mail_from);
+		SET(CURLOPT_MAIL_RCPT, r->rcpt);
+		SET(CURLOPT_READFUNCTION, on_upload);
+		SET(CURLOPT_READDATA, r);
+		SET(CURLOPT_UPLOAD, 1L);
+		SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->upload_len);
+	} else if (o->body) {
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+		SET(CURLOPT_COPYPOSTFIELDS, o->body);
+	}
 #undef SET
 	return rc;
 }
@@ -400,7 +464,21 @@ static rg_err req_start(rg_http_req *r, const rg_http_opts *o, rg_error *err)
 		return rc;
 	if (!(r->easy = curl_easy_init()))
 		return rg_fail(err, RG_ENOMEM, NULL, "cannot create a transfer");
+	for (size_t i = 0; o->mail_rcpt && o->mail_rcpt[i]; i++) {
+		struct curl_slist *l = curl_slist_append(r->rcpt, o->mail_rcpt[i]);
+		if (!l)
+			return rg_fail(err, RG_ENOMEM, NULL, "out of memory for recipients");
+		r->rcpt = l;
+	}
+	if (r->rcpt && o->body) {
+		if (!(r->upload = malloc(o->body_len + 1)))
+			return rg_fail(err, RG_ENOMEM, NULL, "out of memory for the message");
+		memcpy(r->upload, o->body, o->body_len);
+		r->upload_len = o->body_len;
+	}
 	CURLcode cc = req_setup(r->easy, r, o->url);
+	if (cc == CURLE_OK)
+		cc = req_setup_send(r->easy, r, o);
 	CURLMcode mc = cc == CURLE_OK ? curl_multi_add_handle(r->h->multi, r->easy) : CURLM_OK;
 	if (cc == CURLE_OK && mc == CURLM_OK)
 		return RG_OK;
@@ -413,6 +491,15 @@ static rg_err req_start(rg_http_req *r, const rg_http_opts *o, rg_error *err)
 
 rg_err rg_http_get(rg_http *h, const rg_http_opts *o, rg_http_done_fn done, void *ctx,
 		   rg_http_req **out, rg_error *err)
+{
+	rg_http_opts get = *o;
+	get.body = NULL;
+	get.mail_rcpt = NULL;
+	return rg_http_send(h, &get, done, ctx, out, err);
+}
+
+rg_err rg_http_send(rg_http *h, const rg_http_opts *o, rg_http_done_fn done, void *ctx,
+		    rg_http_req **out, rg_error *err)
 {
 	if (!h || !o || !o->url || !done)
 		return rg_fail(err, RG_EINVAL, NULL, "http: missing argument");

@@ -35,6 +35,7 @@ typedef struct rg_http_result {
 	bool truncated;
 	int64_t duration_ms;
 	char message[256];
+	int64_t retry_after_ms;   /* the answer's Retry-After (seconds), 0 = none */
 } rg_http_result;
 
 typedef void (*rg_http_done_fn)(const rg_http_result *res, void *ctx);
@@ -50,6 +51,14 @@ typedef struct rg_http_opts {
 	 * flight, so ctx can be released (may be NULL). Not called on
 	 * rg_http_cancel. It runs inside rg_http_free: release ctx, nothing more. */
 	void (*dropped)(void *ctx);
+	/* rg_http_send: with body (may hold NULs; copied) a POST of it; with
+	 * an smtp:// or smtps:// url, mail_from and mail_rcpt (NULL-terminated)
+	 * the body is sent as one message (status is the SMTP reply code). */
+	const char *body;
+	size_t body_len;
+	const char *mail_from;
+	const char *const *mail_rcpt;
+	const char *username, *password;   /* SMTP AUTH; may be NULL */
 } rg_http_opts;
 
 rg_err rg_http_new(uv_loop_t *loop, rg_http **out, rg_error *err);
@@ -62,6 +71,9 @@ void rg_http_free(rg_http *h, void (*done)(void *ctx), void *ctx);
  * be NULL) lets the caller cancel and is invalid once done has fired. */
 rg_err rg_http_get(rg_http *h, const rg_http_opts *o, rg_http_done_fn done, void *ctx,
 		   rg_http_req **out, rg_error *err);
+/* A GET, a POST of o->body, or an SMTP message (see rg_http_opts). */
+rg_err rg_http_send(rg_http *h, const rg_http_opts *o, rg_http_done_fn done, void *ctx,
+		    rg_http_req **out, rg_error *err);
 void rg_http_cancel(rg_http_req *r);
 
 #endif

@@ -259,6 +259,26 @@ static const char *const migrations[] = {
 	" at INTEGER NOT NULL,"
 	" PRIMARY KEY (env, \"key\")"
 	") STRICT;",
+	/* 10: the notification outbox. A row per (notice, channel), written in
+	 * the transaction of the change it tells of; the sender delivers it
+	 * after the commit, retrying until delivered or given up (failed). */
+	"CREATE TABLE notifications ("
+	" id INTEGER PRIMARY KEY,"
+	" created INTEGER NOT NULL,"
+	" channel TEXT NOT NULL,"
+	" event TEXT NOT NULL,"
+	" env TEXT NOT NULL DEFAULT '',"
+	" run_id INTEGER NOT NULL DEFAULT 0,"
+	" incident_id INTEGER NOT NULL DEFAULT 0,"
+	" payload TEXT NOT NULL,"
+	" idem_key TEXT NOT NULL UNIQUE,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" next_attempt_at INTEGER NOT NULL,"
+	" last_error TEXT NOT NULL DEFAULT '',"
+	" delivered_at INTEGER NOT NULL DEFAULT 0,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','delivered','failed'))"
+	") STRICT;"
+	"CREATE INDEX notifications_pending ON notifications(state, next_attempt_at);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -396,4 +396,43 @@ typedef rg_err (*rg_audit_row_fn)(const rg_audit_row *r, void *ctx, rg_error *er
 rg_err rg_store_audit_each(rg_store *s, const char *env, int limit, rg_audit_row_fn fn,
 			   void *ctx, rg_error *err);
 
+/* ---- the notification outbox (outbox.c) --------------------------------------- */
+
+typedef struct rg_outbox_row {
+	int64_t id;
+	int64_t created;
+	char channel[RG_VNAME_LEN];
+	char event[32];
+	char env[RG_VNAME_LEN];          /* "" for none */
+	int64_t run_id, incident_id;     /* 0 for none */
+	char *payload;                   /* owned: the rendered body, no secret in it */
+	char key[80];                    /* idempotency key, stable for the row */
+	int attempts;
+	int64_t next_attempt_at;
+	char last_error[512];
+	int64_t delivered_at;            /* 0 until delivered */
+	char state[16];                  /* "pending" | "delivered" | "failed" */
+} rg_outbox_row;
+
+void rg_outbox_rows_free(rg_outbox_row *rows, size_t n);   /* frees payloads and rows */
+/* Inserts r as pending (id set on return); the payload is stored with known
+ * secrets masked, like every other text. */
+rg_err rg_store_outbox_add(rg_store *s, rg_outbox_row *r, rg_error *err);
+/* Pending rows due at now, oldest due first, at most limit; *out owned. */
+rg_err rg_store_outbox_due(rg_store *s, int64_t now, int limit, rg_outbox_row **out, size_t *n,
+			   rg_error *err);
+/* The earliest next_attempt_at of a pending row; *any false when none is. */
+rg_err rg_store_outbox_next(rg_store *s, int64_t *at, bool *any, rg_error *err);
+/* Records an attempt's outcome: state, attempts, next try, delivered time, error. */
+rg_err rg_store_outbox_result(rg_store *s, const rg_outbox_row *r, rg_error *err);
+/* GET /api/v1/notifications: newest first, env (may be NULL) narrows,
+ * before pages by id; never the payload. The _failed one keeps the rows
+ * given up and those whose last attempt failed. */
+rg_err rg_store_notifications_json(rg_store *s, const char *env, int64_t before, int limit,
+				   json_t **out, rg_error *err);
+rg_err rg_store_notifications_failed_json(rg_store *s, const char *env, int64_t before,
+					  int limit, json_t **out, rg_error *err);
+/* When run_id's newest decision was stored (0 when it has none). */
+rg_err rg_store_run_decided_at(rg_store *s, int64_t run_id, int64_t *at, rg_error *err);
+
 #endif
