@@ -7,7 +7,8 @@
 # one socket error); then v1.1.0 answers 5 % errors at its
 # 10 % canary, the sequential test catches it against v1.0.0, and rollguard
 # swaps all traffic back before undoing anything — the demo prints the time
-# from the canary's first 5xx to 100 % on v1.0.0 and the decision's evidence.
+# from the canary's first 5xx to 100 % on v1.0.0 and the decision's evidence,
+# and the Slack messages of the rollbacks as a local receiver got them.
 # All on 127.0.0.1 in a temp dir; it must never leave a process or a file
 # behind, however it ends.
 set -euo pipefail
@@ -23,6 +24,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/rollguard-demo.XXXXXX")
 demo=$tmp/examples/demo
 serve_pid=
 wrk_pid=
+slack_pid=
 
 # Gone or a zombie: a demo-app is an orphan, whose zombie lingers until init
 # reaps it, so kill -0 alone would wait for nothing.
@@ -51,6 +53,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	set +e
 	[ -n "$wrk_pid" ] && stop_pid "$wrk_pid"
+	[ -n "$slack_pid" ] && stop_pid "$slack_pid"
 	[ -n "$serve_pid" ] && stop_pid "$serve_pid" && wait "$serve_pid" 2>/dev/null
 	for f in "$demo"/.rollguard/demo-run/*/app-*.pid; do
 		[ -s "$f" ] && stop_pid "$(cat "$f")"
@@ -103,6 +106,43 @@ prepare_config() {
 	cp -R "$root/examples/demo" "$demo"
 	rm -rf "$demo/.rollguard"
 	ln -s "$root/build" "$tmp/build"
+	add_slack
+}
+
+# A Slack-like receiver on 127.0.0.1 (the tests' helper) that records what
+# it is sent, and a notify section sending production's rollbacks to it.
+add_slack() {
+	local port
+	port=$(free_port)
+	/usr/bin/python3 "$root/tests/integration/helpers/receiver.py" "$port" "$tmp/slack.log" \
+		>>"$tmp/slack.out" 2>&1 &
+	slack_pid=$!
+	export DEMO_SLACK_URL="http://127.0.0.1:$port/services/demo"
+	cat >>"$demo/rollguard.yaml" <<'YAML'
+
+notify:                           # the runbooks' Slack messages, to a local receiver
+  channels:
+    devops: { slack: { url_env: DEMO_SLACK_URL } }
+  routes:
+    - { events: [rollback_started, rollback_succeeded], envs: [production], to: [devops] }
+YAML
+}
+
+# Prints the messages the Slack receiver got, as Slack would show them.
+slack_messages() {
+	/usr/bin/python3 - "$tmp/slack.log" <<'PY'
+import json, sys
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for line in lines:
+    r = json.loads(line)
+    print("  ┌─ #devops (%s)" % r["headers"].get("Idempotency-Key", ""))
+    for t in json.loads(r["body"])["text"].splitlines():
+        print("  │ " + t)
+    print("  └─")
+PY
 }
 
 # Each environment's proxy gets a free port too (in proxy.listen and in the
@@ -250,6 +290,15 @@ event_with "$failed" "traffic swapped"
 echo
 echo "the decision and its evidence:"
 "$rg" show "$failed" | sed -n '/^decision$/,/^$/p'
+
+act "8b. What #devops was told: the Slack messages of the automatic rollback, as a local receiver got them"
+for _ in $(seq 50); do
+	[ "$(grep -c ROLLBACK "$tmp/slack.log" 2>/dev/null)" -ge 2 ] && break
+	sleep 0.1
+done
+slack_messages
+grep -q 'AUTOMATIC ROLLBACK COMPLETED' "$tmp/slack.log" || die "the Slack receiver did not get the rollback's messages"
+rollguard notifications --env production
 
 act "9. The load all along: every request answered?"
 kill -INT "$wrk_pid" 2>/dev/null || true   # wrk prints its summary on SIGINT

@@ -23,6 +23,7 @@ struct rg_notifier {
 	int pending_close;       /* handles still closing */
 	bool closing;
 	bool enqueued;           /* rows written in the transaction under way */
+	bool store_trouble;      /* the last write was refused: look again in a second, not at once */
 };
 
 /* Delivers what is due and sets the timer for what comes next (sender.c). */

@@ -91,11 +91,14 @@ static void attempt_done(attempt *a, const char *error, int64_t retry_after_ms)
 			snprintf(r->state, sizeof r->state, "failed");
 	}
 	rg_error err = { 0 };
-	if (rg_store_outbox_result(n->st, r, &err))
+	if (rg_store_outbox_result(n->st, r, &err)) {
+		/* the lease stands: the row is tried again once it runs out */
 		rg_warn("notify: cannot record notification %lld: %s", (long long)r->id, err.message);
-	else if (error)
+		n->store_trouble = true;
+	} else if (error) {
 		rg_info("notify: %s to channel '%s' failed (try %d): %s%s", r->event, r->channel,
 			r->attempts, error, strcmp(r->state, "failed") ? "" : "; given up");
+	}
 	attempt_free(a);
 	if (!n->closing)
 		rg_sender_run(n);
@@ -344,6 +347,7 @@ static void start(rg_notifier *n, rg_outbox_row *row)
 	}
 	if (rg_store_outbox_result(n->st, &a->row, &err)) {
 		rg_warn("notify: cannot record an attempt: %s", err.message);
+		n->store_trouble = true;
 		attempt_free(a);
 		return;
 	}
@@ -370,6 +374,9 @@ static void schedule(rg_notifier *n)
 	if (!any || n->n_inflight >= RG_NOTIFY_MAX_INFLIGHT)
 		return;
 	int64_t wait = at - rg_now_ms();
+	if (n->store_trouble && wait < FIRST_BACKOFF_MS)
+		wait = FIRST_BACKOFF_MS;   /* a refused write is not retried in a spin */
+	n->store_trouble = false;
 	uv_timer_start(&n->timer, on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
 }
 
@@ -382,6 +389,7 @@ void rg_sender_run(rg_notifier *n)
 	rg_error err = { 0 };
 	if (rg_store_outbox_due(n->st, rg_now_ms(), RG_NOTIFY_MAX_INFLIGHT, &rows, &count, &err)) {
 		rg_warn("notify: %s", err.message);
+		n->store_trouble = true;
 		count = 0;
 	}
 	for (size_t i = 0; i < count; i++)
