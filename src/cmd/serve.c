@@ -19,6 +19,8 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/link.h"
 #include "engine/engine.h"
+#include "incident/incident.h"
+#include "notify/notify.h"
 #include "routers/routers.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -38,6 +40,8 @@ typedef struct server {
 	rg_link *link;           /* to the proxy process; NULL without proxies */
 	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
+	rg_notifier *notifier;   /* notify/notify.h: the outbox's sender */
+	rg_incidents *incidents; /* incidents and their escalation ladder */
 	rg_token_key token_key;  /* checks API tokens; wiped at exit */
 	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
@@ -66,6 +70,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		s->leave_proxy ? " (the proxy goes on serving)" : "");
 	rg_api_stop(s->api);
 	s->api = NULL;
+	rg_incidents_stop(s->incidents);
 	rg_engine_shutdown(s->engine, on_engine_stopped, s);
 }
 
@@ -153,10 +158,16 @@ static rg_err start(server *s, rg_error *err)
 	if (!rc)
 		rc = rg_engine_new(&s->loop, &s->cfg, s->store, s->routers, s->dp, &s->engine, err);
 	if (!rc)
+		rc = rg_notifier_new(&s->loop, &s->cfg, s->store, &s->notifier, err);
+	if (!rc)
+		rc = rg_incidents_new(&s->loop, &s->cfg, s->store, s->engine, s->notifier,
+				      &s->incidents, err);
+	if (!rc)
 		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
 				  &s->token_key, &s->api, err);
 	if (rc)
 		return rc;
+	rg_api_set_incidents(s->api, s->incidents);
 	uv_signal_init(&s->loop, &s->sigterm);
 	uv_signal_init(&s->loop, &s->sigint);
 	uv_signal_init(&s->loop, &s->sigusr2);
@@ -173,6 +184,7 @@ static void cleanup(server *s)
 {
 	if (s->api)
 		rg_api_stop(s->api);
+	rg_incidents_stop(s->incidents);
 	if (s->engine && !s->stopping)
 		rg_engine_shutdown(s->engine, NULL, NULL);
 	if (s->routers)
@@ -180,6 +192,9 @@ static void cleanup(server *s)
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	if (s->engine)
 		rg_engine_free(s->engine);
+	rg_incidents_free(s->incidents);   /* after the engine: its hook pointed here */
+	if (s->notifier)
+		rg_notifier_close(s->notifier);
 	if (s->link) {
 		/* a serve that could not start leaves a proxy it found serving */
 		bool stop = s->started ? !s->leave_proxy : rg_link_started_proxy(s->link);
