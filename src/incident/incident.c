@@ -247,8 +247,13 @@ static rg_err climb_due(rg_incidents *in, rg_error *err)
 	int64_t *ids = NULL;
 	size_t n = 0;
 	int64_t now = rg_now_ms();
+	int64_t first = 0;
 	rg_store *s = in->store;
-	rg_err rc = rg_store_begin(s, err);
+	/* nothing due: no transaction at all (a start-up with no climb writes nothing) */
+	rg_err rc = rg_store_incident_next_due(s, &first, err);
+	if (rc || !first || first > now)
+		return rc;
+	rc = rg_store_begin(s, err);
 	if (!rc)
 		rc = rg_store_incidents_due(s, now, &ids, &n, err);
 	for (size_t i = 0; !rc && i < n; i++) {
