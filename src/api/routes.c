@@ -12,6 +12,7 @@
 #include "api/alerts.h"
 #include "api/configdiff.h"
 #include "api/flags.h"
+#include "api/incidents.h"
 #include "auth/audit.h"
 #include "api/metrics.h"
 #include "api/request.h"
@@ -63,6 +64,8 @@ static rg_err h_alerts(rg_api_ctx *, const rg_request *, const rg_route_match *,
 		       rg_error *);
 static rg_err h_flags(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		      rg_error *);
+static rg_err h_incidents(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			  rg_error *);
 
 /* The whole API in one table. In patterns, {id} is one path segment holding
  * a positive run id and {name} one non-empty segment. query lists the
@@ -98,6 +101,12 @@ static const struct route {
 	{ "run_approve", "POST", "/api/v1/runs/{id}/approve",          "",          RG_PERM_APPROVE,  h_answer,   NULL },
 	{ "run_reject",  "POST", "/api/v1/runs/{id}/reject",           "",          RG_PERM_APPROVE,  h_answer,   NULL },
 	{ "alerts",      "POST", "/api/v1/alerts",                     "",          RG_PERM_ALERT,    h_alerts,   NULL },
+	{ "incidents",   "GET",  "/api/v1/incidents",                  "env open limit before", RG_PERM_READ, h_incidents, NULL },
+	{ "incident",    "GET",  "/api/v1/incidents/{id}",             "",          RG_PERM_READ,     h_incidents, NULL },
+	{ "incident_ack", "POST", "/api/v1/incidents/{id}/ack",        "",          RG_PERM_INCIDENT, h_incidents, NULL },
+	{ "incident_note", "POST", "/api/v1/incidents/{id}/note",      "",          RG_PERM_INCIDENT, h_incidents, NULL },
+	{ "incident_resolve", "POST", "/api/v1/incidents/{id}/resolve", "",         RG_PERM_INCIDENT, h_incidents, NULL },
+	{ "incident_checklist", "POST", "/api/v1/incidents/{id}/checklist", "",     RG_PERM_INCIDENT, h_incidents, NULL },
 	{ "flags",       "GET",  "/api/v1/flags",                      "env",       RG_PERM_FLAGS,    h_flags,    NULL },
 	{ "flag_set",    "POST", "/api/v1/flags/{name}",               "",          RG_PERM_FLAG_SET, h_flags,    NULL },
 	{ "ofrep_one",   "POST", "/ofrep/v1/evaluate/flags/{name}",    "",          RG_PERM_FLAGS,    h_flags,    NULL },
@@ -865,6 +874,14 @@ static rg_err h_alerts(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 		       rg_reply *reply, rg_error *err)
 {
 	return rg_api_alerts(ctx, req, reply, err);
+}
+
+/* ---- handlers: incidents (api/incidents.c) ------------------------------------ */
+
+static rg_err h_incidents(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			  rg_reply *reply, rg_error *err)
+{
+	return rg_api_incidents(ctx, req, routes[m->index].name, m->run_id, reply, err);
 }
 
 /* ---- handlers: feature flags (api/flags.c) ------------------------------------ */

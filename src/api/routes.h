@@ -31,6 +31,7 @@ typedef struct rg_api_ctx {
 	const rg_alerts_key *alerts_key; /* the secret of alerts:, loaded at start; NULL = none */
 	json_t *decisions;      /* owned: {env: {action: n}} since start, from the engine's news */
 	const rg_token_key *token_key; /* checks bearer tokens; NULL: none is valid */
+	struct rg_incidents *incidents; /* incident/incident.h; NULL: none (answers 503) */
 } rg_api_ctx;
 
 typedef struct rg_request {

@@ -503,6 +503,11 @@ void rg_api_stop(rg_api *api)
 	close_handles(api);
 }
 
+void rg_api_set_incidents(rg_api *api, struct rg_incidents *in)
+{
+	api->ctx.incidents = in;
+}
+
 int rg_api_port(const rg_api *api)
 {
 	return api->port;

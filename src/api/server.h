@@ -30,6 +30,9 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
  * inside a request. api is freed by the close callbacks of its loop
  * handles: run the loop (uv_run) afterwards. */
 void rg_api_stop(rg_api *api);
+/* The incidents people answer through the API (borrowed; NULL: none). */
+struct rg_incidents;
+void rg_api_set_incidents(rg_api *api, struct rg_incidents *in);
 /* The port listened on (the one the kernel chose for port 0). */
 int rg_api_port(const rg_api *api);
 

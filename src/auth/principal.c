@@ -15,6 +15,7 @@ static const char *const permission_names[RG_PERM_COUNT] = {
 	[RG_PERM_APPROVE] = "approve",   [RG_PERM_EMERGENCY] = "emergency",
 	[RG_PERM_ALERT] = "alert",       [RG_PERM_TOKENS] = "tokens",
 	[RG_PERM_FLAGS] = "read flags",  [RG_PERM_FLAG_SET] = "set flags",
+	[RG_PERM_INCIDENT] = "incident",
 };
 
 /* Which roles grant each permission. Reading comes with every role that
@@ -35,6 +36,8 @@ static const unsigned granted_by[RG_PERM_COUNT] = {
 	[RG_PERM_FLAGS] = RG_ROLE_VIEWER | RG_ROLE_DEPLOYER | RG_ROLE_APPROVER | RG_ROLE_ONCALL |
 			  RG_ROLE_FLAGS,
 	[RG_PERM_FLAG_SET] = RG_ROLE_DEPLOYER | RG_ROLE_ONCALL,
+	/* whoever answers pages: the on-call engineer (admin may do everything) */
+	[RG_PERM_INCIDENT] = RG_ROLE_ONCALL,
 };
 
 unsigned rg_role_parse(const char *name)

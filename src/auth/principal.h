@@ -15,7 +15,8 @@
 
 /* Roles, as bits. viewer: every read, flags included. deployer: deploy,
  * rollback, pause, resume, promote, abort, flag set. approver: approve,
- * reject. oncall: emergency deploys and rollbacks, flag set. alerts: POST
+ * reject. oncall: emergency deploys and rollbacks, flag set, incidents (ack,
+ * note, resolve, checklist). alerts: POST
  * /api/v1/alerts only. flags: reading flags only (OFREP and GET
  * /api/v1/flags) — the token an application holds. admin: tokens, and
  * everything else. */
@@ -42,6 +43,7 @@ typedef enum rg_permission {
 	RG_PERM_TOKENS,       /* token administration */
 	RG_PERM_FLAGS,        /* reading flags: OFREP evaluations, GET /flags */
 	RG_PERM_FLAG_SET,     /* turning a flag on, off or to a rollout */
+	RG_PERM_INCIDENT,     /* ack, note, resolve an incident, tick its checklist */
 	RG_PERM_COUNT
 } rg_permission;
 

@@ -31,6 +31,13 @@ int cmd_flag(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_backups(int argc, char **argv);
 int cmd_notifications(int argc, char **argv);
+int cmd_incidents(int argc, char **argv);   /* incidents.c: incidents, incident, ack, note, */
+int cmd_incident(int argc, char **argv);    /* resolve, checklist, postmortem */
+int cmd_ack(int argc, char **argv);
+int cmd_note(int argc, char **argv);
+int cmd_resolve(int argc, char **argv);
+int cmd_checklist(int argc, char **argv);
+int cmd_postmortem(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
@@ -46,6 +53,8 @@ int cmd_help(int argc, char **argv);
 typedef struct rg_cli_args {
 	const char *env, *to, *reason, *limit, *comment, *before;
 	const char *role, *expires;        /* token create */
+	const char *note, *tick;           /* ack/resolve --note, checklist --tick */
+	bool open;                         /* incidents --open */
 	const char *envs[RG_CLI_MAX_ENVS]; /* token create --env, repeatable */
 	int n_envs;                        /* may exceed RG_CLI_MAX_ENVS: refuse then */
 	const char *config, *log_format;   /* -c/--config FILE, --log-format text|json */

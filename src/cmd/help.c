@@ -17,7 +17,8 @@ enum {
 	OPT_LOG_FORMAT = 1 << 12, OPT_ROLE = 1 << 13, OPT_TOKEN_ENV = 1 << 14, OPT_EXPIRES = 1 << 15,
 	OPT_EMERGENCY = 1 << 16, OPT_SKIP_MONITOR = 1 << 17, OPT_COMMENT = 1 << 18,
 	OPT_REJECT_REASON = 1 << 19, OPT_FLAG_REASON = 1 << 20, OPT_BEFORE = 1 << 21,
-	OPT_FAILED = 1 << 22,
+	OPT_FAILED = 1 << 22, OPT_OPEN = 1 << 23, OPT_NOTE = 1 << 24, OPT_TICK = 1 << 25,
+	OPT_INC_BEFORE = 1 << 26,
 };
 
 /* Options that may stand more than once: each value is kept (--env, for a
@@ -54,18 +55,23 @@ static const struct option_doc {
 	{ OPT_WAIT, "wait", 0, NULL, "follow the run until it ends; exit 0 only if it succeeded" },
 	{ OPT_WATCH, "watch", 0, NULL, "follow the run in progress until it ends" },
 	{ OPT_JSON, "json", 0, NULL, "print the server's JSON instead of text" },
+	{ OPT_OPEN, "open", 0, NULL, "only incidents not resolved yet" },
+	{ OPT_INC_BEFORE, "before", 0, "ID", "only incidents older than ID: the next page" },
+	{ OPT_NOTE, "note", 0, "TEXT", "a note kept on the incident's timeline" },
+	{ OPT_TICK, "tick", 0, "ITEM", "tick item ITEM (its number or its text)" },
 	{ OPT_ROLE, "role", 0, "ROLE[,ROLE]", "viewer, deployer, approver, oncall, alerts, admin, flags" },
 	{ OPT_TOKEN_ENV, "env", 0, "E", "limit the token to E (repeat for more; default: every one)" },
 	{ OPT_EXPIRES, "expires", 0, "D", "the token stops working after D (e.g. 90d, 12h)" },
 };
 
-enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_FLAGS, G_PEOPLE, G_ABOUT };
+enum group { G_SETUP, G_RELEASE, G_READ, G_CONTROL, G_INCIDENTS, G_FLAGS, G_PEOPLE, G_ABOUT };
 
 static const char *const group_names[] = {
 	[G_SETUP] = "set up and run the controller",
 	[G_RELEASE] = "release",
 	[G_READ] = "look",
 	[G_CONTROL] = "steer a run in progress",
+	[G_INCIDENTS] = "incidents",
 	[G_FLAGS] = "feature flags",
 	[G_PEOPLE] = "people: tokens and the audit log",
 	[G_ABOUT] = "about rollguard",
@@ -173,6 +179,41 @@ static const struct help {
 	  "reason, nothing done; a deploy holding for approval of its rollback goes on\n"
 	  "watching instead of rolling back.",
 	  OPT_REJECT_REASON | OPT_JSON | OPT_CONFIG, OPT_REJECT_REASON, 1, 1, { "RUN" } },
+	{ "incidents", G_INCIDENTS, "incidents [--env E] [--open] [--before ID] [--json] [-c FILE]",
+	  "incidents, newest first",
+	  "Lists incidents newest first: id, severity, environment, what opened it, the\n"
+	  "failed release, state, escalation level and who acknowledged. An incident is\n"
+	  "opened by an automatic rollback, a failed rollback, a failed run, an unhealthy\n"
+	  "restored release or a run held by a guard; --open leaves out resolved ones.",
+	  OPT_ENV | OPT_OPEN | OPT_INC_BEFORE | OPT_JSON | OPT_CONFIG, 0, 0, 0, { 0 } },
+	{ "incident", G_INCIDENTS, "incident ID [--json] [-c FILE]", "one incident: decision, timeline",
+	  "Shows incident ID: severity, releases, the decision, its state and escalation\n"
+	  "level, the timeline (its runs' events, notices sent, acks, notes) and the\n"
+	  "checklist.",
+	  OPT_JSON | OPT_CONFIG, 0, 1, 1, { "ID" } },
+	{ "ack", G_INCIDENTS, "ack ID [--note TEXT] [--json] [-c FILE]", "acknowledge an incident",
+	  "Acknowledges incident ID as you (oncall role): its escalation stops climbing\n"
+	  "and the channels paged so far are told.",
+	  OPT_NOTE | OPT_JSON | OPT_CONFIG, 0, 1, 1, { "ID" } },
+	{ "note", G_INCIDENTS, "note ID TEXT [--json] [-c FILE]", "add a note to an incident",
+	  "Adds TEXT to incident ID's timeline, as you (oncall role).",
+	  OPT_JSON | OPT_CONFIG, 0, 2, 2, { "ID", "TEXT" } },
+	{ "resolve", G_INCIDENTS, "resolve ID [--note TEXT] [--json] [-c FILE]", "close an incident",
+	  "Resolves incident ID as you (oncall role): the climb stops and the channels\n"
+	  "paged so far are told it is resolved (PagerDuty: resolve).",
+	  OPT_NOTE | OPT_JSON | OPT_CONFIG, 0, 1, 1, { "ID" } },
+	{ "checklist", G_INCIDENTS, "checklist ID [--tick ITEM] [--json] [-c FILE]",
+	  "an incident's post-rollback checklist",
+	  "Prints incident ID's checklist (incident.checklist), each item ticked or not,\n"
+	  "by whom and when. --tick ITEM (its number or its text) ticks it as you\n"
+	  "(oncall role); the tick is audited.",
+	  OPT_TICK | OPT_JSON | OPT_CONFIG, 0, 1, 1, { "ID" } },
+	{ "postmortem", G_INCIDENTS, "postmortem ID [-c FILE]", "a post-mortem draft in Markdown",
+	  "Prints a blameless post-mortem draft of incident ID in Markdown: summary,\n"
+	  "impact window, timeline with UTC times and T+ offsets, the decision and its\n"
+	  "evidence, what was undone, who acknowledged, the checklist — for a person to\n"
+	  "finish.",
+	  OPT_CONFIG, 0, 1, 1, { "ID" } },
 	{ "backups", G_READ, "backups [--env E] [--json] [-c FILE]", "the backups taken before deploys",
 	  "Lists the backups backup steps took, newest first: the release and run they\n"
 	  "were taken for, their files and size, whether they were pruned (only the\n"
@@ -357,6 +398,10 @@ static void option_store(rg_cli_args *a, unsigned bit, const char *value)
 	case OPT_SKIP_MONITOR: a->skip_monitor = true; break;
 	case OPT_LIMIT: a->limit = value; break;
 	case OPT_BEFORE: a->before = value; break;
+	case OPT_INC_BEFORE: a->before = value; break;
+	case OPT_OPEN: a->open = true; break;
+	case OPT_NOTE: a->note = value; break;
+	case OPT_TICK: a->tick = value; break;
 	case OPT_WAIT: a->wait = true; break;
 	case OPT_WATCH: a->watch = true; break;
 	case OPT_JSON: a->json = true; break;

@@ -19,6 +19,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/link.h"
 #include "engine/engine.h"
+#include "incident/incident.h"
 #include "notify/notify.h"
 #include "routers/routers.h"
 #include "store/store.h"
@@ -39,7 +40,8 @@ typedef struct server {
 	rg_link *link;           /* to the proxy process; NULL without proxies */
 	rg_routers *routers;     /* what traffic steps drive */
 	rg_api *api;
-	rg_notifier *notifier;   /* the outbox's sender */
+	rg_notifier *notifier;   /* notify/notify.h: the outbox's sender */
+	rg_incidents *incidents; /* incidents and their escalation ladder */
 	rg_token_key token_key;  /* checks API tokens; wiped at exit */
 	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
@@ -71,6 +73,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		s->leave_proxy ? " (the proxy goes on serving)" : "");
 	rg_api_stop(s->api);
 	s->api = NULL;
+	rg_incidents_stop(s->incidents);
 	rg_engine_shutdown(s->engine, on_engine_stopped, s);
 }
 
@@ -186,10 +189,14 @@ static rg_err start(server *s, rg_error *err)
 	if (!rc)
 		rc = rg_notify_watch(s->notifier, s->engine, err);
 	if (!rc)
+		rc = rg_incidents_new(&s->loop, &s->cfg, s->store, s->engine, s->notifier,
+				      &s->incidents, err);
+	if (!rc)
 		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
 				  &s->token_key, &s->api, err);
 	if (rc)
 		return rc;
+	rg_api_set_incidents(s->api, s->incidents);
 	uv_signal_init(&s->loop, &s->sigterm);
 	uv_signal_init(&s->loop, &s->sigint);
 	uv_signal_init(&s->loop, &s->sigusr2);
@@ -206,6 +213,7 @@ static void cleanup(server *s)
 {
 	if (s->api)
 		rg_api_stop(s->api);
+	rg_incidents_stop(s->incidents);
 	if (s->engine && !s->stopping)
 		rg_engine_shutdown(s->engine, NULL, NULL);
 	if (s->routers)
@@ -213,6 +221,7 @@ static void cleanup(server *s)
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	if (s->engine)
 		rg_engine_free(s->engine);
+	rg_incidents_free(s->incidents);   /* after the engine: its hook pointed here */
 	if (s->notifier) {   /* serve could not start: no engine is left to enqueue */
 		rg_notifier_close(s->notifier);
 		uv_run(&s->loop, UV_RUN_DEFAULT);

@@ -20,7 +20,8 @@ static const char *const approvals_keys[] = { "deploy", "rollback", NULL };
 static const char *const gate_keys[] = { "required", "from", "wait", "timeout", NULL };
 static const char *const action_names[] = { "rollback", "rollback-after-approval", "notify",
 					    NULL };
-static const char *const actions_keys[] = { "P0", "P1", "P2", "P3", "approval_timeout", NULL };
+static const char *const actions_keys[] = { "P0", "P1", "P2", "P3", "approval_timeout",
+					    "max_auto_rollbacks", "loop_window", NULL };
 static const char *const action_keys[] = { "action", "from", "required", "timeout", NULL };
 
 void rg_gate_release(rg_gate *g)
@@ -155,6 +156,9 @@ void rg_ld_actions(rg_loader *l, const rg_ynode *root)
 		/* How long rollback-after-approval waits for a person before
 		 * it rolls back anyway, unless a severity says otherwise. */
 		rg_ld_positive_duration(l, v, "approval_timeout", &cfg->approval_timeout_ms);
+		/* The rollback-loop guard (engine/decide.c): 0 turns it off. */
+		rg_ld_int(l, v, "max_auto_rollbacks", 0, 1000, &cfg->max_auto_rollbacks);
+		rg_ld_positive_duration(l, v, "loop_window", &cfg->loop_window_ms);
 		for (int s = 0; s < RG_SEV_COUNT; s++) {
 			cfg->action_gates[s].timeout_ms = cfg->approval_timeout_ms;
 			load_action(l, v, (rg_severity)s);

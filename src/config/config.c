@@ -21,6 +21,8 @@ static void set_defaults(rg_loader *l)
 	cfg->actions[RG_SEV_P2] = RG_ACTION_ROLLBACK_AFTER_APPROVAL;
 	cfg->actions[RG_SEV_P3] = RG_ACTION_NOTIFY;
 	cfg->approval_timeout_ms = 60 * RG_MS_MINUTE;
+	cfg->max_auto_rollbacks = 3;
+	cfg->loop_window_ms = 60 * RG_MS_MINUTE;
 }
 
 /* dir/rel without "./" in front or "/" behind: state paths end up in logs
@@ -224,6 +226,7 @@ void rg_config_release(rg_config *cfg)
 	rg_server_cfg_release(cfg);
 	rg_flags_cfg_release(cfg);
 	rg_notify_cfg_release(cfg);
+	rg_incident_cfg_release(cfg);
 	memset(cfg, 0, sizeof *cfg);
 }
 

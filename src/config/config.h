@@ -306,6 +306,27 @@ typedef struct rg_notify_route {
 
 /* The event names a route may list (NULL-terminated). */
 extern const char *const rg_notify_event_names[];
+/* One level of `escalation:` — notified `after` the incident started to
+ * climb (time from the start of the climb, not from the level before). */
+typedef struct rg_escalation_level {
+	int level;            /* 1, 2, 3, … in order */
+	char **to;            /* channel names of notify.channels; n_to 0: the routes decide */
+	size_t n_to;
+	int64_t after_ms;
+} rg_escalation_level;
+
+/* `escalation:` and `incident:` (config/incident.c). */
+typedef struct rg_incident_cfg {
+	rg_escalation_level *levels;   /* default: 1 at 0s, 2 at 15m, 3 at 20m, each to the routes */
+	size_t n_levels;
+	/* incident.escalate: severities ("P1") or kinds ("rollback_failed") that
+	 * climb; default rollback_failed, restored_unhealthy, restore_held,
+	 * loop_guard */
+	char **escalate;
+	size_t n_escalate;
+	char **checklist;              /* incident.checklist; default the runbooks' post-rollback list */
+	size_t n_checklist;
+} rg_incident_cfg;
 
 typedef struct rg_config {
 	char *path;           /* as given */
@@ -338,6 +359,12 @@ typedef struct rg_config {
 	 * to approval_timeout. P0 never waits for anyone. */
 	rg_gate action_gates[RG_SEV_COUNT];
 	rg_gate hold_gate;    /* on_insufficient_data: hold (required 1, approval_timeout) */
+	/* The rollback-loop guard: after max_auto_rollbacks automatic rollbacks
+	 * in an environment within loop_window, a fired trigger holds instead
+	 * (actions.max_auto_rollbacks, default 3; actions.loop_window, 1h). */
+	int max_auto_rollbacks;
+	int64_t loop_window_ms;
+	rg_incident_cfg incident;
 	rg_alerts_cfg alerts;
 	rg_flag *flags;
 	size_t n_flags;

@@ -119,6 +119,8 @@ void rg_ld_alerts(rg_loader *l, const rg_ynode *v);                   /* alerts.
 /* An environment's `approvals:`, and `actions:` (approvals.c). */
 void rg_ld_approvals(rg_loader *l, const rg_ynode *v, rg_env *e);
 void rg_ld_actions(rg_loader *l, const rg_ynode *root);
+void rg_ld_incident(rg_loader *l, const rg_ynode *root);              /* incident.c */
+void rg_incident_cfg_release(rg_config *cfg);
 void rg_gate_release(rg_gate *g);
 void rg_alerts_cfg_release(rg_alerts_cfg *a);                         /* alerts.c */
 /* [A-Z_][A-Z0-9_]*; a secret file others can read is reported at at;

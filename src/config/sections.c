@@ -13,7 +13,8 @@
 
 static const char *const top_keys[] = { "service", "server",   "environments", "deploy",
 					"rollback", "checks", "metrics", "triggers",
-					"actions", "alerts", "flags", "notify", NULL };
+					"actions", "alerts", "flags", "notify", "escalation",
+					"incident", NULL };
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
 					"on_insufficient_data", "approvals", "config_files",
@@ -183,6 +184,7 @@ void rg_ld_config(rg_loader *l, const rg_ynode *root)
 	if (rg_ld_value(root, "triggers"))
 		rg_ld_triggers(l, rg_ld_value(root, "triggers"));
 	rg_ld_actions(l, root);
+	rg_ld_incident(l, root);
 	if (rg_ld_value(root, "alerts"))
 		rg_ld_alerts(l, rg_ld_value(root, "alerts"));
 	if (rg_ld_value(root, "notify"))   /* after environments: routes name them */

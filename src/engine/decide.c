@@ -220,8 +220,43 @@ static void disable_flag(rg_active *a, rg_decision *d, const rg_flag *f)
 	rg_decide_published(a, d);
 }
 
+/* The rollback-loop guard. A release that keeps failing after rollbacks
+ * (or a trigger that fires on every release) would otherwise roll back
+ * without end: after actions.max_auto_rollbacks automatic rollbacks in the
+ * environment within actions.loop_window, the next trigger that would roll
+ * back holds at the hold gate for a person, and its incident escalates at
+ * level 2 (incident/incident.c reads the reason's prefix). A store that
+ * cannot count lets the rollback happen: rolling back is the safe side. */
+static bool loop_guarded(rg_active *a, rg_decision *d, const char *what)
+{
+	const rg_config *cfg = a->eng->cfg;
+	int n = 0;
+	rg_error err;
+	if (cfg->max_auto_rollbacks <= 0)
+		return false;
+	if (rg_store_auto_rollbacks_since(a->eng->store, a->run.env, rg_now_ms() - cfg->loop_window_ms,
+					  &n, &err)) {
+		rg_warn("run %lld: the rollback-loop guard cannot count rollbacks: %s", (long long)a->run.id,
+			err.message);
+		return false;
+	}
+	if (n < cfg->max_auto_rollbacks)
+		return false;
+	char window[32];
+	rg_duration_format(cfg->loop_window_ms, window, sizeof window);
+	snprintf(d->action, sizeof d->action, "%s", action_names[ACT_HOLD]);
+	snprintf(d->reason, sizeof d->reason,
+		 RG_LOOP_GUARD_REASON ": %d automatic rollbacks in %s within %s "
+		 "(actions.max_auto_rollbacks: %d); holding for a person instead of rolling back: %s",
+		 n, a->run.env, window, cfg->max_auto_rollbacks, what);
+	return true;
+}
+
 void rg_decide_trigger(rg_active *a, rg_decision *d, const rg_trigger *t, const char *what)
 {
+	if (!t->disable_flag && !reverse(a) && a->eng->cfg->actions[t->severity] == RG_ACTION_ROLLBACK &&
+	    loop_guarded(a, d, what))
+		return rg_decide(a, d, NULL);
 	if (t->disable_flag) {
 		snprintf(d->action, sizeof d->action, "%s", action_names[ACT_DISABLE_FLAG]);
 		snprintf(d->reason, sizeof d->reason, "%s; turning flag '%s' off in %s, release %s stays",

@@ -78,6 +78,9 @@ typedef struct rg_change {
 	const char *message;          /* that event's message, or NULL */
 	const rg_decision *decision;  /* the decision stored in this change, or NULL */
 } rg_change;
+/* A decision of the rollback-loop guard (decide.c) is a "hold" whose
+ * reason starts with this; the incident module escalates it at level 2. */
+#define RG_LOOP_GUARD_REASON "rollback-loop guard"
 typedef rg_err (*rg_change_fn)(void *ctx, rg_store *store, const rg_change *c, rg_error *err);
 
 #define RG_ENGINE_MAX_HOOKS 4

@@ -254,6 +254,77 @@ rg_err rg_store_flag_put(rg_store *s, const rg_flag_override *o, rg_error *err);
 rg_err rg_store_flags_get(rg_store *s, const char *env, rg_flag_override **out, size_t *n,
 			  rg_error *err);
 
+/* ---- incidents (incidents.c) -------------------------------------------------
+ * What incident/incident.h keeps: an incident per failing release of an
+ * environment, the runs it covers, its own timeline entries (notices sent,
+ * acks, notes, escalations) and its checklist, copied from the config when
+ * it opened so that item numbers never shift. */
+
+typedef enum rg_incident_state {
+	RG_INCIDENT_OPEN = 0, RG_INCIDENT_ACKNOWLEDGED, RG_INCIDENT_RESOLVED, RG_INCIDENT_STATE_COUNT
+} rg_incident_state;
+const char *rg_incident_state_name(rg_incident_state s);   /* "open", "acknowledged", "resolved" */
+
+typedef struct rg_incident {
+	int64_t id;
+	char env[RG_VNAME_LEN];
+	char severity[4];                /* "P0".."P3" */
+	char kind[24];                   /* what opened it: rollback, rollback_failed, failed, restored_unhealthy, restore_held, loop_guard */
+	char failed_version[RG_VNAME_LEN];
+	char restored_version[RG_VNAME_LEN];
+	char trigger[80];
+	char decision[4096];             /* JSON object of the decision that opened it, or "" */
+	rg_incident_state state;
+	bool escalating;                 /* on the ladder (incident/ladder.h) */
+	int level;                       /* the last level notified; 0 none */
+	int64_t ladder_start;            /* when level k is due: ladder_start + after(k) */
+	int64_t next_escalation_at;      /* ms; 0 = no climb pending */
+	int64_t opened, acked, resolved; /* ms; 0 = not yet */
+	char opened_by[RG_VNAME_LEN];    /* "run N" */
+	char acked_by[RG_VNAME_LEN], resolved_by[RG_VNAME_LEN];
+} rg_incident;
+
+/* Inserts inc (id set on return). */
+rg_err rg_store_incident_add(rg_store *s, rg_incident *inc, rg_error *err);
+/* Writes every field of inc->id's row. */
+rg_err rg_store_incident_update(rg_store *s, const rg_incident *inc, rg_error *err);
+/* RG_ENOTFOUND for an unknown id. */
+rg_err rg_store_incident_get(rg_store *s, int64_t id, rg_incident *out, rg_error *err);
+/* The unresolved incident of env and failed_version; *found false if none. */
+rg_err rg_store_incident_open_of(rg_store *s, const char *env, const char *failed_version,
+				 rg_incident *out, bool *found, rg_error *err);
+/* The run joins the incident (once). */
+rg_err rg_store_incident_run_add(rg_store *s, int64_t incident_id, int64_t run_id, rg_error *err);
+/* Appends to the incident's own timeline (at = now); actor may be NULL. */
+rg_err rg_store_incident_entry_add(rg_store *s, int64_t incident_id, const char *type,
+				   const char *actor, const char *message, rg_error *err);
+/* The earliest next_escalation_at of an incident still climbing; 0 none. */
+rg_err rg_store_incident_next_due(rg_store *s, int64_t *at, rg_error *err);
+/* Ids of incidents whose next level is due at now, the oldest due first;
+ * *ids is the caller's (free). */
+rg_err rg_store_incidents_due(rg_store *s, int64_t now, int64_t **ids, size_t *n, rg_error *err);
+/* Checklist item number item (1-based) of the incident. */
+rg_err rg_store_incident_item_add(rg_store *s, int64_t incident_id, int item, const char *text,
+				  rg_error *err);
+/* Ticks item; RG_ENOTFOUND for no such item, RG_ECONFLICT when ticked already. */
+rg_err rg_store_incident_tick(rg_store *s, int64_t incident_id, int item, const char *by,
+			      int64_t at, rg_error *err);
+/* Newest first: [{"id","env","severity","kind","state","level","failed_version",
+ * "restored_version","trigger","opened","acked_by","resolved",…}]; env may be NULL;
+ * open_only: not resolved; before > 0: ids below it (the next page). */
+rg_err rg_store_incidents_json(rg_store *s, const char *env, bool open_only, int64_t before,
+			       int limit, json_t **out, rg_error *err);
+/* One incident: the list's fields plus "decision" (object or null), "runs"
+ * ([{"id","kind","version","from_version","state","plan","decisions":[…]}]),
+ * "timeline" (its runs' events and its own entries by time:
+ * [{"at","at_ms","source":"run"|"incident","run_id","type","step","actor","message"}])
+ * and "checklist" ([{"item","text","ticked","by","at"}]). */
+rg_err rg_store_incident_json(rg_store *s, int64_t id, json_t **out, rg_error *err);
+/* How many deploy runs of env took an automatic rollback decision at or
+ * after since (the rollback-loop guard). */
+rg_err rg_store_auto_rollbacks_since(rg_store *s, const char *env, int64_t since, int *n,
+				     rg_error *err);
+
 /* ---- releases and outputs --------------------------------------------------- */
 
 /* Release states: pending live known_good failed rolled_back superseded.

@@ -576,7 +576,7 @@ Test(config_errors, bad_choices)
 			      "actions: { P4: notify, P2: rollbak }\n");
 	cfg_expect(&L, 8, 15, "invalid severity 'P5' (use P0, P1, P2 or P3)");
 	cfg_expect(&L, 9, 17, "invalid on_failure 'rolback' (did you mean 'rollback'?)");
-	cfg_expect(&L, 10, 12, "unknown key 'P4' in actions (valid keys: P0, P1, P2, P3, approval_timeout)");
+	cfg_expect(&L, 10, 12, "unknown key 'P4' in actions (valid keys: P0, P1, P2, P3, approval_timeout, max_auto_rollbacks, loop_window)");
 	cfg_expect(&L, 10, 28, "invalid action 'rollbak' (did you mean 'rollback'?)");
 	cr_assert_eq(L.diags.n, 4, "%s", L.all);
 	cfg_release(&L);
