@@ -279,6 +279,10 @@ t_notify_config_errors() {
 		"    - { events: [rollback_started], to: [devops] }"
 	out=$(rg lint -c "$T/rollguard.yaml" 2>&1)
 	assert_contains "$out" "environment variable 'NO_SUCH_VARIABLE_X' is not set"
+	# serve does not start without it either, and says which
+	assert_exit 1 "$RG_BIN" serve -c "$T/rollguard.yaml"
+	assert_contains "$(cat "$T/err")" "environment variable 'NO_SUCH_VARIABLE_X' is not set"
+	assert_contains "$(cat "$T/err")" "cannot start"
 }
 
 t_notify_email_over_smtp() {
