@@ -308,3 +308,38 @@ t_notify_email_over_smtp() {
 	rg_stop
 	receiver_stop smtp
 }
+
+t_notify_approval_request_says_its_timeout() {
+	local sp
+	sp=$(rg_free_port)
+	receiver slack "$sp"
+	export SLACK_URL="http://127.0.0.1:$sp/hook"
+	rg_config <<YAML
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  production:
+    approvals:
+      deploy: { required: 1, from: [approver], timeout: 1h }
+deploy:
+  - { name: a, run: @DIR@/mark a }
+notify:
+  channels:
+    devops: { slack: { url_env: SLACK_URL } }
+  routes:
+    - { events: [approval_requested], to: [devops] }
+YAML
+	rg_start
+	rg deploy v1 --env production >/dev/null
+	wait_for received_is slack 1 || fail "no approval request reached slack"
+	local b
+	b=$(body_of slack 1)
+	assert_contains "$b" 'Production Deploy Awaiting Approval'
+	assert_contains "$b" 'Target Version: v1'
+	assert_contains "$b" 'Timeout: 1h'
+	rg abort "$(latest_run production)" >/dev/null
+	rg_stop
+	receiver_stop slack
+}
