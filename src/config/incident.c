@@ -1,7 +1,8 @@
 /* incident.c — `escalation:` (the ladder an incident climbs until someone
  * acknowledges it) and `incident:` (which incidents climb, the checklist
- * each one carries). Channel names in `to:` are checked as names here; that
- * they are channels of `notify:` is checked where notify: is read. */
+ * each one carries). Read after `notify:`: a level's `to:` names its
+ * channels, and a name that is not one is refused here, at its position,
+ * so no notice of a climb can fail for want of a channel later. */
 #include "config/config_internal.h"
 
 #include <stdio.h>
@@ -81,6 +82,10 @@ static void load_level(rg_loader *l, const rg_ynode *v, size_t idx, rg_escalatio
 			if (out->to[i] && !rg_name_valid(out->to[i]))
 				rg_problem(l, seq->kids[i], "invalid channel name '%s' (use %s)", out->to[i],
 					   RG_NAME_RULE);
+			else if (out->to[i] && !rg_config_channel(l->cfg, out->to[i]))
+				rg_problem(l, seq->kids[i],
+					   "unknown channel '%s' in an escalation level (define it under "
+					   "notify.channels)", out->to[i]);
 	}
 }
 

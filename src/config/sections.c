@@ -184,9 +184,9 @@ void rg_ld_config(rg_loader *l, const rg_ynode *root)
 	if (rg_ld_value(root, "triggers"))
 		rg_ld_triggers(l, rg_ld_value(root, "triggers"));
 	rg_ld_actions(l, root);
-	rg_ld_incident(l, root);
 	if (rg_ld_value(root, "alerts"))
 		rg_ld_alerts(l, rg_ld_value(root, "alerts"));
 	if (rg_ld_value(root, "notify"))   /* after environments: routes name them */
 		rg_ld_notify(l, rg_ld_value(root, "notify"));
+	rg_ld_incident(l, root);   /* after notify: the ladder names its channels */
 }

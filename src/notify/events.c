@@ -182,7 +182,10 @@ static rg_err on_change(void *ctx, rg_store *st, const rg_change *c, rg_error *e
 {
 	rg_notifier *n = ctx;
 	const char *event = event_of(c);
-	if (!event)
+	bool routed = false;
+	for (size_t i = 0; event && i < n->cfg->n_channels; i++)
+		routed |= rg_notify_routed(n->cfg, event, c->run->env, n->cfg->channels[i].name);
+	if (!routed)   /* nothing to write: the change costs nothing more */
 		return RG_OK;
 	message m = { .text = RG_STRBUF_INIT };
 	if (!strcmp(event, "rollback_started"))

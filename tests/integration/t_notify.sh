@@ -279,6 +279,10 @@ t_notify_config_errors() {
 		"    - { events: [rollback_started], to: [devops] }"
 	out=$(rg lint -c "$T/rollguard.yaml" 2>&1)
 	assert_contains "$out" "environment variable 'NO_SUCH_VARIABLE_X' is not set"
+	# serve does not start without it either, and says which
+	assert_exit 1 "$RG_BIN" serve -c "$T/rollguard.yaml"
+	assert_contains "$(cat "$T/err")" "environment variable 'NO_SUCH_VARIABLE_X' is not set"
+	assert_contains "$(cat "$T/err")" "cannot start"
 }
 
 t_notify_email_over_smtp() {
@@ -303,4 +307,39 @@ t_notify_email_over_smtp() {
 	assert_contains "$m" "Failed Version: v2"
 	rg_stop
 	receiver_stop smtp
+}
+
+t_notify_approval_request_says_its_timeout() {
+	local sp
+	sp=$(rg_free_port)
+	receiver slack "$sp"
+	export SLACK_URL="http://127.0.0.1:$sp/hook"
+	rg_config <<YAML
+service: shop
+server:
+  listen: 127.0.0.1:@PORT@
+  state: @DIR@/state
+environments:
+  production:
+    approvals:
+      deploy: { required: 1, from: [approver], timeout: 1h }
+deploy:
+  - { name: a, run: @DIR@/mark a }
+notify:
+  channels:
+    devops: { slack: { url_env: SLACK_URL } }
+  routes:
+    - { events: [approval_requested], to: [devops] }
+YAML
+	rg_start
+	rg deploy v1 --env production >/dev/null
+	wait_for received_is slack 1 || fail "no approval request reached slack"
+	local b
+	b=$(body_of slack 1)
+	assert_contains "$b" 'Production Deploy Awaiting Approval'
+	assert_contains "$b" 'Target Version: v1'
+	assert_contains "$b" 'Timeout: 1h'
+	rg abort "$(latest_run production)" >/dev/null
+	rg_stop
+	receiver_stop slack
 }
