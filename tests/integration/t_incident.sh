@@ -82,7 +82,7 @@ t_incident_rollback_opens_joins_resolves() {
 	assert_contains "$j" '"type": "rollback_started"' "the run's events are in the timeline"
 	assert_contains "$j" '"type": "undo_succeeded"'
 	assert_contains "$j" "notified devops: incident_opened" "opened is notified through the routes"
-	wait_for -t 10 "grep -q incident_opened '$T/got.devops'" || fail "devops never got the incident"
+	wait_for -t 10 grep -q incident_opened "$T/got.devops" || fail "devops never got the incident"
 	assert_not_contains "$j" "incident_escalated"
 	assert_eq "$id" "$(json_get "$j" '.runs[0].id')"
 	# the second failure of v2 joins
@@ -149,13 +149,13 @@ t_incident_ladder_climbs_survives_kill_and_ack_stops() {
 	assert_eq 1 "$(json_get "$j" .level)"
 	assert_contains "$j" "notified devops: incident_escalated"
 	assert_not_contains "$j" "notified oncall"
-	wait_for -t 10 "grep -q incident_escalated '$T/got.devops'" || fail "level 1 never reached devops"
+	wait_for -t 10 grep -q incident_escalated "$T/got.devops" || fail "level 1 never reached devops"
 	rg_kill9
 	sleep 2.5
 	rg_start
 	wait_for -t 10 inc_has 1 'notified oncall: incident_escalated' || fail "level 2 did not fire after the restart"
 	assert_eq 1 "$(inc_json 1 | grep -c 'notified oncall')" "the overdue level fired once"
-	wait_for -t 10 "grep -q incident_escalated '$T/got.oncall'" || fail "level 2 never reached oncall"
+	wait_for -t 10 grep -q incident_escalated "$T/got.oncall" || fail "level 2 never reached oncall"
 	assert_exit 0 as olga ack 1 --note "looking"
 	j=$(inc_json 1)
 	assert_eq acknowledged "$(json_get "$j" .state)"
@@ -165,7 +165,7 @@ t_incident_ladder_climbs_survives_kill_and_ack_stops() {
 	assert_exit 4 as olga ack 1
 	sleep 6
 	assert_not_contains "$(inc_json 1)" "notified leads" "ack stopped the climb"
-	wait_for -t 10 "grep -q incident_acknowledged '$T/got.oncall'" || fail "oncall was not told of the ack"
+	wait_for -t 10 grep -q incident_acknowledged "$T/got.oncall" || fail "oncall was not told of the ack"
 	[ ! -s "$T/got.leads" ] || fail "leads were paged after the ack"
 	rg_stop
 }

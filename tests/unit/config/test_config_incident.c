@@ -33,6 +33,11 @@ Test(config_incident, ladder_as_written)
 {
 	cfg_loaded L;
 	cfg_load_ok(&L, CFG_BASE
+		    "notify:\n"
+		    "  channels:\n"
+		    "    devops: { run: ./page devops }\n"
+		    "    oncall: { run: ./page oncall }\n"
+		    "    pager: { run: ./page pager }\n"
 		    "escalation:\n"
 		    "  - { level: 1, to: [devops], after: 0s }\n"
 		    "  - { level: 2, to: [oncall, pager], after: 15m }\n"
@@ -76,5 +81,22 @@ Test(config_incident, after_goes_up)
 		 "  - { level: 1, to: [devops], after: 10m }\n"
 		 "  - { level: 2, to: [oncall], after: 5m }\n");
 	cfg_expect_has(&L, "level 2's 'after' is earlier than level 1's");
+	cfg_release(&L);
+}
+
+/* A climb's notice must never fail for want of a channel: a level naming
+ * one that notify.channels lacks is refused where it is written. */
+Test(config_incident, level_names_a_defined_channel)
+{
+	cfg_loaded L;
+	cfg_load(&L, CFG_BASE
+		 "notify:\n"
+		 "  channels:\n"
+		 "    devops: { run: ./page devops }\n"
+		 "escalation:\n"
+		 "  - { level: 1, to: [devops], after: 0s }\n"
+		 "  - { level: 2, to: [oncal], after: 15m }\n");
+	cfg_expect(&L, 13, 22,
+		   "unknown channel 'oncal' in an escalation level (define it under notify.channels)");
 	cfg_release(&L);
 }
