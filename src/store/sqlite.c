@@ -259,6 +259,17 @@ static const char *const migrations[] = {
 	" at INTEGER NOT NULL,"
 	" PRIMARY KEY (env, \"key\")"
 	") STRICT;",
+	/* 10: schema versions. The schema a release's migrate step left
+	 * (`schema=` or its `current` command), written with the step's
+	 * success; a rollback compares the target's with the current one. */
+	"CREATE TABLE release_schema ("
+	" env TEXT NOT NULL,"
+	" version TEXT NOT NULL,"
+	" schema TEXT NOT NULL,"
+	" step TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" PRIMARY KEY (env, version)"
+	") STRICT;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

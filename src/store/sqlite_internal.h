@@ -57,6 +57,8 @@ enum rg_sq_stmt {
 	RG_SQ_BLOB_PUT, RG_SQ_RELCONFIG_CLEAR, RG_SQ_RELCONFIG_PUT, RG_SQ_RELCONFIG_GET,
 	/* feature flags (flags.c) */
 	RG_SQ_FLAG_PUT, RG_SQ_FLAGS_ENV,
+	/* schema versions (schemas.c) and the backup a restore would use */
+	RG_SQ_SCHEMA_PUT, RG_SQ_SCHEMA_GET, RG_SQ_BACKUP_BEFORE,
 	RG_SQ_STMT_COUNT
 };
 

@@ -812,3 +812,17 @@ http() {
 	fi
 	HTTP_CODE=$(curl "${args[@]}" "$RG_URL$2") || HTTP_CODE="curl-failed-$?"
 }
+
+# person NAME ROLES — a token for NAME, kept in $T/tok.NAME.
+person() {
+	rg token create "$1" --role "$2" -c "$T/rollguard.yaml" >"$T/token.out" ||
+		fail "token create $1 failed"
+	tail -n1 "$T/token.out" >"$T/tok.$1"
+}
+
+# as NAME CMD… — rollguard CMD with the token of person NAME.
+as() {
+	local who=$1
+	shift
+	ROLLGUARD_TOKEN=$(cat "$T/tok.$who") rg "$@"
+}
