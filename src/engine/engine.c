@@ -587,10 +587,17 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	d.severity[0] = '\0';  /* a person decided: no severity */
 	snprintf(d.action, sizeof d.action, "rollback");
 	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
-	snprintf(d.reason, sizeof d.reason, "%s%s asked to roll %s back from %s to %s%s%s%s",
-		 r.emergency ? "EMERGENCY: " : "", r.actor, req->env, t->live.version,
-		 t->target.version, r.reason[0] ? ": " : "", r.reason,
+	snprintf(d.reason, sizeof d.reason, "%s%s asked to %s %s %s %s%s%s%s",
+		 r.emergency ? "EMERGENCY: " : "", r.actor,
+		 p->config_only ? "restore the config files of" : "roll", req->env,
+		 p->config_only ? "as kept with" : "back from",
+		 p->config_only ? t->target.version : t->live.version,
+		 r.reason[0] ? ": " : "", r.reason,
 		 r.emergency ? " (approval gate skipped)" : r.gate[0] ? " (it waits for approval)" : "");
+	if (!p->config_only) {
+		size_t used = strlen(d.reason);
+		snprintf(d.reason + used, sizeof d.reason - used, " (to %s)", t->target.version);
+	}
 	rg_err rc = start_new_run(e, &r, NULL, RG_REL_NONE, false, &d, d.reason, err);
 	free(r.plan);
 	if (!rc)
@@ -698,6 +705,43 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 	rg_info("run %lld: rolling %s back from %s to %s", (long long)*run_id, req->env,
 		t.live.version, t.target.version);
 	return RG_OK;
+}
+
+rg_err rg_engine_config_restore(rg_engine *e, const rg_rollback_request *req, int64_t *run_id,
+				rg_error *err)
+{
+	if (e->shutting_down)
+		return rg_fail(err, RG_EUNAVAILABLE, NULL, "server is shutting down");
+	rg_err rc = check_env(e, req->env, err);
+	if (!rc && (!req->to || !rg_name_valid(req->to)))
+		rc = rg_fail(err, RG_EINVAL, "to", "config restore needs a valid 'to' (a release)");
+	if (!rc)
+		rc = check_emergency(req->emergency, req->reason, false, err);
+	if (rc)
+		return rc;
+	rollback_target t;
+	if (rg_store_release_current(e->store, req->env, &t.live, NULL) != RG_OK)
+		return rg_fail(err, RG_ECONFLICT, "env", "environment '%s' has no live release", req->env);
+	if (rg_store_release_get(e->store, req->env, req->to, &t.target, NULL) != RG_OK)
+		return rg_fail(err, RG_ENOTFOUND, "to", "unknown release '%s' in '%s'", req->to, req->env);
+	rg_config_file *files = NULL;
+	size_t n = 0;
+	if ((rc = rg_store_release_config_get(e->store, req->env, req->to, &files, &n, err)))
+		return rc;
+	rg_config_files_free(files, n);
+	if (n == 0)
+		return rg_fail(err, RG_ENOTFOUND, "to", "release '%s' has no config snapshot in '%s'",
+			       req->to, req->env);
+	rg_plan p;
+	memset(&p, 0, sizeof p);
+	snprintf(p.removed, sizeof p.removed, "%s", t.live.version);
+	snprintf(p.target, sizeof p.target, "%s", t.target.version);
+	p.config_only = true;
+	rc = insert_rollback_run(e, req, &t, &p, run_id, err);
+	if (!rc)
+		rg_info("run %lld: restoring the config files of %s as kept with %s", (long long)*run_id,
+			req->env, req->to);
+	return rc;
 }
 
 /* ---- approval gates ------------------------------------------------------ */

@@ -253,10 +253,13 @@ json_t *rg_plan_to_json(const rg_config *cfg, const rg_plan *p)
 			"action", rg_plan_action_name(p->entries[i].action),
 			"step", p->entries[i].step,
 			"name", rg_plan_step(cfg, &p->entries[i])->name));
-	return json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:{s:I, s:I}}", "removed", p->removed,
-			 "target", p->target, "entries", entries, "schema", "from", p->schema_from,
-			 "to", p->schema_to, "backup", "id", (json_int_t)p->backup_id,
-			 "at", (json_int_t)p->backup_at);
+	json_t *j = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:{s:I, s:I}}", "removed", p->removed,
+			      "target", p->target, "entries", entries, "schema", "from", p->schema_from,
+			      "to", p->schema_to, "backup", "id", (json_int_t)p->backup_id,
+			      "at", (json_int_t)p->backup_at);
+	if (j && p->config_only)
+		json_object_set_new(j, "config_only", json_true());
+	return j;
 }
 
 static int action_from_name(const char *name)
@@ -308,6 +311,7 @@ rg_err rg_plan_from_json(const rg_config *cfg, const char *text, rg_plan *out, r
 		snprintf(out->schema_from, sizeof out->schema_from, "%s", from);
 		snprintf(out->schema_to, sizeof out->schema_to, "%s", to);
 	}
+	out->config_only = json_is_true(json_object_get(root, "config_only"));
 	if (!json_unpack(root, "{s:{s:I, s:I}}", "backup", "id", &bid, "at", &bat)) {
 		out->backup_id = bid;
 		out->backup_at = bat;

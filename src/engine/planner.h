@@ -34,6 +34,7 @@ typedef struct rg_plan {
 	 * release ("" unknown), and the backup a restore puts back (0: none). */
 	char schema_from[72], schema_to[72];
 	int64_t backup_id, backup_at;
+	bool config_only;     /* `config restore`: no entries, only target's config files back */
 } rg_plan;
 
 /* What the store knows that decides between downgrade and restore; the

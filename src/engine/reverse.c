@@ -476,6 +476,15 @@ static void enter_verifying(rg_active *a)
 /* Everything goes to the restored release before it is verified. */
 void rg_reverse_plan_done(rg_active *a)
 {
+	if (a->plan.config_only) {
+		/* `config restore`: the files, and nothing about releases */
+		rg_configsnap_restore(a);
+		run_end o = { RG_REL_NONE, false, NULL, NULL };
+		char msg[300];
+		snprintf(msg, sizeof msg, "config files of %s restored as kept with %s", a->run.env,
+			 a->plan.target);
+		return end_run(a, RG_RUN_SUCCEEDED, msg, NULL, &o);
+	}
 	if (a->plan.n == 0)
 		rg_configsnap_restore(a);   /* no steps: the config goes back all the same */
 	if (a->run.error[0])
