@@ -25,6 +25,10 @@ PACKAGES=(
 	# node runs a real OpenFeature application against the OFREP endpoints
 	# (t_flags.sh, bench/flags.sh); its npm packages: node_packages below
 	nodejs
+	# the PostgreSQL + Alembic example (examples/postgres-alembic,
+	# t_postgres_alembic.sh): a real cluster (initdb, pg_ctl, pg_dump), the
+	# app's driver and its migrations, for Debian's /usr/bin/python3
+	postgresql python3-psycopg2 python3-alembic
 )
 # Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
 BENCH_PACKAGES=()

@@ -826,3 +826,10 @@ as() {
 	shift
 	ROLLGUARD_TOKEN=$(cat "$T/tok.$who") rg "$@"
 }
+
+# restore_holds ID — the run waits at its restore gate.
+restore_holds() {
+	local j
+	j=$(rg show "$1" --json 2>/dev/null) || return 1
+	[ "$(json_get "$j" .gate)" = restore ] && [ "$(json_get "$j" .state)" = awaiting_approval ]
+}

@@ -5,13 +5,6 @@
 # someone approved, or in an emergency — and an automatic rollback that
 # needs a restore holds (`restore_held`) and survives a SIGKILL meanwhile.
 
-# restore_holds ID — the run waits at its restore gate.
-restore_holds() {
-	local j
-	j=$(rg show "$1" --json 2>/dev/null) || return 1
-	[ "$(json_get "$j" .gate)" = restore ] && [ "$(json_get "$j" .state)" = awaiting_approval ]
-}
-
 cfg_migrate() {
 	local reversible=${1:-true}
 	rg_config <<YAML
