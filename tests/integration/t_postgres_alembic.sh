@@ -82,8 +82,8 @@ t_postgres_alembic_reversible_rolls_back_code_and_schema() {
 	assert_eq "r0001 known_good" "$(status_live staging)"
 	curl -fsS -m 5 "http://127.0.0.1:$RG_PORT2/health" >/dev/null || fail "r0001 does not serve after the rollback"
 	apps_down
+	pg_down   # before rg_stop, which waits for every process in $T to be gone
 	rg_stop
-	pg_down
 }
 
 t_postgres_alembic_irreversible_restores_the_dump_after_approval() {
@@ -111,6 +111,6 @@ t_postgres_alembic_irreversible_restores_the_dump_after_approval() {
 	assert_eq 3 "$(rows)" "the row count is the backup's"
 	assert_eq 0001 "$(alembic_current)"
 	apps_down
+	pg_down   # before rg_stop, which waits for every process in $T to be gone
 	rg_stop
-	pg_down
 }
