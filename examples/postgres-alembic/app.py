@@ -21,6 +21,15 @@ def db():
                             dbname=os.environ["PGDATABASE"])
 
 
+def token():
+    """The flags token, read from FLAGS_TOKEN_FILE at each use (never logged)."""
+    try:
+        with open(os.environ.get("FLAGS_TOKEN_FILE", "")) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 def flag_on(key):
     url = os.environ.get("FLAGS_URL")
     if not url:
@@ -28,7 +37,7 @@ def flag_on(key):
     req = urllib.request.Request(url + "/ofrep/v1/evaluate/flags/" + key, method="POST",
                                  data=json.dumps({"context": {"targetingKey": "app"}}).encode(),
                                  headers={"Content-Type": "application/json",
-                                          "Authorization": "Bearer " + os.environ.get("FLAGS_TOKEN", "")})
+                                          "Authorization": "Bearer " + token()})
     try:
         with urllib.request.urlopen(req, timeout=2) as r:
             return json.load(r).get("value") is True

@@ -32,7 +32,8 @@ pg_up() {
 	cp -r "$PG_EXAMPLE/." "$T/"
 	sed -i -e "s|127.0.0.1:7070|127.0.0.1:$RG_PORT|" -e "s|127.0.0.1:8080|127.0.0.1:$RG_PORT2|g" \
 		-e "s|state: .rollguard|state: $T/state|" -e "s|/tmp/shop-pg/sock|$T/pg/sock|" \
-		-e "s|PGPORT: \"5432\"|PGPORT: \"$PG_PORT\"|" "$T/rollguard.yaml"
+		-e "s|PGPORT: \"5432\"|PGPORT: \"$PG_PORT\"|" -e "s|FLAGS_TOKEN_FILE: ./flags.token|FLAGS_TOKEN_FILE: $T/flags.token|" \
+		"$T/rollguard.yaml"
 }
 
 # The example's app processes are its own (app.sh), not serve's.
@@ -112,5 +113,32 @@ t_postgres_alembic_irreversible_restores_the_dump_after_approval() {
 	assert_eq 0001 "$(alembic_current)"
 	apps_down
 	pg_down   # before rg_stop, which waits for every process in $T to be gone
+	rg_stop
+}
+
+search_flag_off() {
+	rg flags --env staging --json >"$T/flags.json" 2>/dev/null || return 1
+	[ "$(json_get "$T/flags.json" '.[0].enabled')" = false ]
+}
+
+t_postgres_alembic_feature_off_by_flag_release_kept() {
+	pg_up
+	sed -i 's|    monitor: 500ms|    monitor: 4s|' "$T/rollguard.yaml"
+	rg_start
+	rg token create shop-app --role flags --env staging -c "$T/rollguard.yaml" >"$T/token.out" ||
+		fail "token create failed"
+	tail -n1 "$T/token.out" >"$T/flags.token"
+	deploy_ok r0001 >/dev/null
+	local id
+	id=$(deploy_start r0002-slowsearch)
+	wait_for -t 30 search_flag_off ||
+		fail "the trigger did not turn fast-search off"
+	curl -fsS -m 5 "http://127.0.0.1:$RG_PORT2/search" >/dev/null || fail "search still fails with the flag off"
+	assert_run_ends "$id" succeeded 60
+	assert_contains "$(rg show "$id" --json)" '"action": "disable-flag"'
+	assert_eq "r0002-slowsearch known_good" "$(status_live staging)" "the release is kept"
+	assert_eq 0002 "$(alembic_current)"
+	apps_down
+	pg_down
 	rg_stop
 }
