@@ -105,7 +105,8 @@ t_migrate_irreversible_restore_needs_approval() {
 	rg_stop
 }
 
-# down failing at rollback time: the backup is restored instead, approved.
+# down failing at rollback time: the backup is restored instead, once an
+# emergency rollback says so.
 t_migrate_down_fails_then_restore() {
 	cfg_migrate true
 	rg_start
@@ -116,7 +117,8 @@ t_migrate_down_fails_then_restore() {
 	id=$(deploy_start vbad)
 	wait_for -t 15 restore_holds "$id" || fail "no hold before the restore after down failed"
 	assert_contains "$(rg show "$id" --json)" "the downgrade failed"
-	as bob approve "$id" >/dev/null || fail "approve refused"
+	# an emergency rollback lets the held restore run at once
+	rg rollback --env staging --emergency --reason "database on fire" >/dev/null || fail "emergency refused"
 	assert_run_ends "$id" rolled_back
 	assert_eq s_v1 "$(cat "$T/schema")"
 	rg_stop
