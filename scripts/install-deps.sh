@@ -28,6 +28,10 @@ PACKAGES=(
 	# a real SMTP server receiving the e-mail channel's messages (t_notify.sh:
 	# /usr/bin/python3 -m aiosmtpd)
 	python3-aiosmtpd
+	# the PostgreSQL + Alembic example (examples/postgres-alembic,
+	# t_postgres_alembic.sh): a real cluster (initdb, pg_ctl, pg_dump), the
+	# app's driver and its migrations, for Debian's /usr/bin/python3
+	postgresql python3-psycopg2 python3-alembic
 )
 # Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
 BENCH_PACKAGES=()

@@ -46,6 +46,8 @@ static rg_err h_backups(rg_api_ctx *, const rg_request *, const rg_route_match *
 			rg_error *);
 static rg_err h_notifications(rg_api_ctx *, const rg_request *, const rg_route_match *,
 			      rg_reply *, rg_error *);
+static rg_err h_config_restore(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			       rg_error *);
 static rg_err h_config_diff(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			    rg_error *);
 static rg_err h_events(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
@@ -93,6 +95,7 @@ static const struct route {
 	{ "backups",     "GET",  "/api/v1/backups",                    "env limit before", RG_PERM_READ,     h_backups,  NULL },
 	{ "notifications", "GET", "/api/v1/notifications",            "env limit before failed", RG_PERM_READ, h_notifications, NULL },
 	{ "config_diff", "GET",  "/api/v1/config/diff",                "env from to", RG_PERM_READ,   h_config_diff, NULL },
+	{ "config_restore", "POST", "/api/v1/config/restore",          "",          RG_PERM_ROLLBACK, h_config_restore, NULL },
 	{ "audit",       "GET",  "/api/v1/audit",                      "env limit", RG_PERM_TOKENS,   h_audit,    NULL },
 	{ "run_abort",   "POST", "/api/v1/runs/{id}/abort",            "",          RG_PERM_CONTROL,  h_control,  rg_engine_abort },
 	{ "run_promote", "POST", "/api/v1/runs/{id}/promote",          "",          RG_PERM_CONTROL,  h_control,  rg_engine_promote },
@@ -519,6 +522,21 @@ static rg_err rollback_validate(rg_api_ctx *ctx, const rg_rollback_request *rr, 
 	return rc;
 }
 
+/* A rollback's or config restore's request: checked, named in its audit
+ * entry, and allowed (the rollback permission in env; an emergency's role). */
+static rg_err rollback_access(rg_api_ctx *ctx, const rg_request *req, const rg_rollback_request *rr,
+			      const char *target, rg_reply *reply, rg_error *err)
+{
+	rg_err rc = rollback_validate(ctx, rr, err);
+	if (rc)
+		return rc;
+	snprintf(reply->audit_target, sizeof reply->audit_target, "%s%s", target,
+		 rr->dry_run ? " (dry run)" : "");
+	snprintf(reply->audit_detail, sizeof reply->audit_detail, "%s", rr->reason ? rr->reason : "");
+	rc = env_access(req, RG_PERM_ROLLBACK, rr->env, reply, err);
+	return rc ? rc : emergency_access(req, rr->emergency, rr->env, rr->reason, reply, err);
+}
+
 static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
 			 rg_reply *reply, rg_error *err)
 {
@@ -538,16 +556,7 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	};
 	int64_t id = 0;
 	json_t *plan = NULL;
-	rc = rollback_validate(ctx, &rr, err);
-	if (!rc) {
-		snprintf(reply->audit_target, sizeof reply->audit_target, "%s%s",
-			 rr.to ? rr.to : "last known good", rr.dry_run ? " (dry run)" : "");
-		snprintf(reply->audit_detail, sizeof reply->audit_detail, "%s",
-			 rr.reason ? rr.reason : "");
-		rc = env_access(req, RG_PERM_ROLLBACK, rr.env, reply, err);
-	}
-	if (!rc)
-		rc = emergency_access(req, rr.emergency, rr.env, rr.reason, reply, err);
+	rc = rollback_access(ctx, req, &rr, rr.to ? rr.to : "last known good", reply, err);
 	if (!rc)
 		rc = rg_engine_rollback(ctx->engine, &rr, &id, &plan, err);
 	json_decref(in);
@@ -560,6 +569,53 @@ static rg_err h_rollback(rg_api_ctx *ctx, const rg_request *req, const rg_route_
 	if (rr.dry_run)
 		return rg_reply_json(reply, 200, json_pack("{s:o}", "plan", plan), err);
 	return reply_run(ctx, reply, 201, id, plan, err);
+}
+
+static const rg_json_field config_restore_fields[] = {
+	{ "env", RG_JSON_STRING, true, 0 },
+	{ "to", RG_JSON_STRING, true, 0 },
+	{ "reason", RG_JSON_STRING, false, REASON_MAX_CHARS },
+	{ "dry_run", RG_JSON_BOOL, false, 0 },
+	{ "emergency", RG_JSON_BOOL, false, 0 },
+};
+
+/* A config restore is a run gated like a rollback; its dry run is the
+ * diff (masked) from the live release's files to the ones it would write. */
+static rg_err h_config_restore(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			       rg_reply *reply, rg_error *err)
+{
+	json_t *in = NULL;
+	rg_err rc = rg_json_parse_checked(req->body, req->body_len, config_restore_fields, 5, &in, err);
+	if (rc)
+		return rc;
+	rg_rollback_request rr = {
+		.env = rg_json_get_str(in, "env"),
+		.to = rg_json_get_str(in, "to"),
+		.reason = rg_json_get_str(in, "reason"),
+		.actor = req->actor,
+		.dry_run = rg_json_get_bool(in, "dry_run"),
+		.emergency = rg_json_get_bool(in, "emergency"),
+		.who = req->who,
+	};
+	char target[120];
+	snprintf(target, sizeof target, "config of %s", rr.to);
+	rc = rollback_access(ctx, req, &rr, target, reply, err);
+	int64_t id = 0;
+	json_t *diff = NULL;
+	rg_release live;
+	if (!rc && rr.dry_run && rg_store_release_current(ctx->store, rr.env, &live, NULL) != RG_OK)
+		rc = rg_fail(err, RG_ECONFLICT, "env", "environment '%s' has no live release", rr.env);
+	else if (!rc && rr.dry_run)
+		rc = rg_api_config_diff(ctx->store, rg_config_env(ctx->cfg, rr.env), live.version, rr.to,
+					&diff, err);
+	else if (!rc)
+		rc = rg_engine_config_restore(ctx->engine, &rr, &id, err);
+	json_decref(in);
+	if (rc)
+		return rc;
+	if (diff)
+		return rg_reply_json(reply, 200, diff, err);
+	return reply_run(ctx, reply, 201, id, NULL, err);
 }
 
 /* ---- handlers: reading ------------------------------------------------------- */

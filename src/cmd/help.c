@@ -232,13 +232,20 @@ static const struct help {
 	  "Works on the state directory directly, serve running or not; the result is\n"
 	  "recorded with the backup and in the audit log. Exit 0 usable, 1 not.",
 	  OPT_CONFIG, 0, 2, 2, { "verify", "ID" } },
-	{ "config", G_READ, "config diff --env E [FROM] [TO] [--json] [-c FILE]",
-	  "what changed in the config files between releases",
-	  "Shows a unified diff of environment E's config_files as kept with release\n"
-	  "FROM (default: the last known good before TO) and TO (default: the live\n"
-	  "release). Values of keys that look secret, or are listed in secret_keys,\n"
-	  "and values of known secrets are shown as ***.",
-	  OPT_ENV | OPT_JSON | OPT_CONFIG, OPT_ENV, 1, 3, { "diff", "FROM", "TO" } },
+	{ "config", G_READ,
+	  "config diff --env E [FROM] [TO] [--json] [-c FILE]\n"
+	  "         config restore --env E --to V [--reason TEXT] [--dry-run] [--emergency] [-c FILE]",
+	  "what changed in the config files between releases; put a release's back",
+	  "diff shows a unified diff of environment E's config_files as kept with\n"
+	  "release FROM (default: the last known good before TO) and TO (default: the\n"
+	  "live release). Values of keys that look secret, or are listed in\n"
+	  "secret_keys, and values of known secrets are shown as ***.\n"
+	  "restore writes the files kept with release V back (each atomically) as a\n"
+	  "run of its own (kind rollback, in history and the audit log), gated like a\n"
+	  "rollback by approvals.rollback unless --emergency; no release changes.\n"
+	  "--dry-run prints the diff it would apply (masked) and changes nothing.",
+	  OPT_ENV | OPT_TO | OPT_REASON | OPT_DRY_RUN | OPT_EMERGENCY | OPT_JSON | OPT_CONFIG, OPT_ENV,
+	  1, 3, { "diff|restore", "FROM", "TO" } },
 	{ "flags", G_FLAGS, "flags [--env E] [--json] [-c FILE]", "feature flags and how each stands",
 	  "Lists every flag of rollguard.yaml in each environment (or in E): its\n"
 	  "type, the value served when on and its default, whether it is enabled and\n"

@@ -40,6 +40,16 @@ static void header_print(const json_t *run)
 		 rg_out_str(run, "phase") ? ", phase " : "", rg_out_str_or(run, "phase", ""));
 	field_line("state", state);
 	field_line("actor", rg_out_str(run, "actor"));
+	char schema[200] = "";
+	const char *sv = rg_out_str(run, "schema"), *sf = rg_out_str(run, "from_schema");
+	if (sv || sf)
+		snprintf(schema, sizeof schema, "%s%s%s", sv ? sv : "(none)", sf ? " (from " : "",
+			 sf ? sf : "");
+	if (sf)
+		strncat(schema, ")", sizeof schema - strlen(schema) - 1);
+	char clean[200];
+	rg_out_clean(clean, sizeof clean, schema);
+	field_line("schema", clean[0] ? clean : NULL);
 	if (json_is_true(json_object_get(run, "emergency")))
 		field_line("emergency", json_is_true(json_object_get(run, "skip_monitor"))
 						? "yes: approval gates and the monitor window skipped"

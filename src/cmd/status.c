@@ -21,7 +21,11 @@ static void live_line(const json_t *live)
 	int64_t verified = rg_out_ms(live, "verified_at");
 	if (verified >= 0)
 		rg_out_time(when, sizeof when, verified);
-	printf("  live      %s (%s%s%s)\n", version, state, when[0] ? ", verified " : "", when);
+	char schema[96] = "";
+	if (json_is_string(json_object_get(live, "schema")))
+		rg_out_clean(schema, sizeof schema, rg_out_str_or(live, "schema", ""));
+	printf("  live      %s (%s%s%s%s%s)\n", version, state, when[0] ? ", verified " : "", when,
+	       schema[0] ? ", schema " : "", schema);
 }
 
 /* Only for an environment with a router ("traffic" is null otherwise). */

@@ -174,6 +174,14 @@ void rg_ld_actions(rg_loader *l, const rg_ynode *root)
 	cfg->hold_gate = (rg_gate){ .enabled = true, .required = 1,
 				    .timeout_ms = cfg->approval_timeout_ms };
 	default_from(l, &cfg->hold_gate, true);
+	/* A restore loses data: without approvals.rollback it still needs one
+	 * approval, from an approver or an admin (docs/rollback-data.md). */
+	cfg->restore_gate = (rg_gate){ .enabled = true, .required = 1,
+				       .timeout_ms = cfg->approval_timeout_ms };
+	if ((cfg->restore_gate.from = rg_ld_calloc(l, 2, sizeof *cfg->restore_gate.from))) {
+		cfg->restore_gate.from[cfg->restore_gate.n_from++] = rg_ld_strdup(l, "approver");
+		cfg->restore_gate.from[cfg->restore_gate.n_from++] = rg_ld_strdup(l, "admin");
+	}
 }
 
 const rg_gate *rg_config_gate(const rg_config *cfg, const char *env, const char *gate)
@@ -187,6 +195,8 @@ const rg_gate *rg_config_gate(const rg_config *cfg, const char *env, const char 
 		return e->gate_rollback.enabled ? &e->gate_rollback : NULL;
 	if (strcmp(gate, "hold") == 0)
 		return &cfg->hold_gate;
+	if (strcmp(gate, "restore") == 0)
+		return e->gate_rollback.enabled ? &e->gate_rollback : &cfg->restore_gate;
 	for (int s = 0; s < RG_SEV_COUNT; s++)
 		if (strcmp(gate, rg_severity_names[s]) == 0)
 			return &cfg->action_gates[s];

@@ -150,6 +150,12 @@ static void release_steps(rg_step *steps, size_t n)
 			free(s->backup->verify);
 			free(s->backup);
 		}
+		if (s->migrate) {
+			free(s->migrate->up);
+			free(s->migrate->down);
+			free(s->migrate->current);
+			free(s->migrate);
+		}
 	}
 	free(steps);
 }
@@ -223,6 +229,7 @@ void rg_config_release(rg_config *cfg)
 	for (int s = 0; s < RG_SEV_COUNT; s++)
 		rg_gate_release(&cfg->action_gates[s]);
 	rg_gate_release(&cfg->hold_gate);
+	rg_gate_release(&cfg->restore_gate);
 	rg_server_cfg_release(cfg);
 	rg_flags_cfg_release(cfg);
 	rg_notify_cfg_release(cfg);

@@ -81,12 +81,26 @@ typedef struct rg_backup_cfg {
 	int keep;             /* newest backups kept per environment; default 10 */
 } rg_backup_cfg;
 
+/* `migrate: { up, down, current, reversible }` — a schema migration. Its
+ * `up` is the step's command; the schema version it leaves is what the
+ * command writes as `schema=` to $ROLLGUARD_OUTPUT, else the first word of
+ * what `current` prints after `up` (the step's run runs both). A rollback
+ * to a release of another schema runs `down` (with $ROLLGUARD_TARGET_SCHEMA)
+ * when reversible, else restores the pre-deploy backup (engine/planner.c). */
+typedef struct rg_migrate_cfg {
+	char *up;             /* as written */
+	char *down;           /* required when reversible */
+	char *current;        /* optional: prints the schema version */
+	bool reversible;      /* default true */
+} rg_migrate_cfg;
+
 typedef struct rg_step {
 	char *name;           /* unique within its pipeline */
 	rg_step_kind kind;
 	char *run;            /* exec: command (a backup step's `backup.run`) */
 	char *undo;           /* exec: optional undo command */
 	rg_backup_cfg *backup; /* owned; non-NULL for a backup step (an exec step) */
+	rg_migrate_cfg *migrate; /* owned; non-NULL for a migrate step (an exec step) */
 	char **checks;        /* checks: names of entries in rg_config.checks */
 	size_t n_checks;
 	rg_traffic traffic;   /* traffic: canary shift */
@@ -365,6 +379,8 @@ typedef struct rg_config {
 	int max_auto_rollbacks;
 	int64_t loop_window_ms;
 	rg_incident_cfg incident;
+	rg_gate restore_gate; /* a restore's gate when the env has no approvals.rollback
+	                         (required 1 from approver, admin; approval_timeout) */
 	rg_alerts_cfg alerts;
 	rg_flag *flags;
 	size_t n_flags;
@@ -405,7 +421,7 @@ const rg_flag_env *rg_flag_env_of(const rg_flag *f, const char *env);
 const char *rg_severity_name(rg_severity s);   /* "P0" … */
 
 /* The gate a run names (rg_run.gate: "deploy", "rollback", "P1".."P3",
- * "hold") in env; NULL for none or a gate the environment does not have. */
+ * "hold", "restore": approvals.rollback, else restore_gate) in env; NULL for none or a gate the environment does not have. */
 const rg_gate *rg_config_gate(const rg_config *cfg, const char *env, const char *gate);
 /* deploy and rollback gates come before a run starts; the others hold a
  * run under way. */

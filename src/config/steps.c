@@ -13,9 +13,10 @@
 static const char *const step_keys[] = { "name",     "run",        "undo",          "checks",
 					 "traffic",  "timeout",    "retries",       "retry_backoff",
 					 "severity", "on_failure", "rerun",         "environments",
-					 "kill_grace", "backup", NULL };
-static const char *const step_kinds[] = { "run", "checks", "traffic", "backup", NULL };
+					 "kill_grace", "backup", "migrate", NULL };
+static const char *const step_kinds[] = { "run", "checks", "traffic", "backup", "migrate", NULL };
 static const char *const backup_keys[] = { "run", "restore", "keep", "verify", NULL };
+static const char *const migrate_keys[] = { "up", "down", "current", "reversible", NULL };
 static const char *const on_failure_names[] = { "rollback", "halt", NULL };
 
 static void defaults(rg_step *s, const rg_ynode *v)
@@ -102,6 +103,46 @@ static void load_backup(rg_loader *l, const rg_ynode *v, rg_step *s)
 	rg_ld_int(l, v, "keep", 1, 1000, &s->backup->keep);
 }
 
+/* The step's command: `up`, then — unless `up` wrote `schema=` itself —
+ * the first word of the first line `current` prints, appended to
+ * $ROLLGUARD_OUTPUT as `schema=` (checked against the version pattern when
+ * the step ends, engine/forward.c). Both are the file's own commands;
+ * each stands on lines of its own so a trailing comment ends with it. */
+static char *migrate_command(rg_loader *l, const rg_migrate_cfg *m)
+{
+	static const char fmt[] =
+		"{\n%s\n} && if ! grep -q '^schema=' \"$ROLLGUARD_OUTPUT\" 2>/dev/null; then"
+		" rg_schema=$(\n%s\n) && printf 'schema=%%s\\n' \"$(printf '%%s\\n' \"$rg_schema\""
+		" | awk 'NR==1{print $1}')\" >> \"$ROLLGUARD_OUTPUT\"; fi";
+	if (!m->current)
+		return rg_ld_strdup(l, m->up);
+	size_t n = sizeof fmt + strlen(m->up) + strlen(m->current);
+	char *out = rg_ld_calloc(l, n, 1);
+	if (out)
+		snprintf(out, n, fmt, m->up, m->current);
+	return out;
+}
+
+/* A migrate step changes the schema; a rollback takes it back with `down`
+ * (reversible) or by restoring the pre-deploy backup, never by `undo`. */
+static void load_migrate(rg_loader *l, const rg_ynode *v, rg_step *s)
+{
+	if (!rg_ld_expect(l, v, RG_YMAP, "migrate") ||
+	    !(s->migrate = rg_ld_calloc(l, 1, sizeof *s->migrate)))
+		return;
+	s->migrate->reversible = true;
+	rg_ld_check_keys(l, v, "in migrate", migrate_keys);
+	if (rg_ld_require(l, v, "up", "in migrate"))
+		rg_ld_string(l, v, "up", &s->migrate->up);
+	rg_ld_bool(l, v, "reversible", &s->migrate->reversible);
+	if (s->migrate->reversible && !rg_ld_value(v, "down"))
+		rg_problem(l, v, "missing 'down' in migrate (or say 'reversible: false': a rollback then restores the backup)");
+	rg_ld_string(l, v, "down", &s->migrate->down);
+	rg_ld_string(l, v, "current", &s->migrate->current);
+	if (s->migrate->up)
+		s->run = migrate_command(l, s->migrate);
+}
+
 /* Reads what the step does; returns false when that cannot be known. */
 static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback,
 		      const rg_step *earlier, size_t n_earlier)
@@ -113,7 +154,7 @@ static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 		snprintf(what, sizeof what, "step");
 	int kind = rg_ld_which(l, v, step_kinds, what);
 	if (kind == -1)
-		rg_problem(l, v, "%s needs 'run', 'checks', 'traffic' or 'backup'", what);
+		rg_problem(l, v, "%s needs 'run', 'checks', 'traffic', 'backup' or 'migrate'", what);
 	if (kind < 0)
 		return false;
 	if (rollback && kind != 0) {
@@ -121,9 +162,11 @@ static bool load_kind(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 			   "rollback steps may only use 'run' (found '%s')", step_kinds[kind]);
 		return false;
 	}
-	s->kind = kind == 0 || kind == 3 ? RG_STEP_EXEC : kind == 1 ? RG_STEP_CHECKS : RG_STEP_TRAFFIC;
+	s->kind = kind == 0 || kind >= 3 ? RG_STEP_EXEC : kind == 1 ? RG_STEP_CHECKS : RG_STEP_TRAFFIC;
 	if (kind == 3)
 		load_backup(l, rg_ld_value(v, "backup"), s);
+	else if (kind == 4)
+		load_migrate(l, rg_ld_value(v, "migrate"), s);
 	else if (s->kind == RG_STEP_EXEC)
 		rg_ld_string(l, v, "run", &s->run);
 	else if (s->kind == RG_STEP_CHECKS)
@@ -140,9 +183,10 @@ static void load_undo(rg_loader *l, const rg_ynode *v, rg_step *s, bool rollback
 		return;
 	if (rollback)
 		rg_problem(l, k, "'undo' is not valid in a rollback step");
-	else if (s->kind != RG_STEP_EXEC || s->backup)
+	else if (s->kind != RG_STEP_EXEC || s->backup || s->migrate)
 		rg_problem(l, k, "'undo' is only valid with 'run'%s",
-			   s->backup ? " (a backup is put back by its 'restore', when a rollback needs it)" : "");
+			   s->backup ? " (a backup is put back by its 'restore', when a rollback needs it)"
+			   : s->migrate ? " (a migration is taken back by its 'down', or by restoring the backup)" : "");
 	else
 		rg_ld_string(l, v, "undo", &s->undo);
 }

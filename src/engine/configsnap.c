@@ -142,7 +142,8 @@ void rg_configsnap_restore(rg_active *a)
 					 used ? ", " : "", files[i].path);
 	}
 	if (n) {
-		snprintf(msg, sizeof msg, "config of %s put back before the rollback's steps: %s", target,
+		snprintf(msg, sizeof msg, "config of %s put back%s: %s", target,
+			 a->plan.config_only ? "" : " before the rollback's steps",
 			 used ? done : "nothing could be written");
 		rg_run_note(a, "config_restored", NULL, msg);
 	}

@@ -450,13 +450,56 @@ static json_t *entry_preview(rg_engine *e, const char *env, const rg_plan *p, si
 	json_decref(outs);
 	json_object_set_new(vars, "ROLLGUARD_VERSION", json_string(version));
 	json_object_set_new(vars, "ROLLGUARD_PREVIOUS_VERSION", json_string(previous));
+	if (en->action == RG_PLAN_DOWNGRADE) {
+		json_object_set_new(vars, "ROLLGUARD_TARGET_SCHEMA", json_string(p->schema_to));
+		json_object_set_new(vars, "ROLLGUARD_CURRENT_SCHEMA", json_string(p->schema_from));
+	}
+	rg_backup b;
+	bool found = false;
+	if (en->action == RG_PLAN_RESTORE &&
+	    rg_store_backup_get(e->store, p->backup_id, &b, NULL) == RG_OK && (found = true))
+		json_object_set_new(vars, "ROLLGUARD_BACKUP_DIR", json_string(b.dir));
+	if (found)
+		rg_backup_release(&b);
 	return json_pack("{s:s, s:s, s:s, s:o}", "name", rg_plan_step(e->cfg, en)->name,
 			 "action", rg_plan_action_name(en->action),
 			 "command", rg_plan_command(e->cfg, en), "env", vars);
 }
 
-static json_t *plan_risks(rg_engine *e, const rollback_target *t, const rg_plan *p,
-			  size_t n_checks)
+/* What happens to the data: a downgrade, a restore and what it loses (and
+ * who must approve it), or a schema left as it is. */
+static void schema_risks(rg_engine *e, const char *env, const rg_plan *p, json_t *risks)
+{
+	char line[600], need[360];
+	int r = rg_plan_restore_index(p);
+	bool down = false;
+	for (size_t i = 0; i < p->n; i++)
+		down |= p->entries[i].action == RG_PLAN_DOWNGRADE;
+	if (down) {
+		snprintf(line, sizeof line, "schema %s is downgraded to %s (migrate down)%s", p->schema_from,
+			 p->schema_to, p->backup_id ? "; if the downgrade fails, the backup is restored (needs approval)" : "");
+		json_array_append_new(risks, json_string(line));
+	}
+	if (r >= 0) {
+		rg_migrate_loss(p, rg_now_ms(), line, sizeof line);
+		json_array_append_new(risks, json_string(line));
+		rg_gate_describe(rg_config_gate(e->cfg, env, "restore"), need, sizeof need);
+		snprintf(line, sizeof line,
+			 "the restore needs %s (or --emergency --reason): schema %s cannot be downgraded to %s",
+			 need, p->schema_from, p->schema_to);
+		json_array_append_new(risks, json_string(line));
+	}
+	if (!down && r < 0 && p->schema_from[0] && p->schema_to[0] &&
+	    strcmp(p->schema_from, p->schema_to) != 0) {
+		snprintf(line, sizeof line,
+			 "schema stays at %s (%s has %s): the migration is irreversible and no backup was found",
+			 p->schema_from, p->target, p->schema_to);
+		json_array_append_new(risks, json_string(line));
+	}
+}
+
+static json_t *plan_risks(rg_engine *e, const char *env, const rollback_target *t,
+			  const rg_plan *p, size_t n_checks)
 {
 	json_t *risks = json_array();
 	char line[400];
@@ -477,6 +520,7 @@ static json_t *plan_risks(rg_engine *e, const rollback_target *t, const rg_plan 
 				 st->name, p->target);
 		json_array_append_new(risks, json_string(line));
 	}
+	schema_risks(e, env, p, risks);
 	if (n_checks == 0)
 		json_array_append_new(risks, json_string("no checks verify the restored release"));
 	return risks;
@@ -496,7 +540,7 @@ static json_t *plan_preview(rg_engine *e, const char *env, const rollback_target
 		json_array_append_new(steps, entry_preview(e, env, p, i));
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "env", env, "from", p->removed,
 			 "to", p->target, "steps", steps, "checks", names,
-			 "risks", plan_risks(e, t, p, n_checks));
+			 "risks", plan_risks(e, env, t, p, n_checks));
 }
 
 /* The plan says when a person must approve it first. */
@@ -543,10 +587,17 @@ static rg_err insert_rollback_run(rg_engine *e, const rg_rollback_request *req,
 	d.severity[0] = '\0';  /* a person decided: no severity */
 	snprintf(d.action, sizeof d.action, "rollback");
 	snprintf(d.observed, sizeof d.observed, "%s live", t->live.version);
-	snprintf(d.reason, sizeof d.reason, "%s%s asked to roll %s back from %s to %s%s%s%s",
-		 r.emergency ? "EMERGENCY: " : "", r.actor, req->env, t->live.version,
-		 t->target.version, r.reason[0] ? ": " : "", r.reason,
+	snprintf(d.reason, sizeof d.reason, "%s%s asked to %s %s %s %s%s%s%s",
+		 r.emergency ? "EMERGENCY: " : "", r.actor,
+		 p->config_only ? "restore the config files of" : "roll", req->env,
+		 p->config_only ? "as kept with" : "back from",
+		 p->config_only ? t->target.version : t->live.version,
+		 r.reason[0] ? ": " : "", r.reason,
 		 r.emergency ? " (approval gate skipped)" : r.gate[0] ? " (it waits for approval)" : "");
+	if (!p->config_only) {
+		size_t used = strlen(d.reason);
+		snprintf(d.reason + used, sizeof d.reason - used, " (to %s)", t->target.version);
+	}
 	rg_err rc = start_new_run(e, &r, NULL, RG_REL_NONE, false, &d, d.reason, err);
 	free(r.plan);
 	if (!rc)
@@ -581,6 +632,14 @@ static rg_err approve_rollback(rg_engine *e, rg_active *a, const rg_rollback_req
 		rg_err rc = rg_plan_automatic(e->cfg, a->fwd, done, a->run.version, a->prev_version, &p, err);
 		if (rc)
 			return rc;
+		rg_plan_data pd;
+		rc = rg_migrate_plan_data(e, a->run.env, a->run.version, a->prev_version, a->run.id, &pd, err);
+		if (!rc)
+			rc = rg_plan_schema(e->cfg, a->run.env, a->fwd, done, &pd, &p, err);
+		if (rc) {
+			rg_plan_release(&p);
+			return rc;
+		}
 		*plan = rg_plan_to_json(e->cfg, &p);
 		rg_plan_release(&p);
 		json_object_set_new(*plan, "approves_run", json_integer(a->run.id));
@@ -623,6 +682,14 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 		rc = rg_plan_manual(e->cfg, req->env, t.live.version, t.target.version, &p, err);
 	if (rc)
 		return rc;
+	rg_plan_data pd;
+	rc = rg_migrate_plan_data(e, req->env, t.live.version, t.target.version, 0, &pd, err);
+	if (!rc)
+		rc = rg_plan_schema(e->cfg, req->env, NULL, 0, &pd, &p, err);
+	if (rc) {
+		rg_plan_release(&p);
+		return rc;
+	}
 	*plan = plan_preview(e, req->env, &t, &p);
 	gate_risk(e, req, *plan);
 	if (!req->dry_run)
@@ -638,6 +705,43 @@ rg_err rg_engine_rollback(rg_engine *e, const rg_rollback_request *req, int64_t 
 	rg_info("run %lld: rolling %s back from %s to %s", (long long)*run_id, req->env,
 		t.live.version, t.target.version);
 	return RG_OK;
+}
+
+rg_err rg_engine_config_restore(rg_engine *e, const rg_rollback_request *req, int64_t *run_id,
+				rg_error *err)
+{
+	if (e->shutting_down)
+		return rg_fail(err, RG_EUNAVAILABLE, NULL, "server is shutting down");
+	rg_err rc = check_env(e, req->env, err);
+	if (!rc && (!req->to || !rg_name_valid(req->to)))
+		rc = rg_fail(err, RG_EINVAL, "to", "config restore needs a valid 'to' (a release)");
+	if (!rc)
+		rc = check_emergency(req->emergency, req->reason, false, err);
+	if (rc)
+		return rc;
+	rollback_target t;
+	if (rg_store_release_current(e->store, req->env, &t.live, NULL) != RG_OK)
+		return rg_fail(err, RG_ECONFLICT, "env", "environment '%s' has no live release", req->env);
+	if (rg_store_release_get(e->store, req->env, req->to, &t.target, NULL) != RG_OK)
+		return rg_fail(err, RG_ENOTFOUND, "to", "unknown release '%s' in '%s'", req->to, req->env);
+	rg_config_file *files = NULL;
+	size_t n = 0;
+	if ((rc = rg_store_release_config_get(e->store, req->env, req->to, &files, &n, err)))
+		return rc;
+	rg_config_files_free(files, n);
+	if (n == 0)
+		return rg_fail(err, RG_ENOTFOUND, "to", "release '%s' has no config snapshot in '%s'",
+			       req->to, req->env);
+	rg_plan p;
+	memset(&p, 0, sizeof p);
+	snprintf(p.removed, sizeof p.removed, "%s", t.live.version);
+	snprintf(p.target, sizeof p.target, "%s", t.target.version);
+	p.config_only = true;
+	rc = insert_rollback_run(e, req, &t, &p, run_id, err);
+	if (!rc)
+		rg_info("run %lld: restoring the config files of %s as kept with %s", (long long)*run_id,
+			req->env, req->to);
+	return rc;
 }
 
 /* ---- approval gates ------------------------------------------------------ */

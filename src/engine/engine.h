@@ -118,6 +118,14 @@ typedef struct rg_rollback_request {
 	const rg_principal *who; /* who asks, for a gate's `from`; NULL: every role */
 } rg_rollback_request;
 
+/* `rollguard config restore --env E --to V` (req->to required, dry_run and
+ * force ignored): a run of kind rollback that writes V's stored config
+ * files back (each atomically) and changes no release; gated like a
+ * rollback by approvals.rollback unless req->emergency. RG_ENOTFOUND when
+ * V has no config snapshot. */
+rg_err rg_engine_config_restore(rg_engine *e, const rg_rollback_request *req, int64_t *run_id,
+				rg_error *err);
+
 /* Starts a manual rollback, or with dry_run only describes it. With
  * `approvals.rollback` (and no emergency) the run waits for it first; when
  * env's deploy holds for approval of its rollback, this is that approval. On success

@@ -207,6 +207,10 @@ struct rg_active {
 	rg_recovery rec;          /* recover.c */
 	rg_evidence_watch evidence; /* evidence.c */
 	rg_backup_step backup;    /* backup.c */
+	/* reverse.c: a downgrade's schemas, told to its command; a restore's
+	 * backup, once its checksums matched */
+	char target_schema[RG_VNAME_LEN], current_schema[RG_VNAME_LEN];
+	bool restore_checked;
 	const rg_decision *deciding; /* stored in the transaction being built (rg_decide_store) */
 	bool released;
 };
@@ -279,6 +283,12 @@ void rg_forward_run_timeout(rg_active *a);
 void rg_reverse_start_entry(rg_active *a);
 void rg_reverse_plan_done(rg_active *a);
 void rg_reverse_verify(rg_active *a);
+/* The restore gate (gates.c "restore") was answered: approved goes on
+ * with the restore, refused (answer: the rejecting row, or NULL for the
+ * timeout) ends the run rollback_failed with the release out of traffic. */
+void rg_reverse_restore_approved(rg_active *a, const char *who);
+rg_err rg_reverse_restore_refused(rg_active *a, const char *why, const rg_approval *answer,
+				  rg_error *err);
 /* The rollback is over; warning marks the restored release unhealthy, with
  * the decision d that found it (both may be NULL). */
 void rg_reverse_finish(rg_active *a, const char *warning, const rg_decision *d);
@@ -453,6 +463,23 @@ rg_err rg_backup_record(rg_active *a, const rg_step *s, rg_error *err);
 /* After that commit: the pruned backups' files are removed (off the loop). */
 void rg_backup_recorded(rg_active *a);
 void rg_backup_forget(rg_active *a);
+
+/* migrate.c — schema versions. */
+/* After a migrate step exited 0: RG_EINVAL when the schema it reported
+ * (`schema=`) does not match the version pattern (the step fails). */
+rg_err rg_migrate_check(rg_active *a, const rg_step *s, rg_error *err);
+/* Inside the step's success transaction: the schema kept with the release. */
+rg_err rg_migrate_record(rg_active *a, const rg_step *s, rg_error *err);
+/* Schemas of removed and target and the backup a restore would use (taken
+ * by the deploy of removed, else by a run up to run_id; run_id 0: the
+ * removed release's run). */
+rg_err rg_migrate_plan_data(rg_engine *e, const char *env, const char *removed,
+			    const char *target, int64_t run_id, rg_plan_data *out, rg_error *err);
+/* "14:02:11" (local time). */
+void rg_migrate_clock(int64_t ms, char *out, size_t size);
+/* "restore backup #N taken 14:02:11 before deploy of vX: writes since
+ * 14:02:11 — 3 min — are lost". */
+void rg_migrate_loss(const rg_plan *p, int64_t now, char *out, size_t size);
 
 /* configsnap.c — configuration snapshots. */
 /* Inside the go-live transaction: the environment's config_files, kept

@@ -81,6 +81,8 @@ void rg_forward_start_step(rg_active *a)
 static rg_err success_extra(rg_active *a, void *ctx, rg_error *err)
 {
 	rg_err rc = rg_step_record_extra(a, ctx, err);
+	if (!rc)
+		rc = rg_migrate_record(a, current_step(a), err);
 	return rc ? rc : rg_backup_record(a, current_step(a), err);
 }
 
@@ -186,6 +188,10 @@ static void on_step_done(rg_active *a, rg_step_outcome outcome, const char *deta
 	const rg_step *s = current_step(a);
 	if (ok && s->backup && !a->backup.sealed)
 		return rg_backup_seal(a, exit_code, on_step_done);   /* checksums first */
+	rg_error merr;
+	if (ok && s->migrate && rg_migrate_check(a, s, &merr)) {
+		return on_step_done(a, RG_OUTCOME_FAILED, merr.message, exit_code);
+	}
 	rg_engine_crash_point(a->eng, "step_end", s->name);
 	rg_recover_keep_result(a, "forward", a->run.cursor, outcome, detail, exit_code, on_step_done);
 	rg_step_run sr;
@@ -210,6 +216,14 @@ static rg_err rollback_plan(rg_active *a, rg_plan *plan, char **text, rg_error *
 	rg_err rc = rg_plan_automatic(a->eng->cfg, a->fwd, done, a->run.version, a->prev_version, plan, err);
 	if (rc)
 		return rc;
+	rg_plan_data pd;
+	rc = rg_migrate_plan_data(a->eng, a->run.env, a->run.version, a->prev_version, a->run.id, &pd, err);
+	if (!rc)
+		rc = rg_plan_schema(a->eng->cfg, a->run.env, a->fwd, done, &pd, plan, err);
+	if (rc) {
+		rg_plan_release(plan);
+		return rc;
+	}
 	json_t *pj = rg_plan_to_json(a->eng->cfg, plan);
 	*text = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
 	json_decref(pj);

@@ -36,6 +36,21 @@ static bool before_start(const rg_active *a)
 	return rg_gate_before_start(a->run.gate);
 }
 
+/* A rollback held before its restore (reverse.c): approvals restore the
+ * backup; a rejection or the timeout ends it rollback_failed. */
+static bool restore_gate(const rg_active *a)
+{
+	return strcmp(a->run.gate, "restore") == 0;
+}
+
+static void restore_refused(rg_active *a, const char *why, const rg_approval *row)
+{
+	rg_error err;
+	uv_timer_stop(&a->timer);
+	if (rg_reverse_restore_refused(a, why, row, &err))
+		rg_run_stuck(a, &err);
+}
+
 static const char *target_of(const rg_active *a)
 {
 	return a->prev_version[0] ? a->prev_version : "nothing (no known-good release)";
@@ -196,6 +211,12 @@ static void on_timeout(uv_timer_t *t)
 {
 	rg_active *a = t->data;
 	const rg_gate *g = gate_of(a);
+	if (restore_gate(a)) {
+		char limit[32], why[200];
+		rg_duration_format(g->timeout_ms, limit, sizeof limit);
+		snprintf(why, sizeof why, "no one approved the restore within %s; nothing was restored", limit);
+		return restore_refused(a, why, NULL);
+	}
 	if (before_start(a))
 		return timed_out_before(a, g);
 	timed_out_holding(a, g);
@@ -219,7 +240,8 @@ void rg_gate_resume(rg_active *a)
 	tally t;
 	rg_error err;
 	if (!before_start(a) && count(a, &t, &err) == RG_OK && t.approvals >= g->required)
-		return rollback_approved(a, t.names, NULL);   /* approved before a restart */
+		return restore_gate(a) ? rg_reverse_restore_approved(a, t.names)
+				       : rollback_approved(a, t.names, NULL);   /* approved before a restart */
 	uv_timer_start(&a->timer, on_timeout, due, 0);
 }
 
@@ -299,15 +321,19 @@ static rg_err approve_holding(rg_active *a, const rg_gate *g, rg_approval *row, 
 	rg_run next = a->run;
 	int have = t->approvals + 1;
 	char msg[700];
-	snprintf(msg, sizeof msg, "%s approved the rollback (%d of %d)%s%s", row->who, have,
-		 g->required, row->comment[0] ? ": " : "", row->comment);
+	snprintf(msg, sizeof msg, "%s approved the %s (%d of %d)%s%s", row->who,
+		 restore_gate(a) ? "restore" : "rollback", have, g->required,
+		 row->comment[0] ? ": " : "", row->comment);
 	rg_err rc = rg_run_commit(a, &next, "approved", NULL, msg, answer_extra, row, err);
 	if (rc || have < g->required)
 		return rc;
 	uv_timer_stop(&a->timer);
 	char names[460];
 	snprintf(names, sizeof names, "%s%s%s", t->names, t->names[0] ? ", " : "", row->who);
-	rollback_approved(a, names, row->comment);
+	if (restore_gate(a))
+		rg_reverse_restore_approved(a, names);
+	else
+		rollback_approved(a, names, row->comment);
 	return RG_OK;
 }
 
@@ -342,6 +368,12 @@ rg_err rg_gate_answer(rg_active *a, const rg_principal *who, const char *name, b
 		return rc;
 	if (!approve && before_start(a))
 		return reject_before(a, &row, err);
+	if (!approve && restore_gate(a)) {
+		char why[700];
+		snprintf(why, sizeof why, "%s refused the restore: %s; nothing was restored", name, text ? text : "");
+		uv_timer_stop(&a->timer);
+		return rg_reverse_restore_refused(a, why, &row, err);
+	}
 	if (!approve)
 		return rg_gate_continue(a, name, &row, err);
 	if (before_start(a))
@@ -355,7 +387,10 @@ rg_err rg_gate_rollback_now(rg_active *a, const char *actor, const char *reason,
 		return rg_fail(err, RG_ECONFLICT, NULL, "run %lld is %s, not awaiting approval of a rollback",
 			       (long long)a->run.id, rg_run_state_name(a->run.state));
 	uv_timer_stop(&a->timer);
-	rollback_approved(a, actor, reason);
+	if (restore_gate(a))
+		rg_reverse_restore_approved(a, actor);
+	else
+		rollback_approved(a, actor, reason);
 	return RG_OK;
 }
 
@@ -372,6 +407,10 @@ rg_err rg_gate_continue(rg_active *a, const char *actor, rg_approval *row, rg_er
 			       "run %lld waits for approval before it starts: approve, reject or abort it",
 			       (long long)a->run.id);
 	}
+	if (restore_gate(a))
+		return rg_fail(err, RG_ECONFLICT, NULL,
+			       "run %lld waits for approval of a restore: approve or reject it",
+			       (long long)a->run.id);
 	uv_timer_stop(&a->timer);
 	json_t *run = NULL;
 	/* The trigger that asked: the newest decision waiting for approval. */

@@ -393,8 +393,15 @@ static rg_err step_env(rg_active *a, const rg_step *s, const char *version, cons
 		       rg_envlist *env, rg_error *err)
 {
 	rg_err rc = rg_launch_env(a, s->name, version, previous, env, err);
-	if (!rc && a->backup.dir[0] &&
-	    (rc = rg_envlist_set(env, "ROLLGUARD_BACKUP_DIR", a->backup.dir, err)))
+	if (rc)
+		return rc;   /* released already */
+	if (a->backup.dir[0])
+		rc = rg_envlist_set(env, "ROLLGUARD_BACKUP_DIR", a->backup.dir, err);
+	if (!rc && a->target_schema[0])
+		rc = rg_envlist_set(env, "ROLLGUARD_TARGET_SCHEMA", a->target_schema, err);
+	if (!rc && a->current_schema[0])
+		rc = rg_envlist_set(env, "ROLLGUARD_CURRENT_SCHEMA", a->current_schema, err);
+	if (rc)
 		rg_envlist_release(env);
 	return rc;
 }

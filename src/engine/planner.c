@@ -117,7 +117,9 @@ rg_err rg_plan_manual(const rg_config *cfg, const char *env, const char *removed
 	for (size_t i = 0; cfg->n_rollback == 0 && i < cfg->n_deploy && !rc; i++) {
 		const rg_step *s = &cfg->deploy[i];
 		/* a backup is taken for a deploy, never redone for a rollback */
-		if (s->kind == RG_STEP_EXEC && !s->undo && !s->backup && rg_step_applies(s, env))
+		/* nor a migration: its schema goes back by downgrade or restore */
+		if (s->kind == RG_STEP_EXEC && !s->undo && !s->backup && !s->migrate &&
+		    rg_step_applies(s, env))
 			rc = plan_push(out, RG_PLAN_REDEPLOY, (int)i, err);
 	}
 	if (rc)
@@ -132,7 +134,96 @@ void rg_plan_release(rg_plan *p)
 	p->n = 0;
 }
 
-static const char *const action_names[] = { "undo", "run", "redeploy" };
+int rg_plan_migrate_step(const rg_config *cfg, const char *env)
+{
+	for (size_t i = 0; i < cfg->n_deploy; i++)
+		if (cfg->deploy[i].migrate && rg_step_applies(&cfg->deploy[i], env))
+			return (int)i;
+	return -1;
+}
+
+static int backup_step_named(const rg_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_deploy; i++)
+		if (cfg->deploy[i].backup && strcmp(cfg->deploy[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool listed(const int *list, size_t n, int v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == v)
+			return true;
+	return false;
+}
+
+static rg_err plan_insert(rg_plan *p, size_t at, rg_plan_action action, int step, rg_error *err)
+{
+	rg_err rc = plan_push(p, action, step, err);
+	if (rc)
+		return rc;
+	memmove(&p->entries[at + 1], &p->entries[at], (p->n - 1 - at) * sizeof *p->entries);
+	p->entries[at] = (rg_plan_entry){ action, step };
+	return RG_OK;
+}
+
+/* Where the migrate step's undo would stand: before the first undo of a
+ * step that ran before it, or the first redeploy after the plan's start
+ * (a leading redeploy brings the target's backend back first). */
+static size_t schema_slot(const rg_plan *p, int migrate)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const rg_plan_entry *e = &p->entries[i];
+		if (e->action == RG_PLAN_UNDO && e->step < migrate)
+			return i;
+		if (e->action == RG_PLAN_REDEPLOY && i > 0)
+			return i;
+	}
+	return p->n;
+}
+
+rg_err rg_plan_schema(const rg_config *cfg, const char *env, const int *completed, size_t n,
+		      const rg_plan_data *d, rg_plan *p, rg_error *err)
+{
+	snprintf(p->schema_from, sizeof p->schema_from, "%s", d->removed_schema);
+	snprintf(p->schema_to, sizeof p->schema_to, "%s", d->target_schema);
+	int backup = d->backup_id > 0 ? backup_step_named(cfg, d->backup_step) : -1;
+	p->backup_id = backup >= 0 ? d->backup_id : 0;
+	p->backup_at = backup >= 0 ? d->backup_at : 0;
+	int m = rg_plan_migrate_step(cfg, env);
+	if (m < 0 || (completed && !listed(completed, n, m)) || !p->target[0] ||
+	    !d->removed_schema[0] || !d->target_schema[0] ||
+	    strcmp(d->removed_schema, d->target_schema) == 0)
+		return RG_OK;
+	size_t at = schema_slot(p, m);
+	if (cfg->deploy[m].migrate->reversible)
+		return plan_insert(p, at, RG_PLAN_DOWNGRADE, m, err);
+	if (backup < 0)
+		return RG_OK;
+	return plan_insert(p, at, RG_PLAN_RESTORE, backup, err);
+}
+
+bool rg_plan_restore_after(const rg_config *cfg, rg_plan *p, size_t at, rg_error *err)
+{
+	if (p->backup_id <= 0 || rg_plan_restore_index(p) >= 0)
+		return false;
+	int backup = -1;
+	for (size_t i = 0; i < cfg->n_deploy && backup < 0; i++)
+		if (cfg->deploy[i].backup)
+			backup = (int)i;
+	return backup >= 0 && plan_insert(p, at + 1, RG_PLAN_RESTORE, backup, err) == RG_OK;
+}
+
+int rg_plan_restore_index(const rg_plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->entries[i].action == RG_PLAN_RESTORE)
+			return (int)i;
+	return -1;
+}
+
+static const char *const action_names[] = { "undo", "run", "redeploy", "downgrade", "restore" };
 
 const char *rg_plan_action_name(rg_plan_action a)
 {
@@ -147,6 +238,10 @@ const rg_step *rg_plan_step(const rg_config *cfg, const rg_plan_entry *e)
 const char *rg_plan_command(const rg_config *cfg, const rg_plan_entry *e)
 {
 	const rg_step *s = rg_plan_step(cfg, e);
+	if (e->action == RG_PLAN_DOWNGRADE)
+		return s->migrate ? s->migrate->down : NULL;
+	if (e->action == RG_PLAN_RESTORE)
+		return s->backup ? s->backup->restore : NULL;
 	return e->action == RG_PLAN_UNDO ? s->undo : s->run;
 }
 
@@ -158,13 +253,18 @@ json_t *rg_plan_to_json(const rg_config *cfg, const rg_plan *p)
 			"action", rg_plan_action_name(p->entries[i].action),
 			"step", p->entries[i].step,
 			"name", rg_plan_step(cfg, &p->entries[i])->name));
-	return json_pack("{s:s, s:s, s:o}", "removed", p->removed, "target", p->target,
-			 "entries", entries);
+	json_t *j = json_pack("{s:s, s:s, s:o, s:{s:s, s:s}, s:{s:I, s:I}}", "removed", p->removed,
+			      "target", p->target, "entries", entries, "schema", "from", p->schema_from,
+			      "to", p->schema_to, "backup", "id", (json_int_t)p->backup_id,
+			      "at", (json_int_t)p->backup_at);
+	if (j && p->config_only)
+		json_object_set_new(j, "config_only", json_true());
+	return j;
 }
 
 static int action_from_name(const char *name)
 {
-	for (int a = 0; a < 3; a++)
+	for (int a = 0; a < 5; a++)
 		if (strcmp(action_names[a], name) == 0)
 			return a;
 	return -1;
@@ -183,6 +283,9 @@ static rg_err entry_from_json(const rg_config *cfg, json_t *j, rg_plan_entry *e,
 	if (a < 0 || step < 0 || (size_t)step >= limit)
 		return rg_fail(err, RG_EINVAL, "plan", "plan step '%s' is not in the config", name);
 	*e = (rg_plan_entry){ (rg_plan_action)a, step };
+	if (!rg_plan_command(cfg, e))
+		return rg_fail(err, RG_EINVAL, "plan", "plan step '%s' has no %s command any more",
+			       name, action);
 	if (strcmp(rg_plan_step(cfg, e)->name, name) != 0)
 		return rg_fail(err, RG_EINVAL, "plan",
 			       "plan step '%s' no longer matches the config", name);
@@ -201,6 +304,18 @@ rg_err rg_plan_from_json(const rg_config *cfg, const char *text, rg_plan *out, r
 		return rg_fail(err, RG_EINVAL, "plan", "stored rollback plan is malformed");
 	}
 	plan_init(out, removed, target);
+	const char *from = NULL, *to = NULL;
+	json_int_t bid = 0, bat = 0;
+	/* plans stored before schema versions have neither */
+	if (!json_unpack(root, "{s:{s:s, s:s}}", "schema", "from", &from, "to", &to)) {
+		snprintf(out->schema_from, sizeof out->schema_from, "%s", from);
+		snprintf(out->schema_to, sizeof out->schema_to, "%s", to);
+	}
+	out->config_only = json_is_true(json_object_get(root, "config_only"));
+	if (!json_unpack(root, "{s:{s:I, s:I}}", "backup", "id", &bid, "at", &bat)) {
+		out->backup_id = bid;
+		out->backup_at = bat;
+	}
 	rg_err rc = RG_OK;
 	size_t i;
 	json_t *j;

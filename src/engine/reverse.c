@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backup/artifacts.h"
 #include "util/duration.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -23,11 +24,152 @@ static bool redeploy(const rg_plan_entry *e)
 }
 
 static void on_entry_done(rg_active *a, rg_step_outcome outcome, const char *detail, int exit_code);
+static void rollback_failed(rg_active *a, const char *why, const rg_decision *d);
+
+/* ---- the schema's way back: downgrade, or restore once approved ---------- */
+
+/* A restore loses data: it runs in an emergency, or once the run passed
+ * its rollback gate (a manual rollback approved before it started) or the
+ * restore gate it held at. */
+static bool restore_allowed(const rg_active *a)
+{
+	return a->run.emergency ||
+	       (a->run.gate_passed && (strcmp(a->run.gate, "rollback") == 0 ||
+				       strcmp(a->run.gate, "restore") == 0));
+}
+
+static rg_err held_extra(rg_active *a, void *ctx, rg_error *err)
+{
+	return rg_decide_store(a, ctx, err);
+}
+
+static bool downgrade_failed(const rg_active *a)
+{
+	for (size_t i = 0; i < a->plan.n; i++)
+		if (a->plan.entries[i].action == RG_PLAN_DOWNGRADE)
+			return true;
+	return false;
+}
+
+/* The run stops before the restore and waits for a person (gates.c). The
+ * release is out of traffic already: the swap came before any undo. */
+static void hold_restore(rg_active *a)
+{
+	rg_run next = a->run;
+	rg_gate_arm(a, &next, "restore");
+	const rg_gate *g = rg_config_gate(a->eng->cfg, a->run.env, "restore");
+	char need[360], loss[400], why[300], msg[1400];
+	rg_gate_describe(g, need, sizeof need);
+	rg_migrate_loss(&a->plan, rg_now_ms(), loss, sizeof loss);
+	snprintf(why, sizeof why, "schema %s cannot be downgraded to %s (%s)", a->plan.schema_from,
+		 a->plan.schema_to, downgrade_failed(a) ? "the downgrade failed" : "the migration is irreversible");
+	rg_decision d;
+	memset(&d, 0, sizeof d);
+	snprintf(d.trigger, sizeof d.trigger, "restore");
+	snprintf(d.severity, sizeof d.severity, "-");
+	snprintf(d.action, sizeof d.action, "hold");
+	snprintf(d.observed, sizeof d.observed, "%s", why);
+	snprintf(d.window, sizeof d.window, "rolling_back");
+	snprintf(d.reason, sizeof d.reason, "restore needs approval: %s; %s", why, loss);
+	snprintf(msg, sizeof msg,
+		 "restore held: %s; %s. It needs %s: `rollguard approve %lld` restores, "
+		 "`rollguard reject %lld --reason …` leaves the schema as it is (the run ends rollback_failed)",
+		 why, loss, need, (long long)a->run.id, (long long)a->run.id);
+	rg_error err;
+	if (rg_run_commit(a, &next, "restore_held", NULL, msg, held_extra, &d, &err))
+		return rg_run_stuck(a, &err);
+	rg_info("run %lld: %s", (long long)a->run.id, d.reason);
+	rg_decide_published(a, &d);
+	rg_gate_resume(a);
+}
+
+void rg_reverse_restore_approved(rg_active *a, const char *who)
+{
+	rg_run next = a->run;
+	next.state = RG_RUN_ROLLING_BACK;
+	next.gate_passed = rg_now_ms();
+	next.window_until = 0;
+	char msg[600];
+	snprintf(msg, sizeof msg, "%s approved the restore of backup #%lld", who,
+		 (long long)a->plan.backup_id);
+	rg_error err;
+	if (rg_run_commit(a, &next, "restore_approved", NULL, msg, NULL, NULL, &err))
+		return rg_run_stuck(a, &err);
+	rg_run_advance(a);
+}
+
+typedef struct check_job {
+	uv_work_t req;
+	rg_active *a;
+	rg_backup b;
+	rg_err rc;
+	rg_error err;
+} check_job;
+
+static void check_work(uv_work_t *req)
+{
+	check_job *j = req->data;
+	j->rc = rg_artifacts_check(j->b.dir, j->b.files, &j->err);
+}
+
+static void check_done(uv_work_t *req, int status)
+{
+	check_job *j = req->data;
+	rg_active *a = j->a;
+	if (!a->released && !a->eng->shutting_down) {
+		char why[800];
+		if (status == 0 && !j->rc) {
+			a->restore_checked = true;
+			snprintf(a->backup.dir, sizeof a->backup.dir, "%s", j->b.dir);
+			rg_reverse_start_entry(a);
+		} else {
+			snprintf(why, sizeof why, "backup #%lld does not match its checksums (%s); nothing was restored",
+				 (long long)j->b.id, status ? "cannot check" : j->err.message);
+			rollback_failed(a, why, NULL);
+		}
+	}
+	rg_backup_release(&j->b);
+	free(j);
+	rg_active_unref(a);
+}
+
+/* Only an artifact whose checksums still match is restored (on the pool). */
+static void check_backup(rg_active *a)
+{
+	check_job *j = calloc(1, sizeof *j);
+	rg_error err;
+	if (!j)
+		return rollback_failed(a, "out of memory checking the backup", NULL);
+	if (rg_store_backup_get(a->eng->store, a->plan.backup_id, &j->b, &err)) {
+		free(j);
+		char why[700];
+		snprintf(why, sizeof why, "backup #%lld: %s", (long long)a->plan.backup_id, err.message);
+		return rollback_failed(a, why, NULL);
+	}
+	j->req.data = j;
+	j->a = a;
+	a->open_handles++;
+	if (uv_queue_work(a->eng->loop, &j->req, check_work, check_done) != 0) {
+		a->open_handles--;
+		rg_backup_release(&j->b);
+		free(j);
+		rollback_failed(a, "cannot queue the backup's checksums", NULL);
+	}
+}
 
 void rg_reverse_start_entry(rg_active *a)
 {
 	const rg_plan_entry *e = current_entry(a);
 	const rg_step *s = rg_plan_step(a->eng->cfg, e);
+	if (e->action == RG_PLAN_RESTORE && !restore_allowed(a))
+		return hold_restore(a);
+	if (e->action == RG_PLAN_RESTORE && !a->restore_checked)
+		return check_backup(a);
+	a->target_schema[0] = a->current_schema[0] = '\0';
+	if (e->action == RG_PLAN_DOWNGRADE) {
+		snprintf(a->target_schema, sizeof a->target_schema, "%s", a->plan.schema_to);
+		snprintf(a->current_schema, sizeof a->current_schema, "%s", a->plan.schema_from);
+	}
 	const char *action = rg_plan_action_name(e->action);
 	rg_step_run sr;
 	bool interrupted;
@@ -92,14 +234,32 @@ static void on_entry_done(rg_active *a, rg_step_outcome outcome, const char *det
 	rg_step_row_finish(&sr, ok, detail, exit_code);
 	if (!ok && sr.attempts <= s->retries)
 		return rg_step_retry(a, &sr, s, on_backoff);
+	a->target_schema[0] = a->current_schema[0] = '\0';
+	if (e->action == RG_PLAN_RESTORE) {
+		a->restore_checked = false;
+		a->backup.dir[0] = '\0';
+	}
 	rg_run next = a->run;
 	next.cursor++;
-	if (!ok)
+	/* A downgrade that fails gives way to the restore of the backup
+	 * (which waits for its approval like any restore). */
+	bool restoring = !ok && e->action == RG_PLAN_DOWNGRADE &&
+			 rg_plan_restore_after(a->eng->cfg, &a->plan, (size_t)a->run.cursor, &err);
+	if (restoring) {
+		json_t *pj = rg_plan_to_json(a->eng->cfg, &a->plan);
+		next.plan = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
+		json_decref(pj);
+		next.total = (int)a->plan.n;
+		if (!next.plan)
+			restoring = false;
+	}
+	if (!ok && !restoring)
 		append_error(&next, &sr);
-	char msg[700], event[32];
+	char msg[900], event[32];
 	snprintf(event, sizeof event, "%s_%s", sr.action, ok ? "succeeded" : "failed");
-	snprintf(msg, sizeof msg, "%s '%s' %s%s%s", sr.action, sr.name, ok ? "succeeded" : "failed: ",
-		 ok ? "" : detail, ok || a->run.cursor + 1 >= (int)a->plan.n ? "" : "; going on with the rest");
+	snprintf(msg, sizeof msg, "%s '%s' %s%s%s%s", sr.action, sr.name, ok ? "succeeded" : "failed: ",
+		 ok ? "" : detail, restoring ? "; the backup is restored instead (it needs approval)" : "",
+		 ok || restoring || a->run.cursor + 1 >= (int)a->plan.n ? "" : "; going on with the rest");
 	rg_step_record rec = { &sr, true, ok && redeploy(e) ? a->plan.target : NULL };
 	if (rg_run_commit(a, &next, event, sr.name, msg, rg_step_record_extra, &rec, &err))
 		return rg_run_stuck(a, &err);
@@ -116,6 +276,7 @@ typedef struct run_end {
 	rg_release_state removed_state; /* of the release taken away; RG_REL_NONE: unchanged */
 	bool restore_target;         /* the target becomes known good */
 	const rg_decision *decision; /* found the restored release unhealthy, or NULL */
+	const rg_approval *answer;   /* the rejection of a restore that ends the run, or NULL */
 } run_end;
 
 static rg_err set_state(rg_active *a, const char *version, rg_release_state state, rg_error *err)
@@ -136,6 +297,8 @@ static rg_err run_end_extra(rg_active *a, void *ctx, rg_error *err)
 		rc = set_state(a, a->plan.target, RG_REL_KNOWN_GOOD, err);
 	if (!rc && o->decision)
 		rc = rg_decide_store(a, o->decision, err);
+	if (!rc && o->answer)
+		rc = rg_store_approval_add(a->eng->store, o->answer, err);
 	return rc;
 }
 
@@ -160,7 +323,24 @@ static void end_run(rg_active *a, rg_run_state state, const char *msg, const cha
 
 /* A failed rollback changes nothing about what serves: a pending release
  * is marked failed, a live one stays live, and the report says what is left. */
+static rg_err rollback_failed_with(rg_active *a, const char *why, const rg_decision *d,
+				   const rg_approval *answer, rg_error *err);
+
 static void rollback_failed(rg_active *a, const char *why, const rg_decision *d)
+{
+	rg_error err;
+	if (rollback_failed_with(a, why, d, NULL, &err))
+		rg_run_stuck(a, &err);
+}
+
+rg_err rg_reverse_restore_refused(rg_active *a, const char *why, const rg_approval *answer,
+				  rg_error *err)
+{
+	return rollback_failed_with(a, why, NULL, answer, err);
+}
+
+static rg_err rollback_failed_with(rg_active *a, const char *why, const rg_decision *d,
+				   const rg_approval *answer, rg_error *err)
 {
 	rg_run next = a->run;
 	if (why && why != a->run.error) {
@@ -170,20 +350,21 @@ static void rollback_failed(rg_active *a, const char *why, const rg_decision *d)
 	rg_release rel;
 	bool pending = rg_store_release_get(a->eng->store, a->run.env, a->plan.removed, &rel, NULL) == RG_OK &&
 		       rel.state == RG_REL_PENDING;
-	run_end o = { pending ? RG_REL_FAILED : RG_REL_NONE, false, d };
+	run_end o = { pending ? RG_REL_FAILED : RG_REL_NONE, false, d, answer };
 	next.state = RG_RUN_ROLLBACK_FAILED;
 	next.ended = rg_now_ms();
 	next.window_until = 0;
 	next.step[0] = '\0';
 	char msg[1200];
 	snprintf(msg, sizeof msg, "rollback failed: %s", next.error);
-	rg_error err;
-	if (rg_run_commit(a, &next, "rollback_failed", NULL, msg, run_end_extra, &o, &err))
-		return rg_run_stuck(a, &err);
+	rg_err rc = rg_run_commit(a, &next, "rollback_failed", NULL, msg, run_end_extra, &o, err);
+	if (rc)
+		return rc;
 	if (d)
 		rg_decide_published(a, d);
 	rg_error_log("run %lld: %s", (long long)a->run.id, msg);
 	rg_active_release(a);
+	return RG_OK;
 }
 
 static void enter_post_window(rg_active *a)
@@ -295,6 +476,15 @@ static void enter_verifying(rg_active *a)
 /* Everything goes to the restored release before it is verified. */
 void rg_reverse_plan_done(rg_active *a)
 {
+	if (a->plan.config_only) {
+		/* `config restore`: the files, and nothing about releases */
+		rg_configsnap_restore(a);
+		run_end o = { RG_REL_NONE, false, NULL, NULL };
+		char msg[300];
+		snprintf(msg, sizeof msg, "config files of %s restored as kept with %s", a->run.env,
+			 a->plan.target);
+		return end_run(a, RG_RUN_SUCCEEDED, msg, NULL, &o);
+	}
 	if (a->plan.n == 0)
 		rg_configsnap_restore(a);   /* no steps: the config goes back all the same */
 	if (a->run.error[0])
@@ -307,7 +497,7 @@ void rg_reverse_finish(rg_active *a, const char *warning, const rg_decision *d)
 	bool manual = a->run.kind == RG_KIND_ROLLBACK;
 	if (warning && manual)
 		return rollback_failed(a, warning, d);
-	run_end o = { RG_REL_ROLLED_BACK, a->plan.target[0] != '\0', d };
+	run_end o = { RG_REL_ROLLED_BACK, a->plan.target[0] != '\0', d, NULL };
 	char msg[700];
 	if (manual)
 		snprintf(msg, sizeof msg, "%s is live and verified again in %s", a->plan.target, a->run.env);

@@ -161,7 +161,9 @@ void rg_run_begin(rg_active *a)
 	if (!manual && next.deadline == 0 && a->env->timeout_ms > 0)
 		next.deadline = next.started + a->env->timeout_ms;
 	char msg[300];
-	if (manual)
+	if (manual && a->plan.config_only)
+		snprintf(msg, sizeof msg, "restoring the config files as kept with %s", a->plan.target);
+	else if (manual)
 		snprintf(msg, sizeof msg, "rolling back from %s to %s: %d steps",
 			 a->plan.removed, a->plan.target, (int)a->plan.n);
 	else

@@ -119,6 +119,24 @@ rg_err rg_store_backup_of_run(rg_store *s, const char *env, int64_t run_id, rg_b
 	return one_backup(s, st, rc, out, found, "backup of run", err);
 }
 
+rg_err rg_store_backup_before(rg_store *s, const char *env, const char *version, int64_t run_id,
+			      rg_backup *out, bool *found, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	memset(out, 0, sizeof *out);
+	rg_err e = rg_sq_stmt(s, RG_SQ_BACKUP_BEFORE,
+			      "SELECT " BACKUP_COLUMNS " FROM backups WHERE env=?1 AND state='kept'"
+			      " AND (version=?2 OR run_id<=?3) ORDER BY version=?2 DESC, id DESC LIMIT 1",
+			      &st, err);
+	if (e)
+		return e;
+	int rc = SQLITE_OK;
+	rg_sq_bind_str(st, 1, env, &rc);
+	rg_sq_bind_str(st, 2, version, &rc);
+	rg_sq_bind_int(st, 3, run_id, &rc);
+	return one_backup(s, st, rc, out, found, "backup before release", err);
+}
+
 typedef struct ids_out {
 	int64_t *ids;
 	size_t n, cap;

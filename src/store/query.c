@@ -307,17 +307,39 @@ static rg_err add_decision(rg_store *s, json_t *o, int64_t id, rg_error *err)
 	return e;
 }
 
+/* The schema versions of the run's release and of the one it replaces. */
+static rg_err schemas_of(rg_store *s, const rg_run *r, char *schema, char *from, size_t size,
+			 rg_error *err)
+{
+	rg_err e = rg_store_schema_get(s, r->env, r->version, schema, size, err);
+	if (!e && r->from_version[0])
+		e = rg_store_schema_get(s, r->env, r->from_version, from, size, err);
+	return e;
+}
+
 rg_err rg_store_run_json(rg_store *s, int64_t id, json_t **out, rg_error *err)
 {
 	*out = NULL;
 	rg_run r;
 	rg_err e = rg_store_run_get(s, id, &r, err);
 	json_t *o = e ? NULL : run_object(&r);
+	char schema[RG_VNAME_LEN] = "", from_schema[RG_VNAME_LEN] = "";
+	if (!e && o)
+		e = schemas_of(s, &r, schema, from_schema, sizeof schema, err);
 	rg_run_release(&r);
-	if (e)
+	if (e) {
+		json_decref(o);
 		return e;
+	}
 	if (!o)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	bool bad = false;
+	put(o, "schema", schema[0] ? rg_json_text(schema) : json_null(), &bad);
+	put(o, "from_schema", from_schema[0] ? rg_json_text(from_schema) : json_null(), &bad);
+	if (bad) {
+		json_decref(o);
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	}
 	json_t *events;
 	e = add_steps(s, o, id, err);
 	if (!e)
@@ -431,6 +453,13 @@ static rg_err status_live(rg_store *s, const char *env, json_t *o, rg_error *err
 		put(live, "version", rg_json_text(rel.version), &bad);
 		put(live, "state", rg_json_text(rg_release_state_name(rel.state)), &bad);
 		put_time(live, "verified_at", rel.verified_at, &bad);
+		char schema[RG_VNAME_LEN];
+		if (!bad && (e = rg_store_schema_get(s, env, rel.version, schema, sizeof schema, err))) {
+			json_decref(live);
+			return e;
+		}
+		if (!bad)
+			put(live, "schema", schema[0] ? rg_json_text(schema) : json_null(), &bad);
 	}
 	put(o, "live", finish(live, bad), &bad);
 	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : RG_OK;

@@ -178,6 +178,15 @@ rg_err rg_store_approval_add(rg_store *s, const rg_approval *a, rg_error *err);
 rg_err rg_store_approvals_get(rg_store *s, int64_t run_id, int round, rg_approval **out,
 			      size_t *n, rg_error *err);
 
+/* ---- schema versions (schemas.c) ---------------------------------------------- */
+
+/* Inside a transaction: the schema the release's migrate step left. */
+rg_err rg_store_schema_put(rg_store *s, const char *env, const char *version, const char *step,
+			   const char *schema, int64_t at, rg_error *err);
+/* The release's schema into out ("" when none was recorded). */
+rg_err rg_store_schema_get(rg_store *s, const char *env, const char *version, char *out,
+			   size_t size, rg_error *err);
+
 /* ---- backups (backups.c) ------------------------------------------------------ */
 
 typedef struct rg_backup {
@@ -203,6 +212,11 @@ rg_err rg_store_backup_get(rg_store *s, int64_t id, rg_backup *out, rg_error *er
  * *found false if none. */
 rg_err rg_store_backup_of_run(rg_store *s, const char *env, int64_t run_id, rg_backup *out,
 			      bool *found, rg_error *err);
+/* The backup a restore of version would use: the newest kept backup of env
+ * taken by the deploy of version, else the newest taken by a run up to
+ * run_id (the release's run); *found false if none. */
+rg_err rg_store_backup_before(rg_store *s, const char *env, const char *version, int64_t run_id,
+			      rg_backup *out, bool *found, rg_error *err);
 /* Ids of env's kept backups beyond the newest keep, oldest first; *ids is
  * the caller's (free). */
 rg_err rg_store_backups_beyond(rg_store *s, const char *env, int keep, int64_t **ids, size_t *n,

@@ -812,3 +812,24 @@ http() {
 	fi
 	HTTP_CODE=$(curl "${args[@]}" "$RG_URL$2") || HTTP_CODE="curl-failed-$?"
 }
+
+# person NAME ROLES — a token for NAME, kept in $T/tok.NAME.
+person() {
+	rg token create "$1" --role "$2" -c "$T/rollguard.yaml" >"$T/token.out" ||
+		fail "token create $1 failed"
+	tail -n1 "$T/token.out" >"$T/tok.$1"
+}
+
+# as NAME CMD… — rollguard CMD with the token of person NAME.
+as() {
+	local who=$1
+	shift
+	ROLLGUARD_TOKEN=$(cat "$T/tok.$who") rg "$@"
+}
+
+# restore_holds ID — the run waits at its restore gate.
+restore_holds() {
+	local j
+	j=$(rg show "$1" --json 2>/dev/null) || return 1
+	[ "$(json_get "$j" .gate)" = restore ] && [ "$(json_get "$j" .state)" = awaiting_approval ]
+}

@@ -47,19 +47,6 @@ gate_is() {
 		[ "$(run_state "$1")" = awaiting_approval ]
 }
 
-# person NAME ROLES — a token for NAME, kept in $T/tok.NAME.
-person() {
-	rg token create "$1" --role "$2" -c "$T/rollguard.yaml" >"$T/token.out" ||
-		fail "token create $1 failed"
-	tail -n1 "$T/token.out" >"$T/tok.$1"
-}
-
-as() {
-	local who=$1
-	shift
-	ROLLGUARD_TOKEN=$(cat "$T/tok.$who") rg "$@"
-}
-
 people() {
 	person alice deployer,approver
 	person bob approver

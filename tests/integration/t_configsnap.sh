@@ -71,3 +71,47 @@ t_configsnap_kept_diffed_and_put_back() {
 	assert_contains "$(cat "$T/.env")" "DB_PASSWORD=pw-v1"
 	rg_stop
 }
+
+# config restore: a run of its own that writes a release's kept files back
+# (its dry run is the masked diff), gated like a rollback, audited, in
+# history, and no release changes.
+t_configsnap_config_restore_run() {
+	cfg_snap
+	sed -i 's|^    secret_keys: \[STRIPE_ID\]$|&\n    approvals: { rollback: { required: 1, from: [approver] } }|' "$T/rollguard.yaml"
+	rg_start
+	person bob approver
+	deploy_ok v1 >/dev/null
+	deploy_ok v2 >/dev/null
+	local d
+	d=$(rg config restore --env staging --to v1 --dry-run) || fail "dry run refused"
+	assert_contains "$d" "-VERSION=v2"
+	assert_contains "$d" "+VERSION=v1"
+	assert_contains "$d" "DB_PASSWORD=***"
+	assert_not_contains "$d" "pw-v1"
+	assert_contains "$d" "nothing was changed (dry run)"
+	assert_contains "$(cat "$T/.env")" "VERSION=v2"
+	assert_exit 2 rg config restore --env staging
+	assert_exit 4 rg config restore --env staging --to v9
+	rg config restore --env staging --to v1 --reason "bad WORKERS" >"$T/cr.out" || fail "config restore refused"
+	assert_contains "$(cat "$T/cr.out")" "restoring the config files of staging as kept with v1"
+	local id
+	id=$(latest_run staging)
+	wait_for -t 10 run_state_is "$id" awaiting_approval || fail "config restore did not wait for approvals.rollback"
+	assert_contains "$(cat "$T/.env")" "VERSION=v2"
+	as bob approve "$id" >/dev/null || fail "approve refused"
+	assert_run_ends "$id" succeeded
+	assert_contains "$(cat "$T/.env")" "VERSION=v1"
+	assert_contains "$(cat "$T/config/app.yaml")" "version: v1"
+	assert_eq "v2 known_good" "$(status_live staging)" "no release changes"
+	local j
+	j=$(rg show "$id" --json)
+	assert_contains "$j" "config_restored"
+	assert_contains "$(rg history --env staging)" "rollback"
+	assert_eq 1 "$(sqlite3 "$T/state/state.db" "select count(*) from audit where target like 'config of v1%' and target not like '%dry run%'")"
+	# --emergency skips the gate
+	rg config restore --env staging --to v2 --emergency --reason "now" >/dev/null || fail "emergency refused"
+	id=$(latest_run staging)
+	assert_run_ends "$id" succeeded
+	assert_contains "$(cat "$T/.env")" "VERSION=v2"
+	rg_stop
+}

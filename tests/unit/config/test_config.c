@@ -629,7 +629,7 @@ Test(config_errors, step_kinds)
 			      "  - name: c\n    checks: [h]\n    undo: ./u\n"
 			      "checks: { h: { run: ./h } }\n");
 	cfg_expect(&L, 10, 5, "step 'both' has both 'run' and 'checks' (use one)");
-	cfg_expect(&L, 11, 5, "step 'neither' needs 'run', 'checks', 'traffic' or 'backup'");
+	cfg_expect(&L, 11, 5, "step 'neither' needs 'run', 'checks', 'traffic', 'backup' or 'migrate'");
 	cfg_expect(&L, 15, 5, "'undo' is only valid with 'run'");
 	cr_assert_eq(L.diags.n, 3, "%s", L.all);
 	cfg_release(&L);

@@ -158,6 +158,44 @@ Test(config_approvals, backup_steps)
 	cfg_release(&L);
 }
 
+Test(config_approvals, migrate_steps)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, "service: shop\n"
+			"environments:\n"
+			"  production: {}\n"
+			"deploy:\n"
+			"  - name: migrate\n"
+			"    migrate: { up: alembic upgrade head, down: alembic downgrade x, current: alembic current }\n");
+	const rg_step *m = rg_config_step(&L.cfg, "migrate");
+	cr_assert_eq(m->kind, RG_STEP_EXEC);
+	cr_assert_not_null(m->migrate);
+	cr_assert(m->migrate->reversible);
+	cr_assert_str_eq(m->migrate->up, "alembic upgrade head");
+	cr_assert_str_eq(m->migrate->down, "alembic downgrade x");
+	cr_assert(strstr(m->run, "alembic upgrade head") && strstr(m->run, "alembic current"), "%s", m->run);
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\n"
+		     "environments:\n"
+		     "  production: {}\n"
+		     "deploy:\n"
+		     "  - name: migrate\n"
+		     "    migrate: { down: ./d, reversible: maybe, sideways: 1 }\n"
+		     "    undo: ./nope\n");
+	cfg_expect_has(&L, "missing required key 'up' in migrate");
+	cfg_expect_has(&L, "sideways");
+	cfg_expect_has(&L, "'undo' is only valid with 'run' (a migration is taken back by its 'down'");
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\n"
+		     "environments:\n"
+		     "  production: {}\n"
+		     "deploy:\n"
+		     "  - name: migrate\n"
+		     "    migrate: { up: ./u }\n");
+	cfg_expect_has(&L, "missing 'down' in migrate (or say 'reversible: false'");
+	cfg_release(&L);
+}
+
 Test(config_approvals, config_files_stay_inside_the_config_directory)
 {
 	cfg_loaded L;

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Told the restored release's schema by rollguard.
+exec "$(dirname "$0")/alembic.sh" downgrade "$ROLLGUARD_TARGET_SCHEMA"
