@@ -25,6 +25,9 @@ PACKAGES=(
 	# node runs a real OpenFeature application against the OFREP endpoints
 	# (t_flags.sh, bench/flags.sh); its npm packages: node_packages below
 	nodejs
+	# a real WebSocket client and server on either side of the proxy's
+	# tunnels (tests/integration/t_websocket.sh, run with /usr/bin/python3)
+	python3-websockets
 )
 # Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
 BENCH_PACKAGES=()
