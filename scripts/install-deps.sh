@@ -29,8 +29,10 @@ PACKAGES=(
 	# tunnels (tests/integration/t_websocket.sh, run with /usr/bin/python3)
 	python3-websockets
 )
-# Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
-BENCH_PACKAGES=()
+# Only `make bench` (install-deps.sh bench) needs these: nginx, the second
+# reference beside HAProxy in bench/proxy.sh (run from a temp-dir config,
+# never as the system service).
+BENCH_PACKAGES=(nginx)
 if [ "${1:-}" = bench ]; then
 	PACKAGES+=("${BENCH_PACKAGES[@]}")
 elif [ -n "${1:-}" ]; then
