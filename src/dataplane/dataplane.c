@@ -638,7 +638,9 @@ static void retire_tunnels(dp_proxy *x, const plan *p)
 	int after_ms = d < INT_MAX ? (int)d : INT_MAX;
 	for (int s = 0; s < RG_PROXY_SLOTS; s++) {
 		bool routed = p->tag[DP_STABLE] == s || p->tag[DP_CANARY] == s;
-		if (routed != x->routed[s])
+		/* a slot given to a new release keeps its old release's pending
+		 * retirement: only that release routed again cancels it */
+		if (routed != x->routed[s] && !(routed && p->fresh[s]))
 			rg_proxy_retire_tunnels(x->proxy, s, routed ? -1 : after_ms);
 		x->routed[s] = routed;
 	}

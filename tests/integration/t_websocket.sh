@@ -4,9 +4,10 @@
 # canary's tunnels kept across the shift, and the tunnels of a release no
 # longer routed closed when proxy.drain ends.
 
-# ws_files: $T/ws.py (server VERSION PORTFILE | client URL LOG [HEADER VALUE])
-# and $T/wsapp.sh start|stop, one WebSocket echo server per release that
-# answers "VERSION:MESSAGE" (and /health, 500 for versions ending -sick).
+# ws_files: $T/ws.py (server VERSION PORTFILE SICKFILE | client URL LOG
+# [HEADER VALUE]) and $T/wsapp.sh start|stop, one WebSocket echo server per
+# release that answers "VERSION:MESSAGE" (and /health: 500 once
+# $T/sick-VERSION exists).
 # stop only records itself: a tunnel must be closed by the proxy, not by its
 # backend going away.
 ws_files() {
@@ -16,10 +17,10 @@ ws_files() {
 import asyncio, http, os, sys
 import websockets
 
-async def server(version, portfile):
+async def server(version, portfile, sickfile):
     async def health(path, headers):
         if path == "/health":
-            bad = version.endswith("-sick")
+            bad = os.path.exists(sickfile)
             code = http.HTTPStatus.INTERNAL_SERVER_ERROR if bad else http.HTTPStatus.OK
             return (code, [("Content-Length", str(len(version)))], version.encode())
         return None
@@ -54,7 +55,7 @@ async def client(url, log, headers):
             f.write("error %r\n" % e)
 
 if sys.argv[1] == "server":
-    asyncio.run(server(sys.argv[2], sys.argv[3]))
+    asyncio.run(server(sys.argv[2], sys.argv[3], sys.argv[4]))
 else:
     h = {sys.argv[4]: sys.argv[5]} if len(sys.argv) > 5 else {}
     asyncio.run(client(sys.argv[2], sys.argv[3], h))
@@ -66,7 +67,7 @@ v=$ROLLGUARD_VERSION
 echo "wsapp.sh $1 $v" >>"$d/markers"
 [ "$1" = start ] || exit 0
 rm -f "$d/port-$v"
-setsid /usr/bin/python3 "$d/ws.py" server "$v" "$d/port-$v" </dev/null >"$d/ws-$v.log" 2>&1 &
+setsid /usr/bin/python3 "$d/ws.py" server "$v" "$d/port-$v" "$d/sick-$v" </dev/null >"$d/ws-$v.log" 2>&1 &
 echo $! >"$d/ws-$v.pid"
 i=0
 while [ ! -s "$d/port-$v" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
@@ -184,19 +185,19 @@ t_websocket_rollback_closes_the_canary_tunnels_when_drain_ends() {
 	rg_start
 	deploy_ok v1 prod >/dev/null
 	ws_open stable
-	# the canary's /health fails, so the trigger rolls it back while its tunnel is open
-	rg deploy v2-sick --env prod >/dev/null || fail "deploy refused"
 	local id
-	id=$(latest_run prod)
+	id=$(deploy_start v2 prod)
 	wait_for -t 20 run_has_event "$id" 'traffic 1/2' || fail "no canary share"
 	ws_open canary canary
-	assert_contains "$(cat "$T/wslog.canary")" "v2-sick:"
+	assert_contains "$(cat "$T/wslog.canary")" "v2:"
+	# now the canary's /health fails: the trigger rolls it back, its tunnel open
+	: >"$T/sick-v2"
 	assert_run_ends "$id" rolled_back
 	wait_for -t 10 ws_closed canary || fail "the rolled-back canary's tunnel outlived proxy.drain"
 	assert_contains "$(tail -n 1 "$T/wslog.canary")" "closed"
-	kill -0 "$(cat "$T/ws-v2-sick.pid")" || fail "v2-sick's server went away: the proxy must be the one closing"
+	kill -0 "$(cat "$T/ws-v2.pid")" || fail "v2's server went away: the proxy must be the one closing"
 	ws_alive stable || fail "the stable release's tunnel was cut by the rollback: $(tail -n 3 "$T/wslog.stable")"
-	assert_not_contains "$(cat "$T/wslog.stable")" "v2-sick:"
+	assert_not_contains "$(cat "$T/wslog.stable")" "v2:"
 	rg_stop
 	stop_ws
 }
