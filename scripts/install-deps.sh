@@ -32,9 +32,14 @@ PACKAGES=(
 	# t_postgres_alembic.sh): a real cluster (initdb, pg_ctl, pg_dump), the
 	# app's driver and its migrations, for Debian's /usr/bin/python3
 	postgresql python3-psycopg2 python3-alembic
+	# a real WebSocket client and server on either side of the proxy's
+	# tunnels (tests/integration/t_websocket.sh, run with /usr/bin/python3)
+	python3-websockets
 )
-# Only `make bench` (install-deps.sh bench) needs these; none yet beyond the above.
-BENCH_PACKAGES=()
+# Only `make bench` (install-deps.sh bench) needs these: nginx, the second
+# reference beside HAProxy in bench/proxy.sh (run from a temp-dir config,
+# never as the system service).
+BENCH_PACKAGES=(nginx)
 if [ "${1:-}" = bench ]; then
 	PACKAGES+=("${BENCH_PACKAGES[@]}")
 elif [ -n "${1:-}" ]; then

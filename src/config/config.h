@@ -168,6 +168,7 @@ typedef struct rg_env {
 	rg_cidr *proxy_trusted;            /* trusted_proxies: whose X-Forwarded-For is kept */
 	size_t proxy_n_trusted;
 	bool proxy_https;                  /* scheme: https → X-Forwarded-Proto: https */
+	int64_t proxy_drain_ms;            /* tunnels of a release no longer routed; 0 = 10s */
 	/* router: an external router instead of the built-in proxy */
 	rg_router_kind router;
 	char *haproxy_socket;              /* "/path/to/socket" or "127.0.0.1:9999" */

@@ -17,7 +17,7 @@ static const char *const proxy_keys[] = { "listen",           "threads",      "c
 					  "max_connections_per_client",
 					  "header_timeout",   "body_timeout", "max_requests",
 					  "force_header",     "trusted_proxies", "scheme",
-					  NULL };
+					  "drain",            NULL };
 static const char *const force_keys[] = { "name", "from", NULL };
 static const char *const scheme_names[] = { "http", "https", NULL };
 static const char *const sticky_keys[] = { "cookie", "header", NULL };
@@ -166,6 +166,7 @@ void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e)
 	optional_timeout(l, v, "connect_timeout", &e->proxy_connect_timeout_ms);
 	optional_timeout(l, v, "response_timeout", &e->proxy_response_timeout_ms);
 	optional_timeout(l, v, "idle_timeout", &e->proxy_idle_timeout_ms);
+	optional_timeout(l, v, "drain", &e->proxy_drain_ms);
 	if (rg_ld_value(v, "sticky"))
 		load_sticky(l, rg_ld_value(v, "sticky"), e);
 	int balance = 0;

@@ -366,6 +366,8 @@ uint64_t rg_dataplane_fingerprint(const rg_config *cfg)
 			 DP_SHM_VERSION, e->proxy_max_connections, e->proxy_max_per_client,
 			 e->proxy_max_requests, (long long)e->proxy_header_timeout_ms,
 			 (long long)e->proxy_body_timeout_ms, (int)e->proxy_https);
+		snprintf(num + strlen(num), sizeof num - strlen(num), " %lld",
+			 (long long)e->proxy_drain_ms);
 		h = fnv(fnv(h, num), e->proxy_force_header);
 		h = fnv_cidrs(fnv_cidrs(h, e->proxy_force_from, e->proxy_n_force_from),
 			      e->proxy_trusted, e->proxy_n_trusted);
@@ -626,6 +628,24 @@ rg_err dp_check_state(dp_proxy *x, const rg_route_state *st, rg_error *err)
 	return rc;
 }
 
+/* A WebSocket stays on the backend it was opened to: a shift or a
+ * rollback only retires the tunnels of a release that is no longer routed,
+ * proxy.drain after it stopped being so (a release routed again before
+ * then keeps them). */
+static void retire_tunnels(dp_proxy *x, const plan *p)
+{
+	int64_t d = x->env->proxy_drain_ms > 0 ? x->env->proxy_drain_ms : DP_TUNNEL_DRAIN_MS;
+	int after_ms = d < INT_MAX ? (int)d : INT_MAX;
+	for (int s = 0; s < RG_PROXY_SLOTS; s++) {
+		bool routed = p->tag[DP_STABLE] == s || p->tag[DP_CANARY] == s;
+		/* a slot given to a new release keeps its old release's pending
+		 * retirement: only that release routed again cancels it */
+		if (routed != x->routed[s] && !(routed && p->fresh[s]))
+			rg_proxy_retire_tunnels(x->proxy, s, routed ? -1 : after_ms);
+		x->routed[s] = routed;
+	}
+}
+
 static rg_err apply_locked(dp_proxy *x, const rg_route_state *st, rg_error *err)
 {
 	split_state *sp = malloc(sizeof *sp);
@@ -642,6 +662,7 @@ static rg_err apply_locked(dp_proxy *x, const rg_route_state *st, rg_error *err)
 	}
 	atomic_store_explicit(&x->routable, t != NULL, memory_order_release);
 	memcpy(x->slots, p->slots, sizeof x->slots);
+	retire_tunnels(x, p);
 	x->st = *st;
 	x->applied = true;
 	publish(x);

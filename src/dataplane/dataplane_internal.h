@@ -19,6 +19,8 @@
 /* The three releases a route state names, in the order reports list them. */
 enum { DP_STABLE, DP_CANARY, DP_STANDBY, DP_ROLES };
 
+#define DP_TUNNEL_DRAIN_MS 10000  /* proxy.drain's default */
+
 typedef struct dp_slab dp_slab;
 
 /* One environment's proxy. Everything but `routable`, the router and the
@@ -38,6 +40,9 @@ typedef struct dp_proxy {
 	rg_route_state st;            /* the last state applied (zero before) */
 	bool applied;                 /* st holds one */
 	dp_slot slots[RG_PROXY_SLOTS];
+	/* slots whose release is stable or canary in st: their tunnels live;
+	 * when one stops being so its tunnels are retired (proxy.drain) */
+	bool routed[RG_PROXY_SLOTS];
 	/* The pick records' slabs (pick.c); the lock is taken only when a
 	 * worker's free list runs dry. */
 	dp_slab *slabs;

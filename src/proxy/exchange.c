@@ -9,7 +9,14 @@
  * buffer (or notes the end of a connect); drive() then does every step that
  * can make progress, writes what it can and recomputes the epoll interest
  * of both sockets. A closed connection is only marked (fd -1) and freed by
- * px_reap after the batch of events, since a later event may name it. */
+ * px_reap after the batch of events, since a later event may name it.
+ *
+ * A 101 answer to a request that asked for a protocol switch (a WebSocket)
+ * turns the exchange into a tunnel: from then on bytes are copied both ways
+ * untouched until either side closes, the idle timeout passes, or the
+ * release it was counted for stops being routed and its drain ends
+ * (rg_proxy_retire_tunnels). It is counted once, as one request with status
+ * 101 and the latency to the 101, when the 101 is queued. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -366,6 +373,7 @@ static void start_request(px_client *c)
 	rg_h1_body_init(&c->req_body, &c->req.head, lim(c));
 	c->req_done = rg_h1_body_done(&c->req_body);
 	rg_h1_response_init(&c->resp, lim(c), c->req.head.is_head);
+	c->resp.upgrade_asked = c->req.head.tunnel;
 	int i = rg_h1_find(&c->req.head, RG_H1_F_X_REQUEST_ID, 0);
 	if (i < 0)
 		px_request_id(&c->w->rng, c->req_id);
@@ -442,6 +450,51 @@ static bool pump_request(px_client *c)
 	return progress;
 }
 
+/* The response head, rewritten, into the client's buffer: 1 (the response
+ * has started), 0 (wait until the client took what is queued) or -1 (it can
+ * never fit: the upstream is failed). The space is taken first, since
+ * taking it may compact the buffer. */
+static int queue_response_head(px_client *c, bool keep, bool dechunk, const char *cookie)
+{
+	px_upstream *u = c->up;
+	size_t space = px_buf_space(&c->out);
+	size_t n = px_response_head(c->out.b + c->out.len, space, u->in.b + u->in.off, &c->resp.head,
+				    keep, dechunk, cookie);
+	if (n == 0) {
+		if (pending(&c->out))
+			return 0;
+		upstream_failed(c, RG_UPSTREAM_PROTOCOL, false);
+		return -1;
+	}
+	c->out.len += n;
+	c->status = c->resp.head.status;
+	c->t_resp_us = rg_mono_us();
+	c->resp_head_done = true;
+	return 1;
+}
+
+/* The 101 goes to the client; the statistics and the pick's done() get
+ * the request now, since the tunnel may outlive the table that picked it.
+ * What the client sent after its head, and the backend after the 101, are
+ * already the new protocol's first bytes. */
+static bool start_tunnel(px_client *c)
+{
+	int q = queue_response_head(c, false, false, NULL);
+	if (q <= 0)
+		return q < 0;
+	px_buf_consume(&c->up->in, c->resp.head.head_len);
+	c->resp_done = true;
+	finish_request(c, 101);
+	c->keep_client = false;
+	c->state = PX_C_TUNNEL;
+	c->tunnel_ms = rg_mono_ms();
+	c->up_shut = false;
+	c->in.off = c->body_pos;
+	if (c->in.off == c->in.len)
+		c->in.off = c->in.len = 0;
+	return true;
+}
+
 static bool response_head(px_client *c)
 {
 	px_upstream *u = c->up;
@@ -462,6 +515,8 @@ static bool response_head(px_client *c)
 	}
 	const rg_h1_head *h = &c->resp.head;
 	const char *hb = in->b + in->off;
+	if (h->tunnel)
+		return start_tunnel(c);
 	if (h->status < 200) { /* 1xx: passed on to HTTP/1.1 clients, then the real head */
 		if (c->req.head.version_minor >= 1) {
 			size_t n = px_response_head(c->out.b + c->out.len, px_buf_space(&c->out), hb, h,
@@ -478,20 +533,11 @@ static bool response_head(px_client *c)
 	 * close to end it. A close-delimited body ends the same way. */
 	bool dechunk = h->body == RG_H1_BODY_CHUNKED && c->req.head.version_minor == 0;
 	bool keep = c->keep_client && h->body != RG_H1_BODY_CLOSE && !dechunk;
-	size_t n = px_response_head(c->out.b + c->out.len, px_buf_space(&c->out), hb, h, keep, dechunk,
-				    c->set_cookie);
-	if (n == 0) {
-		if (pending(&c->out))
-			return false;
-		upstream_failed(c, RG_UPSTREAM_PROTOCOL, false);
-		return true;
-	}
-	c->out.len += n;
+	int q = queue_response_head(c, keep, dechunk, c->set_cookie);
+	if (q <= 0)
+		return q < 0;
 	c->dechunk = dechunk;
 	c->keep_client = keep;
-	c->status = h->status;
-	c->t_resp_us = rg_mono_us();
-	c->resp_head_done = true;
 	rg_h1_body_init(&c->resp_body, h, lim(c));
 	c->resp_done = rg_h1_body_done(&c->resp_body);
 	px_buf_consume(in, h->head_len);
@@ -585,6 +631,53 @@ static int write_out(int fd, px_buf *b)
 	return 1;
 }
 
+/* As much of from as fits into to. */
+static bool tunnel_copy(px_buf *from, px_buf *to)
+{
+	size_t avail = from->len - from->off;
+	if (avail == 0)
+		return false;
+	size_t space = px_buf_space(to);
+	size_t n = avail < space ? avail : space;
+	if (n == 0)
+		return false;
+	memcpy(to->b + to->len, from->b + from->off, n);
+	to->len += n;
+	px_buf_consume(from, n);
+	return true;
+}
+
+/* A client that ended its side gets SHUT_WR passed up once everything it
+ * sent is delivered, so the backend sees the end and can answer it; the
+ * backend ending its side ends the tunnel once the client has the rest. */
+static bool step_tunnel(px_client *c)
+{
+	px_upstream *u = c->up;
+	bool progress = tunnel_copy(&c->in, &u->out);
+	progress |= tunnel_copy(&u->in, &c->out);
+	if (pending(&u->out) && !u->eof) {
+		size_t before = u->out.len - u->out.off;
+		if (write_out(u->ev.fd, &u->out) < 0) {
+			px_client_close(c);
+			return true;
+		}
+		if (u->out.len - u->out.off != before) {
+			c->activity_ms = rg_mono_ms();
+			progress = true;
+		}
+	}
+	if (c->in_eof && !pending(&c->in) && !pending(&u->out) && !c->up_shut && !u->eof) {
+		shutdown(u->ev.fd, SHUT_WR);
+		c->up_shut = true;
+	}
+	if (u->eof && !pending(&u->in)) {
+		upstream_release(c, false);
+		c->state = PX_C_CLOSING;
+		return true;
+	}
+	return progress;
+}
+
 static bool step_exchange(px_client *c)
 {
 	bool progress = false;
@@ -631,6 +724,8 @@ static bool step_exchange(px_client *c)
 
 static size_t client_in_space(px_client *c)
 {
+	if (c->state == PX_C_TUNNEL)
+		return px_buf_space(&c->in);
 	if (c->state == PX_C_EXCHANGE && c->in.len == c->in.cap && c->body_pos > c->req.head.head_len) {
 		size_t hl = c->req.head.head_len, left = c->in.len - c->body_pos;
 		memmove(c->in.b + hl, c->in.b + c->body_pos, left);
@@ -652,7 +747,9 @@ static void update_events(px_client *c)
 	if (!u || u->eof)
 		return;
 	uint32_t ev;
-	if (u->connecting)
+	if (c->state == PX_C_TUNNEL)
+		ev = (pending(&u->out) ? EPOLLOUT : 0) | (px_buf_space(&u->in) > 0 ? EPOLLIN : 0);
+	else if (u->connecting)
 		ev = EPOLLOUT;
 	else
 		ev = (pending(&u->out) ? EPOLLOUT : 0) |
@@ -669,6 +766,8 @@ static void drive(px_client *c)
 				progress = step_head(c);
 			else if (c->state == PX_C_EXCHANGE)
 				progress = step_exchange(c);
+			else if (c->state == PX_C_TUNNEL)
+				progress = step_tunnel(c);
 			if (c->state == PX_C_DEAD)
 				return;
 			if (!progress)
@@ -683,7 +782,8 @@ static void drive(px_client *c)
 			break;
 		c->activity_ms = rg_mono_ms();
 		/* room in the client buffer may let the response move on */
-		if (!(c->state == PX_C_EXCHANGE && c->up && pending(&c->up->in)))
+		if (!((c->state == PX_C_EXCHANGE || c->state == PX_C_TUNNEL) && c->up &&
+		      pending(&c->up->in)))
 			break;
 	}
 	if (c->state == PX_C_CLOSING && !pending(&c->out)) {
@@ -836,6 +936,11 @@ void px_client_tick(px_client *c, int64_t now)
 			upstream_failed(c, RG_UPSTREAM_TIMEOUT, false);
 		}
 		break;
+	case PX_C_TUNNEL:
+		if (now - c->activity_ms >= o->idle_timeout_ms ||
+		    px_tunnel_retired(c->w->p, c->slot, c->tunnel_ms, now))
+			px_client_close(c);
+		return;
 	case PX_C_CLOSING:
 		if (now - c->activity_ms >= o->idle_timeout_ms)
 			px_client_close(c);

@@ -24,6 +24,7 @@ void rg_h1_limits_default(rg_h1_limits *lim)
 	lim->max_chunk_line = 1024;
 	lim->max_trailer_block = 4096;
 	lim->ignore_upgrade = false;
+	lim->allow_upgrade = false;
 }
 
 /* ---- byte classes ---------------------------------------------------------- */
@@ -424,6 +425,8 @@ static void connection_token(rg_h1_parser *p, const char *s, size_t n)
 		p->conn_close = true;
 	else if (ieq(s, n, "keep-alive"))
 		p->conn_keep_alive = true;
+	else if (ieq(s, n, "upgrade"))
+		p->conn_upgrade = true;
 }
 
 /* Response codings may stack ("gzip, chunked"): chunked must be the last
@@ -490,8 +493,7 @@ static rg_h1_status field_apply(rg_h1_parser *p, const char *buf, const rg_h1_he
 		h->expect_continue = true;
 		break;
 	case RG_H1_F_UPGRADE:
-		if (!p->response)
-			h->upgrade = true;
+		h->upgrade = true;
 		break;
 	default:
 		break;
@@ -536,7 +538,12 @@ static rg_h1_status request_end(rg_h1_parser *p, const char *buf)
 	if (h->target_form == RG_H1_TARGET_ABSOLUTE && p->host_count &&
 	    !slice_ieq(buf, h->host, h->authority))
 		return RG_H1_E_HOST;
-	if (h->upgrade && !p->lim.ignore_upgrade)
+	/* A switch with a body would leave the body's end and the new
+	 * protocol's start to a guess: such an Upgrade is ignored. */
+	if (h->upgrade && p->lim.allow_upgrade)
+		h->tunnel = p->conn_upgrade && h->version_minor == 1 && !p->have_te &&
+			    !(p->have_cl && h->content_length > 0);
+	else if (h->upgrade && !p->lim.ignore_upgrade)
 		return RG_H1_E_UPGRADE;
 	h->body = p->have_te ? RG_H1_BODY_CHUNKED : p->have_cl ? RG_H1_BODY_LENGTH : RG_H1_BODY_NONE;
 	h->keep_alive = h->version_minor == 1 ? !p->conn_close : p->conn_keep_alive && !p->conn_close;
@@ -548,8 +555,15 @@ static rg_h1_status request_end(rg_h1_parser *p, const char *buf)
 static rg_h1_status response_end(rg_h1_parser *p)
 {
 	rg_h1_head *h = &p->head;
-	if (h->status == 101)
-		return RG_H1_E_UPGRADE; /* we never ask for one */
+	if (h->status == 101) {
+		/* only to a request that asked, and saying what it switched to */
+		if (!p->upgrade_asked || !h->upgrade)
+			return RG_H1_E_UPGRADE;
+		h->tunnel = true;
+		h->body = RG_H1_BODY_NONE;
+		h->keep_alive = false;
+		return RG_H1_DONE;
+	}
 	if (p->have_te && !(p->te_last_chunked && p->te_chunked == 1))
 		return RG_H1_E_TRANSFER_ENCODING;
 	h->keep_alive = h->version_minor == 1 ? !p->conn_close : p->conn_keep_alive && !p->conn_close;

@@ -52,7 +52,7 @@ typedef enum rg_h1_status {
 	RG_H1_E_CL_AND_TE,           /* both Content-Length and Transfer-Encoding */
 	RG_H1_E_TRANSFER_ENCODING,   /* not exactly "chunked" (or in HTTP/1.0) */
 	RG_H1_E_EXPECT,              /* an expectation other than 100-continue: 417 */
-	RG_H1_E_UPGRADE,             /* Upgrade (or a 101 response): not supported, 501 */
+	RG_H1_E_UPGRADE,             /* Upgrade not allowed, or a 101 not asked for / without Upgrade: 501 */
 	RG_H1_E_CONNECT,             /* CONNECT: not supported, 501 */
 	RG_H1_E_STATUS_LINE,         /* response: not HTTP/x.y SP 3DIGIT [SP reason] */
 	RG_H1_E_CHUNK_SIZE,          /* chunk size not 1*HEXDIG, or overflowing */
@@ -73,7 +73,12 @@ typedef enum rg_h1_status {
  *   max_trailer_block 4096  the trailer section with its final CRLF
  * ignore_upgrade false: a request with Upgrade is refused (RG_H1_E_UPGRADE).
  * When true the request is accepted with head.upgrade set, and the proxy
- * must drop Upgrade (a hop-by-hop field) when forwarding. */
+ * must drop Upgrade (a hop-by-hop field) when forwarding.
+ * allow_upgrade (wins over ignore_upgrade): a request asking for a protocol
+ * switch — HTTP/1.1, an Upgrade field, `upgrade` among the Connection
+ * options, no body — is accepted with head.tunnel set (the proxy forwards
+ * Upgrade and tunnels if the answer is a 101); an Upgrade field without the
+ * rest is ignored (RFC 9110 §7.8), head.tunnel false. */
 typedef struct rg_h1_limits {
 	uint32_t max_request_line;
 	uint32_t max_header_block;
@@ -81,6 +86,7 @@ typedef struct rg_h1_limits {
 	uint32_t max_chunk_line;
 	uint32_t max_trailer_block;
 	bool ignore_upgrade;
+	bool allow_upgrade;
 } rg_h1_limits;
 
 void rg_h1_limits_default(rg_h1_limits *lim);
@@ -148,6 +154,10 @@ typedef struct rg_h1_head {
 	bool is_head;            /* method is HEAD */
 	bool expect_continue;    /* HTTP/1.1 and Expect: 100-continue */
 	bool upgrade;            /* an Upgrade field was present */
+	/* request: a protocol switch asked for (allow_upgrade, see above);
+	 * response: a 101 to such a request — what follows the head is the
+	 * other protocol, in both directions, until either side closes */
+	bool tunnel;
 	/* response */
 	int status;
 	rg_h1_slice reason;
@@ -170,7 +180,11 @@ typedef struct rg_h1_parser {
 	uint32_t header_start;   /* offset of the first header line */
 	uint8_t host_count;
 	uint8_t te_chunked;      /* "chunked" codings seen */
-	bool have_cl, have_te, te_last_chunked, conn_close, conn_keep_alive;
+	bool have_cl, have_te, te_last_chunked, conn_close, conn_keep_alive, conn_upgrade;
+	/* response parser: the request had head.tunnel, so a 101 is an
+	 * acceptable answer (anything else refuses one: we never asked). Set
+	 * after rg_h1_response_init. */
+	bool upgrade_asked;
 	rg_h1_head head;
 } rg_h1_parser;
 

@@ -87,6 +87,7 @@ void rg_proxy_opts_default(rg_proxy_opts *o)
 	o->idle_timeout_ms = 60000;
 	o->client_header_timeout_ms = 10000;
 	rg_h1_limits_default(&o->limits);
+	o->limits.allow_upgrade = true; /* tunnelled: exchange.c */
 }
 
 /* ---- accepting and the loop -------------------------------------------------- */
@@ -489,6 +490,29 @@ void rg_proxy_drain(rg_proxy *p)
 	__atomic_store_n(&p->draining, 1, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < p->nworkers; i++)
 		epoll_ctl(p->workers[i].epfd, EPOLL_CTL_DEL, p->listen_fd, NULL);
+}
+
+/* close_ms is cleared first and set last, so a worker reading between
+ * the two stores sees no retirement rather than a mixed one. */
+void rg_proxy_retire_tunnels(rg_proxy *p, int slot, int after_ms)
+{
+	if (slot < 0 || slot >= RG_PROXY_SLOTS)
+		return;
+	__atomic_store_n(&p->retire[slot].close_ms, 0, __ATOMIC_RELEASE);
+	if (after_ms < 0)
+		return;
+	int64_t now = rg_mono_ms();
+	__atomic_store_n(&p->retire[slot].before_ms, now, __ATOMIC_RELEASE);
+	/* the monotonic clock counts from boot: never 0 */
+	__atomic_store_n(&p->retire[slot].close_ms, now + after_ms, __ATOMIC_RELEASE);
+}
+
+bool px_tunnel_retired(rg_proxy *p, int slot, int64_t opened_ms, int64_t now_ms)
+{
+	int64_t close_ms = __atomic_load_n(&p->retire[slot].close_ms, __ATOMIC_ACQUIRE);
+	if (close_ms == 0 || now_ms < close_ms)
+		return false;
+	return opened_ms <= __atomic_load_n(&p->retire[slot].before_ms, __ATOMIC_ACQUIRE);
 }
 
 long rg_proxy_connections(const rg_proxy *p)

@@ -126,6 +126,12 @@ int rg_proxy_listen_fd(const rg_proxy *p);
  * socket — and answers each connection's request under way or next with
  * `Connection: close`, then closes it. Any thread. */
 void rg_proxy_drain(rg_proxy *p);
+/* Tunnels (connections switched by a 101, docs/proxy.md "WebSockets")
+ * counted in slot and open now are closed after_ms from now — their release
+ * is no longer routed and its drain ends then. after_ms < 0 cancels (the
+ * release is routed again). Tunnels opened later are not affected. Any
+ * thread. */
+void rg_proxy_retire_tunnels(rg_proxy *p, int slot, int after_ms);
 /* Client connections open now (a drained proxy is done at 0). */
 long rg_proxy_connections(const rg_proxy *p);
 

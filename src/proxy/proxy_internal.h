@@ -47,7 +47,8 @@ struct px_upstream {
 	px_upstream *prev, *next;     /* the worker's pool, when pooled */
 };
 
-enum { PX_C_HEAD, PX_C_EXCHANGE, PX_C_CLOSING, PX_C_DEAD };
+/* PX_C_TUNNEL: after a 101, bytes flow both ways untouched (exchange.c). */
+enum { PX_C_HEAD, PX_C_EXCHANGE, PX_C_TUNNEL, PX_C_CLOSING, PX_C_DEAD };
 
 struct px_client {
 	px_ev ev;
@@ -85,6 +86,10 @@ struct px_client {
 	bool resp_head_done, resp_done, dechunk;
 	bool keep_client;
 	int status;                   /* what the client got, 0 until then */
+	/* the tunnel (PX_C_TUNNEL): c->in carries client → backend bytes,
+	 * up->in backend → client; slot stays the release it was counted for */
+	int64_t tunnel_ms;            /* the 101 was queued */
+	bool up_shut;                 /* the client ended its side: SHUT_WR sent up */
 };
 
 #define PX_CLIENT_BUCKETS 4096
@@ -133,6 +138,9 @@ struct rg_proxy {
 	/* connections per client address, by hash bucket (atomic): a bucket
 	 * shared by two addresses counts both, so the bound only errs strict */
 	int per_client[PX_CLIENT_BUCKETS];
+	/* rg_proxy_retire_tunnels, per slot (atomic): tunnels opened at or
+	 * before before_ms close at close_ms; close_ms 0: none is retired */
+	struct { int64_t before_ms, close_ms; } retire[RG_PROXY_SLOTS];
 };
 
 /* proxy.c */
@@ -155,6 +163,8 @@ void px_client_unassigned(px_worker *w, const struct sockaddr_in *addr);
 int *px_client_bucket(rg_proxy *p, const struct sockaddr_in *addr);
 void px_upstream_close(px_upstream *u);
 void px_reap(px_worker *w);
+/* A tunnel of slot opened at opened_ms must close by now (proxy.c). */
+bool px_tunnel_retired(rg_proxy *p, int slot, int64_t opened_ms, int64_t now_ms);
 
 /* rewrite.c: each returns the bytes written to dst, or 0 if cap is too small */
 size_t px_request_head(const rg_proxy_opts *o, const struct sockaddr_in *client,

@@ -71,6 +71,14 @@ static bool dropped(const char *buf, const rg_h1_header *hd, const conn_tokens *
 	return false;
 }
 
+/* Upgrade is hop-by-hop, but a protocol switch is one hop the proxy passes
+ * on whole: the request's Upgrade goes to the backend, the 101's to the
+ * client, each with `Connection: upgrade` in place of the received one. */
+static bool switched(const rg_h1_head *h, const rg_h1_header *hd)
+{
+	return h->tunnel && hd->field == RG_H1_F_UPGRADE;
+}
+
 static void put_header(wbuf *o, const char *buf, const rg_h1_header *hd)
 {
 	put_slice(o, buf, hd->name);
@@ -113,6 +121,10 @@ size_t px_request_head(const rg_proxy_opts *opts, const struct sockaddr_in *clie
 	bool have_id = false;
 	for (uint32_t i = 0; i < h->nheaders; i++) {
 		const rg_h1_header *hd = &h->headers[i];
+		if (switched(h, hd)) {
+			put_header(&o, buf, hd);
+			continue;
+		}
 		if (dropped(buf, hd, &ct) || hd->field == RG_H1_F_X_FORWARDED_FOR ||
 		    hd->field == RG_H1_F_X_FORWARDED_PROTO || forced_side(opts, buf, hd))
 			continue;
@@ -150,7 +162,7 @@ size_t px_request_head(const rg_proxy_opts *opts, const struct sockaddr_in *clie
 		puts_(&o, req_id);
 		put(&o, "\r\n", 2);
 	}
-	puts_(&o, "Connection: keep-alive\r\n\r\n");
+	puts_(&o, h->tunnel ? "Connection: upgrade\r\n\r\n" : "Connection: keep-alive\r\n\r\n");
 	return o.over ? 0 : o.len;
 }
 
@@ -188,7 +200,7 @@ size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head
 			put_header(&o, buf, hd);
 			continue;
 		}
-		if (dropped(buf, hd, &ct))
+		if (dropped(buf, hd, &ct) && !switched(h, hd))
 			continue;
 		put_header(&o, buf, hd);
 	}
@@ -197,7 +209,9 @@ size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head
 		puts_(&o, set_cookie);
 		puts_(&o, "; Path=/; HttpOnly; SameSite=Lax\r\n");
 	}
-	if (h->status >= 200)
+	if (h->tunnel)
+		puts_(&o, "Connection: upgrade\r\n\r\n");
+	else if (h->status >= 200)
 		puts_(&o, keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
 	else
 		put(&o, "\r\n", 2);

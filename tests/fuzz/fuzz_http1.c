@@ -51,10 +51,12 @@ static char *copy(const uint8_t *s, size_t n)
 static rg_h1_status parse_whole(rg_h1_parser *p, const rg_h1_limits *lim, bool response, bool head_req,
 				const uint8_t *s, size_t n)
 {
-	if (response)
+	if (response) {
 		rg_h1_response_init(p, lim, head_req);
-	else
+		p->upgrade_asked = lim->allow_upgrade; /* the proxy asks only then */
+	} else {
 		rg_h1_request_init(p, lim);
+	}
 	char *c = copy(s, n);
 	rg_h1_status st = rg_h1_parse(p, c, n);
 	free(c);
@@ -64,10 +66,12 @@ static rg_h1_status parse_whole(rg_h1_parser *p, const rg_h1_limits *lim, bool r
 static rg_h1_status parse_pieces(rg_h1_parser *p, const rg_h1_limits *lim, bool response,
 				 bool head_req, const uint8_t *s, size_t n)
 {
-	if (response)
+	if (response) {
 		rg_h1_response_init(p, lim, head_req);
-	else
+		p->upgrade_asked = lim->allow_upgrade; /* the proxy asks only then */
+	} else {
 		rg_h1_request_init(p, lim);
+	}
 	size_t len = 0;
 	rg_h1_status st;
 	do {
@@ -165,9 +169,15 @@ static void check_head(const rg_h1_head *h, const rg_h1_limits *lim, bool respon
 		CHECK((h->body == RG_H1_BODY_CHUNKED) == (te == 1));
 		CHECK((h->body == RG_H1_BODY_LENGTH) == (cl == 1));
 		CHECK(!te || h->version_minor == 1);
-		CHECK(!h->upgrade || lim->ignore_upgrade);
+		CHECK(!h->upgrade || lim->ignore_upgrade || lim->allow_upgrade);
+		CHECK(!h->tunnel || (lim->allow_upgrade && h->upgrade && h->version_minor == 1 &&
+				     (h->body == RG_H1_BODY_NONE ||
+				      (h->body == RG_H1_BODY_LENGTH && h->content_length == 0))));
 	} else {
-		CHECK(h->status >= 100 && h->status <= 599 && h->status != 101);
+		CHECK(h->status >= 100 && h->status <= 599);
+		CHECK(h->tunnel == (h->status == 101));
+		CHECK(h->status != 101 || (lim->allow_upgrade && h->upgrade &&
+					   h->body == RG_H1_BODY_NONE && !h->keep_alive));
 		bool nobody = h->status < 200 || h->status == 204 || h->status == 304 || head_req;
 		if (nobody)
 			CHECK(h->body == RG_H1_BODY_NONE);
@@ -328,6 +338,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lim.max_trailer_block = 24;
 	}
 	lim.ignore_upgrade = (h >> 59) & 1;
+	lim.allow_upgrade = (h >> 57) & 1;
 	check_stream(data, size, &lim, false, false);
 	check_stream(data, size, &lim, true, (h >> 58) & 1);
 	return 0;

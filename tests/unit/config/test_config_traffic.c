@@ -162,6 +162,20 @@ Test(config_traffic_proxy, front_door_bad_values)
 	cfg_release(&L);
 }
 
+Test(config_traffic_proxy, drain_of_tunnels)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080, drain: 2m } }\n" DEPLOY);
+	cr_assert_eq(rg_config_env(&L.cfg, "prod")->proxy_drain_ms, 120000);
+	cfg_release(&L);
+	cfg_load_ok(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080 } }\n" DEPLOY);
+	cr_assert_eq(rg_config_env(&L.cfg, "prod")->proxy_drain_ms, 0, "0: the dataplane's 10s");
+	cfg_release(&L);
+	cfg_load(&L, HEAD "  prod: { proxy: { listen: 127.0.0.1:8080, drain: soon } }\n" DEPLOY);
+	cfg_expect_only(&L, 3, 51, "invalid duration 'soon' (use 500ms, 10s, 5m, 2h or 1d)");
+	cfg_release(&L);
+}
+
 Test(config_traffic_proxy, proxy_and_router_are_exclusive)
 {
 	cfg_loaded L;

@@ -311,6 +311,89 @@ Test(http1_request, upgrade_and_connect_are_refused)
 	cr_assert(P.head.upgrade);
 }
 
+static rg_h1_status req_tunnel(const char *s)
+{
+	rg_h1_limits lim;
+	rg_h1_limits_default(&lim);
+	lim.allow_upgrade = true;
+	rg_h1_request_init(&P, &lim);
+	char *c = copy(s, strlen(s));
+	rg_h1_status st = rg_h1_parse(&P, c, strlen(s));
+	free(c);
+	return st;
+}
+
+Test(http1_request, upgrade_allowed_needs_connection_upgrade)
+{
+	cr_assert_eq(req_tunnel("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\n"
+				"Upgrade: websocket\r\nSec-WebSocket-Key: x\r\n\r\n"),
+		     RG_H1_DONE);
+	cr_assert(P.head.tunnel);
+	cr_assert(P.head.upgrade);
+	cr_assert_eq(P.head.body, RG_H1_BODY_NONE);
+	cr_assert_eq(req_tunnel("GET /ws HTTP/1.1\r\nHost: h\r\nconnection: UPGRADE\r\nupgrade: websocket\r\n\r\n"),
+		     RG_H1_DONE);
+	cr_assert(P.head.tunnel, "names and options compare case-insensitively");
+	cr_assert_eq(req_tunnel("GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n"), RG_H1_DONE);
+	cr_assert_not(P.head.tunnel, "Upgrade without the Connection option is ignored");
+	cr_assert(P.head.upgrade);
+	cr_assert_eq(req_tunnel("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: close\r\nConnection: upgrade\r\n"
+				"Upgrade: websocket\r\n\r\n"),
+		     RG_H1_DONE);
+	cr_assert(P.head.tunnel, "the option may sit in a second Connection field");
+	cr_assert_eq(req_tunnel("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgraded\r\nUpgrade: websocket\r\n\r\n"),
+		     RG_H1_DONE);
+	cr_assert_not(P.head.tunnel, "a longer token is not the option");
+	cr_assert_eq(req_tunnel("GET /ws HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"),
+		     RG_H1_DONE);
+	cr_assert_not(P.head.tunnel, "HTTP/1.0 has no protocol switch");
+	cr_assert_eq(req_tunnel("POST /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: h2c\r\n"
+				"Content-Length: 3\r\n\r\nabc"),
+		     RG_H1_DONE);
+	cr_assert_not(P.head.tunnel, "a switch with a body is ignored");
+	cr_assert_eq(P.head.body, RG_H1_BODY_LENGTH);
+	cr_assert_eq(req_tunnel("POST /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: h2c\r\n"
+				"Transfer-Encoding: chunked\r\n\r\n"),
+		     RG_H1_DONE);
+	cr_assert_not(P.head.tunnel);
+	cr_assert_eq(req_tunnel("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: websocket\r\n"
+				"Content-Length: 0\r\n\r\n"),
+		     RG_H1_DONE);
+	cr_assert(P.head.tunnel, "an empty body is no body");
+	cr_assert_eq(req_tunnel("GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\n\r\n"), RG_H1_DONE);
+	cr_assert_not(P.head.tunnel, "the option without Upgrade asks for nothing");
+	cr_assert_eq(req_tunnel("CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n"), RG_H1_E_CONNECT);
+	cr_assert_eq(req("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n"),
+		     RG_H1_E_UPGRADE, "without allow_upgrade it is still refused");
+}
+
+Test(http1_response, switching_protocols_only_when_asked)
+{
+	const char *ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+			 "Sec-WebSocket-Accept: y\r\n\r\n\x81\x02hi";
+	rg_h1_response_init(&P, NULL, false);
+	P.upgrade_asked = true;
+	cr_assert_eq(rg_h1_parse(&P, ok, strlen(ok)), RG_H1_DONE);
+	cr_assert(P.head.tunnel);
+	cr_assert_eq(P.head.status, 101);
+	cr_assert_eq(P.head.body, RG_H1_BODY_NONE);
+	cr_assert_not(P.head.keep_alive, "the connection is no longer HTTP");
+	cr_assert_eq(P.head.head_len, strlen(ok) - 4, "the frame after the head is left alone");
+
+	const char *bare = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n\r\n";
+	rg_h1_response_init(&P, NULL, false);
+	P.upgrade_asked = true;
+	cr_assert_eq(rg_h1_parse(&P, bare, strlen(bare)), RG_H1_E_UPGRADE, "a 101 must say what to");
+	cr_assert_eq(resp(ok), RG_H1_E_UPGRADE, "a 101 nobody asked for");
+
+	const char *refused = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+	rg_h1_response_init(&P, NULL, false);
+	P.upgrade_asked = true;
+	cr_assert_eq(rg_h1_parse(&P, refused, strlen(refused)), RG_H1_DONE);
+	cr_assert_not(P.head.tunnel, "a backend may decline: plain HTTP goes on");
+	cr_assert(P.head.keep_alive);
+}
+
 Test(http1_request, host_rules)
 {
 	cr_assert_eq(req("GET / HTTP/1.1\r\n\r\n"), RG_H1_E_HOST, "1.1 without Host");

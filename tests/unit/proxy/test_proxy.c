@@ -65,6 +65,35 @@ static bool slice_is(const char *buf, rg_h1_slice s, const char *lit)
 	return s.len == strlen(lit) && memcmp(buf + s.off, lit, s.len) == 0;
 }
 
+/* /upgrade: a 101 (only if the switch was forwarded) with a first frame
+ * of its own, then every byte back as it came (those that followed the
+ * head first), and "bye" once the client ended its side. */
+static void tunnel_echo(int fd, const char *head, const char *rest, size_t rest_len)
+{
+	if (!strstr(head, "\r\nUpgrade: echo\r\n") || !strstr(head, "\r\nConnection: upgrade\r\n")) {
+		static const char no[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\nno";
+		send_all(fd, no, sizeof no - 1);
+		return;
+	}
+	static const char yes[] = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n"
+				  "Connection: Upgrade\r\nX-Tunnel: 1\r\n\r\nearly:";
+	if (send_all(fd, yes, sizeof yes - 1) < 0 || send_all(fd, rest, rest_len) < 0)
+		return;
+	char b[4096];
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		if (poll(&pf, 1, 3000) <= 0)
+			return;
+		ssize_t n = recv(fd, b, sizeof b, 0);
+		if (n == 0) {
+			send_all(fd, "bye", 3);
+			return;
+		}
+		if (n < 0 || send_all(fd, b, (size_t)n) < 0)
+			return;
+	}
+}
+
 /* Serves requests on one connection until it closes or the backend stops. */
 static void *bconn_main(void *arg)
 {
@@ -77,7 +106,10 @@ static void *bconn_main(void *arg)
 	size_t len = 0;
 	for (;;) {
 		rg_h1_parser p;
-		rg_h1_request_init(&p, NULL);
+		rg_h1_limits lim;
+		rg_h1_limits_default(&lim);
+		lim.ignore_upgrade = true; /* /upgrade: the proxy forwards a switch */
+		rg_h1_request_init(&p, &lim);
 		rg_h1_status st;
 		while ((st = rg_h1_parse(&p, buf, len)) == RG_H1_AGAIN) {
 			struct pollfd pf = { fd, POLLIN, 0 };
@@ -133,6 +165,10 @@ static void *bconn_main(void *arg)
 		char resp[40000];
 		int n;
 		const char *path = head + h.path.off;
+		if (slice_is(head, h.path, "/upgrade")) {
+			tunnel_echo(fd, head, buf, len);
+			goto out;
+		}
 		if (slice_is(head, h.path, "/chunked")) {
 			n = snprintf(resp, sizeof resp,
 				     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -448,9 +484,111 @@ static bool closed_by_peer(int fd)
 	return recv(fd, &c, 1, 0) == 0;
 }
 
+/* Reads into buf (NUL-terminated) until it holds want, or EOF/timeout. */
+static bool read_until(int fd, char *buf, size_t cap, size_t *len, const char *want)
+{
+	while (!strstr(buf, want)) {
+		if (*len + 1 >= cap)
+			return false;
+		ssize_t n = recv(fd, buf + *len, cap - 1 - *len, 0);
+		if (n <= 0)
+			return false;
+		*len += (size_t)n;
+		buf[*len] = '\0';
+	}
+	return true;
+}
+
+/* Sends the switch with "first" behind its head; returns once the 101,
+ * the backend's own first bytes and the echo of "first" came back. */
+static int open_tunnel(void)
+{
+	int fd = client();
+	const char *req = "GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\n"
+			  "Upgrade: echo\r\n\r\nfirst";
+	cr_assert_eq(send_all(fd, req, strlen(req)), 0);
+	char buf[4096] = "";
+	size_t len = 0;
+	cr_assert(read_until(fd, buf, sizeof buf, &len, "early:first"), "got: %s", buf);
+	cr_assert(strncmp(buf, "HTTP/1.1 101", 12) == 0, "%s", buf);
+	cr_assert(strstr(buf, "\r\nUpgrade: echo\r\n"), "%s", buf);
+	cr_assert(strstr(buf, "\r\nConnection: upgrade\r\n"), "%s", buf);
+	cr_assert(strstr(buf, "\r\nX-Tunnel: 1\r\n"), "%s", buf);
+	cr_assert_null(strstr(buf, "keep-alive"), "%s", buf);
+	return fd;
+}
+
 /* ---- tests --------------------------------------------------------------------------- */
 
 TestSuite(proxy_basic, .init = setup, .fini = teardown, .timeout = 10);
+
+Test(proxy_basic, upgrade_tunnelled_both_ways_and_counted_once)
+{
+	int fd = open_tunnel();
+	char buf[4096] = "";
+	size_t len = 0;
+	for (int i = 0; i < 50; i++) { /* many round trips: still one request */
+		char msg[32];
+		snprintf(msg, sizeof msg, "<%d>", i);
+		cr_assert_eq(send_all(fd, msg, strlen(msg)), 0);
+		cr_assert(read_until(fd, buf, sizeof buf, &len, msg), "no echo of %s", msg);
+	}
+	/* the client ends its side: the backend sees the end, answers, closes */
+	shutdown(fd, SHUT_WR);
+	cr_assert(read_until(fd, buf, sizeof buf, &len, "bye"), "got: %s", buf);
+	cr_assert(closed_by_peer(fd));
+	close(fd);
+	rg_stats_summary s;
+	cr_assert_eq(rg_proxy_snapshot(px, 0, &s, NULL), RG_OK);
+	cr_assert_eq(s.requests, 1);
+	cr_assert_eq(s.responses[0], 1, "counted with its 101");
+	cr_assert_eq(atomic_load(&pk.dones), 1);
+	cr_assert_eq(atomic_load(&pk.last_status), 101);
+	/* a backend declining the switch answers plain HTTP, and it goes on */
+	fd = client();
+	reply r;
+	roundtrip(fd, "GET /upgrade HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\n\r\n", &r);
+	cr_assert_eq(r.status, 400, "Upgrade without the Connection option is not forwarded");
+	roundtrip(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	close(fd);
+}
+
+Test(proxy_basic, retired_tunnels_close_when_the_drain_ends)
+{
+	int fd = open_tunnel();
+	rg_proxy_retire_tunnels(px, 1, 0);   /* another slot: no effect */
+	rg_proxy_retire_tunnels(px, 0, 300);
+	char buf[4096] = "";
+	size_t len = 0;
+	cr_assert_eq(send_all(fd, "still", 5), 0);
+	cr_assert(read_until(fd, buf, sizeof buf, &len, "still"), "cut before its drain ended");
+	int64_t t0 = rg_mono_ms();
+	cr_assert(closed_by_peer(fd), "closed at the drain's end");
+	cr_assert_lt(rg_mono_ms() - t0, 2000);
+	close(fd);
+	/* a cancelled retirement leaves its tunnels open */
+	int fd2 = open_tunnel();
+	rg_proxy_retire_tunnels(px, 0, 200);
+	rg_proxy_retire_tunnels(px, 0, -1);
+	usleep(400000);
+	cr_assert_eq(send_all(fd2, "alive", 5), 0);
+	len = 0;
+	buf[0] = '\0';
+	cr_assert(read_until(fd2, buf, sizeof buf, &len, "alive"), "a cancelled retirement closed it");
+	/* a tunnel opened after a retirement is not one of those it closes */
+	rg_proxy_retire_tunnels(px, 0, 200);
+	usleep(20000);
+	fd = open_tunnel();
+	cr_assert(closed_by_peer(fd2), "the tunnel open at the retirement closes");
+	close(fd2);
+	usleep(300000);
+	cr_assert_eq(send_all(fd, "later", 5), 0);
+	len = 0;
+	buf[0] = '\0';
+	cr_assert(read_until(fd, buf, sizeof buf, &len, "later"), "a later tunnel was closed");
+	close(fd);
+}
 
 Test(proxy_basic, get)
 {
