@@ -327,6 +327,7 @@ static const char *const migrations[] = {
 	" ticked INTEGER NOT NULL DEFAULT 0,"
 	" ticked_by TEXT NOT NULL DEFAULT '',"
 	" PRIMARY KEY (incident_id, item)"
+	") STRICT;",
 	/* 12: schema versions. The schema a release's migrate step left
 	 * (`schema=` or its `current` command), written with the step's
 	 * success; a rollback compares the target's with the current one. */
