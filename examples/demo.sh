@@ -8,7 +8,8 @@
 # 10 % canary, the sequential test catches it against v1.0.0, and rollguard
 # swaps all traffic back before undoing anything — the demo prints the time
 # from the canary's first 5xx to 100 % on v1.0.0 and the decision's evidence,
-# and the Slack messages of the rollbacks as a local receiver got them.
+# and the Slack messages of the rollbacks as a local receiver got them,
+# and the incident the automatic rollback opened with its post-mortem draft.
 # All on 127.0.0.1 in a temp dir; it must never leave a process or a file
 # behind, however it ends.
 set -euo pipefail
@@ -299,6 +300,13 @@ done
 slack_messages
 grep -q 'AUTOMATIC ROLLBACK COMPLETED' "$tmp/slack.log" || die "the Slack receiver did not get the rollback's messages"
 rollguard notifications --env production
+
+act "8c. The incident the automatic rollback opened, and the post-mortem draft a person finishes"
+rollguard incidents --env production
+incident=$("$rg" incidents --env production --json | json_flat | json_get id)
+[ -n "$incident" ] || die "the automatic rollback should have opened an incident"
+rollguard ack "$incident" --note "looking at v1.1.0's error rate"
+rollguard postmortem "$incident" | sed -n '1,40p'
 
 act "9. The load all along: every request answered?"
 kill -INT "$wrk_pid" 2>/dev/null || true   # wrk prints its summary on SIGINT

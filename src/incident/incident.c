@@ -105,7 +105,9 @@ static rg_err note_notified(const rg_incidents *in, rg_store *s, const rg_notice
 			continue;
 		used += (size_t)snprintf(to + used, sizeof to - used, "%s%s", used ? "," : "", name);
 	}
-	snprintf(msg, sizeof msg, "notified %s: %s: %s", to[0] ? to : "no channel", n->event,
+	if (!to[0])   /* no route sends it: nothing was told, nothing to record */
+		return RG_OK;
+	snprintf(msg, sizeof msg, "notified %s: %s: %s", to, n->event,
 		 n->title ? n->title : "");
 	return rg_store_incident_entry_add(s, n->incident_id, "notified", NULL, msg, err);
 }

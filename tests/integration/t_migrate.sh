@@ -140,6 +140,11 @@ t_migrate_automatic_restore_held_survives_kill() {
 	assert_contains "$j" "restore_held"
 	assert_eq restore "$(json_get "$j" .decision.trigger)"
 	assert_contains "$(json_get "$j" .decision.reason)" "restore needs approval: schema s_vbad cannot be downgraded to s_v1"
+	# the hold opens an incident that climbs the ladder (docs/incidents.md)
+	j=$(rg incidents --json)
+	assert_eq restore_held "$(json_get "$j" '.[0].kind')"
+	assert_eq vbad "$(json_get "$j" '.[0].failed_version')"
+	assert_eq true "$(json_get "$j" '.[0].escalating')"
 	rg_kill9
 	rg_start
 	wait_for -t 10 restore_holds "$id" || fail "the hold did not survive SIGKILL"
