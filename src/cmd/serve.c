@@ -19,6 +19,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/link.h"
 #include "engine/engine.h"
+#include "engine/retention.h"
 #include "incident/incident.h"
 #include "notify/notify.h"
 #include "routers/routers.h"
@@ -42,6 +43,7 @@ typedef struct server {
 	rg_api *api;
 	rg_notifier *notifier;   /* notify/notify.h: the outbox's sender */
 	rg_incidents *incidents; /* incidents and their escalation ladder */
+	rg_retention *retention; /* server.retention's pruner; NULL when it keeps all */
 	rg_token_key token_key;  /* checks API tokens; wiped at exit */
 	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
@@ -74,6 +76,8 @@ static void on_signal(uv_signal_t *h, int signum)
 	rg_api_stop(s->api);
 	s->api = NULL;
 	rg_incidents_stop(s->incidents);
+	rg_retention_stop(s->retention);
+	s->retention = NULL;
 	rg_engine_shutdown(s->engine, on_engine_stopped, s);
 }
 
@@ -194,6 +198,8 @@ static rg_err start(server *s, rg_error *err)
 	if (!rc)
 		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
 				  &s->token_key, &s->api, err);
+	if (!rc)
+		rc = rg_retention_start(&s->loop, &s->cfg.retention, s->store, &s->retention, err);
 	if (rc)
 		return rc;
 	rg_api_set_incidents(s->api, s->incidents);
@@ -214,6 +220,8 @@ static void cleanup(server *s)
 	if (s->api)
 		rg_api_stop(s->api);
 	rg_incidents_stop(s->incidents);
+	rg_retention_stop(s->retention);
+	s->retention = NULL;
 	if (s->engine && !s->stopping)
 		rg_engine_shutdown(s->engine, NULL, NULL);
 	if (s->routers)

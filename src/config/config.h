@@ -343,6 +343,15 @@ typedef struct rg_incident_cfg {
 	size_t n_checklist;
 } rg_incident_cfg;
 
+/* server.retention: how long finished runs and step logs are kept. 0 in
+ * runs_ms / step_logs_ms = kept for ever (the default); keep_last newest
+ * runs of each environment are never pruned. */
+typedef struct rg_retention_cfg {
+	int64_t runs_ms;
+	int64_t step_logs_ms;
+	int keep_last;
+} rg_retention_cfg;
+
 typedef struct rg_config {
 	char *path;           /* as given */
 	char *dir;            /* directory of the file: cwd of every command */
@@ -390,6 +399,7 @@ typedef struct rg_config {
 	rg_notify_route *notify_routes; /* notify.routes */
 	size_t n_notify_routes;
 	char *public_url;     /* server.public_url: the base of run links in messages; NULL = none */
+	rg_retention_cfg retention; /* server.retention */
 } rg_config;
 
 /* One problem found while loading: printed as "FILE:LINE:COL: message". */

@@ -16,8 +16,10 @@
 #include "util/names.h"
 
 static const char *const server_keys[] = { "listen", "state", "tls", "allow_plain_http",
-					   "secret_env", "backups", "public_url", NULL };
+					   "secret_env", "backups", "public_url", "retention",
+					   NULL };
 static const char *const tls_keys[] = { "cert", "key", NULL };
+static const char *const retention_keys[] = { "runs", "step_logs", "keep_last", NULL };
 
 /* 127.0.0.0/8, localhost and [::1]: the addresses nobody off this host can
  * reach. Any other name may resolve to anything, so it is not loopback. */
@@ -97,6 +99,21 @@ static void check_exposure(rg_loader *l, const rg_ynode *server)
 		   "server.allow_plain_http: true to accept that)", cfg->listen);
 }
 
+/* All optional: what is absent is kept for ever, as without the section. */
+static void load_retention(rg_loader *l, const rg_ynode *server)
+{
+	const rg_ynode *v = rg_ld_value(server, "retention");
+	if (!v || !rg_ld_expect(l, v, RG_YMAP, "retention"))
+		return;
+	rg_ld_check_keys(l, v, "in retention", retention_keys);
+	rg_retention_cfg *r = &l->cfg->retention;
+	if (rg_ld_value(v, "runs"))
+		rg_ld_positive_duration(l, v, "runs", &r->runs_ms);
+	if (rg_ld_value(v, "step_logs"))
+		rg_ld_positive_duration(l, v, "step_logs", &r->step_logs_ms);
+	rg_ld_int(l, v, "keep_last", 0, 1000000, &r->keep_last);
+}
+
 void rg_ld_server(rg_loader *l, const rg_ynode *root)
 {
 	const rg_ynode *v = rg_ld_value(root, "server");
@@ -110,6 +127,7 @@ void rg_ld_server(rg_loader *l, const rg_ynode *root)
 	rg_ld_url(l, v, "public_url", &l->cfg->public_url);
 	load_tls(l, v);
 	load_secret_env(l, v);
+	load_retention(l, v);
 	if (listen_ok)
 		check_exposure(l, v);
 }

@@ -339,6 +339,14 @@ static const char *const migrations[] = {
 	" at INTEGER NOT NULL,"
 	" PRIMARY KEY (env, version)"
 	") STRICT;",
+	/* 13: retention (retention.c). The pruner finds old finished runs by
+	 * when they ended, and the rows that name a run by its id. */
+	"CREATE INDEX runs_ended ON runs(ended) WHERE ended > 0;"
+	"CREATE INDEX backups_run ON backups(run_id);"
+	"CREATE INDEX incident_runs_run ON incident_runs(run_id);"
+	"CREATE INDEX notifications_run ON notifications(run_id) WHERE run_id != 0;"
+	"CREATE INDEX flag_overrides_run ON flag_overrides(run_id) WHERE run_id IS NOT NULL;"
+	"CREATE INDEX step_runs_log_ended ON step_runs(ended) WHERE log IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

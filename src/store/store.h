@@ -520,4 +520,30 @@ rg_err rg_store_notifications_failed_json(rg_store *s, const char *env, int64_t 
 /* When run_id's newest decision was stored (0 when it has none). */
 rg_err rg_store_run_decided_at(rg_store *s, int64_t run_id, int64_t *at, rg_error *err);
 
+/* ---- retention (retention.c) --------------------------------------------- */
+
+/* What one pruning pass may remove. runs_before: finished runs that ended
+ * before it (ms; 0 = none are pruned); logs_before: step logs of steps
+ * that ended before it are cleared (0 = none). keep_last newest runs of each
+ * environment are always kept, and so is a run another live object needs:
+ * one named by a live or known_good release or by one of the two newest
+ * verified releases of its environment (a rollback's target), by a route,
+ * by a backup still on disk, by an unresolved incident or by a pending
+ * notification. At most max_runs runs and max_logs logs go per call. */
+typedef struct rg_retention_pass {
+	int64_t runs_before;
+	int64_t logs_before;
+	int keep_last;
+	int max_runs;
+	int max_logs;
+} rg_retention_pass;
+
+/* In one transaction: deletes the chosen runs with every row that belongs
+ * to them (events, steps, decisions, approvals, pruned backups, resolved
+ * incidents' links, sent notifications; flag overrides and other releases
+ * forget the run) and clears the chosen step logs. *runs and *logs are how
+ * many went; fewer than the maxima means nothing else is due now. */
+rg_err rg_store_retention_prune(rg_store *s, const rg_retention_pass *p, int *runs, int *logs,
+				rg_error *err);
+
 #endif
