@@ -10,9 +10,9 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
-#define BATCH_RUNS 200
-#define BATCH_LOGS 500
-#define BUSY_WAIT_MS 2000
+#define BATCH_RUNS 50
+#define BATCH_LOGS 200
+#define BUSY_WAIT_MS 500
 #define IDLE_WAIT_MS (10 * 60 * 1000)
 
 struct rg_retention {
