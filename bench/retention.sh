@@ -52,4 +52,4 @@ end=$(date +%s.%N)
 grep -o 'retention: pruned .*' "$T/serve.log" | sed -n 's/.*pruned \([0-9]*\).* cleared \([0-9]*\).*(\([0-9.]*\) ms)/\1 \2 \3/p' >"$T/passes"
 echo "passes (runs logs ms), first 5:"; head -n 5 "$T/passes"
 sort -n -k3 "$T/passes" | awk '{ms[NR]=$3} END { if (NR) printf "passes %d  pass ms: min %.1f  median %.1f  max %.1f\n", NR, ms[1], ms[int((NR+1)/2)], ms[NR] }'
-printf "runs left %s of %s; pruning took %.1f s (0.5 s between full batches)\n" "$left" "$N" "$(echo "$end - $start" | bc)"
+printf "runs left %s of %s; pruning took %.1f s (0.5 s between full batches)\n" "$left" "$N" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
