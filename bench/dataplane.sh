@@ -8,38 +8,24 @@
 # Prints, per event, wrk's requests, socket errors and non-2xx, and for the
 # proxy kill the gap serve logs (proxy gone → new one attached). 127.0.0.1
 # only; bounded load (DURATION seconds per event, default 6).
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-rg=${RG_BIN:-$root/build/rollguard}
-app=$root/build/demo-app
+. "$(dirname "$0")/lib.sh"
 duration=${DURATION:-6}
 conns=${CONNS:-8}
-for bin in "$rg" "$app"; do
-	[ -x "$bin" ] || { echo "bench: build first: make" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "bench: needs wrk (scripts/install-deps.sh)" >&2; exit 2; }
+bench_need "$rg" "$app"
+bench_need_cmd wrk scripts/install-deps.sh
 
-dir=$(mktemp -d /tmp/rg-dp.XXXXXX)
+bench_tmpdir rg-dp
 pid="" wrk_pid=""
-cleanup() {
+bench_cleanup() { # a proxy left behind exits once its lock file is gone
 	[ -n "$wrk_pid" ] && kill "$wrk_pid" 2>/dev/null
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	[ -s "$dir/state/proxy.pid" ] && kill "$(cat "$dir/state/proxy.pid")" 2>/dev/null
 	[ -s "$dir/app.pid" ] && kill "$(cat "$dir/app.pid")" 2>/dev/null
-	rm -rf "$dir" # a proxy left behind exits once its lock file is gone
+	true
 }
-trap cleanup EXIT
 
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	echo "bench: no free port" >&2; exit 1
-}
-port=$(free_port)
-proxy=$(free_port)
+port=$(bench_free_port)
+proxy=$(bench_free_port)
 
 cat >"$dir/app.sh" <<SH
 #!/bin/sh
@@ -66,7 +52,7 @@ YAML
 start_serve() {
 	"${1:-$rg}" serve -c "$dir/rollguard.yaml" 2>>"$dir/serve.log" &
 	pid=$!
-	for _ in $(seq 100); do curl -fs "$ROLLGUARD_URL/health" >/dev/null 2>&1 && return; sleep 0.1; done
+	bench_wait_health "$ROLLGUARD_URL" 100 && return
 	echo "bench: serve did not start" >&2; exit 1
 }
 export ROLLGUARD_URL=http://127.0.0.1:$port

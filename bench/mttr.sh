@@ -11,37 +11,23 @@
 #   canary requests     how many the canary had served when the test decided
 # Prints min / median / max and the canary's request rate. Target: under 2 s
 # at >= 100 canary requests/s. 127.0.0.1 only; bounded rounds and load.
-set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-rg=${RG_BIN:-$root/build/rollguard}
-app=$root/build/demo-app
+. "$(dirname "$0")/lib.sh"
 rounds=${ROUNDS:-5}
 conns=${CONNS:-4}
-for bin in "$rg" "$app"; do
-	[ -x "$bin" ] || { echo "bench: build first: make" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "bench: needs wrk (scripts/install-deps.sh)" >&2; exit 2; }
+bench_need "$rg" "$app"
+bench_need_cmd wrk scripts/install-deps.sh
 
-dir=$(mktemp -d /tmp/rg-mttr.XXXXXX)
+bench_tmpdir rg-mttr
 pid="" wrk_pid=""
-cleanup() {
+bench_cleanup() {
 	[ -n "$wrk_pid" ] && kill "$wrk_pid" 2>/dev/null
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	for f in "$dir"/app-*.pid; do [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
-	rm -rf "$dir"
+	true
 }
-trap cleanup EXIT
 
-free_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-	done
-	echo "bench: no free port" >&2; exit 1
-}
-port=$(free_port)
-proxy=$(free_port)
+port=$(bench_free_port)
+proxy=$(bench_free_port)
 
 # app.sh start|stop: one demo-app per release; bad* releases answer 5 % 500s.
 cat >"$dir/app.sh" <<SH
@@ -85,7 +71,7 @@ YAML
 "$rg" serve -c "$dir/rollguard.yaml" 2>"$dir/serve.log" &
 pid=$!
 export ROLLGUARD_URL=http://127.0.0.1:$port
-for _ in $(seq 50); do curl -fs "$ROLLGUARD_URL/health" >/dev/null 2>&1 && break; sleep 0.1; done
+bench_wait_health "$ROLLGUARD_URL" || true
 ROLLGUARD_TOKEN=$(cat "$dir/state/admin.token") && export ROLLGUARD_TOKEN
 
 "$rg" deploy good --env bench --wait >/dev/null
@@ -118,14 +104,10 @@ done
 kill -INT "$wrk_pid" 2>/dev/null; wait "$wrk_pid" 2>/dev/null || true; wrk_pid=""   # SIGINT: wrk prints its totals
 canary_rate=$(awk '/requests in/ { d = $4; sub(/s,?$/, "", d); if (d > 0) printf "%d", $1 / d / 10 }' "$dir/wrk.out")
 
-stats() { # numbers on stdin -> "min / median / max"
-	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit }
-		printf "%s / %s / %s (n=%d)", v[1], v[int((NR + 1) / 2)], v[NR], NR }'
-}
 echo "time to restore over $rounds bad canaries (5 % errors vs 0.1 %, 10 % split, alpha = beta = 0.01):"
-printf '  first 5xx -> traffic swapped   %s ms\n' "$(printf '%s\n' "${mttr[@]}" | stats)"
-printf '  decision -> swap (engine)      %s us\n' "$(printf '%s\n' "${swap[@]}" | stats)"
-printf '  canary requests to decide      %s\n' "$(printf '%s\n' "${reqs[@]}" | stats)"
+printf '  first 5xx -> traffic swapped   %s ms\n' "$(printf '%s\n' "${mttr[@]}" | bench_stats)"
+printf '  decision -> swap (engine)      %s us\n' "$(printf '%s\n' "${swap[@]}" | bench_stats)"
+printf '  canary requests to decide      %s\n' "$(printf '%s\n' "${reqs[@]}" | bench_stats)"
 echo "  canary load: about ${canary_rate:-?} requests/s (10 % of wrk -t1 -c$conns through the proxy)"
 worst=$(printf '%s\n' "${mttr[@]}" | sort -n | tail -n 1)
 if [ -n "$worst" ] && [ "$worst" -lt 2000 ] && [ "${canary_rate:-0}" -ge 100 ]; then
