@@ -45,18 +45,6 @@ inc_has() {
 	rg incident "$1" --json | grep -qF -- "$2"
 }
 
-person() {
-	rg token create "$1" --role "$2" -c "$T/rollguard.yaml" >"$T/token.out" ||
-		fail "token create $1 failed"
-	tail -n1 "$T/token.out" >"$T/tok.$1"
-}
-
-as() {
-	local who=$1
-	shift
-	ROLLGUARD_TOKEN=$(cat "$T/tok.$who") rg "$@"
-}
-
 # An automatic rollback opens an incident with the run's events in its
 # timeline, notified through the routes and not escalated; a second
 # failure of the same release joins it; resolve closes it; a viewer gets
