@@ -12,39 +12,28 @@
 
 #define AUDIT_DEFAULT_LIMIT 50
 
+static rg_err audit_row(rg_out_table *t, const json_t *row, rg_error *err)
+{
+	char seq[24], result[32];
+	snprintf(seq, sizeof seq, "%lld", (long long)rg_out_int(row, "seq", 0));
+	snprintf(result, sizeof result, "%s %lld", rg_out_str(row, "result"),
+		 (long long)rg_out_int(row, "status", 0));
+	const char *cells[] = {
+		seq, rg_out_str(row, "at"), rg_out_str(row, "actor"), rg_out_str(row, "address"),
+		rg_out_str(row, "action"), rg_out_str_or(row, "env", "-"), rg_out_str(row, "target"),
+		rg_out_int(row, "status", 0) ? result : rg_out_str(row, "result"),
+		rg_out_str(row, "detail"),
+	};
+	return rg_out_table_add(t, cells, err);
+}
+
 static int audit_print(const json_t *entries)
 {
 	static const char *const headers[] = {
 		"SEQ", "AT", "ACTOR", "FROM", "ACTION", "ENV", "TARGET", "RESULT", "DETAIL",
 	};
-	rg_out_table t;
-	rg_error e = { 0 };
-	json_t *row;
-	size_t i;
-	if (!json_array_size(entries)) {
-		printf("the audit log is empty\n");
-		return RG_EXIT_OK;
-	}
-	rg_out_table_init(&t, sizeof headers / sizeof *headers, headers);
-	json_array_foreach(entries, i, row) {
-		char seq[24], result[32];
-		snprintf(seq, sizeof seq, "%lld", (long long)rg_out_int(row, "seq", 0));
-		snprintf(result, sizeof result, "%s %lld", rg_out_str(row, "result"),
-			 (long long)rg_out_int(row, "status", 0));
-		const char *cells[] = {
-			seq, rg_out_str(row, "at"), rg_out_str(row, "actor"), rg_out_str(row, "address"),
-			rg_out_str(row, "action"), rg_out_str_or(row, "env", "-"),
-			rg_out_str(row, "target"), rg_out_int(row, "status", 0) ? result
-										: rg_out_str(row, "result"),
-			rg_out_str(row, "detail"),
-		};
-		if (rg_out_table_add(&t, cells, &e))
-			break;
-	}
-	if (!e.code)
-		rg_out_table_print(&t, stdout);
-	rg_out_table_release(&t);
-	return e.code ? rg_out_error(&e) : RG_EXIT_OK;
+	return rg_out_list_table(entries, "the audit log is empty", headers,
+				 sizeof headers / sizeof *headers, audit_row);
 }
 
 static int audit_list(rg_store *s, const rg_cli_args *a)

@@ -19,36 +19,26 @@
 #include "engine/stepenv.h"
 #include "util/timeutil.h"
 
+static rg_err backup_row(rg_out_table *t, const json_t *b, rg_error *err)
+{
+	char id[24], run[24], taken[40], files[24], bytes[32], verified[600];
+	snprintf(id, sizeof id, "%lld", (long long)rg_out_int(b, "id", 0));
+	snprintf(run, sizeof run, "%lld", (long long)rg_out_int(b, "run_id", 0));
+	rg_out_time(taken, sizeof taken, rg_out_ms(b, "created"));
+	snprintf(files, sizeof files, "%zu", json_array_size(json_object_get(b, "files")));
+	snprintf(bytes, sizeof bytes, "%lld", (long long)rg_out_int(b, "bytes", 0));
+	snprintf(verified, sizeof verified, "%s", rg_out_str_or(b, "verify_result", "-"));
+	const char *cells[] = { id, rg_out_str(b, "env"), rg_out_str(b, "version"), run, taken,
+				files, bytes, rg_out_str(b, "state"), verified };
+	return rg_out_table_add(t, cells, err);
+}
+
 static int backups_print(const json_t *list)
 {
 	static const char *const headers[] = { "ID", "ENV", "RELEASE", "RUN", "TAKEN", "FILES",
 					       "BYTES", "STATE", "VERIFIED" };
-	rg_out_table t;
-	rg_error e = { 0 };
-	size_t i;
-	const json_t *b;
-	if (!json_array_size(list)) {
-		printf("no backups recorded\n");
-		return RG_EXIT_OK;
-	}
-	rg_out_table_init(&t, sizeof headers / sizeof *headers, headers);
-	json_array_foreach(list, i, b) {
-		char id[24], run[24], taken[40], files[24], bytes[32], verified[600];
-		snprintf(id, sizeof id, "%lld", (long long)rg_out_int(b, "id", 0));
-		snprintf(run, sizeof run, "%lld", (long long)rg_out_int(b, "run_id", 0));
-		rg_out_time(taken, sizeof taken, rg_out_ms(b, "created"));
-		snprintf(files, sizeof files, "%zu", json_array_size(json_object_get(b, "files")));
-		snprintf(bytes, sizeof bytes, "%lld", (long long)rg_out_int(b, "bytes", 0));
-		snprintf(verified, sizeof verified, "%s", rg_out_str_or(b, "verify_result", "-"));
-		const char *cells[] = { id, rg_out_str(b, "env"), rg_out_str(b, "version"), run, taken,
-					files, bytes, rg_out_str(b, "state"), verified };
-		if (rg_out_table_add(&t, cells, &e))
-			break;
-	}
-	if (!e.code)
-		rg_out_table_print(&t, stdout);
-	rg_out_table_release(&t);
-	return e.code ? rg_out_error(&e) : RG_EXIT_OK;
+	return rg_out_list_table(list, "no backups recorded", headers,
+				 sizeof headers / sizeof *headers, backup_row);
 }
 
 int cmd_backups(int argc, char **argv)

@@ -9,39 +9,29 @@
 #include "cmd/client.h"
 #include "cmd/output.h"
 
+static rg_err notification_row(rg_out_table *t, const json_t *n, rg_error *err)
+{
+	char id[24], run[24], when[40], tries[16], delivered[40];
+	snprintf(id, sizeof id, "%lld", (long long)rg_out_int(n, "id", 0));
+	snprintf(run, sizeof run, "%lld", (long long)rg_out_int(n, "run_id", 0));
+	snprintf(tries, sizeof tries, "%lld", (long long)rg_out_int(n, "attempts", 0));
+	rg_out_time(when, sizeof when, rg_out_ms(n, "created"));
+	if (rg_out_ms(n, "delivered_at"))
+		rg_out_time(delivered, sizeof delivered, rg_out_ms(n, "delivered_at"));
+	else
+		snprintf(delivered, sizeof delivered, "-");
+	const char *cells[] = { id, when, rg_out_str(n, "channel"), rg_out_str(n, "event"),
+				rg_out_str_or(n, "env", "-"), run, tries, rg_out_str(n, "state"),
+				delivered, rg_out_str_or(n, "last_error", "-") };
+	return rg_out_table_add(t, cells, err);
+}
+
 static int notifications_print(const json_t *list)
 {
 	static const char *const headers[] = { "ID", "WHEN", "CHANNEL", "EVENT", "ENV", "RUN",
 					       "TRIES", "STATE", "DELIVERED", "LAST ERROR" };
-	rg_out_table t;
-	rg_error e = { 0 };
-	size_t i;
-	const json_t *n;
-	if (!json_array_size(list)) {
-		printf("no notifications\n");
-		return RG_EXIT_OK;
-	}
-	rg_out_table_init(&t, sizeof headers / sizeof *headers, headers);
-	json_array_foreach(list, i, n) {
-		char id[24], run[24], when[40], tries[16], delivered[40];
-		snprintf(id, sizeof id, "%lld", (long long)rg_out_int(n, "id", 0));
-		snprintf(run, sizeof run, "%lld", (long long)rg_out_int(n, "run_id", 0));
-		snprintf(tries, sizeof tries, "%lld", (long long)rg_out_int(n, "attempts", 0));
-		rg_out_time(when, sizeof when, rg_out_ms(n, "created"));
-		if (rg_out_ms(n, "delivered_at"))
-			rg_out_time(delivered, sizeof delivered, rg_out_ms(n, "delivered_at"));
-		else
-			snprintf(delivered, sizeof delivered, "-");
-		const char *cells[] = { id, when, rg_out_str(n, "channel"), rg_out_str(n, "event"),
-					rg_out_str_or(n, "env", "-"), run, tries, rg_out_str(n, "state"),
-					delivered, rg_out_str_or(n, "last_error", "-") };
-		if (rg_out_table_add(&t, cells, &e))
-			break;
-	}
-	if (!e.code)
-		rg_out_table_print(&t, stdout);
-	rg_out_table_release(&t);
-	return e.code ? rg_out_error(&e) : RG_EXIT_OK;
+	return rg_out_list_table(list, "no notifications", headers,
+				 sizeof headers / sizeof *headers, notification_row);
 }
 
 int cmd_notifications(int argc, char **argv)

@@ -304,6 +304,27 @@ static void table_row(const rg_out_table *t, const char *const *row, const size_
 	fputc('\n', out);
 }
 
+int rg_out_list_table(const json_t *list, const char *empty, const char *const *headers,
+		      size_t ncols, rg_out_row_fn row)
+{
+	rg_out_table t;
+	rg_error e = { 0 };
+	size_t i;
+	const json_t *item;
+	if (!json_array_size(list)) {
+		printf("%s\n", empty);
+		return RG_EXIT_OK;
+	}
+	rg_out_table_init(&t, ncols, headers);
+	json_array_foreach(list, i, item)
+		if (row(&t, item, &e))
+			break;
+	if (!e.code)
+		rg_out_table_print(&t, stdout);
+	rg_out_table_release(&t);
+	return e.code ? rg_out_error(&e) : RG_EXIT_OK;
+}
+
 void rg_out_table_print(const rg_out_table *t, FILE *out)
 {
 	size_t *w = calloc(t->ncols ? t->ncols : 1, sizeof *w);

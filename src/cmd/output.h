@@ -71,6 +71,12 @@ void rg_out_table_init(rg_out_table *t, size_t ncols, const char *const *headers
 rg_err rg_out_table_add(rg_out_table *t, const char *const *cells, rg_error *err);
 void rg_out_table_print(const rg_out_table *t, FILE *out);
 void rg_out_table_release(rg_out_table *t);
+/* Adds item's row to t (rg_out_table_add). */
+typedef rg_err (*rg_out_row_fn)(rg_out_table *t, const json_t *item, rg_error *err);
+/* A list the API sent as a table on stdout, one row per item, or the line
+ * empty when there is none. Returns an exit code. */
+int rg_out_list_table(const json_t *list, const char *empty, const char *const *headers,
+		      size_t ncols, rg_out_row_fn row);
 
 /* ---- printing ---------------------------------------------------------------- */
 

@@ -45,8 +45,9 @@ rg_err rg_store_backup_add(rg_store *s, rg_backup *b, rg_error *err)
 	return e;
 }
 
-static rg_err backup_read(sqlite3_stmt *st, rg_backup *b, rg_error *err)
+static rg_err backup_read(sqlite3_stmt *st, void *ctx, rg_error *err)
 {
+	rg_backup *b = ctx;
 	memset(b, 0, sizeof *b);
 	b->id = sqlite3_column_int64(st, 0);
 	rg_sq_text(st, 1, b->env, sizeof b->env);
@@ -67,24 +68,6 @@ static rg_err backup_read(sqlite3_stmt *st, rg_backup *b, rg_error *err)
 	return RG_OK;
 }
 
-/* Steps st (bound; rc the binding's result) for at most one row into *out. */
-static rg_err one_backup(rg_store *s, sqlite3_stmt *st, int rc, rg_backup *out, bool *found,
-			 const char *what, rg_error *err)
-{
-	rg_err e = RG_OK;
-	*found = false;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*found = true;
-		e = backup_read(st, out, err);
-	} else if (rc != SQLITE_DONE) {
-		e = rg_sq_fail(s, rc, what, err);
-	}
-	rg_sq_done(st);
-	return e;
-}
-
 rg_err rg_store_backup_get(rg_store *s, int64_t id, rg_backup *out, rg_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -96,7 +79,7 @@ rg_err rg_store_backup_get(rg_store *s, int64_t id, rg_backup *out, rg_error *er
 	int rc = SQLITE_OK;
 	bool found;
 	rg_sq_bind_int(st, 1, id, &rc);
-	e = one_backup(s, st, rc, out, &found, "get backup", err);
+	e = rg_sq_first_row(s, st, rc, backup_read, out, &found, "get backup", err);
 	if (!e && !found)
 		return rg_fail(err, RG_ENOTFOUND, "id", "no backup %lld", (long long)id);
 	return e;
@@ -116,7 +99,7 @@ rg_err rg_store_backup_of_run(rg_store *s, const char *env, int64_t run_id, rg_b
 	int rc = SQLITE_OK;
 	rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_int(st, 2, run_id, &rc);
-	return one_backup(s, st, rc, out, found, "backup of run", err);
+	return rg_sq_first_row(s, st, rc, backup_read, out, found, "backup of run", err);
 }
 
 rg_err rg_store_backup_before(rg_store *s, const char *env, const char *version, int64_t run_id,
@@ -134,7 +117,7 @@ rg_err rg_store_backup_before(rg_store *s, const char *env, const char *version,
 	rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_str(st, 2, version, &rc);
 	rg_sq_bind_int(st, 3, run_id, &rc);
-	return one_backup(s, st, rc, out, found, "backup before release", err);
+	return rg_sq_first_row(s, st, rc, backup_read, out, found, "backup before release", err);
 }
 
 typedef struct ids_out {

@@ -83,6 +83,12 @@ static void incident_read(sqlite3_stmt *st, rg_incident *i)
 	rg_sq_text(st, 18, i->resolved_by, sizeof i->resolved_by);
 }
 
+static rg_err incident_row(sqlite3_stmt *st, void *ctx, rg_error *err)
+{
+	incident_read(st, ctx);
+	return RG_OK;
+}
+
 rg_err rg_store_incident_add(rg_store *s, rg_incident *inc, rg_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -120,24 +126,6 @@ rg_err rg_store_incident_update(rg_store *s, const rg_incident *inc, rg_error *e
 	return rg_sq_exec(s, st, rc, "update incident", err);
 }
 
-/* Steps st (bound; rc the binding's result) for at most one row into *out. */
-static rg_err one_incident(rg_store *s, sqlite3_stmt *st, int rc, rg_incident *out, bool *found,
-			   const char *what, rg_error *err)
-{
-	rg_err e = RG_OK;
-	*found = false;
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*found = true;
-		incident_read(st, out);
-	} else if (rc != SQLITE_DONE) {
-		e = rg_sq_fail(s, rc, what, err);
-	}
-	rg_sq_done(st);
-	return e;
-}
-
 rg_err rg_store_incident_get(rg_store *s, int64_t id, rg_incident *out, rg_error *err)
 {
 	sqlite3_stmt *st = NULL;
@@ -149,7 +137,7 @@ rg_err rg_store_incident_get(rg_store *s, int64_t id, rg_incident *out, rg_error
 	int rc = SQLITE_OK;
 	bool found;
 	rg_sq_bind_int(st, 1, id, &rc);
-	e = one_incident(s, st, rc, out, &found, "get incident", err);
+	e = rg_sq_first_row(s, st, rc, incident_row, out, &found, "get incident", err);
 	if (!e && !found)
 		return rg_fail(err, RG_ENOTFOUND, "id", "no incident %lld", (long long)id);
 	return e;
@@ -169,7 +157,7 @@ rg_err rg_store_incident_open_of(rg_store *s, const char *env, const char *faile
 	int rc = SQLITE_OK;
 	rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_str(st, 2, failed_version, &rc);
-	return one_incident(s, st, rc, out, found, "open incident of a release", err);
+	return rg_sq_first_row(s, st, rc, incident_row, out, found, "open incident of a release", err);
 }
 
 rg_err rg_store_incident_run_add(rg_store *s, int64_t incident_id, int64_t run_id, rg_error *err)

@@ -25,6 +25,18 @@ rg_err rg_store_schema_put(rg_store *s, const char *env, const char *version, co
 	return rg_sq_exec(s, st, rc, "record schema version", err);
 }
 
+struct text_out {
+	char *buf;
+	size_t size;
+};
+
+static rg_err schema_row(sqlite3_stmt *st, void *ctx, rg_error *err)
+{
+	struct text_out *to = ctx;
+	rg_sq_text(st, 0, to->buf, to->size);
+	return RG_OK;
+}
+
 rg_err rg_store_schema_get(rg_store *s, const char *env, const char *version, char *out,
 			   size_t size, rg_error *err)
 {
@@ -37,12 +49,6 @@ rg_err rg_store_schema_get(rg_store *s, const char *env, const char *version, ch
 	int rc = SQLITE_OK;
 	rg_sq_bind_str(st, 1, env, &rc);
 	rg_sq_bind_str(st, 2, version ? version : "", &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rg_sq_text(st, 0, out, size);
-	else if (rc != SQLITE_DONE)
-		e = rg_sq_fail(s, rc, "read schema version", err);
-	rg_sq_done(st);
-	return e;
+	struct text_out to = { out, size };
+	return rg_sq_first_row(s, st, rc, schema_row, &to, NULL, "read schema version", err);
 }

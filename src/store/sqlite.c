@@ -529,6 +529,25 @@ rg_err rg_sq_exec(rg_store *s, sqlite3_stmt *st, int rc, const char *what, rg_er
 	return e;
 }
 
+rg_err rg_sq_first_row(rg_store *s, sqlite3_stmt *st, int rc, rg_sq_row_fn row, void *ctx,
+		       bool *found, const char *what, rg_error *err)
+{
+	rg_err e = RG_OK;
+	bool any = false;
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		any = true;
+		e = row(st, ctx, err);
+	} else if (rc != SQLITE_DONE) {
+		e = rg_sq_fail(s, rc, what, err);
+	}
+	rg_sq_done(st);
+	if (found)
+		*found = any;
+	return e;
+}
+
 rg_err rg_sq_each_row(rg_store *s, sqlite3_stmt *st, int rc, rg_sq_row_fn row, void *ctx,
 		      const char *what, rg_error *err)
 {
@@ -833,6 +852,11 @@ rg_err rg_sq_run_read(sqlite3_stmt *st, rg_run *r, rg_error *err)
 	return RG_OK;
 }
 
+static rg_err run_row(sqlite3_stmt *st, void *ctx, rg_error *err)
+{
+	return rg_sq_run_read(st, ctx, err);
+}
+
 rg_err rg_sq_run_unfinished(rg_store *s, const char *env, rg_run *r, bool *found,
 			    rg_error *err)
 {
@@ -847,16 +871,7 @@ rg_err rg_sq_run_unfinished(rg_store *s, const char *env, rg_run *r, bool *found
 		return e;
 	int rc = SQLITE_OK;
 	rg_sq_bind_str(st, 1, env, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*found = true;
-		e = rg_sq_run_read(st, r, err);
-	} else if (rc != SQLITE_DONE) {
-		e = rg_sq_fail(s, rc, "unfinished run", err);
-	}
-	rg_sq_done(st);
-	return e;
+	return rg_sq_first_row(s, st, rc, run_row, r, found, "unfinished run", err);
 }
 
 /* Turns a violation of runs_one_unfinished into a message naming the run in
@@ -1263,6 +1278,12 @@ static void release_read(sqlite3_stmt *st, rg_release *out)
 	out->run_id = sqlite3_column_int64(st, 6);  /* NULL reads as 0: no run */
 }
 
+static rg_err release_row(sqlite3_stmt *st, void *ctx, rg_error *err)
+{
+	release_read(st, ctx);
+	return RG_OK;
+}
+
 /* Runs one of the single-release lookups: ?1 = env, ?2 = arg (version or
  * the version to exclude, may be NULL). */
 static rg_err release_query(rg_store *s, enum rg_sq_stmt id, const char *sql, const char *env,
@@ -1277,16 +1298,7 @@ static rg_err release_query(rg_store *s, enum rg_sq_stmt id, const char *sql, co
 	rg_sq_bind_str(st, 1, env, &rc);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		rg_sq_bind_str(st, 2, arg, &rc);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		release_read(st, out);
-		*found = true;
-	} else if (rc != SQLITE_DONE) {
-		e = rg_sq_fail(s, rc, "get release", err);
-	}
-	rg_sq_done(st);
-	return e;
+	return rg_sq_first_row(s, st, rc, release_row, out, found, "get release", err);
 }
 
 rg_err rg_store_release_current(rg_store *s, const char *env, rg_release *out, rg_error *err)

@@ -105,6 +105,13 @@ typedef rg_err (*rg_sq_row_fn)(sqlite3_stmt *st, void *ctx, rg_error *err);
 rg_err rg_sq_each_row(rg_store *s, sqlite3_stmt *st, int rc, rg_sq_row_fn row, void *ctx,
 		      const char *what, rg_error *err);
 
+/* Steps st (already bound; rc is the result of binding) once, for a
+ * statement that returns at most one row: a row goes to row and sets
+ * *found (may be NULL); none leaves *found false and is no error. A failed
+ * step is rg_sq_fail(what). Ends with rg_sq_done, on every path. */
+rg_err rg_sq_first_row(rg_store *s, sqlite3_stmt *st, int rc, rg_sq_row_fn row, void *ctx,
+		       bool *found, const char *what, rg_error *err);
+
 /* Binders that do nothing once *rc holds an error, so a run of binds is
  * checked once. Text comes from fixed buffers and is bounded by size. */
 void rg_sq_bind_buf(sqlite3_stmt *st, int i, const char *buf, size_t size, int *rc);
