@@ -95,7 +95,7 @@ static int pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 		rg_routes_release(t);
 		return 1;
 	}
-	rg_route_req rq = { .client = (const struct sockaddr *)&req->client, .now_ms = rg_mono_ms() };
+	rg_route_req rq = { .client = (const struct sockaddr *)&req->client.ss, .now_ms = rg_mono_ms() };
 	if (rg_route_pick(t, &rq, &r->choice) != RG_OK) {
 		rg_routes_release(t);
 		rec_put(r);

@@ -313,10 +313,13 @@ static int pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 {
 	picker *pk = ctx;
 	int n = atomic_fetch_add(&pk->picks, 1);
-	out->addr.sin_family = AF_INET;
-	out->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	out->addr.sin_port = htons((uint16_t)(pk->first_port && n == 0 && req->attempt == 0 ? pk->first_port
-											  : pk->port));
+	struct sockaddr_in *a = (struct sockaddr_in *)&out->addr.ss;
+	memset(&out->addr, 0, sizeof out->addr);
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a->sin_port = htons((uint16_t)(pk->first_port && n == 0 && req->attempt == 0 ? pk->first_port
+										    : pk->port));
+	out->addr.len = sizeof *a;
 	out->slot = pk->slot;
 	out->set_cookie = pk->set_cookie;
 	out->retry_hint = UINT64_C(0xfeed0000) + (uint64_t)n;
@@ -353,7 +356,7 @@ static rg_proxy *px;
 static int idle_ms = 60000;
 static unsigned nthreads = 1;
 /* the front door, per suite (proxy_limits, proxy_headers) */
-static rg_cidr trusted_lo = { 0x7f000001u, 0xffffffffu };
+static rg_cidr trusted_lo = { .family = AF_INET, .bits = 32, .net = { 127, 0, 0, 1 } };
 static bool trust_lo, https;
 static unsigned max_req, max_per_client;
 static int body_ms;
