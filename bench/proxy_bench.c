@@ -117,7 +117,8 @@ static void done(void *ctx, void *token, int status)
 }
 
 static const char usage[] =
-	"usage: proxy-bench --listen 127.0.0.1:PORT [--threads N] --backend A.B.C.D:PORT [--backend …]\n";
+	"usage: proxy-bench --listen HOST:PORT [--threads N] --backend HOST:PORT [--backend …]\n"
+	"HOST:PORT: 127.0.0.1:8080, [::1]:8080 or localhost:8080\n";
 
 static int fail(const char *what, const rg_error *err)
 {
