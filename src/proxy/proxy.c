@@ -3,8 +3,8 @@
  * and free. The per-connection state machine is in exchange.c. Must never
  * let one worker touch another worker's connections or shards. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -123,10 +123,13 @@ static px_worker *least_loaded(px_worker *self)
 	return best;
 }
 
-/* The client's address alone (never the port: one client, many
- * connections). An IPv6 client is keyed on its whole address: a /64 is
- * often one household, but it may as well be a carrier's whole NAT, and
- * the bound must not err towards refusing strangers together. */
+/* The client's address alone, never the port (one client, many
+ * connections). An IPv6 client is keyed on its whole 128-bit address, as
+ * max_connections_per_client promises. A host holding a /64 could rotate
+ * addresses to get around it; keying on the /64 would stop that, but would
+ * also count together everyone who shares a prefix (a NAT64 gateway's
+ * users, a provider's tenants), and this bound must err towards strict
+ * only for one client. max_connections still bounds them all. */
 int *px_client_bucket(rg_proxy *p, const rg_sockaddr *addr)
 {
 	uint32_t h = UINT32_C(2166136261);
