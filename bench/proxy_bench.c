@@ -95,7 +95,7 @@ static int pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 		rg_routes_release(t);
 		return 1;
 	}
-	rg_route_req rq = { .client = (const struct sockaddr *)&req->client, .now_ms = rg_mono_ms() };
+	rg_route_req rq = { .client = (const struct sockaddr *)&req->client.ss, .now_ms = rg_mono_ms() };
 	if (rg_route_pick(t, &rq, &r->choice) != RG_OK) {
 		rg_routes_release(t);
 		rec_put(r);
@@ -117,7 +117,8 @@ static void done(void *ctx, void *token, int status)
 }
 
 static const char usage[] =
-	"usage: proxy-bench --listen 127.0.0.1:PORT [--threads N] --backend A.B.C.D:PORT [--backend …]\n";
+	"usage: proxy-bench --listen HOST:PORT [--threads N] --backend HOST:PORT [--backend …]\n"
+	"HOST:PORT: 127.0.0.1:8080, [::1]:8080 or localhost:8080\n";
 
 static int fail(const char *what, const rg_error *err)
 {

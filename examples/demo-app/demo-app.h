@@ -15,7 +15,8 @@
 #define DEMO_LINGER_MS   2000        /* a closing connection's wait for EOF */
 
 struct demo_opts {
-	struct sockaddr_in listen;   /* always a 127.x.x.x address */
+	struct sockaddr_storage listen; /* always 127.x.x.x or ::1 */
+	socklen_t listen_len;
 	const char *version;         /* checked: [A-Za-z0-9._+-]{1,64} */
 	double error_rate;           /* fraction of GET / answered 500 */
 	uint64_t seed;               /* makes the 500s repeatable */

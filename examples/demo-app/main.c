@@ -1,6 +1,7 @@
 /* main.c — demo-app (an HTTP service with injectable faults for rollguard's
  * demo and tests): command line, startup, clean shutdown. It must never listen
- * outside 127.0.0.0/8 nor leave its pidfile behind on SIGTERM/SIGINT/SIGHUP. */
+ * outside 127.0.0.0/8 and ::1 nor leave its pidfile behind on
+ * SIGTERM/SIGINT/SIGHUP. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +17,7 @@
 #include "demo-app.h"
 
 static const char usage[] =
-	"usage: demo-app --listen 127.0.0.1:PORT [--version V] [--error-rate F] [--seed N]\n"
+	"usage: demo-app --listen 127.0.0.1:PORT|[::1]:PORT [--version V] [--error-rate F] [--seed N]\n"
 	"                [--latency-ms N] [--fail-health] [--pidfile FILE]\n"
 	"                [--threads N] [--max-conns N]\n"
 	"PORT 0 picks a free port; the address is printed as 'listening on ADDR'.\n";
@@ -32,7 +33,9 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
-static bool parse_listen(const char *s, struct sockaddr_in *sa)
+/* 127.x.x.x:PORT or [::1]:PORT. Loopback only: this service exists to be
+ * broken on purpose. */
+static bool parse_listen(const char *s, struct demo_opts *o)
 {
 	char host[64];
 	const char *colon = strrchr(s, ':');
@@ -41,12 +44,36 @@ static bool parse_listen(const char *s, struct sockaddr_in *sa)
 		return false;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = 0;
-	memset(sa, 0, sizeof *sa);
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	/* loopback only: this service exists to be broken on purpose */
-	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 &&
-	       (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+	memset(&o->listen, 0, sizeof o->listen);
+	if (strcmp(host, "[::1]") == 0) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->listen;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_addr = in6addr_loopback;
+		a6->sin6_port = htons((uint16_t)port);
+		o->listen_len = sizeof *a6;
+		return true;
+	}
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&o->listen;
+	a4->sin_family = AF_INET;
+	a4->sin_port = htons((uint16_t)port);
+	o->listen_len = sizeof *a4;
+	return inet_pton(AF_INET, host, &a4->sin_addr) == 1 &&
+	       (ntohl(a4->sin_addr.s_addr) >> 24) == 127;
+}
+
+/* "127.0.0.1:8080" or "[::1]:8080". */
+static void format_addr(const struct sockaddr_storage *sa, char *out, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &a6->sin6_addr, ip, sizeof ip);
+		snprintf(out, size, "[%s]:%u", ip, ntohs(a6->sin6_port));
+	} else {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &a4->sin_addr, ip, sizeof ip);
+		snprintf(out, size, "%s:%u", ip, ntohs(a4->sin_port));
+	}
 }
 
 static bool version_valid(const char *v)
@@ -78,7 +105,7 @@ static int parse_opt(int c, const char *name, const char *arg, struct demo_opts 
 	long v;
 	char *end;
 	switch (c) {
-	case 'l': return parse_listen(arg, &o->listen) ? 1 : bad_value(name, arg);
+	case 'l': return parse_listen(arg, o) ? 1 : bad_value(name, arg);
 	case 'v': o->version = arg; return version_valid(arg) ? 0 : bad_value(name, arg);
 	case 'e': return parse_rate(arg, &o->error_rate) ? 0 : bad_value(name, arg);
 	case 's':
@@ -151,15 +178,15 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 
 static int listen_on(const struct demo_opts *o)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(o->listen.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(fd, (const struct sockaddr *)&o->listen, sizeof o->listen) < 0 ||
+	    bind(fd, (const struct sockaddr *)&o->listen, o->listen_len) < 0 ||
 	    listen(fd, 1024) < 0) {
-		char addr[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &o->listen.sin_addr, addr, sizeof addr);
-		fprintf(stderr, "demo-app: error: cannot listen on %s:%u: %s\n", addr,
-			ntohs(o->listen.sin_port), strerror(errno));
+		char addr[64];
+		int e = errno;
+		format_addr(&o->listen, addr, sizeof addr);
+		fprintf(stderr, "demo-app: error: cannot listen on %s: %s\n", addr, strerror(e));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -197,13 +224,13 @@ static void raise_nofile(void)
 
 static void print_listening(const struct demo_opts *o, int fd)
 {
-	struct sockaddr_in sa;
+	struct sockaddr_storage sa;
 	socklen_t len = sizeof sa;
-	char addr[INET_ADDRSTRLEN];
+	char addr[64];
 	getsockname(fd, (struct sockaddr *)&sa, &len);
-	inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
-	printf("demo-app %s listening on %s:%u (error-rate %g, latency %d ms%s)\n", o->version,
-	       addr, ntohs(sa.sin_port), o->error_rate, o->latency_ms,
+	format_addr(&sa, addr, sizeof addr);
+	printf("demo-app %s listening on %s (error-rate %g, latency %d ms%s)\n", o->version,
+	       addr, o->error_rate, o->latency_ms,
 	       o->fail_health ? ", failing health" : "");
 	fflush(stdout);
 }

@@ -21,6 +21,7 @@
 #include "api/routes.h"
 #include "api/sse.h"
 #include "api/tls.h"
+#include "util/hostport.h"
 #include "util/log.h"
 
 #define API_CONNECTION_LIMIT 256
@@ -51,30 +52,6 @@ typedef struct api_conn {
 
 /* ---- listen address ---------------------------------------------------------- */
 
-rg_err rg_api_parse_listen(const char *listen, struct sockaddr_in *out, rg_error *err)
-{
-	const char *colon = listen ? strrchr(listen, ':') : NULL;
-	char host[64];
-	int64_t port;
-	rg_error ignored;
-	memset(out, 0, sizeof *out);
-	out->sin_family = AF_INET;
-	if (!colon || (size_t)(colon - listen) >= sizeof host)
-		goto bad;
-	snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &out->sin_addr) != 1 ||
-	    rg_parse_int(colon + 1, 0, 65535, "listen", &port, &ignored))
-		goto bad;
-	out->sin_port = htons((uint16_t)port);
-	return RG_OK;
-bad:
-	return rg_fail(err, RG_EINVAL, "listen",
-		       "invalid listen address '%.100s': expected HOST:PORT with an IPv4 host "
-		       "or localhost", listen ? listen : "");
-}
-
 static const char *errno_text(int e)
 {
 	switch (e) {
@@ -87,28 +64,27 @@ static const char *errno_text(int e)
 
 /* The socket is made here rather than by MHD (MHD_OPTION_SOCK_ADDR) so a
  * failure can be told precisely: MHD only logs it and returns NULL. */
-static rg_err listen_socket(const struct sockaddr_in *sa, const char *addr, int *fd_out,
-			    int *port_out, rg_error *err)
+static rg_err listen_socket(const rg_sockaddr *sa, const char *addr, int *fd_out,
+			    rg_sockaddr *bound, rg_error *err)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(sa->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", addr,
 			       errno_text(errno));
 	int one = 1;
-	struct sockaddr_in bound;
-	socklen_t len = sizeof bound;
+	socklen_t len = sizeof bound->ss;
 	/* A restarted server must not wait for its predecessor's TIME_WAIT. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-	    bind(fd, (const struct sockaddr *)sa, sizeof *sa) != 0 ||
+	    bind(fd, (const struct sockaddr *)&sa->ss, sa->len) != 0 ||
 	    listen(fd, API_LISTEN_BACKLOG) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&bound, &len) != 0) {
+	    getsockname(fd, (struct sockaddr *)&bound->ss, &len) != 0) {
 		int e = errno;
 		close(fd);
 		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", addr,
 			       errno_text(e));
 	}
 	*fd_out = fd;
-	*port_out = ntohs(bound.sin_port);
+	bound->len = len;
 	return RG_OK;
 }
 
@@ -442,13 +418,14 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		    rg_engine *engine, rg_store *store, rg_dataplane *dp,
 		    const rg_token_key *token_key, rg_api **out, rg_error *err)
 {
-	struct sockaddr_in sa;
-	int fd = -1, port = 0;
-	rg_err rc = rg_api_parse_listen(listen, &sa, err);
+	rg_sockaddr sa, bound;
+	int fd = -1;
+	rg_err rc = rg_hostport_parse(listen, RG_HOSTPORT_LISTEN_ANY_PORT, "listen", &sa, err);
 	if (!rc)
-		rc = listen_socket(&sa, listen, &fd, &port, err);
+		rc = listen_socket(&sa, listen, &fd, &bound, err);
 	if (rc)
 		return rc;
+	int port = rg_sockaddr_port((const struct sockaddr *)&bound.ss);
 	rg_api *api = calloc(1, sizeof *api);
 	if (!api) {
 		close(fd);
@@ -491,8 +468,9 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 		return rc;
 	}
 	api_arm(api);
-	rg_info("api: listening on %s://%s:%d", api->tls.cert ? "https" : "http",
-		inet_ntoa(sa.sin_addr), port);
+	char where[RG_HOSTPORT_LEN];
+	rg_info("api: listening on %s://%s", api->tls.cert ? "https" : "http",
+		rg_sockaddr_format((const struct sockaddr *)&bound.ss, where, sizeof where));
 	*out = api;
 	return RG_OK;
 }

@@ -36,8 +36,4 @@ void rg_api_set_incidents(rg_api *api, struct rg_incidents *in);
 /* The port listened on (the one the kernel chose for port 0). */
 int rg_api_port(const rg_api *api);
 
-/* "host:port" with an IPv4 host or localhost, port 0..65535; RG_EINVAL
- * with field "listen" otherwise. */
-rg_err rg_api_parse_listen(const char *listen, struct sockaddr_in *out, rg_error *err);
-
 #endif

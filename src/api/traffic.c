@@ -58,7 +58,7 @@ const char *rg_api_router_name(const rg_env *env)
 	return NULL;
 }
 
-/* "A.B.C.D:PORT,…" as ["A.B.C.D:PORT",…], or as [{"address":…},…] (the
+/* "HOST:PORT,…" as ["HOST:PORT",…], or as [{"address":…},…] (the
  * shape of the dataplane's releases). Empty entries and spaces are skipped. */
 static json_t *backends_json(const char *list, bool as_objects)
 {

@@ -19,7 +19,7 @@
  * with proxy.listen counts as "proxy" whatever its router field says. */
 const char *rg_api_router_name(const rg_env *env);
 
-/* Pure. st as {"stable":{"version","backends":["A.B.C.D:PORT",…]},
+/* Pure. st as {"stable":{"version","backends":["HOST:PORT",…]},
  * "canary":{…}|null,"canary_weight","standby":{…}|null,"run_id"|null,
  * "updated","updated_ms"}. A side is null when it names neither a release
  * nor a backend (stable never is: its "version" is null then). */

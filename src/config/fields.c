@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/duration.h"
+#include "util/hostport.h"
 
 const char *const rg_severity_names[] = { "P0", "P1", "P2", "P3", NULL };
 
@@ -346,19 +347,15 @@ bool rg_ld_url(rg_loader *l, const rg_ynode *map, const char *key, char **out)
 	return ld_checked_string(l, map, key, url_ok, out);
 }
 
-/* host:port, host may be a name, an IPv4 address or a bracketed IPv6 one. */
+/* HOST:PORT as the listeners will read it (util/hostport.h): an IPv4
+ * address, a bracketed IPv6 one, localhost or *; port 1..65535. */
 static bool listen_ok(rg_loader *l, const rg_ynode *v, const char *key, const char *s)
 {
-	const char *colon = strrchr(s, ':');
-	long long port = 0;
-	bool ok = colon && colon != s && !strpbrk(s, " \t\r\n/") &&
-		  (s[0] == '[' ? colon[-1] == ']' && colon - s >= 3
-			       : memchr(s, ':', (size_t)(colon - s)) == NULL) &&
-		  parse_int(colon + 1, &port) && colon[1] != '-' && port >= 1 && port <= 65535;
-	if (!ok)
-		rg_problem(l, v, "invalid listen address '%s' (use host:port, e.g. 127.0.0.1:7070)",
-			   s);
-	return ok;
+	rg_sockaddr sa;
+	const char *why = rg_hostport_check(s, RG_HOSTPORT_LISTEN, &sa);
+	if (why)
+		rg_problem(l, v, "invalid listen address '%s' (%s)", s, why);
+	return !why;
 }
 
 bool rg_ld_listen(rg_loader *l, const rg_ynode *map, const char *key, char **out)

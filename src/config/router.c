@@ -5,11 +5,12 @@
  * into HAProxy's command line. */
 #include "config/config_internal.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+
+#include "util/hostport.h"
 
 static const char *const proxy_keys[] = { "listen",           "threads",      "connect_timeout",
 					  "response_timeout", "idle_timeout", "sticky",
@@ -91,7 +92,8 @@ static void optional_timeout(rg_loader *l, const rg_ynode *v, const char *key, i
 		rg_ld_positive_duration(l, v, key, out);
 }
 
-/* A list of A.B.C.D/N ranges at key; each bad one is named where it is. */
+/* A list of A.B.C.D/N or IPv6/N ranges at key; each bad one is named where
+ * it is. */
 static void load_cidrs(rg_loader *l, const rg_ynode *map, const char *key, rg_cidr **out,
 		       size_t *n)
 {
@@ -110,7 +112,8 @@ static void load_cidrs(rg_loader *l, const rg_ynode *map, const char *key, rg_ci
 			continue;
 		if (!rg_cidr_parse(t, &(*out)[*n]))
 			rg_problem(l, v->kids[i], "invalid address range '%s' in %s (use A.B.C.D/N "
-				   "with no host bits set, or A.B.C.D)", t, key);
+				   "or IPv6/N such as fd00::/8 with no host bits set, or one "
+				   "address)", t, key);
 		else
 			(*n)++;
 	}
@@ -175,29 +178,10 @@ void rg_ld_proxy(rg_loader *l, const rg_ynode *v, rg_env *e)
 	load_limits(l, v, e);
 }
 
-/* "A.B.C.D:PORT" with a dotted-quad host and a port 1..65535. */
-static bool ipv4_port(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	char host[INET_ADDRSTRLEN];
-	struct in_addr a;
-	if (!colon || (size_t)(colon - s) >= sizeof host)
-		return false;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (inet_pton(AF_INET, host, &a) != 1)
-		return false;
-	const char *p = colon + 1;
-	long port = 0;
-	size_t digits = 0;
-	for (; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
-		port = port * 10 + (*p - '0');
-	return digits > 0 && *p == '\0' && port >= 1 && port <= 65535 && colon[1] != '0';
-}
-
 /* The stats socket: a unix socket path (relative paths are relative to
- * the config file, like commands) or IPv4:PORT. Something with a ':' and no
- * '/' must be the latter; "./x:y" names a file with a colon. */
+ * the config file, like commands) or HOST:PORT (util/hostport.h).
+ * Something with a ':' and no '/' must be the latter; "./x:y" names a file
+ * with a colon. */
 static void load_socket(rg_loader *l, const rg_ynode *h, rg_env *e)
 {
 	char *sock = NULL;
@@ -205,13 +189,14 @@ static void load_socket(rg_loader *l, const rg_ynode *h, rg_env *e)
 		return;
 	const rg_ynode *at = rg_ld_value(h, "socket");
 	if (!strchr(sock, '/') && strchr(sock, ':')) {
-		if (ipv4_port(sock)) {
+		rg_sockaddr sa;
+		if (!rg_hostport_check(sock, RG_HOSTPORT_CONNECT, &sa)) {
 			e->haproxy_socket = sock;
 			return;
 		}
 		rg_problem(l, at,
-			   "invalid haproxy socket '%s' (use a unix socket path, or IPv4:PORT such as 127.0.0.1:9999)",
-			   sock);
+			   "invalid haproxy socket '%s' (use a unix socket path, or HOST:PORT such as "
+			   "127.0.0.1:9999 or [::1]:9999)", sock);
 		free(sock);
 		return;
 	}

@@ -6,13 +6,13 @@
  * `allow_plain_http: true`. */
 #include "config/config_internal.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "util/hostport.h"
 #include "util/names.h"
 
 static const char *const server_keys[] = { "listen", "state", "tls", "allow_plain_http",
@@ -22,19 +22,12 @@ static const char *const tls_keys[] = { "cert", "key", NULL };
 static const char *const retention_keys[] = { "runs", "step_logs", "keep_last", NULL };
 
 /* 127.0.0.0/8, localhost and [::1]: the addresses nobody off this host can
- * reach. Any other name may resolve to anything, so it is not loopback. */
+ * reach. */
 bool rg_listen_is_loopback(const char *listen)
 {
-	const char *colon = listen ? strrchr(listen, ':') : NULL;
-	char host[64];
-	struct in_addr a;
-	if (!colon || (size_t)(colon - listen) >= sizeof host)
-		return false;
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
-	if (!strcmp(host, "localhost") || !strcmp(host, "[::1]"))
-		return true;
-	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+	rg_sockaddr sa;
+	return !rg_hostport_check(listen, RG_HOSTPORT_LISTEN_ANY_PORT, &sa) &&
+	       rg_sockaddr_is_loopback((const struct sockaddr *)&sa.ss);
 }
 
 /* The file is read when serve starts; lint and serve say at once when it

@@ -344,11 +344,9 @@ static uint64_t fnv(uint64_t h, const char *s)
 
 static uint64_t fnv_cidrs(uint64_t h, const rg_cidr *c, size_t n)
 {
-	char text[32];
-	for (size_t i = 0; i < n; i++) {
-		snprintf(text, sizeof text, "%08x/%08x", (unsigned)c[i].net, (unsigned)c[i].mask);
-		h = fnv(h, text);
-	}
+	char text[64];
+	for (size_t i = 0; i < n; i++)
+		h = fnv(h, rg_cidr_format(&c[i], text, sizeof text));
 	return fnv(h, "|");
 }
 
@@ -454,7 +452,7 @@ static void plan_slots(const dp_proxy *x, const char *names[DP_ROLES], int64_t n
 	}
 }
 
-/* "canary backend 'x:1' is not A.B.C.D:PORT", from rg_routes_build's error
+/* "canary backend 'x:1' is not HOST:PORT", from rg_routes_build's error
  * about field "canary[1]" (or the whole side). */
 static rg_err backend_error(const rg_error *e, const char *const *items[2], rg_error *err)
 {
@@ -470,7 +468,7 @@ static rg_err backend_error(const rg_error *e, const char *const *items[2], rg_e
 		if (strstr(e->message, "duplicate"))
 			return rg_fail(err, RG_EINVAL, role_names[r], "%s backend '%s' is listed twice",
 				       role_names[r], items[r][i]);
-		return rg_fail(err, RG_EINVAL, role_names[r], "%s backend '%s' is not A.B.C.D:PORT",
+		return rg_fail(err, RG_EINVAL, role_names[r], "%s backend '%s' is not HOST:PORT (" RG_HOSTPORT_EXAMPLE ")",
 			       role_names[r], items[r][i]);
 	}
 	return rg_fail(err, e->code, e->field, "%s", e->message);
@@ -496,7 +494,7 @@ static rg_err check_standby(const char *const *items, int n, rg_error *err)
 		bad = items[strtoul(e.field + 7, NULL, 10)];
 	if (strstr(e.message, "duplicate"))
 		return rg_fail(err, RG_EINVAL, "standby", "standby backend '%s' is listed twice", bad);
-	return rg_fail(err, RG_EINVAL, "standby", "standby backend '%s' is not A.B.C.D:PORT", bad);
+	return rg_fail(err, RG_EINVAL, "standby", "standby backend '%s' is not HOST:PORT (" RG_HOSTPORT_EXAMPLE ")", bad);
 }
 
 typedef struct split_state {
@@ -513,7 +511,7 @@ static rg_err split_all(const rg_route_state *st, split_state *sp, rg_error *err
 		if (sp->n[r] < 0)
 			return rg_fail(err, RG_EINVAL, role_names[r],
 				       "%s backends '%s' are not a comma-separated list of at most %d "
-				       "A.B.C.D:PORT", role_names[r], dp_role_backends(st, r),
+				       "HOST:PORT", role_names[r], dp_role_backends(st, r),
 				       RG_ROUTES_MAX_BACKENDS);
 	}
 	return RG_OK;

@@ -92,7 +92,7 @@ int rg_dataplane_port(const rg_dataplane *dp, const char *env);
  * st->seed. Releases that st no longer names give up their statistics slot.
  * *swap_us (may be NULL) is the time the build and the atomic publish took.
  * RG_ENOTFOUND if env has no proxy; RG_EINVAL naming the bad backend
- * ("canary backend 'x:1' is not A.B.C.D:PORT") — the old table stays. A
+ * ("canary backend 'x:1' is not HOST:PORT (e.g. …)") — the old table stays. A
  * state with no backend at all is valid: the proxy answers 503 again. */
 rg_err rg_dataplane_apply(rg_dataplane *dp, const rg_route_state *st, int64_t *swap_us,
 			  rg_error *err);

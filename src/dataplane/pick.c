@@ -149,7 +149,8 @@ static void read_force(const dp_proxy *x, const rg_proxy_request *req, rg_route_
 {
 	const rg_env *e = x->env;
 	if (!e->proxy_force_header ||
-	    !rg_cidr_match(e->proxy_force_from, e->proxy_n_force_from, &req->client))
+	    !rg_cidr_match(e->proxy_force_from, e->proxy_n_force_from,
+			   (const struct sockaddr *)&req->client.ss))
 		return;
 	const rg_h1_head *h = req->head;
 	size_t len = strlen(e->proxy_force_header);
@@ -214,7 +215,7 @@ int dp_pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 		rg_routes_release(t);
 		return 1;
 	}
-	rg_route_req rq = { .client = (const struct sockaddr *)&req->client, .now_ms = rg_mono_ms() };
+	rg_route_req rq = { .client = (const struct sockaddr *)&req->client.ss, .now_ms = rg_mono_ms() };
 	read_sticky(t, req, &rq);
 	read_force(x, req, &rq);
 	if (req->attempt == 1)

@@ -1,10 +1,11 @@
 /* routeplan.c — route states for traffic steps and rollbacks (routeplan.h). */
 #include "engine/routeplan.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/hostport.h"
 
 #define MAX_BACKENDS 64
 
@@ -13,28 +14,21 @@ static bool is_sep(char c)
 	return c == ',' || c == ' ' || c == '\t';
 }
 
-/* "A.B.C.D:PORT" with a dotted-quad host and a port 1..65535. */
-static bool backend_valid(const char *s, size_t len)
+/* One backend (util/hostport.h) written as the proxy names it: "[::1]:80"
+ * for "[0::1]:80", "127.0.0.1:80" for "localhost:80", so one backend has one
+ * name in route states, reports and marks. False if it is not HOST:PORT. */
+static bool backend_canonical(const char *s, size_t len, char out[RG_HOSTPORT_LEN])
 {
-	char buf[32];
+	char buf[RG_HOSTPORT_LEN];
+	rg_sockaddr sa;
 	if (len == 0 || len >= sizeof buf)
 		return false;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	char *colon = strrchr(buf, ':');
-	if (!colon || !colon[1] || strlen(colon + 1) > 5)
+	if (rg_hostport_check(buf, RG_HOSTPORT_CONNECT, &sa))
 		return false;
-	*colon = '\0';
-	struct in_addr addr;
-	if (inet_pton(AF_INET, buf, &addr) != 1)
-		return false;
-	long port = 0;
-	for (const char *p = colon + 1; *p; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		port = port * 10 + (*p - '0');
-	}
-	return port >= 1 && port <= 65535;
+	rg_sockaddr_format((const struct sockaddr *)&sa.ss, out, RG_HOSTPORT_LEN);
+	return true;
 }
 
 rg_err rg_backends_normalize(const char *value, char *out, size_t size, rg_error *err)
@@ -51,12 +45,14 @@ rg_err rg_backends_normalize(const char *value, char *out, size_t size, rg_error
 		size_t len = (size_t)(p - start);
 		if (len == 0)
 			continue;
-		if (!backend_valid(start, len))
-			return rg_fail(err, RG_EINVAL, "backend",
-				       "invalid backend '%.*s' (expected A.B.C.D:PORT)", (int)(len > 64 ? 64 : len), start);
+		char one[RG_HOSTPORT_LEN];
+		if (!backend_canonical(start, len, one))
+			return rg_fail(err, RG_EINVAL, "backend", "invalid backend '%.*s' (%s)",
+				       (int)(len > 64 ? 64 : len), start, RG_HOSTPORT_EXPECTED);
+		len = strlen(one);
 		if (++count > MAX_BACKENDS || used + len + 2 > size)
 			return rg_fail(err, RG_EINVAL, "backend", "too many backends (at most %d)", MAX_BACKENDS);
-		used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? "," : "", (int)len, start);
+		used += (size_t)snprintf(out + used, size - used, "%s%s", used ? "," : "", one);
 	}
 	if (count == 0)
 		return rg_fail(err, RG_EINVAL, "backend", "no backend named in '%.64s'", value ? value : "");

@@ -12,8 +12,9 @@
 #include "store/store.h"
 #include "util/err.h"
 
-/* A step output naming backends ("127.0.0.1:9002", or several separated by
- * commas and/or blanks) → "A.B.C.D:PORT,A.B.C.D:PORT" in out. RG_EINVAL
+/* A step output naming backends ("127.0.0.1:9002", "[::1]:9002", or several
+ * separated by commas and/or blanks) → "HOST:PORT,HOST:PORT" in out, each
+ * written the one way the proxy names it (util/hostport.h). RG_EINVAL
  * quoting the bad entry; at most RG_BACKENDS_LEN bytes and 64 backends. */
 rg_err rg_backends_normalize(const char *value, char *out, size_t size, rg_error *err);
 

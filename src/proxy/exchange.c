@@ -108,7 +108,7 @@ static void finish_request(px_client *c, int status)
 		p->o.done(p->o.ctx, c->token, status);
 }
 
-void px_client_unassigned(px_worker *w, const struct sockaddr_in *addr)
+void px_client_unassigned(px_worker *w, const rg_sockaddr *addr)
 {
 	__atomic_fetch_sub(&w->conns, 1, __ATOMIC_RELAXED);
 	if (w->p->o.max_per_client)
@@ -171,7 +171,7 @@ static void answer_error(px_client *c, int status, const char *code, const char 
 
 /* ---- upstream connections ----------------------------------------------------- */
 
-static px_upstream *upstream_new(px_worker *w, const struct sockaddr_in *addr, int fd)
+static px_upstream *upstream_new(px_worker *w, const rg_sockaddr *addr, int fd)
 {
 	px_upstream *u = calloc(1, sizeof *u);
 	if (!u)
@@ -196,26 +196,25 @@ static px_upstream *upstream_new(px_worker *w, const struct sockaddr_in *addr, i
 
 /* NULL with *local set when this process is out of descriptors, ports or
  * memory: nothing the backend did. */
-static px_upstream *upstream_get(px_worker *w, const struct sockaddr_in *addr, bool *local)
+static px_upstream *upstream_get(px_worker *w, const rg_sockaddr *addr, bool *local)
 {
 	*local = false;
 	for (px_upstream *u = w->pool; u; u = u->next) {
-		if (u->addr.sin_addr.s_addr == addr->sin_addr.s_addr &&
-		    u->addr.sin_port == addr->sin_port) {
+		if (rg_sockaddr_equal(&u->addr, addr)) {
 			pool_unlink(u);
 			u->reused = true;
 			u->got_bytes = u->sent_bytes = u->eof = false;
 			return u;
 		}
 	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*local = true;
 		return NULL;
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	int r = connect(fd, (const struct sockaddr *)addr, sizeof *addr);
+	int r = connect(fd, (const struct sockaddr *)&addr->ss, addr->len);
 	if (r < 0 && errno != EINPROGRESS) {
 		*local = errno == EADDRNOTAVAIL || errno == ENOBUFS || errno == ENOMEM ||
 			 errno == EAGAIN;
@@ -795,7 +794,7 @@ static void drive(px_client *c)
 
 /* ---- events ------------------------------------------------------------------- */
 
-void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr)
+void px_client_accepted(px_worker *w, int fd, const rg_sockaddr *addr)
 {
 	px_client *c = calloc(1, sizeof *c);
 	if (!c || px_buf_init(&c->in, w->p->bufcap) || px_buf_init(&c->out, w->p->bufcap)) {
@@ -809,7 +808,7 @@ void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr)
 	}
 	c->w = w;
 	c->addr = *addr;
-	inet_ntop(AF_INET, &addr->sin_addr, c->ip, sizeof c->ip);
+	rg_sockaddr_host((const struct sockaddr *)&addr->ss, c->ip, sizeof c->ip);
 	c->ev = (px_ev){ PX_EV_CLIENT, fd, EPOLLIN };
 	struct epoll_event e = { .events = EPOLLIN, .data.ptr = &c->ev };
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {

@@ -3,8 +3,10 @@
  * and free. The per-connection state machine is in exchange.c. Must never
  * let one worker touch another worker's connections or shards. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -18,6 +20,9 @@
 
 #include "proxy/proxy_internal.h"
 #include "util/timeutil.h"
+
+/* A hand-off goes through a pipe in one write (accept_some). */
+static_assert(sizeof(px_handoff) <= PIPE_BUF, "a hand-off must be one atomic pipe write");
 
 /* Timeouts are checked by a periodic scan of the worker's connections
  * rather than a timer per connection: one comparison per connection every
@@ -118,9 +123,28 @@ static px_worker *least_loaded(px_worker *self)
 	return best;
 }
 
-int *px_client_bucket(rg_proxy *p, const struct sockaddr_in *addr)
+/* The client's address alone, never the port (one client, many
+ * connections). An IPv6 client is keyed on its whole 128-bit address, as
+ * max_connections_per_client promises. A host holding a /64 could rotate
+ * addresses to get around it; keying on the /64 would stop that, but would
+ * also count together everyone who shares a prefix (a NAT64 gateway's
+ * users, a provider's tenants), and this bound must err towards strict
+ * only for one client. max_connections still bounds them all. */
+int *px_client_bucket(rg_proxy *p, const rg_sockaddr *addr)
 {
-	uint32_t h = addr->sin_addr.s_addr * UINT32_C(0x9E3779B1);
+	uint32_t h = UINT32_C(2166136261);
+	const uint8_t *b;
+	size_t n;
+	if (addr->ss.ss_family == AF_INET6) {
+		b = ((const struct sockaddr_in6 *)&addr->ss)->sin6_addr.s6_addr;
+		n = 16;
+	} else {
+		b = (const uint8_t *)&((const struct sockaddr_in *)&addr->ss)->sin_addr;
+		n = 4;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * UINT32_C(16777619);
+	h *= UINT32_C(0x9E3779B1);
 	return &p->per_client[(h >> 20) % PX_CLIENT_BUCKETS];
 }
 
@@ -180,14 +204,16 @@ static void accept_some(px_worker *w)
 			return;
 		}
 		px_handoff h;
-		socklen_t alen = sizeof h.addr;
-		h.fd = accept4(p->listen_fd, (struct sockaddr *)&h.addr, &alen,
+		socklen_t alen = sizeof h.addr.ss;
+		h.fd = accept4(p->listen_fd, (struct sockaddr *)&h.addr.ss, &alen,
 			       SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (h.fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				pause_accept(w);
 			return; /* EAGAIN: nothing more now */
 		}
+		h.addr.len = alen;
+		rg_sockaddr_unmap(&h.addr);
 		if (!client_admitted(p, &h))
 			continue;
 		int one = 1;
@@ -267,62 +293,37 @@ static void *worker_main(void *arg)
 
 /* ---- start and stop ---------------------------------------------------------- */
 
-static rg_err parse_listen(const char *s, struct sockaddr_in *a, rg_error *err)
-{
-	memset(a, 0, sizeof *a);
-	a->sin_family = AF_INET;
-	const char *colon = s ? strrchr(s, ':') : NULL;
-	if (!colon || colon == s || (size_t)(colon - s) >= 64)
-		return rg_fail(err, RG_EINVAL, "listen", "bad listen address '%s' (want HOST:PORT)",
-			       s ? s : "");
-	char host[64];
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end || port < 0 || port > 65535)
-		return rg_fail(err, RG_EINVAL, "listen", "bad port in listen address '%s'", s);
-	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
-	if (strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0)
-		a->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-		return rg_fail(err, RG_EINVAL, "listen", "bad host in listen address '%s' (want an IPv4 address)", s);
-	a->sin_port = htons((uint16_t)port);
-	return RG_OK;
-}
-
 static rg_err open_listener(rg_proxy *p, rg_error *err)
 {
-	struct sockaddr_in a;
-	rg_err rc = parse_listen(p->o.listen, &a, err);
+	rg_sockaddr a;
+	rg_err rc = rg_hostport_parse(p->o.listen, RG_HOSTPORT_LISTEN_ANY_PORT, "listen", &a, err);
 	if (rc)
 		return rc;
 	if (p->o.listen_fd >= 0) {
 		/* inherited: already bound and listening; ours from now on */
-		socklen_t alen = sizeof a;
+		socklen_t alen = sizeof a.ss;
 		p->listen_fd = p->o.listen_fd;
-		if (getsockname(p->listen_fd, (struct sockaddr *)&a, &alen) < 0)
+		if (getsockname(p->listen_fd, (struct sockaddr *)&a.ss, &alen) < 0)
 			return rg_fail(err, RG_EIO, "listen", "inherited listener for %s: %s",
 				       p->o.listen, strerror(errno));
-		p->port = ntohs(a.sin_port);
+		p->port = rg_sockaddr_port((struct sockaddr *)&a.ss);
 		return RG_OK;
 	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", p->o.listen, strerror(errno));
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1024) < 0) {
+	if (bind(fd, (struct sockaddr *)&a.ss, a.len) < 0 || listen(fd, 1024) < 0) {
 		int e = errno;
 		close(fd);
 		return rg_fail(err, RG_EIO, "listen", "cannot listen on %s: %s", p->o.listen,
 			       e == EADDRINUSE ? "address in use" : strerror(e));
 	}
-	socklen_t alen = sizeof a;
-	getsockname(fd, (struct sockaddr *)&a, &alen);
+	socklen_t alen = sizeof a.ss;
+	getsockname(fd, (struct sockaddr *)&a.ss, &alen);
 	p->listen_fd = fd;
-	p->port = ntohs(a.sin_port);
+	p->port = rg_sockaddr_port((struct sockaddr *)&a.ss);
 	return RG_OK;
 }
 

@@ -13,6 +13,7 @@
 #include "proxy/http1.h"
 #include "util/cidr.h"
 #include "util/err.h"
+#include "util/hostport.h"
 
 /* Statistics slots (rg_proxy_target.slot). What a slot stands for is the
  * caller's business: the dataplane gives each release named by the route
@@ -25,7 +26,7 @@
 typedef struct rg_proxy_request {
 	const char *buf;              /* the request head's bytes */
 	const rg_h1_head *head;       /* method, target, headers (rg_h1_find) */
-	struct sockaddr_in client;    /* the client's address */
+	rg_sockaddr client;           /* the client's address, IPv4 or IPv6 */
 	int attempt;                  /* 0; 1 on the one retry (connect failed, or a
 				       * pooled connection died before answering) */
 	/* attempt 1 only: the first pick's target.retry_hint, and why its
@@ -38,7 +39,7 @@ typedef struct rg_proxy_request {
 
 /* What the pick callback answers. */
 typedef struct rg_proxy_target {
-	struct sockaddr_in addr;      /* the backend, IPv4 */
+	rg_sockaddr addr;             /* the backend, IPv4 or IPv6 */
 	int slot;                     /* statistics index, 0 .. RG_PROXY_SLOTS-1 */
 	/* NULL, or "NAME=VALUE": the response head sent to the client gets
 	 * `Set-Cookie: NAME=VALUE; Path=/; HttpOnly; SameSite=Lax`. The string
@@ -70,7 +71,7 @@ typedef void (*rg_proxy_done_fn)(void *ctx, void *token, int status);
 typedef void (*rg_proxy_failed_fn)(void *ctx, void *token, rg_upstream_error kind);
 
 typedef struct rg_proxy_opts {
-	const char *listen;           /* "A.B.C.D:PORT"; port 0 picks a free one */
+	const char *listen;           /* HOST:PORT (util/hostport.h); port 0 picks a free one */
 	unsigned threads;             /* 0: one per online CPU */
 	int connect_timeout_ms;       /* upstream TCP connect (default 2000) */
 	int response_header_timeout_ms; /* request fully sent → response head (30000) */

@@ -34,7 +34,7 @@ typedef struct px_upstream px_upstream;
 struct px_upstream {
 	px_ev ev;
 	px_worker *w;
-	struct sockaddr_in addr;
+	rg_sockaddr addr;
 	px_client *c;                 /* the exchange using it; NULL when pooled */
 	px_buf in, out;
 	bool connecting;
@@ -53,8 +53,8 @@ enum { PX_C_HEAD, PX_C_EXCHANGE, PX_C_TUNNEL, PX_C_CLOSING, PX_C_DEAD };
 struct px_client {
 	px_ev ev;
 	px_worker *w;
-	struct sockaddr_in addr;
-	char ip[16];
+	rg_sockaddr addr;
+	char ip[RG_HOST_LEN];
 	unsigned requests;            /* begun on this connection */
 	int64_t body_start_ms;        /* the current request's head was complete */
 	px_client *prev, *next;       /* the worker's connections */
@@ -120,7 +120,7 @@ struct px_worker {
 /* One accepted connection on its way to the worker that will own it. */
 typedef struct px_handoff {
 	int fd;
-	struct sockaddr_in addr;
+	rg_sockaddr addr;
 } px_handoff;
 
 struct rg_proxy {
@@ -152,24 +152,24 @@ void px_set_events(px_worker *w, px_ev *ev, uint32_t events);
 void px_close_fd(px_worker *w, px_ev *ev);
 
 /* exchange.c */
-void px_client_accepted(px_worker *w, int fd, const struct sockaddr_in *addr);
+void px_client_accepted(px_worker *w, int fd, const rg_sockaddr *addr);
 void px_client_event(px_client *c, uint32_t events);
 void px_upstream_event(px_upstream *u, uint32_t events);
 void px_client_tick(px_client *c, int64_t now_ms);
 void px_client_close(px_client *c);     /* abort: closes now, freed by px_reap */
 /* One connection fewer in w->conns and in its client address's count. */
-void px_client_unassigned(px_worker *w, const struct sockaddr_in *addr);
+void px_client_unassigned(px_worker *w, const rg_sockaddr *addr);
 /* The per-client bucket of addr (proxy.c). */
-int *px_client_bucket(rg_proxy *p, const struct sockaddr_in *addr);
+int *px_client_bucket(rg_proxy *p, const rg_sockaddr *addr);
 void px_upstream_close(px_upstream *u);
 void px_reap(px_worker *w);
 /* A tunnel of slot opened at opened_ms must close by now (proxy.c). */
 bool px_tunnel_retired(rg_proxy *p, int slot, int64_t opened_ms, int64_t now_ms);
 
 /* rewrite.c: each returns the bytes written to dst, or 0 if cap is too small */
-size_t px_request_head(const rg_proxy_opts *o, const struct sockaddr_in *client,
+size_t px_request_head(const rg_proxy_opts *o, const rg_sockaddr *client,
 		       char *dst, size_t cap, const char *buf, const rg_h1_head *h,
-		       const char *client_ip, const char *req_id, const struct sockaddr_in *backend);
+		       const char *client_ip, const char *req_id, const rg_sockaddr *backend);
 size_t px_response_head(char *dst, size_t cap, const char *buf, const rg_h1_head *h,
 			bool keep_alive, bool dechunk, const char *set_cookie);
 size_t px_error_answer(char *dst, size_t cap, int status, const char *code, const char *message);

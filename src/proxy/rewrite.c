@@ -97,12 +97,13 @@ static bool forced_side(const rg_proxy_opts *o, const char *buf, const rg_h1_hea
 	       strncasecmp(buf + hd->name.off, o->strip_header, hd->name.len) == 0;
 }
 
-size_t px_request_head(const rg_proxy_opts *opts, const struct sockaddr_in *client,
+size_t px_request_head(const rg_proxy_opts *opts, const rg_sockaddr *client,
 		       char *dst, size_t cap, const char *buf, const rg_h1_head *h,
-		       const char *client_ip, const char *req_id, const struct sockaddr_in *backend)
+		       const char *client_ip, const char *req_id, const rg_sockaddr *backend)
 {
 	/* what a client says it forwarded is kept only from a trusted proxy */
-	bool trusted = rg_cidr_match(opts->trusted, opts->n_trusted, client);
+	bool trusted = rg_cidr_match(opts->trusted, opts->n_trusted,
+				     (const struct sockaddr *)&client->ss);
 	wbuf o = { dst, cap, 0, false };
 	conn_tokens ct;
 	connection_tokens(buf, h, &ct);
@@ -133,9 +134,9 @@ size_t px_request_head(const rg_proxy_opts *opts, const struct sockaddr_in *clie
 		put_header(&o, buf, hd);
 	}
 	if (h->host.len == 0) { /* HTTP/1.0 without Host: HTTP/1.1 upstream needs one */
-		char a[INET_ADDRSTRLEN], line[64];
-		inet_ntop(AF_INET, &backend->sin_addr, a, sizeof a);
-		snprintf(line, sizeof line, "Host: %s:%u\r\n", a, (unsigned)ntohs(backend->sin_port));
+		char a[RG_HOSTPORT_LEN], line[RG_HOSTPORT_LEN + 16];
+		rg_sockaddr_format((const struct sockaddr *)&backend->ss, a, sizeof a);
+		snprintf(line, sizeof line, "Host: %s\r\n", a);
 		puts_(&o, line);
 	}
 	if (h->body == RG_H1_BODY_CHUNKED) /* forwarded verbatim, so still chunked */

@@ -38,8 +38,8 @@ struct rg_backend {
 	_Atomic int64_t down_until;     /* down while now_ms < down_until */
 	_Atomic long refs;
 	bool registered;                /* in the router's registry */
-	struct sockaddr_in addr;
-	char name[24];                  /* "255.255.255.255:65535" */
+	rg_sockaddr addr;
+	char name[RG_HOSTPORT_LEN];     /* "[ffff:…:ffff]:65535" */
 };
 
 typedef struct side {
@@ -122,44 +122,7 @@ static uint64_t random_u64(void)
 
 /* ---- backends --------------------------------------------------------------- */
 
-/* "A.B.C.D:PORT" with a usable unicast address and a port 1..65535 written
- * without sign, spaces or leading zeros (inet_pton rejects those in the
- * address). Returns a static reason, or NULL if s is valid. */
-static const char *parse_backend(const char *s, struct sockaddr_in *sa)
-{
-	const char *colon = strrchr(s, ':');
-	if (!colon)
-		return "expected A.B.C.D:PORT";
-	size_t hl = (size_t)(colon - s);
-	char host[16];
-	if (hl == 0 || hl >= sizeof host)
-		return "expected an IPv4 address before ':'";
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	memset(sa, 0, sizeof *sa);
-	sa->sin_family = AF_INET;
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-		return "not an IPv4 address";
-	uint32_t a = ntohl(sa->sin_addr.s_addr);
-	if (a == 0 || (a >> 28) >= 0xe)
-		return "not a unicast address";
-	const char *p = colon + 1;
-	size_t pl = strlen(p);
-	if (pl == 0 || pl > 5 || p[0] == '0')
-		return "port must be 1..65535";
-	long port = 0;
-	for (size_t i = 0; i < pl; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return "port must be 1..65535";
-		port = port * 10 + (p[i] - '0');
-	}
-	if (port > 65535)
-		return "port must be 1..65535";
-	sa->sin_port = htons((uint16_t)port);
-	return NULL;
-}
-
-static rg_backend *backend_new(const struct sockaddr_in *sa)
+static rg_backend *backend_new(const rg_sockaddr *sa)
 {
 	rg_backend *b = aligned_alloc(64, (sizeof *b + 63) & ~(size_t)63);
 	if (!b)
@@ -169,15 +132,13 @@ static rg_backend *backend_new(const struct sockaddr_in *sa)
 	atomic_init(&b->down_until, INT64_MIN);
 	atomic_init(&b->refs, 1);
 	b->addr = *sa;
-	char ip[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip);
-	snprintf(b->name, sizeof b->name, "%s:%u", ip, (unsigned)ntohs(sa->sin_port));
+	rg_sockaddr_format((const struct sockaddr *)&sa->ss, b->name, sizeof b->name);
 	return b;
 }
 
-static bool same_addr(const rg_backend *b, const struct sockaddr_in *sa)
+static bool same_addr(const rg_backend *b, const rg_sockaddr *sa)
 {
-	return b->addr.sin_addr.s_addr == sa->sin_addr.s_addr && b->addr.sin_port == sa->sin_port;
+	return rg_sockaddr_equal(&b->addr, sa);
 }
 
 /* A table lets go of a backend. A private one (never published) dies with
@@ -191,7 +152,7 @@ static void backend_drop(rg_backend *b)
 }
 
 const char *rg_backend_name(const rg_backend *b) { return b->name; }
-const struct sockaddr_in *rg_backend_addr(const rg_backend *b) { return &b->addr; }
+const rg_sockaddr *rg_backend_addr(const rg_backend *b) { return &b->addr; }
 
 long rg_backend_inflight(const rg_backend *b)
 {
@@ -280,8 +241,8 @@ static rg_err fill_side(rg_routes *t, int s, const rg_routes_side_spec *ss, rg_b
 		char field[32];
 		snprintf(field, sizeof field, "%s[%zu]", sname, i);
 		const char *v = ss->backends[i] ? ss->backends[i] : "";
-		struct sockaddr_in sa;
-		const char *why = parse_backend(v, &sa);
+		rg_sockaddr sa;
+		const char *why = rg_hostport_check(v, RG_HOSTPORT_CONNECT, &sa);
 		if (why)
 			return rg_fail(err, RG_EINVAL, field, "bad backend '%s' in %s: %s", v, field, why);
 		for (size_t j = 0; j < i; j++)
@@ -557,8 +518,8 @@ void rg_router_free(rg_router *r)
 static rg_err known_locked(rg_router *r, const char *backend, bool live_only, rg_backend **out,
 			   rg_error *err)
 {
-	struct sockaddr_in sa;
-	const char *why = parse_backend(backend, &sa);
+	rg_sockaddr sa;
+	const char *why = rg_hostport_check(backend, RG_HOSTPORT_CONNECT, &sa);
 	if (why)
 		return rg_fail(err, RG_EINVAL, "backend", "bad backend '%s': %s", backend, why);
 	pthread_mutex_lock(&r->lock);

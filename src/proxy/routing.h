@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 
 #include "util/err.h"
+#include "util/hostport.h"
 
 /* At most this many backends per side (a retry's skip mask is 64 bits). */
 #define RG_ROUTES_MAX_BACKENDS 64
@@ -44,7 +45,7 @@ typedef enum rg_sticky_source {
 /* What the control plane asks for. Borrowed by rg_routes_build, which copies
  * everything it keeps. */
 typedef struct rg_routes_side_spec {
-	const char *const *backends; /* "A.B.C.D:PORT", n of them (may be 0) */
+	const char *const *backends; /* HOST:PORT (util/hostport.h), n of them (may be 0) */
 	size_t n;
 	rg_balance balance;
 	int tag;                     /* the caller's, kept as is (rg_routes_tag) */
@@ -159,8 +160,8 @@ const char *rg_route_side_name(rg_route_side side);
 
 /* ---- backends and health ------------------------------------------------- */
 
-const char *rg_backend_name(const rg_backend *b);          /* "127.0.0.1:9002" */
-const struct sockaddr_in *rg_backend_addr(const rg_backend *b);
+const char *rg_backend_name(const rg_backend *b);          /* "127.0.0.1:9002", "[::1]:9002" */
+const rg_sockaddr *rg_backend_addr(const rg_backend *b);
 long rg_backend_inflight(const rg_backend *b);
 bool rg_backend_is_down(const rg_backend *b, int64_t now_ms);
 /* Lock-free, from any thread that holds a table containing b (a worker whose

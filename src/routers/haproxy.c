@@ -1,7 +1,8 @@
 /* haproxy.c — the HAProxy router: one backend with two servers, "stable"
  * and "canary", steered through the runtime API (the stats socket at level
  * admin), on the loop. It must never block, and never put into HAProxy's
- * command line anything but validated names, dotted quads and numbers:
+ * command line anything but validated names, addresses as inet_ntop writes
+ * them and numbers:
  * the line is ';'-separated, so one stray ';' would be a second command.
  *
  * All commands of a state go on one connection as one line, which HAProxy
@@ -9,13 +10,13 @@
  * and an empty line, then closes. A command that succeeds prints nothing,
  * except `set server … addr`, which says what it changed. Anything else is
  * HAProxy refusing, and is quoted in the error. */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "routers/routers_internal.h"
 #include "util/duration.h"
+#include "util/hostport.h"
 
 #define ANSWER_MAX (64 * 1024)
 #define READ_CHUNK 4096
@@ -24,7 +25,7 @@
 /* One side of a route state in HAProxy's terms: at most one server. */
 typedef struct side {
 	bool set;
-	char ip[INET_ADDRSTRLEN];
+	char ip[RG_HOST_LEN];        /* "10.0.0.1", "fd00::1": HAProxy takes IPv6 bare */
 	int port;
 } side;
 
@@ -40,28 +41,14 @@ static rg_err parse_side(const char *name, const char *backends, side *out, rg_e
 		return rg_fail(err, RG_EINVAL, "backends",
 			       "haproxy router: side '%s' names %zu backends; HAProxy mode routes one per side",
 			       name, n);
-	const char *colon = strrchr(backends, ':');
-	struct in_addr a;
-	size_t host_len = colon ? (size_t)(colon - backends) : 0;
-	bool ok = colon && host_len < sizeof out->ip;
-	if (ok) {
-		memcpy(out->ip, backends, host_len);
-		out->ip[host_len] = '\0';
-		ok = inet_pton(AF_INET, out->ip, &a) == 1;
-	}
-	long port = 0;
-	size_t digits = 0;
-	for (const char *p = colon ? colon + 1 : ""; ok && *p; p++, digits++) {
-		if (*p < '0' || *p > '9' || digits >= 5) {
-			ok = false;
-			break;
-		}
-		port = port * 10 + (*p - '0');
-	}
-	if (!ok || digits == 0 || port < 1 || port > 65535)
+	rg_sockaddr sa;
+	const char *why = rg_hostport_check(backends, RG_HOSTPORT_CONNECT, &sa);
+	if (why)
 		return rg_fail(err, RG_EINVAL, "backends",
-			       "haproxy router: %s backend '%s' is not A.B.C.D:PORT", name, backends);
-	out->port = (int)port;
+			       "haproxy router: %s backend '%s' is not HOST:PORT (" RG_HOSTPORT_EXAMPLE
+			       ")", name, backends);
+	rg_sockaddr_host((const struct sockaddr *)&sa.ss, out->ip, sizeof out->ip);
+	out->port = rg_sockaddr_port((const struct sockaddr *)&sa.ss);
 	out->set = true;
 	return RG_OK;
 }
@@ -262,21 +249,15 @@ static int connect_socket(rg_route_op *op, const char *sock)
 		uv_pipe_connect(&op->connect_req, &op->conn.pipe, sock, on_connect);
 		return 0;
 	}
-	char host[INET_ADDRSTRLEN] = "";
-	const char *colon = strrchr(sock, ':');
-	if (!colon || (size_t)(colon - sock) >= sizeof host)
+	rg_sockaddr sa;
+	if (rg_hostport_check(sock, RG_HOSTPORT_CONNECT, &sa))
 		return UV_EINVAL;
-	memcpy(host, sock, (size_t)(colon - sock));
-	host[colon - sock] = '\0';
-	struct sockaddr_in sa;
-	int rc = uv_ip4_addr(host, atoi(colon + 1), &sa);
+	int rc = uv_tcp_init(loop, &op->conn.tcp);
 	if (rc < 0)
-		return rc;
-	if ((rc = uv_tcp_init(loop, &op->conn.tcp)) < 0)
 		return rc;
 	op->conn.stream.data = op;
 	op->open |= RG_OP_CONN;
-	return uv_tcp_connect(&op->connect_req, &op->conn.tcp, (const struct sockaddr *)&sa,
+	return uv_tcp_connect(&op->connect_req, &op->conn.tcp, (const struct sockaddr *)&sa.ss,
 			      on_connect);
 }
 

@@ -47,7 +47,7 @@ const char *rg_routers_kind(const rg_routers *r, const char *env);
  * In detail: the proxy's outcome (a bad backend is RG_EINVAL) goes to done
  * and apply returns RG_OK; without a dataplane it returns RG_EUNAVAILABLE.
  * HAProxy states naming more than one backend on a side, or a backend that
- * is not A.B.C.D:PORT, are refused here with RG_EINVAL. */
+ * is not HOST:PORT (util/hostport.h), are refused here with RG_EINVAL. */
 rg_err rg_routers_apply(rg_routers *r, const rg_route_state *st, rg_route_done_fn done,
 			void *ctx, rg_route_op **op, rg_error *err);
 /* NULL is fine. Once done has returned the op is gone and must not be

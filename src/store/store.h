@@ -382,8 +382,8 @@ void rg_outputs_free(rg_output *o, size_t n);
 /* What an environment's router must do: which backends serve the stable
  * release, which the canary and with what share, and which release stands
  * by (the one a canary replaced, kept registered while it drains so that a
- * rollback is a swap). Backends are "A.B.C.D:PORT" joined by commas; "" for
- * none. Written in the transaction of the run change that decided it,
+ * rollback is a swap). Backends are HOST:PORT (util/hostport.h) joined by
+ * commas; "" for none. Written in the transaction of the run change that decided it,
  * before any router is told; serve re-applies every stored row at start. */
 #define RG_BACKENDS_LEN 1024
 typedef struct rg_route_state {

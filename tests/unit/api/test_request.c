@@ -381,22 +381,3 @@ Test(api_sse, odd_type_becomes_message)
 	json_decref(ev);
 }
 
-/* ---- listen addresses ------------------------------------------------------------------ */
-
-Test(api_listen, parses_host_and_port)
-{
-	struct sockaddr_in sa;
-	rg_error err;
-	cr_assert_eq(rg_api_parse_listen("127.0.0.1:7070", &sa, &err), RG_OK);
-	cr_assert_eq(ntohs(sa.sin_port), 7070);
-	cr_assert_eq(ntohl(sa.sin_addr.s_addr), 0x7f000001);
-	cr_assert_eq(rg_api_parse_listen("localhost:80", &sa, &err), RG_OK);
-	cr_assert_eq(ntohl(sa.sin_addr.s_addr), 0x7f000001);
-	cr_assert_eq(rg_api_parse_listen("0.0.0.0:0", &sa, &err), RG_OK);
-	const char *bad[] = { "7070", ":7070", "127.0.0.1:", "127.0.0.1:65536", "host:1",
-			      "127.0.0.1:-1", "[::1]:7070", "127.0.0.1:70x" };
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		cr_assert_eq(rg_api_parse_listen(bad[i], &sa, &err), RG_EINVAL, "%s", bad[i]);
-		cr_assert_str_eq(err.field, "listen");
-	}
-}

@@ -612,8 +612,10 @@ Test(config_errors, addresses_and_urls)
 	cfg_load(&L, "service: shop\nserver: { listen: localhost }\nenvironments:\n"
 		     "  s: { proxy: { listen: \"h:0\" } }\n  t: { proxy: { threads: 2 } }\n"
 		     "metrics: { prometheus: \"ftp://x\" }\ndeploy: [ { name: a, run: a } ]\n");
-	cfg_expect(&L, 2, 19, "invalid listen address 'localhost' (use host:port, e.g. 127.0.0.1:7070)");
-	cfg_expect(&L, 4, 25, "invalid listen address 'h:0' (use host:port, e.g. 127.0.0.1:7070)");
+	cfg_expect(&L, 2, 19, "invalid listen address 'localhost' (expected HOST:PORT, e.g. "
+			      "127.0.0.1:8080 or [::1]:8080)");
+	cfg_expect(&L, 4, 25, "invalid listen address 'h:0' (host must be an IPv4 address, a "
+			      "bracketed IPv6 address or localhost)");
 	cfg_expect(&L, 5, 15, "missing required key 'listen' in proxy");
 	cfg_expect(&L, 6, 24, "invalid URL 'ftp://x' for 'prometheus' (use http://host[:port]/path or "
 			      "https://…)");

@@ -160,3 +160,19 @@ Test(config_server, world_readable_secret_file_refused)
 		     err.message);
 	cr_assert_str_eq(out, "k3y-value");
 }
+
+/* server.listen is read by the listeners' own parser (util/hostport.h). */
+Test(config_server, ipv6_listen_needs_brackets)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, CFG_BASE "server:\n  listen: \"[::1]:7070\"\n");
+	cr_assert_str_eq(L.cfg.listen, "[::1]:7070");
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "server:\n  listen: \"::1:7070\"\n");
+	cfg_expect_has(&L, "invalid listen address '::1:7070' (an IPv6 address needs brackets, "
+			   "e.g. [::1]:8080)");
+	cfg_release(&L);
+	cfg_load(&L, CFG_BASE "server:\n  listen: \"[::]:7070\"\n");
+	cfg_expect_has(&L, "listen address '[::]:7070' is not loopback");
+	cfg_release(&L);
+}

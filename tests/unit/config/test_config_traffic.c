@@ -84,13 +84,13 @@ Test(config_traffic_proxy, bad_values)
 Test(config_traffic_proxy, sticky_names_are_tokens)
 {
 	cfg_loaded L;
-	cfg_load(&L, HEAD "  a: { proxy: { listen: \"h:1\", sticky: { cookie: \"a b\" } } }\n"
-			  "  b: { proxy: { listen: \"h:2\", sticky: { header: \"X:Y\" } } }\n"
-			  "  c: { proxy: { listen: \"h:3\", sticky: { header: X, cookie: y } } }\n"
-			  "  d: { proxy: { listen: \"h:4\", sticky: {} } }\n"
-			  "  e: { proxy: { listen: \"h:5\", sticky: { header: "
+	cfg_load(&L, HEAD "  a: { proxy: { listen: \"*:1\", sticky: { cookie: \"a b\" } } }\n"
+			  "  b: { proxy: { listen: \"*:2\", sticky: { header: \"X:Y\" } } }\n"
+			  "  c: { proxy: { listen: \"*:3\", sticky: { header: X, cookie: y } } }\n"
+			  "  d: { proxy: { listen: \"*:4\", sticky: {} } }\n"
+			  "  e: { proxy: { listen: \"*:5\", sticky: { header: "
 			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa } } }\n"
-			  "  f: { proxy: { listen: \"h:6\", sticky: { cookie: \"\", hedaer: x } } }\n" DEPLOY);
+			  "  f: { proxy: { listen: \"*:6\", sticky: { cookie: \"\", hedaer: x } } }\n" DEPLOY);
 	cfg_expect(&L, 3, 50, "invalid cookie name 'a b' (use letters, digits and !#$%&'*+-.^_`|~, "
 			      "at most 64)");
 	cfg_expect(&L, 4, 50, "invalid header name 'X:Y' (use letters, digits and !#$%&'*+-.^_`|~, "
@@ -112,7 +112,7 @@ Test(config_traffic_proxy, front_door_options)
 			     "      max_connections: 5000\n      max_connections_per_client: 20\n"
 			     "      header_timeout: 5s\n      body_timeout: 30s\n      max_requests: 100\n"
 			     "      force_header: { name: X-Pin, from: [10.0.0.0/8, 127.0.0.1] }\n"
-			     "      trusted_proxies: [192.168.1.0/24]\n      scheme: https\n" TRAFFIC);
+			     "      trusted_proxies: [192.168.1.0/24, \"fd00:1::/32\"]\n      scheme: https\n" TRAFFIC);
 	const rg_env *e = rg_config_env(&L.cfg, "prod");
 	cr_assert_eq(e->proxy_max_connections, 5000);
 	cr_assert_eq(e->proxy_max_per_client, 20);
@@ -121,11 +121,12 @@ Test(config_traffic_proxy, front_door_options)
 	cr_assert_eq(e->proxy_max_requests, 100);
 	cr_assert_str_eq(e->proxy_force_header, "X-Pin");
 	cr_assert_eq(e->proxy_n_force_from, 2);
-	cr_assert_eq(e->proxy_force_from[0].net, 0x0a000000u);
-	cr_assert_eq(e->proxy_force_from[0].mask, 0xff000000u);
-	cr_assert_eq(e->proxy_force_from[1].mask, 0xffffffffu);
-	cr_assert_eq(e->proxy_n_trusted, 1);
-	cr_assert_eq(e->proxy_trusted[0].net, 0xc0a80100u);
+	char text[64];
+	cr_assert_str_eq(rg_cidr_format(&e->proxy_force_from[0], text, sizeof text), "10.0.0.0/8");
+	cr_assert_str_eq(rg_cidr_format(&e->proxy_force_from[1], text, sizeof text), "127.0.0.1/32");
+	cr_assert_eq(e->proxy_n_trusted, 2);
+	cr_assert_str_eq(rg_cidr_format(&e->proxy_trusted[0], text, sizeof text), "192.168.1.0/24");
+	cr_assert_str_eq(rg_cidr_format(&e->proxy_trusted[1], text, sizeof text), "fd00:1::/32");
 	cr_assert(e->proxy_https);
 	cfg_release(&L);
 	/* without force_header no side is ever forced */
@@ -142,19 +143,19 @@ Test(config_traffic_proxy, front_door_bad_values)
 	cfg_load(&L, HEAD "  prod:\n    proxy:\n      listen: 127.0.0.1:8080\n"
 			  "      max_connections: 0\n"
 			  "      force_header: { name: \"X Pin\", from: [10.0.0.1/8] }\n"
-			  "      trusted_proxies: [1.2.3.4/33, \"::1\"]\n"
+			  "      trusted_proxies: [1.2.3.4/33, \"::1/8\"]\n"
 			  "      scheme: ftp\n"
 			  "  qa:\n    proxy:\n      listen: 127.0.0.1:8081\n"
 			  "      force_header: { name: X, fro: [] }\n" DEPLOY);
 	cfg_expect(&L, 6, 24, "'max_connections' must be between 1 and 10000000 (got 0)");
 	cfg_expect(&L, 7, 29, "invalid header name 'X Pin' (use letters, digits and "
 			      "!#$%&'*+-.^_`|~, at most 64)");
-	cfg_expect(&L, 7, 45, "invalid address range '10.0.0.1/8' in from (use A.B.C.D/N with no "
-			      "host bits set, or A.B.C.D)");
+	cfg_expect(&L, 7, 45, "invalid address range '10.0.0.1/8' in from (use A.B.C.D/N or IPv6/N "
+			      "such as fd00::/8 with no host bits set, or one address)");
 	cfg_expect(&L, 8, 25, "invalid address range '1.2.3.4/33' in trusted_proxies (use "
-			      "A.B.C.D/N with no host bits set, or A.B.C.D)");
-	cfg_expect(&L, 8, 37, "invalid address range '::1' in trusted_proxies (use A.B.C.D/N with "
-			      "no host bits set, or A.B.C.D)");
+			      "A.B.C.D/N or IPv6/N such as fd00::/8 with no host bits set, or one address)");
+	cfg_expect(&L, 8, 37, "invalid address range '::1/8' in trusted_proxies (use A.B.C.D/N or "
+			      "IPv6/N such as fd00::/8 with no host bits set, or one address)");
 	cfg_expect(&L, 9, 15, "invalid scheme 'ftp' (use http or https)");
 	cfg_expect(&L, 13, 21, "missing required key 'from' in force_header");
 	cfg_expect(&L, 13, 32, "unknown key 'fro' in force_header (did you mean 'from'?)");
@@ -225,20 +226,20 @@ Test(config_traffic_router, haproxy_absolute_and_tcp_sockets)
 Test(config_traffic_router, haproxy_bad_values)
 {
 	cfg_loaded L;
-	cfg_load(&L, HEAD "  a:\n    router:\n      haproxy:\n        socket: \"localhost:9999\"\n"
+	cfg_load(&L, HEAD "  a:\n    router:\n      haproxy:\n        socket: \"localhost:99999\"\n"
 			  "        backend: \"b;shutdown\"\n        stable: s\n        canary: s\n"
 			  "        weight: 3\n"
 			  "  b:\n    router:\n      haproxy: { socket: \"1.2.3.4:0\", stable: \"a b\" }\n"
 			  "      timeout: 0\n" DEPLOY);
-	cfg_expect(&L, 6, 17, "invalid haproxy socket 'localhost:9999' (use a unix socket path, or "
-			      "IPv4:PORT such as 127.0.0.1:9999)");
+	cfg_expect(&L, 6, 17, "invalid haproxy socket 'localhost:99999' (use a unix socket path, or "
+			      "HOST:PORT such as 127.0.0.1:9999 or [::1]:9999)");
 	cfg_expect(&L, 7, 18, "invalid haproxy backend name 'b;shutdown' (use letters, digits, '.', "
 			      "'_' and '-', at most 64)");
 	cfg_expect(&L, 9, 17, "haproxy servers 'stable' and 'canary' must differ (both are 's')");
 	cfg_expect(&L, 10, 9, "unknown key 'weight' in haproxy (valid keys: socket, backend, stable, "
 			      "canary)");
 	cfg_expect(&L, 13, 26, "invalid haproxy socket '1.2.3.4:0' (use a unix socket path, or "
-			       "IPv4:PORT such as 127.0.0.1:9999)");
+			       "HOST:PORT such as 127.0.0.1:9999 or [::1]:9999)");
 	cfg_expect(&L, 13, 16, "missing required key 'backend' in haproxy");
 	cfg_expect(&L, 13, 16, "missing required key 'canary' in haproxy");
 	cfg_expect(&L, 13, 47, "invalid haproxy server name 'a b' (use letters, digits, '.', '_' and "

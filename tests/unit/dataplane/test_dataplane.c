@@ -176,7 +176,7 @@ static void dead_addr(char *out, size_t size)
 static rg_env envs[2];
 static rg_config cfg;
 /* these tests force sides from the loopback, as proxy.force_header allows */
-static rg_cidr loopback = { 0x7f000000u, 0xff000000u };
+static rg_cidr loopback = { .family = AF_INET, .bits = 8, .net = { 127 } };
 static rg_dataplane *dp;
 static backend b1, b2, b3;
 
@@ -554,7 +554,7 @@ Test(dataplane_route, header_forces_a_side)
  * forwarded), so a client cannot aim requests at the canary. */
 Test(dataplane_route, header_forces_only_from_its_ranges)
 {
-	static rg_cidr ten = { 0x0a000000u, 0xff000000u };
+	static rg_cidr ten = { .family = AF_INET, .bits = 8, .net = { 10 } };
 	rg_dataplane_stop(dp);
 	envs[0].proxy_force_from = &ten;
 	start();
@@ -743,10 +743,10 @@ Test(dataplane_swap, bad_backend_keeps_the_old_table)
 	struct {
 		const char *stable, *canary, *standby, *message;
 	} bad[] = {
-		{ NULL, "x:1", "", "canary backend 'x:1' is not A.B.C.D:PORT" },
-		{ "127.0.0.1:80,127.0.0.1:080", "", "", "stable backend '127.0.0.1:080' is not A.B.C.D:PORT" },
+		{ NULL, "x:1", "", "canary backend 'x:1' is not HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)" },
+		{ "127.0.0.1:80,127.0.0.1:080", "", "", "stable backend '127.0.0.1:080' is not HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)" },
 		{ "127.0.0.1:80, 127.0.0.1:80", "", "", "stable backend '127.0.0.1:80' is listed twice" },
-		{ NULL, "", "10.0.0.1:1,nope", "standby backend 'nope' is not A.B.C.D:PORT" },
+		{ NULL, "", "10.0.0.1:1,nope", "standby backend 'nope' is not HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)" },
 		{ "127.0.0.1:80,,127.0.0.1:81", "", "", "stable backends '127.0.0.1:80,,127.0.0.1:81'" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -19,13 +19,18 @@ Test(routeplan, normalizes_backend_lists)
 	cr_assert_str_eq(out, "127.0.0.1:9002,127.0.0.1:9003,10.0.0.1:80");
 	cr_assert_eq(rg_backends_normalize("127.0.0.1:9002", out, sizeof out, &err), RG_OK);
 	cr_assert_str_eq(out, "127.0.0.1:9002");
+	/* IPv6 and localhost, each written the one way the proxy names it */
+	cr_assert_eq(rg_backends_normalize("[::1]:9002, [0:0::1]:9003 localhost:9004", out, sizeof out,
+					   &err), RG_OK);
+	cr_assert_str_eq(out, "[::1]:9002,[::1]:9003,127.0.0.1:9004");
 }
 
 Test(routeplan, rejects_bad_backends_naming_them)
 {
 	char out[RG_BACKENDS_LEN];
-	const char *bad[] = { "", " , ", "localhost:80", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536",
-			      "127.0.0.1:80x", "127.0.0.1:80;rm", "1.2.3:80", "[::1]:80" };
+	const char *bad[] = { "", " , ", "localhost", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536",
+			      "127.0.0.1:80x", "127.0.0.1:80;rm", "1.2.3:80", "::1:80", "[::1]",
+			      "[::]:80", "0.0.0.0:80" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		rg_error err = { 0 };
 		cr_assert_eq(rg_backends_normalize(bad[i], out, sizeof out, &err), RG_EINVAL, "%s", bad[i]);

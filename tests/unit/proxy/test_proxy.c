@@ -255,16 +255,28 @@ static void *backend_main(void *arg)
 	return NULL;
 }
 
+/* The proxy_ipv6 suite runs clients, proxy and backend on ::1. */
+static bool ipv6;
+
+/* The loopback at port, 127.0.0.1 or ::1 per ipv6. */
+static rg_sockaddr loopback(int port)
+{
+	char text[RG_HOSTPORT_LEN];
+	rg_sockaddr a;
+	snprintf(text, sizeof text, ipv6 ? "[::1]:%d" : "127.0.0.1:%d", port);
+	cr_assert_null(rg_hostport_check(text, RG_HOSTPORT_LISTEN_ANY_PORT, &a), "%s", text);
+	return a;
+}
+
 static int listen_any(int *port)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+	rg_sockaddr a = loopback(0);
+	int fd = socket(a.ss.ss_family, SOCK_STREAM, 0);
+	cr_assert(bind(fd, (struct sockaddr *)&a.ss, a.len) == 0);
 	cr_assert(listen(fd, 256) == 0);
-	socklen_t al = sizeof a;
-	getsockname(fd, (struct sockaddr *)&a, &al);
-	*port = ntohs(a.sin_port);
+	socklen_t al = sizeof a.ss;
+	getsockname(fd, (struct sockaddr *)&a.ss, &al);
+	*port = rg_sockaddr_port((struct sockaddr *)&a.ss);
 	return fd;
 }
 
@@ -313,10 +325,7 @@ static int pick(void *ctx, const rg_proxy_request *req, rg_proxy_target *out)
 {
 	picker *pk = ctx;
 	int n = atomic_fetch_add(&pk->picks, 1);
-	out->addr.sin_family = AF_INET;
-	out->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	out->addr.sin_port = htons((uint16_t)(pk->first_port && n == 0 && req->attempt == 0 ? pk->first_port
-											  : pk->port));
+	out->addr = loopback(pk->first_port && n == 0 && req->attempt == 0 ? pk->first_port : pk->port);
 	out->slot = pk->slot;
 	out->set_cookie = pk->set_cookie;
 	out->retry_hint = UINT64_C(0xfeed0000) + (uint64_t)n;
@@ -353,7 +362,7 @@ static rg_proxy *px;
 static int idle_ms = 60000;
 static unsigned nthreads = 1;
 /* the front door, per suite (proxy_limits, proxy_headers) */
-static rg_cidr trusted_lo = { 0x7f000001u, 0xffffffffu };
+static rg_cidr trusted_lo = { .family = AF_INET, .bits = 32, .net = { 127, 0, 0, 1 } };
 static bool trust_lo, https;
 static unsigned max_req, max_per_client;
 static int body_ms;
@@ -362,7 +371,7 @@ static void proxy_up(int header_timeout_ms)
 {
 	rg_proxy_opts o;
 	rg_proxy_opts_default(&o);
-	o.listen = "127.0.0.1:0";
+	o.listen = ipv6 ? "[::1]:0" : "127.0.0.1:0";
 	o.threads = nthreads;
 	o.idle_timeout_ms = idle_ms;
 	o.connect_timeout_ms = 1000;
@@ -372,7 +381,8 @@ static void proxy_up(int header_timeout_ms)
 	o.done = done;
 	o.failed = failed;
 	o.ctx = &pk;
-	o.trusted = trust_lo ? &trusted_lo : NULL;
+	static rg_cidr trusted_lo6 = { .family = AF_INET6, .bits = 128, .net = { [15] = 1 } };
+	o.trusted = !trust_lo ? NULL : ipv6 ? &trusted_lo6 : &trusted_lo;
 	o.n_trusted = trust_lo;
 	o.https = https;
 	o.max_requests = max_req;
@@ -403,13 +413,12 @@ static void teardown(void)
 
 static int client(void)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	struct timeval tv = { 5, 0 };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)rg_proxy_port(px)) };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert(connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+	rg_sockaddr a = loopback(rg_proxy_port(px));
+	cr_assert(connect(fd, (struct sockaddr *)&a.ss, a.len) == 0);
 	return fd;
 }
 
@@ -852,7 +861,9 @@ Test(proxy_limits, max_requests_then_close)
 	close(fd);
 }
 
-Test(proxy_limits, a_client_over_its_connections_is_refused)
+/* max_per_client 2: a third connection from the same address is closed;
+ * a slot is free again once one closes. */
+static void a_client_over_its_connections(void)
 {
 	int a = client(), b = client(), c = client();
 	reply r;
@@ -870,6 +881,51 @@ Test(proxy_limits, a_client_over_its_connections_is_refused)
 	roundtrip(d, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", &r);
 	cr_assert_eq(r.status, 200);
 	close(b), close(c), close(d);
+}
+
+Test(proxy_limits, a_client_over_its_connections_is_refused)
+{
+	a_client_over_its_connections();
+}
+
+/* The same front door on ::1: the proxy listens there, connects to an IPv6
+ * backend, names the IPv6 client in X-Forwarded-For, trusts an IPv6 range
+ * and bounds connections per IPv6 client address. */
+static void setup_ipv6(void)
+{
+	ipv6 = true;
+	setup_front_door();
+}
+
+TestSuite(proxy_ipv6, .init = setup_ipv6, .fini = teardown, .timeout = 10);
+
+Test(proxy_ipv6, forwarded_for_names_the_ipv6_client)
+{
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 2001:db8::7\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "\r\nX-Forwarded-For: 2001:db8::7, ::1\r\n"), "::1 is trusted: %s",
+		  r.body);
+	cr_assert(strstr(r.body, "\r\nX-Forwarded-Proto: https\r\n"), "%s", r.body);
+	close(fd);
+}
+
+Test(proxy_ipv6, a_request_without_host_names_the_ipv6_backend)
+{
+	int fd = client();
+	reply r;
+	roundtrip(fd, "GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &r);
+	cr_assert_eq(r.status, 200);
+	char want[64];
+	snprintf(want, sizeof want, "\r\nHost: [::1]:%d\r\n", be.port);
+	cr_assert(strstr(r.body, want), "%s in %s", want, r.body);
+	close(fd);
+}
+
+Test(proxy_ipv6, a_client_over_its_connections_is_refused)
+{
+	a_client_over_its_connections();
 }
 
 Test(proxy_limits, a_trickling_body_is_408)

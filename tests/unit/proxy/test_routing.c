@@ -63,9 +63,10 @@ static void expect_invalid(const rg_routes_spec *spec, const char *field, const 
 Test(routing_build, bad_backends_are_named)
 {
 	const char *bad[] = { "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-			      "127.0.0.1:080", "127.0.0.1:+80", "127.0.0.1: 80", "localhost:80",
+			      "127.0.0.1:080", "127.0.0.1:+80", "127.0.0.1: 80", "localhost",
 			      "127.0.0.01:80", "127.0.0:80", "0.0.0.0:80", "224.0.0.1:80",
-			      "255.255.255.255:80", "[::1]:80", ":80", "" };
+			      "255.255.255.255:80", "::1:80", "[::1]", "[::]:80", "[ff02::1]:80",
+			      "[::1]:0", ":80", "" };
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		const char *list[] = { "127.0.0.1:9001", bad[i] };
 		rg_routes_spec spec = { .canary = { list, 2, RG_BALANCE_ROUND_ROBIN } };
@@ -81,6 +82,9 @@ Test(routing_build, other_errors)
 	const char *dup[] = { "127.0.0.1:9001", "127.0.0.1:9001" };
 	rg_routes_spec spec = { .stable = { dup, 2, RG_BALANCE_ROUND_ROBIN } };
 	expect_invalid(&spec, "stable[1]", "duplicate backend '127.0.0.1:9001'");
+	const char *dup6[] = { "[::1]:9001", "[0:0::1]:9001" };
+	rg_routes_spec spec6 = { .stable = { dup6, 2, RG_BALANCE_ROUND_ROBIN } };
+	expect_invalid(&spec6, "stable[1]", "duplicate backend '[0:0::1]:9001'");
 
 	rg_routes_spec none = { 0 };
 	expect_invalid(&none, "stable", "no backends");
@@ -126,6 +130,15 @@ Test(routing_build, valid_table)
 	cr_assert_str_eq(rg_backend_name(rg_routes_backend(t, RG_SIDE_STABLE, 0)), "10.1.2.3:65535");
 	cr_assert_eq(rg_routes_sticky(t), RG_STICKY_HEADER);
 	cr_assert_str_eq(rg_routes_sticky_name(t), "X-User-Id");
+	rg_routes_release(t);
+	/* IPv6 backends, named the one way the proxy writes them */
+	const char *v6[] = { "[::1]:8080", "[2001:DB8::0:1]:443", "localhost:81" };
+	rg_routes_spec s6 = { .stable = { v6, 3, RG_BALANCE_ROUND_ROBIN } };
+	cr_assert_eq(rg_routes_build(&s6, &t, NULL), RG_OK);
+	cr_assert_str_eq(rg_backend_name(rg_routes_backend(t, RG_SIDE_STABLE, 0)), "[::1]:8080");
+	cr_assert_str_eq(rg_backend_name(rg_routes_backend(t, RG_SIDE_STABLE, 1)), "[2001:db8::1]:443");
+	cr_assert_str_eq(rg_backend_name(rg_routes_backend(t, RG_SIDE_STABLE, 2)), "127.0.0.1:81");
+	cr_assert_eq(rg_backend_addr(rg_routes_backend(t, RG_SIDE_STABLE, 0))->ss.ss_family, AF_INET6);
 	rg_routes_release(t);
 
 	rg_routes *d = build(ST, 1, NULL, 0, 0, 0);

@@ -716,8 +716,8 @@ Test(routers_haproxy, states_haproxy_cannot_route_are_refused_at_once)
 	st = state("prod", "127.0.0.1:9001;shutdown sessions", "", 0);
 	cr_assert_eq(rg_routers_apply(f.r, &st, on_done, &o, &op, &err), RG_EINVAL);
 	cr_assert_str_eq(err.message, "haproxy router: stable backend '127.0.0.1:9001;shutdown "
-				      "sessions' is not A.B.C.D:PORT");
-	st = state("prod", "localhost:80", "", 0);
+				      "sessions' is not HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)");
+	st = state("prod", "[::1]", "", 0);
 	cr_assert_eq(rg_routers_apply(f.r, &st, on_done, &o, &op, &err), RG_EINVAL);
 	uv_run(&f.loop, UV_RUN_DEFAULT);
 	cr_assert_eq(o.calls, 0);
