@@ -1,0 +1,104 @@
+// incident.js — one incident: severity, ladder level, who answered, the
+// opening decision, the runs it covers, its timeline, the checklist with
+// its ticks, and ack / note / resolve for those whose roles allow them.
+
+import * as api from '../lib/api.js';
+import * as session from '../lib/session.js';
+import {h, clear, time, facts, errorBox, errorText} from '../lib/dom.js';
+import {stateBadge, words} from '../lib/words.js';
+import {decisionView} from '../lib/decision.js';
+
+export function render(root, {id}) {
+	const slot = h('div');
+	root.append(slot);
+	const load = async () => {
+		try {
+			draw(slot, await api.get(`/api/v1/incidents/${id}`), load);
+		} catch (e) {
+			clear(slot).append(h('h1', {}, `Incident ${id}`), errorBox(e));
+		}
+	};
+	load();
+}
+
+function draw(slot, inc, reload) {
+	const may = session.can('incident', inc.env);
+	clear(slot).append(
+		h('h1', {}, `Incident ${inc.id}: ${inc.severity} ${words(inc.kind)} in ${inc.env}`),
+		h('p', {}, stateBadge(inc.state), ` — escalation level ${inc.level}`,
+			inc.escalating ? ' (still climbing)' : '',
+			inc.next_escalation_at ? [', next level ', time(inc.next_escalation_at)] : ''),
+		facts([
+			['Failed release', inc.failed_version],
+			['Restored release', inc.restored_version],
+			['Trigger', inc.trigger],
+			['Opened', [time(inc.opened), inc.opened_by ? ` by ${inc.opened_by}` : '']],
+			['Acknowledged', inc.acked ? [time(inc.acked), ` by ${inc.acked_by}`] : null],
+			['Resolved', inc.resolved ? [time(inc.resolved), ` by ${inc.resolved_by}`] : null],
+		]),
+		may && inc.state !== 'resolved' ? answers(inc, reload) : null,
+		h('section', {'aria-labelledby': 'cl-title'}, h('h2', {id: 'cl-title'}, 'Checklist'), checklist(inc, may, reload)),
+		h('section', {'aria-labelledby': 'dec-title'}, h('h2', {id: 'dec-title'}, 'Decision'),
+			inc.decision ? decisionView(inc.decision) : h('p', {class: 'muted'}, 'No decision recorded.')),
+		h('section', {'aria-labelledby': 'runs-title'}, h('h2', {id: 'runs-title'}, 'Runs'),
+			h('ul', {}, (inc.runs || []).map((r) => h('li', {}, h('a', {href: `#/runs/${r.id}`}, `Run ${r.id}`),
+				` ${r.kind} of ${r.version}${r.from_version ? ` (from ${r.from_version})` : ''} — `, stateBadge(r.state))))),
+		h('section', {'aria-labelledby': 'tl-title'}, h('h2', {id: 'tl-title'}, 'Timeline'),
+			h('ol', {class: 'timeline'}, (inc.timeline || []).map((e) => h('li', {}, time(e.at), ' ',
+				h('span', {class: 'ev-type'}, words(e.type)),
+				e.source === 'run' ? ` (run ${e.run_id}${e.step ? `, ${e.step}` : ''})` : e.actor ? ` (${e.actor})` : '',
+				' — ', e.message)))),
+		h('section', {'aria-labelledby': 'pm-title'}, h('h2', {id: 'pm-title'}, 'Post-mortem'),
+			h('p', {}, 'The blameless post-mortem draft is made by the CLI from this stored incident: ',
+				h('code', {}, `rollguard postmortem ${inc.id}`), '. The HTTP API does not serve it.')));
+}
+
+function answers(inc, reload) {
+	const note = h('input', {id: 'inc-note', type: 'text', maxlength: 500});
+	const msg = h('p', {role: 'status'});
+	const send = (what) => async () => {
+		const t = note.value.trim();
+		if (what === 'note' && !t) {
+			msg.textContent = 'A note needs some text.';
+			msg.className = 'error';
+			note.focus();
+			return;
+		}
+		try {
+			await api.post(`/api/v1/incidents/${inc.id}/${what}`, t ? {note: t} : {});
+			reload();
+		} catch (e) {
+			msg.textContent = errorText(e);
+			msg.className = 'error';
+		}
+	};
+	return h('section', {class: 'card', 'aria-labelledby': 'ans-title'}, h('h2', {id: 'ans-title'}, 'Answer'),
+		h('div', {class: 'stack'}, h('label', {for: 'inc-note'}, 'Note (optional for acknowledge and resolve)'), note),
+		h('p', {class: 'actions'},
+			inc.state === 'open' ? [h('button', {type: 'button', id: 'inc-ack', on: {click: send('ack')}}, 'Acknowledge'), ' '] : null,
+			h('button', {type: 'button', id: 'inc-note-add', on: {click: send('note')}}, 'Add note'), ' ',
+			h('button', {type: 'button', id: 'inc-resolve', on: {click: send('resolve')}}, 'Resolve')),
+		msg);
+}
+
+function checklist(inc, may, reload) {
+	const msg = h('p', {role: 'status'});
+	const items = (inc.checklist || []).map((c) => {
+		const li = h('li', {class: c.ticked ? 'ticked' : 'unticked', 'data-item': c.item},
+			h('span', {'aria-hidden': 'true'}, c.ticked ? '☑ ' : '☐ '), c.text,
+			c.ticked ? [h('span', {class: 'by'}, ` — ticked by ${c.by} `), time(c.at)] : h('span', {class: 'sr'}, ' — not ticked'));
+		if (!c.ticked && may)
+			li.append(' ', h('button', {type: 'button', class: 'tick', 'aria-label': `Tick: ${c.text}`, on: {click: async () => {
+				try {
+					await api.post(`/api/v1/incidents/${inc.id}/checklist`, {tick: c.item});
+					reload();
+				} catch (e) {
+					msg.textContent = errorText(e);
+					msg.className = 'error';
+				}
+			}}}, 'Tick'));
+		return li;
+	});
+	const done = (inc.checklist || []).filter((c) => c.ticked).length;
+	return [h('p', {}, `${done} of ${items.length} done.`), h('ol', {class: 'checklist'}, items), msg];
+}
