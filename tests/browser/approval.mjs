@@ -1,0 +1,45 @@
+// approval.mjs — a gated production deploy: its requester is shown the
+// Approve button (roles allow it) but the server refuses them, a second
+// person's approval is taken, and the page says who approved.
+import {main, ok, signIn, shot, apiAs} from './lib.mjs';
+
+await main(async ({person}) => {
+	const r = await apiAs('alice', 'POST', '/api/v1/deploys', {env: 'production', version: 'v1'});
+	ok(r.status === 201 && r.json.run.state === 'awaiting_approval', `alice's deploy waits for approval (${r.status})`);
+	const id = r.json.run.id;
+	const runUrl = `${process.env.RG_URL}/#/runs/${id}`;
+
+	const alice = await person('alice');
+	await signIn(alice, 'alice');
+	await alice.goto(runUrl);
+	await alice.locator('.needed', {hasText: '1 still needed'}).waitFor();
+	ok(true, 'the run page says how many approvals are still needed');
+	await alice.getByRole('button', {name: 'Approve'}).click();
+	const refusal = alice.locator('.answer-msg.error');
+	await refusal.waitFor();
+	const text = await refusal.innerText();
+	ok(/cannot approve/.test(text) && /403/.test(text), `the requester is refused by the server: ${text}`);
+	const still = await apiAs('admin', 'GET', `/api/v1/runs/${id}`);
+	ok(still.json.state === 'awaiting_approval' && still.json.approval.approved_by.length === 0,
+		'and nothing was approved');
+	await shot(alice, 'run-approval-refused');
+
+	const carol = await person('carol');
+	await signIn(carol, 'carol');
+	await carol.goto(runUrl);
+	await carol.locator('#ap-title').waitFor();
+	ok(await carol.getByRole('button', {name: 'Approve'}).count() === 0, 'a viewer is shown no Approve button');
+	ok(await carol.getByRole('button', {name: 'Abort'}).count() === 0, 'nor any run control');
+
+	const bob = await person('bob');
+	await signIn(bob, 'bob');
+	await bob.goto(runUrl);
+	await bob.getByLabel(/Comment/).fill('change ticket 42');
+	await bob.getByRole('button', {name: 'Approve'}).click();
+	await bob.locator('#ap-title', {hasText: 'approved'}).waitFor();
+	const ap = await bob.locator('section', {has: bob.locator('#ap-title')}).innerText();
+	ok(/approved by bob/.test(ap) && /change ticket 42/.test(ap), 'a second person approves; the page names them and their comment');
+	await bob.locator('.run-state', {hasText: /succeeded/}).waitFor({timeout: 20000});
+	ok(true, 'the approved run went on to succeed, followed live');
+	await shot(bob, 'run-approved');
+});
