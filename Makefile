@@ -28,9 +28,14 @@ LIB_SRC  := $(filter-out src/main.c,$(SRC))
 UNIT_SRC := $(sort $(wildcard tests/unit/*/*.c))
 DEMO_SRC := $(sort $(wildcard examples/demo-app/*.c))
 
-REL_OBJ  := $(SRC:%.c=build/obj/%.o)
-SAN_OBJ  := $(SRC:%.c=build/asan/obj/%.o)
-SAN_LIB  := $(LIB_SRC:%.c=build/asan/obj/%.o)
+# The dashboard's files (web/) become one generated source, compiled into
+# every build of the server like the rest of src/.
+WEB_FILES := $(sort $(shell find web -type f ! -name '.*' 2>/dev/null))
+GEN_SRC  := build/gen/assets.c
+
+REL_OBJ  := $(SRC:%.c=build/obj/%.o) build/obj/gen/assets.o
+SAN_OBJ  := $(SRC:%.c=build/asan/obj/%.o) build/asan/obj/gen/assets.o
+SAN_LIB  := $(LIB_SRC:%.c=build/asan/obj/%.o) build/asan/obj/gen/assets.o
 UNIT_OBJ := $(UNIT_SRC:%.c=build/asan/obj/%.o)
 
 .PHONY: all deps test unit integration demo bench install clean fuzz torture
@@ -55,6 +60,18 @@ build/asan/unit-tests: $(SAN_LIB) $(UNIT_OBJ)
 build/demo-app: $(DEMO_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $^ -lpthread
+
+$(GEN_SRC): scripts/embed-assets.sh $(WEB_FILES) $(shell find web -type d 2>/dev/null)
+	@mkdir -p $(dir $@)
+	bash scripts/embed-assets.sh $@ web
+
+build/obj/gen/assets.o: $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+
+build/asan/obj/gen/assets.o: $(GEN_SRC)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -c -o $@ $<
 
 build/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 #include "api/alerts.h"
 #include "api/request.h"
 #include "auth/audit.h"
+#include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -92,23 +93,72 @@ static rg_err authenticate(const rg_api_ctx *ctx, const rg_request *req, rg_perm
 	return rg_token_authenticate(ctx->store, ctx->token_key, token, rg_now_ms(), who, err);
 }
 
+/* The dashboard's way in: no Authorization header, a session cookie. */
+static const char *session_cookie(const rg_request *req)
+{
+	if (header(req, "Authorization"))
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, RG_SESSION_COOKIE);
+}
+
+static rg_err by_session(const rg_api_ctx *ctx, const rg_request *req, const char *cookie,
+			 rg_session *session, rg_error *err)
+{
+	if (!ctx->token_key)
+		return rg_fail(err, RG_EUNAUTH, RG_SESSION_COOKIE, "sessions are not available");
+	rg_err rc = rg_session_check(ctx->store, ctx->token_key, cookie, rg_now_ms(), session, err);
+	if (rc == RG_EUNAUTH)
+		err->field[0] = '\0';
+	return rc;
+}
+
+/* A page of another site can make the browser send the cookie (older
+ * browsers, or SameSite lifted) but cannot read the CSRF token the
+ * dashboard got when it signed in. */
+static rg_err check_csrf(const rg_request *req, const rg_session *session, rg_error *err)
+{
+	if (rg_session_csrf_ok(session, header(req, RG_CSRF_HEADER)))
+		return RG_OK;
+	return rg_fail(err, RG_EFORBIDDEN, RG_CSRF_HEADER,
+		       "a write made with a session must carry its CSRF token in " RG_CSRF_HEADER);
+}
+
 rg_err rg_access_admit(const rg_api_ctx *ctx, const rg_request *req, rg_permission perm,
-		       rg_principal *who, rg_error *err)
+		       rg_principal *who, rg_session *session, rg_error *err)
 {
 	memset(who, 0, sizeof *who);
-	rg_err rc = authenticate(ctx, req, perm, who, err);
-	if (rc)
+	memset(session, 0, sizeof *session);
+	const char *cookie = session_cookie(req);
+	rg_err rc;
+	if (cookie) {
+		rc = by_session(ctx, req, cookie, session, err);
+		if (!rc)
+			*who = session->who;
+	} else {
+		rc = authenticate(ctx, req, perm, who, err);
+	}
+	if (rc) {
 		memset(who, 0, sizeof *who);
+		memset(session, 0, sizeof *session);
+	}
 	if (!rc)
-		rc = check_origin(req, err);
-	if (!rc && is_write(req))
-		rc = check_content_type(req, err);
+		rc = rg_access_browser(req, err);
+	if (!rc && cookie && is_write(req))
+		rc = check_csrf(req, session, err);
 	if (!rc && !rg_principal_may(who, perm, NULL)) {
 		char roles[128];
 		rg_roles_text(who->roles, roles, sizeof roles);
 		rc = rg_fail(err, RG_EFORBIDDEN, NULL, "token '%s' (%s) may not %s", who->name,
 			     roles[0] ? roles : "no role", rg_permission_name(perm));
 	}
+	return rc;
+}
+
+rg_err rg_access_browser(const rg_request *req, rg_error *err)
+{
+	rg_err rc = check_origin(req, err);
+	if (!rc && is_write(req))
+		rc = check_content_type(req, err);
 	return rc;
 }
 
@@ -185,7 +235,7 @@ void rg_access_audit(const rg_api_ctx *ctx, const rg_request *req, const char *r
 		rg_request_log_text(target, sizeof target, req->path);
 	bool refused = reply->status >= 400 && reply->status < 500;
 	rg_audit_entry entry = {
-		.actor = req->who ? req->who->name : "-",
+		.actor = req->who ? req->who->name : reply->audit_actor[0] ? reply->audit_actor : "-",
 		.address = address,
 		.action = action_of(route),
 		.env = env,

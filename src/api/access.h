@@ -10,21 +10,30 @@
 
 #include "api/routes.h"
 #include "auth/principal.h"
+#include "auth/sessions.h"
 #include "util/err.h"
 
 /* A route's gate: the permission it needs, or none (GET /health). */
 #define RG_ACCESS_PUBLIC RG_PERM_COUNT
+/* The header a write made with a dashboard session carries its CSRF token in. */
+#define RG_CSRF_HEADER "X-Rollguard-CSRF"
 
-/* In order: no or a bad bearer token (401), a browser request from another
- * origin (403), a write whose body is not declared JSON (415), a role that
- * does not allow perm (403). *who is the token's principal once the token
- * is valid, even when a later check refuses (the audit names them), and
- * all zero (name "") before;
+/* In order: no or a bad bearer token (401) — or, for a request without an
+ * Authorization header but with the dashboard's session cookie, no valid
+ * session (401) —, a browser request from another origin (403), a write
+ * whose body is not declared JSON (415), a write by session without its
+ * CSRF token (403), a role that does not allow perm (403). *who is the
+ * token's principal once the token (or session) is valid, even when a later
+ * check refuses (the audit names them), and all zero (name "") before;
+ * *session is the session when the request came with one (who.name "" else);
  * for POST /alerts without an Authorization header but with the alerts
  * signature header, *who is the system principal "alerts-signature" and
  * the handler checks the signature. */
 rg_err rg_access_admit(const rg_api_ctx *ctx, const rg_request *req, rg_permission perm,
-		       rg_principal *who, rg_error *err);
+		       rg_principal *who, rg_session *session, rg_error *err);
+/* The checks of a browser's request that need no token: its origin, and a
+ * write's JSON Content-Type (for POST /api/v1/session, which takes one). */
+rg_err rg_access_browser(const rg_request *req, rg_error *err);
 /* 403 naming the token and the environment unless req->who may do perm
  * in env. */
 rg_err rg_access_env(const rg_request *req, rg_permission perm, const char *env,

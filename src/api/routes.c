@@ -16,7 +16,9 @@
 #include "auth/audit.h"
 #include "api/metrics.h"
 #include "api/request.h"
+#include "api/session.h"
 #include "api/traffic.h"
+#include "api/ui.h"
 #include "util/jsontext.h"
 #include "util/log.h"
 
@@ -30,6 +32,8 @@ typedef rg_err (*control_fn)(rg_engine *e, int64_t run_id, const char *actor, rg
 
 static rg_err h_health(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		       rg_error *);
+static rg_err h_session(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			rg_error *);
 static rg_err h_metrics(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			rg_error *);
 static rg_err h_deploy(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
@@ -83,6 +87,9 @@ static const struct route {
 } routes[] = {
 #define PUBLIC RG_ACCESS_PUBLIC
 	{ "health",      "GET",  "/health",                            "",          PUBLIC,           h_health,   NULL },
+	{ "session_open", "POST", "/api/v1/session",                   "",          PUBLIC,           h_session,  NULL },
+	{ "session",     "GET",  "/api/v1/session",                    "",          RG_PERM_READ,     h_session,  NULL },
+	{ "session_end", "POST", "/api/v1/session/end",                "",          RG_PERM_READ,     h_session,  NULL },
 	{ "metrics",     "GET",  "/metrics",                           "",          RG_PERM_READ,     h_metrics,  NULL },
 	{ "deploys",     "POST", "/api/v1/deploys",                    "",          RG_PERM_DEPLOY,   h_deploy,   NULL },
 	{ "rollbacks",   "POST", "/api/v1/rollbacks",                  "",          RG_PERM_ROLLBACK, h_rollback, NULL },
@@ -415,6 +422,16 @@ static rg_err h_health(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 							   "service", service, "reason", why), err);
 	return rg_reply_json(reply, 200, json_pack("{s:s, s:s}", "status", "ok", "service", service),
 			  err);
+}
+
+static rg_err h_session(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			rg_reply *reply, rg_error *err)
+{
+	if (!strcmp(m->name, "session_open"))
+		return rg_api_session_open(ctx, req, reply, err);
+	if (!strcmp(m->name, "session_end"))
+		return rg_api_session_end(ctx, req, reply, err);
+	return rg_api_session_show(ctx, req, reply, err);
 }
 
 static rg_err h_metrics(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
@@ -967,12 +984,32 @@ void rg_request_log_text(char *out, size_t size, const char *s)
 
 static void reply_failure(const rg_request *req, rg_err rc, const rg_error *err, rg_reply *reply);
 
+/* The dashboard's files: read only, public, never audited (no write). */
+static void ui_answer(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply)
+{
+	rg_error err;
+	rg_error_clear(&err);
+	if (strcmp(req->method, "GET") != 0) {
+		rg_fail(&err, RG_EINVAL, NULL, "method %.16s is not allowed here (GET only)",
+			req->method);
+		rg_reply_error(reply, 405, "method_not_allowed", &err);
+		snprintf(reply->allow, sizeof reply->allow, "GET");
+		rg_access_audit(ctx, req, NULL, reply, &err);
+		return;
+	}
+	rg_err rc = rg_ui_answer(req, reply, &err);
+	if (rc)
+		reply_failure(req, rc, &err, reply);
+}
+
 void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply)
 {
 	memset(reply, 0, sizeof *reply);
 	rg_error err;
 	rg_error_clear(&err);
 	rg_route_match m;
+	if (rg_ui_path(req->path))
+		return ui_answer(ctx, req, reply);
 	switch (rg_route_find(req->method, req->path, &m, &err)) {
 	case RG_ROUTE_NOT_FOUND:
 		rg_reply_error(reply, 404, rg_err_name(RG_ENOTFOUND), &err);
@@ -988,14 +1025,17 @@ void rg_routes_handle(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply)
 	}
 	const struct route *r = &routes[m.index];
 	rg_principal who;
+	rg_session session;
 	rg_request admitted = *req;
 	rg_err rc = RG_OK;
 	if (r->perm != RG_ACCESS_PUBLIC) {
-		rc = rg_access_admit(ctx, req, r->perm, &who, &err);
+		rc = rg_access_admit(ctx, req, r->perm, &who, &session, &err);
 		if (who.name[0]) {
 			admitted.who = &who;
 			admitted.actor = who.name;
 		}
+		if (session.who.name[0])
+			admitted.session = &session;
 	}
 	if (!rc)
 		rc = check_query(&admitted, r->query, &err);

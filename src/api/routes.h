@@ -12,6 +12,7 @@
 
 #include "api/alerts.h"
 #include "auth/principal.h"
+#include "auth/sessions.h"
 #include "auth/tokens.h"
 #include "api/sse.h"
 #include "config/config.h"
@@ -32,6 +33,7 @@ typedef struct rg_api_ctx {
 	json_t *decisions;      /* owned: {env: {action: n}} since start, from the engine's news */
 	const rg_token_key *token_key; /* checks bearer tokens; NULL: none is valid */
 	struct rg_incidents *incidents; /* incident/incident.h; NULL: none (answers 503) */
+	bool tls;               /* server.tls: session cookies are Secure */
 } rg_api_ctx;
 
 typedef struct rg_request {
@@ -42,6 +44,7 @@ typedef struct rg_request {
 	size_t body_len;
 	const rg_principal *who;       /* set once admitted (api/access.h); NULL before */
 	const char *actor;             /* who->name: the actor of what the request does */
+	const rg_session *session;     /* the dashboard session it came with; NULL: a token */
 } rg_request;
 
 typedef struct rg_reply {
@@ -57,6 +60,8 @@ typedef struct rg_reply {
 	char audit_env[RG_NAME_MAX + 8];
 	char audit_target[160];        /* "run 12", "v1.2.0"; "" = the path */
 	char audit_detail[256];        /* e.g. the reason given; never a secret */
+	char audit_actor[RG_NAME_MAX + 1]; /* who, for a public route that learns it (sign-in) */
+	char set_cookie[160];          /* Set-Cookie header, "" if none */
 } rg_reply;
 
 #define RG_JSON_CONTENT_TYPE "application/json"

@@ -12,7 +12,7 @@
 #include "util/names.h"
 #include "util/timeutil.h"
 
-#define ID_BYTES 8
+#define ID_BYTES (RG_TOKEN_ID_LEN / 2)
 #define SECRET_BYTES 32
 #define TOUCH_EVERY_MS 60000
 
@@ -147,18 +147,17 @@ rg_err rg_token_create(rg_store *s, const rg_token_key *key, const rg_token_spec
 	return rc;
 }
 
-/* "rg_<16 hex>_<43 base64url>" → the id; false for any other shape. */
-static bool token_id(const char *token, char id[2 * ID_BYTES + 1])
+bool rg_token_public_id(const char *token, char id[RG_TOKEN_ID_LEN + 1])
 {
 	size_t n = strlen(token);
-	if (n != 3 + 2 * ID_BYTES + 1 + 43 || strncmp(token, "rg_", 3) != 0 ||
-	    token[3 + 2 * ID_BYTES] != '_')
+	if (n != 3 + RG_TOKEN_ID_LEN + 1 + 43 || strncmp(token, "rg_", 3) != 0 ||
+	    token[3 + RG_TOKEN_ID_LEN] != '_')
 		return false;
-	for (size_t i = 3; i < 3 + 2 * ID_BYTES; i++)
+	for (size_t i = 3; i < 3 + RG_TOKEN_ID_LEN; i++)
 		if (!strchr("0123456789abcdef", token[i]))
 			return false;
-	memcpy(id, token + 3, 2 * ID_BYTES);
-	id[2 * ID_BYTES] = '\0';
+	memcpy(id, token + 3, RG_TOKEN_ID_LEN);
+	id[RG_TOKEN_ID_LEN] = '\0';
 	return true;
 }
 
@@ -176,14 +175,32 @@ static void principal_fill(const rg_token_row *row, rg_principal *p)
 	}
 }
 
+/* A found token row, once its secret (or a session opened with it) is
+ * known good: its principal, unless it has expired. */
+static rg_err row_principal(rg_store *s, const rg_token_row *row, int64_t now,
+			    rg_principal *out, rg_error *err)
+{
+	if (row->expires && now >= row->expires) {
+		char when[40];
+		rg_time_format_iso(row->expires, when, sizeof when);
+		return rg_fail(err, RG_EUNAUTH, NULL, "token '%s' expired at %s", row->name, when);
+	}
+	principal_fill(row, out);
+	if (now - row->last_used >= TOUCH_EVERY_MS) {
+		rg_error ignored;
+		rg_store_token_touch(s, row->name, now, &ignored);   /* a note, not a gate */
+	}
+	return RG_OK;
+}
+
 rg_err rg_token_authenticate(rg_store *s, const rg_token_key *key, const char *token,
 			     int64_t now, rg_principal *out, rg_error *err)
 {
-	char id[2 * ID_BYTES + 1];
+	char id[RG_TOKEN_ID_LEN + 1];
 	unsigned char hash[RG_TOKEN_HASH_LEN];
 	rg_token_row row;
 	bool found = false;
-	if (!token || !token_id(token, id))
+	if (!token || !rg_token_public_id(token, id))
 		return rg_fail(err, RG_EUNAUTH, NULL, "invalid token");
 	rg_err rc = rg_store_token_find(s, id, &row, &found, err);
 	if (rc)
@@ -194,17 +211,23 @@ rg_err rg_token_authenticate(rg_store *s, const rg_token_key *key, const char *t
 	bool same = sodium_memcmp(hash, row.hash, sizeof hash) == 0;
 	if (!found || !same)
 		return rg_fail(err, RG_EUNAUTH, NULL, "invalid token");
-	if (row.expires && now >= row.expires) {
-		char when[40];
-		rg_time_format_iso(row.expires, when, sizeof when);
-		return rg_fail(err, RG_EUNAUTH, NULL, "token '%s' expired at %s", row.name, when);
-	}
-	principal_fill(&row, out);
-	if (now - row.last_used >= TOUCH_EVERY_MS) {
-		rg_error ignored;
-		rg_store_token_touch(s, row.name, now, &ignored);   /* a note, not a gate */
-	}
-	return RG_OK;
+	return row_principal(s, &row, now, out, err);
+}
+
+rg_err rg_token_principal_by_id(rg_store *s, const char *id, int64_t now, int64_t *expires,
+				rg_principal *out, rg_error *err)
+{
+	rg_token_row row;
+	bool found = false;
+	rg_err rc = rg_store_token_find(s, id, &row, &found, err);
+	if (rc)
+		return rc;
+	if (!found)
+		return rg_fail(err, RG_EUNAUTH, NULL, "the token this session was opened with "
+			       "was revoked");
+	if (expires)
+		*expires = row.expires;
+	return row_principal(s, &row, now, out, err);
 }
 
 /* ---- the first admin ------------------------------------------------------------ */

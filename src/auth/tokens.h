@@ -20,6 +20,7 @@
 #define RG_ADMIN_TOKEN_FILE "admin.token"
 #define RG_TOKEN_TEXT_MAX 80          /* "rg_" + 16 + "_" + 43, and the NUL */
 #define RG_TOKEN_KEY_LEN 32
+#define RG_TOKEN_ID_LEN 16           /* hex digits of a token's public id */
 
 typedef struct rg_token_key {
 	unsigned char k[RG_TOKEN_KEY_LEN];
@@ -48,6 +49,14 @@ rg_err rg_token_create(rg_store *s, const rg_token_key *key, const rg_token_spec
  * is never repeated. Notes the time of use, at most once a minute. */
 rg_err rg_token_authenticate(rg_store *s, const rg_token_key *key, const char *token,
 			     int64_t now, rg_principal *out, rg_error *err);
+/* The public id of a token's text ("rg_<id>_…"); false for any other shape. */
+bool rg_token_public_id(const char *token, char id[RG_TOKEN_ID_LEN + 1]);
+/* The principal of the token whose public id is id while it is valid; a
+ * revoked (gone) or expired one is RG_EUNAUTH. *expires (may be NULL) gets
+ * the token's expiry, 0 for never. For sessions (auth/sessions.h), whose
+ * token was checked when they were opened. */
+rg_err rg_token_principal_by_id(rg_store *s, const char *id, int64_t now, int64_t *expires,
+				rg_principal *out, rg_error *err);
 /* On a state directory without any token: makes "admin" (role admin) and
  * writes it to state_dir/admin.token (0600, created exclusively). *made
  * says whether it did; path gets the file's path either way. */

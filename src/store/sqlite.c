@@ -347,6 +347,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX notifications_run ON notifications(run_id) WHERE run_id != 0;"
 	"CREATE INDEX flag_overrides_run ON flag_overrides(run_id) WHERE run_id IS NOT NULL;"
 	"CREATE INDEX step_runs_log_ended ON step_runs(ended) WHERE log IS NOT NULL;",
+	/* 14: dashboard sessions (sessions.c). A session is kept as the keyed
+	 * hash of its cookie and names the token it was opened with by the
+	 * token's public id, so revoking the token ends it. */
+	"CREATE TABLE sessions ("
+	" hash BLOB PRIMARY KEY,"
+	" token_id TEXT NOT NULL,"
+	" csrf TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL"
+	") STRICT;"
+	"CREATE INDEX sessions_expires ON sessions(expires);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

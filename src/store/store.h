@@ -457,6 +457,25 @@ rg_err rg_store_token_count(rg_store *s, int64_t *n, rg_error *err);
  * by name — never the hash. Times as ISO-8601 UTC, null for "never". */
 rg_err rg_store_tokens_json(rg_store *s, json_t **out, rg_error *err);
 
+/* Dashboard sessions (sessions.c): rows only; auth/sessions.c makes the
+ * cookie, its hash and the CSRF token. */
+typedef struct rg_session_row {
+	unsigned char hash[RG_TOKEN_HASH_LEN]; /* keyed hash of the cookie value */
+	char token_id[32];                     /* the token it was opened with */
+	char csrf[64];                         /* what every write must carry */
+	int64_t created, expires;              /* ms */
+} rg_session_row;
+
+/* Stores a new session and drops those expired before now. */
+rg_err rg_store_session_insert(rg_store *s, const rg_session_row *row, int64_t now,
+			       rg_error *err);
+/* The session whose hash is hash; *found false if none. */
+rg_err rg_store_session_find(rg_store *s, const unsigned char hash[RG_TOKEN_HASH_LEN],
+			     rg_session_row *out, bool *found, rg_error *err);
+/* Ends a session (signing out); no error when there is none. */
+rg_err rg_store_session_delete(rg_store *s, const unsigned char hash[RG_TOKEN_HASH_LEN],
+			       rg_error *err);
+
 typedef struct rg_audit_row {
 	int64_t seq, at;
 	char actor[RG_VNAME_LEN];     /* a token's name, "-" when none was valid */
