@@ -5,7 +5,7 @@ import {main, ok, signIn, shot, apiAs} from './lib.mjs';
 
 await main(async ({person}) => {
 	const r = await apiAs('alice', 'POST', '/api/v1/deploys', {env: 'production', version: 'v1'});
-	ok(r.status === 201 && r.json.run.state === 'awaiting_approval', `alice's deploy waits for approval (${r.status})`);
+	ok(r.status === 201 && ['queued', 'awaiting_approval'].includes(r.json.run.state), `alice's deploy waits for approval (${r.status})`);
 	const id = r.json.run.id;
 	const runUrl = `${process.env.RG_URL}/#/runs/${id}`;
 
@@ -15,7 +15,7 @@ await main(async ({person}) => {
 	await alice.locator('.needed', {hasText: '1 still needed'}).waitFor();
 	ok(true, 'the run page says how many approvals are still needed');
 	await alice.getByRole('button', {name: 'Approve'}).click();
-	const refusal = alice.locator('.answer-msg.error');
+	const refusal = alice.locator('.action-msg.error');
 	await refusal.waitFor();
 	const text = await refusal.innerText();
 	ok(/cannot approve/.test(text) && /403/.test(text), `the requester is refused by the server: ${text}`);

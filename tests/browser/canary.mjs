@@ -10,6 +10,12 @@ await main(async ({person}) => {
 	await card.waitFor();
 	const r = await apiAs('admin', 'POST', '/api/v1/deploys', {env: 'prod', version: 'v2'});
 	ok(r.status === 201, `deploy of v2 started (${r.status})`);
+	const id = r.json.run.id;
+	// a second tab follows the run itself while the first watches the split
+	const runPage = await page.context().newPage();
+	await runPage.goto(`${process.env.RG_URL}/#/runs/${id}`);
+	await runPage.locator('ol.timeline li').first().waitFor();
+	const n0 = await runPage.locator('ol.timeline li').count();
 	const split = card.locator('.split');
 	for (const w of [10, 50]) {
 		await split.filter({hasText: `canary v2: ${w} %`}).waitFor({timeout: 20000});
@@ -23,12 +29,11 @@ await main(async ({person}) => {
 	await split.filter({hasText: /canary v2: 100 %|stable v2: 100 %/}).waitFor({timeout: 20000});
 	ok(true, `the page shows v2 at 100 % (${await split.innerText()})`);
 
-	const id = r.json.run.id;
+	await runPage.locator('.run-state', {hasText: 'succeeded'}).waitFor({timeout: 30000});
+	const n1 = await runPage.locator('ol.timeline li').count();
+	await runPage.close();
 	await page.goto(`${process.env.RG_URL}/#/runs/${id}`);
-	await page.locator('ol.timeline li').first().waitFor();
-	const n0 = await page.locator('ol.timeline li').count();
-	await page.locator('.run-state', {hasText: 'succeeded'}).waitFor({timeout: 30000});
-	const n1 = await page.locator('ol.timeline li').count();
+	await page.locator('.run-state', {hasText: 'succeeded'}).waitFor();
 	ok(n1 > n0, `the timeline grew live (${n0} → ${n1} events)`);
 	ok(await page.locator('ol.steps li', {hasText: /✅|succeeded/}).count() >= 1, 'steps show their state in words');
 	ok(await page.locator('ol.timeline li[data-type="succeeded"]').count() === 1, 'the end of the run arrived by the stream');

@@ -22,7 +22,7 @@ const page = `<!doctype html><html><body>
 await main(async ({person}) => {
 	const evil = http.createServer((req, res) => {
 		res.writeHead(200, {'Content-Type': 'text/html'});
-		res.end(page);
+		res.end(req.url === '/nothing' ? '<!doctype html><p>nothing here</p>' : page);
 	});
 	await new Promise((res) => evil.listen(EVIL_PORT, '127.0.0.1', res));
 	try {

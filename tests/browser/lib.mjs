@@ -51,6 +51,11 @@ export async function main(story) {
 		await story({browser, person});
 	} catch (e) {
 		ok(false, `story threw: ${e.stack || e}`);
+		// what each page showed when it went wrong
+		let n = 0;
+		for (const ctx of browser.contexts())
+			for (const pg of ctx.pages())
+				await shot(pg, `failed-${++n}`).catch(() => {});
 	} finally {
 		await browser.close();
 	}

@@ -29,9 +29,10 @@ await main(async ({person}) => {
 	await shot(page, 'incident');
 	const item = page.locator('ol.checklist li[data-item="2"]');
 	await item.getByRole('button', {name: /Tick/}).click();
-	await page.locator('ol.checklist li[data-item="2"].ticked').waitFor();
-	ok(/ticked by olga/.test(await page.locator('ol.checklist li[data-item="2"]').innerText()),
-		'a checklist item is ticked from the page, with who');
+	await page.locator('ol.checklist li[data-item="2"].ticked, .checklist-msg.error').first().waitFor();
+	const errs = await page.locator('.checklist-msg.error').allInnerTexts();
+	ok(/ticked by olga/.test(await page.locator('ol.checklist li[data-item="2"]').innerText()) && !errs.length,
+		`a checklist item is ticked from the page, with who ${errs.join(' ')}`);
 	const after = await apiAs('olga', 'GET', `/api/v1/incidents/${incId}`);
 	ok(after.json.checklist[1].ticked === true && after.json.checklist[1].by === 'olga', 'and the server holds the tick');
 	ok(after.json.checklist.filter((c) => c.ticked).length === 1, 'only that one');

@@ -99,3 +99,20 @@ export function errorText(e) {
 export function errorBox(e) {
 	return h('p', {class: 'error', role: 'alert'}, errorText(e));
 }
+
+// Says TEXT in a status line; bad marks it an error (class and role).
+export function say(el, text, bad) {
+	el.textContent = text;
+	el.classList.toggle('error', !!bad);
+}
+
+// Runs one write; on failure says why in msg. True when it worked.
+export async function attempt(msg, fn) {
+	try {
+		await fn();
+		return true;
+	} catch (e) {
+		say(msg, errorText(e), true);
+		return false;
+	}
+}

@@ -5,7 +5,7 @@
 
 import * as api from './api.js';
 import * as session from './session.js';
-import {h, clear, errorBox, errorText} from './dom.js';
+import {h, clear, errorBox, say, attempt} from './dom.js';
 
 export async function rollbackPanel(slot, env) {
 	clear(slot);
@@ -38,18 +38,17 @@ export async function rollbackPanel(slot, env) {
 	form.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
 		go.disabled = true;
-		msg.textContent = 'Starting the rollback…';
-		try {
-			const body = {env, to: plan.to};
-			if (reason.value.trim())
-				body.reason = reason.value.trim();
-			const r = await api.post('/api/v1/rollbacks', body);
+		say(msg, 'Starting the rollback…');
+		const body = {env, to: plan.to};
+		if (reason.value.trim())
+			body.reason = reason.value.trim();
+		let r = null;
+		if (await attempt(msg, async () => {
+			r = await api.post('/api/v1/rollbacks', body);
+		}))
 			location.hash = `#/runs/${r.run.id}`;
-		} catch (e) {
-			msg.textContent = errorText(e);
-			msg.className = 'error';
+		else
 			go.disabled = false;
-		}
 	});
 	box.append(form);
 	reason.focus();

@@ -4,7 +4,7 @@
 
 import * as api from '../lib/api.js';
 import * as session from '../lib/session.js';
-import {h, clear, time, facts, errorBox, errorText} from '../lib/dom.js';
+import {h, clear, time, facts, errorBox, say, attempt} from '../lib/dom.js';
 import {stateBadge, words} from '../lib/words.js';
 import {decisionView} from '../lib/decision.js';
 
@@ -59,18 +59,12 @@ function answers(inc, reload) {
 	const send = (what) => async () => {
 		const t = note.value.trim();
 		if (what === 'note' && !t) {
-			msg.textContent = 'A note needs some text.';
-			msg.className = 'error';
+			say(msg, 'A note needs some text.', true);
 			note.focus();
 			return;
 		}
-		try {
-			await api.post(`/api/v1/incidents/${inc.id}/${what}`, t ? {note: t} : {});
+		if (await attempt(msg, () => api.post(`/api/v1/incidents/${inc.id}/${what}`, t ? {note: t} : {})))
 			reload();
-		} catch (e) {
-			msg.textContent = errorText(e);
-			msg.className = 'error';
-		}
 	};
 	return h('section', {class: 'card', 'aria-labelledby': 'ans-title'}, h('h2', {id: 'ans-title'}, 'Answer'),
 		h('div', {class: 'stack'}, h('label', {for: 'inc-note'}, 'Note (optional for acknowledge and resolve)'), note),
@@ -82,20 +76,15 @@ function answers(inc, reload) {
 }
 
 function checklist(inc, may, reload) {
-	const msg = h('p', {role: 'status'});
+	const msg = h('p', {role: 'status', class: 'checklist-msg'});
 	const items = (inc.checklist || []).map((c) => {
 		const li = h('li', {class: c.ticked ? 'ticked' : 'unticked', 'data-item': c.item},
 			h('span', {'aria-hidden': 'true'}, c.ticked ? '☑ ' : '☐ '), c.text,
 			c.ticked ? [h('span', {class: 'by'}, ` — ticked by ${c.by} `), time(c.at)] : h('span', {class: 'sr'}, ' — not ticked'));
 		if (!c.ticked && may)
 			li.append(' ', h('button', {type: 'button', class: 'tick', 'aria-label': `Tick: ${c.text}`, on: {click: async () => {
-				try {
-					await api.post(`/api/v1/incidents/${inc.id}/checklist`, {tick: c.item});
+				if (await attempt(msg, () => api.post(`/api/v1/incidents/${inc.id}/checklist`, {tick: String(c.item)})))
 					reload();
-				} catch (e) {
-					msg.textContent = errorText(e);
-					msg.className = 'error';
-				}
 			}}}, 'Tick'));
 		return li;
 	});

@@ -5,7 +5,7 @@
 
 import * as api from '../lib/api.js';
 import * as session from '../lib/session.js';
-import {h, clear, time, duration, facts, errorBox, errorText} from '../lib/dom.js';
+import {h, clear, time, duration, facts, errorBox, say, attempt} from '../lib/dom.js';
 import {stateBadge, words, TERMINAL} from '../lib/words.js';
 import {streamEvents} from '../lib/sse.js';
 import {rollbackPanel} from '../lib/rollback.js';
@@ -15,10 +15,12 @@ import {figuresSection} from './figures.js';
 export function render(root, {id}) {
 	const parts = {
 		head: h('div'), panel: h('div', {class: 'panel-slot'}), controls: h('div'),
+		// outside what each event redraws, so an answer stays in view
+		msg: h('p', {role: 'status', class: 'action-msg'}),
 		approval: h('div'), steps: h('div'), decision: h('div'), figures: h('div'),
 		timeline: h('ol', {class: 'timeline', 'aria-live': 'polite'}),
 	};
-	root.append(parts.head, parts.controls, parts.panel, parts.approval, parts.steps, parts.decision,
+	root.append(parts.head, parts.controls, parts.msg, parts.panel, parts.approval, parts.steps, parts.decision,
 		h('section', {'aria-labelledby': 'tl-title'}, h('h2', {id: 'tl-title'}, 'Timeline'), parts.timeline),
 		parts.figures);
 	const seen = new Set();
@@ -93,8 +95,8 @@ function draw(parts, run, refresh) {
 			['Error', run.error],
 			['Warning', run.warning],
 		]));
-	drawControls(parts.controls, parts.panel, run, refresh);
-	drawApproval(parts.approval, run, refresh);
+	drawControls(parts, run, refresh);
+	drawApproval(parts, run, refresh);
 	drawSteps(parts.steps, run);
 	clear(parts.decision).append(h('section', {'aria-labelledby': 'dec-title'},
 		h('h2', {id: 'dec-title'}, 'Decision'),
@@ -122,7 +124,7 @@ function drawSteps(slot, run) {
 			: h('p', {class: 'muted'}, 'No step has started yet.')));
 }
 
-function drawApproval(slot, run, refresh) {
+function drawApproval({approval: slot, msg}, run, refresh) {
 	clear(slot);
 	const ap = run.approval;
 	if (!ap)
@@ -139,59 +141,45 @@ function drawApproval(slot, run, refresh) {
 			ap.starts_at ? [' — starts ', time(ap.starts_at)] : ''),
 		given.length || refused.length ? h('ul', {}, given, refused) : h('p', {class: 'muted'}, 'No answer yet.'));
 	if (run.state === 'awaiting_approval' && session.can('approve', run.env))
-		sec.append(answerForm(run, refresh));
+		sec.append(answerForm(run, msg, refresh));
 	slot.append(sec);
 }
 
-function answerForm(run, refresh) {
+function answerForm(run, msg, refresh) {
 	const text = h('input', {id: 'ap-text', type: 'text', maxlength: 500});
-	const msg = h('p', {role: 'status', class: 'answer-msg'});
 	const send = (what) => async () => {
 		const t = text.value.trim();
 		if (what === 'reject' && !t) {
-			msg.textContent = 'A rejection needs a reason.';
-			msg.className = 'error';
+			say(msg, 'A rejection needs a reason.', true);
 			text.focus();
 			return;
 		}
-		msg.textContent = '…';
-		msg.className = '';
-		try {
-			await api.post(`/api/v1/runs/${run.id}/${what}`, what === 'reject' ? {reason: t} : t ? {comment: t} : {});
-			msg.textContent = what === 'approve' ? 'Approved.' : 'Rejected.';
+		say(msg, '…');
+		const body = what === 'reject' ? {reason: t} : t ? {comment: t} : {};
+		if (await attempt(msg, () => api.post(`/api/v1/runs/${run.id}/${what}`, body))) {
+			say(msg, what === 'approve' ? 'Approved.' : 'Rejected.');
 			refresh();
-		} catch (e) {
-			msg.textContent = errorText(e);
-			msg.className = 'error';
 		}
 	};
 	return h('div', {class: 'stack'},
 		h('label', {for: 'ap-text'}, 'Comment (approve) or reason (reject)'), text,
 		h('p', {class: 'actions'},
 			h('button', {type: 'button', id: 'approve', on: {click: send('approve')}}, 'Approve'), ' ',
-			h('button', {type: 'button', id: 'reject', class: 'danger', on: {click: send('reject')}}, 'Reject')),
-		msg);
+			h('button', {type: 'button', id: 'reject', class: 'danger', on: {click: send('reject')}}, 'Reject')));
 }
 
-function drawControls(slot, panel, run, refresh) {
+function drawControls({controls: slot, panel, msg}, run, refresh) {
 	clear(slot);
-	const msg = h('p', {role: 'status', class: 'control-msg'});
 	const bar = h('p', {class: 'actions'});
 	const live = !TERMINAL.has(run.state);
-	const control = session.can('control', run.env);
 	const button = (what, label, cls) => h('button', {type: 'button', id: `ctl-${what}`, class: cls, on: {click: async () => {
-		msg.textContent = `${label}…`;
-		msg.className = '';
-		try {
-			await api.post(`/api/v1/runs/${run.id}/${what}`, {});
-			msg.textContent = `${label}: done.`;
+		say(msg, `${label}…`);
+		if (await attempt(msg, () => api.post(`/api/v1/runs/${run.id}/${what}`, {}))) {
+			say(msg, `${label}: done.`);
 			refresh();
-		} catch (e) {
-			msg.textContent = errorText(e);
-			msg.className = 'error';
 		}
 	}}}, label);
-	if (live && control) {
+	if (live && session.can('control', run.env)) {
 		if (run.state === 'paused' || run.paused)
 			bar.append(button('resume', 'Resume'), ' ');
 		else if (['running', 'verifying', 'monitoring'].includes(run.state))
@@ -204,5 +192,5 @@ function drawControls(slot, panel, run, refresh) {
 		bar.append(h('button', {type: 'button', id: 'ctl-rollback', on: {click: () => rollbackPanel(panel, run.env)}},
 			`Roll back ${run.env}…`), ' ');
 	bar.append(h('a', {href: `#/runs/${run.id}/figures`}, 'Figures'));
-	slot.append(bar, msg);
+	slot.append(bar);
 }
