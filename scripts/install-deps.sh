@@ -36,8 +36,10 @@ PACKAGES=(
 	# tunnels (tests/integration/t_websocket.sh, run with /usr/bin/python3)
 	python3-websockets
 	# a real browser driving the dashboard's pages (tests/browser/*.mjs, run
-	# by t_dashboard.sh through the playwright-core npm package below)
-	chromium
+	# by t_dashboard.sh through the playwright-core npm package below), and
+	# a font with the ✅/❌ marks the pages put beside each state's word, so
+	# the screenshots in build/screenshots/ show them
+	chromium fonts-noto-color-emoji
 )
 # Only `make bench` (install-deps.sh bench) needs these: nginx, the second
 # reference beside HAProxy in bench/proxy.sh (run from a temp-dir config,

@@ -32,6 +32,19 @@ await main(async ({person}) => {
 	ok(!cookies.includes('rg_session'), 'the session cookie is HttpOnly: scripts cannot read it');
 	ok(await page.getByRole('button', {name: /Roll back/}).count() === 0, 'a viewer sees no rollback button');
 	await shot(page, 'environments');
+	// a narrow window: one column, nothing cut off sideways
+	await page.setViewportSize({width: 380, height: 800});
+	const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+	ok(wide <= 380, `a narrow window needs no sideways scrolling (${wide}px)`);
+	await shot(page, 'environments-narrow');
+	await page.setViewportSize({width: 1100, height: 900});
+	// keyboard: Tab reaches the navigation links and Sign out
+	const reached = [];
+	for (let i = 0; i < 15; i++) {
+		await page.keyboard.press('Tab');
+		reached.push(await page.evaluate(() => document.activeElement === document.body ? 'body' : document.activeElement.textContent.trim().slice(0, 40)));
+	}
+	ok(reached.includes('History') && reached.includes('Sign out'), `the keyboard reaches the links and buttons (${reached.join(', ')})`);
 
 	await page.getByRole('link', {name: 'History'}).first().click();
 	await page.locator('table.runs').waitFor();

@@ -19,7 +19,7 @@ export async function rollbackPanel(slot, env) {
 		box.append(errorBox(e), closeButton(slot));
 		return;
 	}
-	clear(box).append(h('h2', {id: 'rb-title'}, `Roll back ${env}: plan`), planView(plan));
+	clear(box).append(h('h2', {id: 'rb-title'}, `Roll back ${env}: plan`), h('div', {class: 'plan'}, planView(plan)));
 
 	const reason = h('input', {id: 'rb-reason', type: 'text', maxlength: 500});
 	const form = h('form', {class: 'stack'},
