@@ -11,7 +11,8 @@
 # and the Slack messages of the rollbacks as a local receiver got them,
 # and the incident the automatic rollback opened with its post-mortem draft.
 # All on 127.0.0.1 in a temp dir; it must never leave a process or a file
-# behind, however it ends.
+# behind, however it ends. It ends with the dashboard's address; DEMO_KEEP=1
+# leaves the server (and the temp dir) up for a look until Ctrl-C or an hour.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -359,3 +360,16 @@ esac
 	die "run $failed (v1.1.0) should have ended rolled_back: $v110"
 
 act "Done: v1.0.1 went live in three traffic steps, production went back to v1.0.0 by hand, the load never noticed the controller's crash, and v1.1.0 was caught at 10% by the sequential test and swapped out"
+
+# The dashboard is served by the same server: signing in takes a token (the
+# first admin token serve wrote into its state directory, mode 0600).
+echo
+echo "dashboard: $ROLLGUARD_URL/ (sign in with the token in $demo/.rollguard/admin.token)"
+if [ -n "${DEMO_KEEP:-}" ]; then
+	keep_s=${DEMO_KEEP_SECONDS:-3600}
+	echo "DEMO_KEEP: the server stays up for a look for ${keep_s}s; Ctrl-C stops it and cleans up"
+	for _ in $(seq "$keep_s"); do
+		kill -0 "$serve_pid" 2>/dev/null || break
+		sleep 1
+	done
+fi

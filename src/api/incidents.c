@@ -8,6 +8,7 @@
 #include "api/access.h"
 #include "api/request.h"
 #include "incident/incident.h"
+#include "incident/postmortem.h"
 #include "util/names.h"
 
 #define NOTE_MAX_CHARS 500
@@ -89,6 +90,26 @@ static rg_err answer(rg_api_ctx *ctx, const rg_request *req, const char *route, 
 	return rc;
 }
 
+/* The draft `rollguard postmortem` prints, for the dashboard: the same
+ * renderer over the same JSON. doc is released. */
+static rg_err postmortem(json_t *doc, rg_reply *reply, rg_error *err)
+{
+	rg_strbuf sb;
+	rg_strbuf_init(&sb);
+	rg_err rc = rg_postmortem_render(doc, &sb, err);
+	json_decref(doc);
+	if (rc) {
+		rg_strbuf_release(&sb);
+		return rc;
+	}
+	reply->content_type = "text/markdown; charset=utf-8";
+	reply->body = rg_strbuf_detach(&sb, &reply->body_len);
+	if (!reply->body)
+		return rg_fail(err, RG_ENOMEM, NULL, "out of memory for the draft");
+	reply->status = 200;
+	return RG_OK;
+}
+
 rg_err rg_api_incidents(rg_api_ctx *ctx, const rg_request *req, const char *route, int64_t id,
 			rg_reply *reply, rg_error *err)
 {
@@ -96,7 +117,7 @@ rg_err rg_api_incidents(rg_api_ctx *ctx, const rg_request *req, const char *rout
 		return list(ctx, req, reply, err);
 	rg_incident inc;
 	rg_err rc = rg_store_incident_get(ctx->store, id, &inc, err);
-	bool reading = !strcmp(route, "incident");
+	bool reading = !strcmp(route, "incident") || !strcmp(route, "incident_postmortem");
 	if (!rc) {
 		snprintf(reply->audit_env, sizeof reply->audit_env, "%s", inc.env);
 		snprintf(reply->audit_target, sizeof reply->audit_target, "incident %lld", (long long)id);
@@ -107,5 +128,7 @@ rg_err rg_api_incidents(rg_api_ctx *ctx, const rg_request *req, const char *rout
 	json_t *doc = NULL;
 	if (!rc)
 		rc = rg_store_incident_json(ctx->store, id, &doc, err);
+	if (!rc && !strcmp(route, "incident_postmortem"))
+		return postmortem(doc, reply, err);
 	return rc ? rc : rg_reply_json(reply, 200, doc, err);
 }

@@ -1,7 +1,8 @@
 /* incidents.h — incidents over HTTP: GET /api/v1/incidents (?env, ?open,
  * ?limit, ?before paging), GET /api/v1/incidents/{id}, and the answers of
  * people, POST …/{id}/ack|note|resolve|checklist, each needing
- * RG_PERM_INCIDENT in the incident's environment. The acting is
+ * RG_PERM_INCIDENT in the incident's environment; GET …/{id}/postmortem is
+ * the Markdown draft `rollguard postmortem` prints. The acting is
  * incident/incident.h's. */
 #ifndef RG_API_INCIDENTS_H
 #define RG_API_INCIDENTS_H

@@ -113,6 +113,7 @@ static const struct route {
 	{ "alerts",      "POST", "/api/v1/alerts",                     "",          RG_PERM_ALERT,    h_alerts,   NULL },
 	{ "incidents",   "GET",  "/api/v1/incidents",                  "env open limit before", RG_PERM_READ, h_incidents, NULL },
 	{ "incident",    "GET",  "/api/v1/incidents/{id}",             "",          RG_PERM_READ,     h_incidents, NULL },
+	{ "incident_postmortem", "GET", "/api/v1/incidents/{id}/postmortem", "",    RG_PERM_READ,     h_incidents, NULL },
 	{ "incident_ack", "POST", "/api/v1/incidents/{id}/ack",        "",          RG_PERM_INCIDENT, h_incidents, NULL },
 	{ "incident_note", "POST", "/api/v1/incidents/{id}/note",      "",          RG_PERM_INCIDENT, h_incidents, NULL },
 	{ "incident_resolve", "POST", "/api/v1/incidents/{id}/resolve", "",         RG_PERM_INCIDENT, h_incidents, NULL },

@@ -115,6 +115,10 @@ t_incident_rollback_opens_joins_resolves() {
 	done
 	assert_match "$(cat "$T/pm.md")" '\| T\+[0-9]+\.[0-9]{3}s \|' "T+ offsets"
 	assert_match "$(cat "$T/pm.md")" '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z' "UTC times"
+	# the dashboard gets the same draft from the API
+	acurl -s -D "$T/pm.h" -o "$T/pm.api.md" "$RG_URL/api/v1/incidents/1/postmortem"
+	assert_contains "$(grep -i '^content-type' "$T/pm.h")" "text/markdown"
+	assert_eq "$(cat "$T/pm.md")" "$(cat "$T/pm.api.md")"
 	rg_stop
 }
 
