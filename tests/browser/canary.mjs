@@ -42,6 +42,31 @@ await main(async ({person}) => {
 	await page.goto(`${process.env.RG_URL}/#/runs/${id}/figures`);
 	await page.locator('.figures p').first().waitFor();
 	const figs = await page.locator('.figures').innerText();
-	ok(/No figures for this run|One sample every/.test(figs), `the figures page draws figures or says there are none`);
+	const real = await apiAs('admin', 'GET', `/api/v1/runs/${id}/figures`);
+	if (real.status === 200 && real.json.samples.length)
+		ok(await page.locator('svg.chart').count() === 5, `the figures page draws the run's ${real.json.samples.length} samples`);
+	else
+		ok(/No figures for this run/.test(figs), `without figures (${real.status}) the page says so and draws nothing`);
 	await shot(page, 'figures');
+
+	// the drawing itself, from samples shaped as the figures endpoint answers
+	const t0 = Date.now() - 20000;
+	const samples = [];
+	for (let i = 0; i < 20; i++)
+		for (const side of ['canary', 'baseline'])
+			samples.push({at_ms: t0 + i * 1000, side, version: side === 'canary' ? 'v2' : 'v1', requests: 50,
+				rps: 50 + (i % 5), error_rate: side === 'canary' && i > 12 ? 0.2 : 0.01,
+				p50_ms: 3 + i / 10, p95_ms: 9 + i / 5, p99_ms: 20 + i / 2});
+	await page.route('**/api/v1/runs/*/figures', (route) => route.fulfill({status: 200, contentType: 'application/json',
+		body: JSON.stringify({run: id, interval_ms: 1000, decision_at_ms: t0 + 15000, samples})}));
+	await page.goto(`${process.env.RG_URL}/#/runs/${id}`);
+	await page.goto(`${process.env.RG_URL}/#/runs/${id}/figures`);
+	await page.locator('svg.chart').first().waitFor();
+	ok(await page.locator('svg.chart').count() === 5, 'five charts: request rate, error rate, p50, p95, p99');
+	ok(await page.locator('svg.chart polyline.line-canary').count() === 5 &&
+		await page.locator('svg.chart polyline.line-baseline').count() === 5, 'each with a canary and a baseline line');
+	ok(await page.locator('svg.chart line.mark').count() === 5, 'and the decision moment marked');
+	ok(/canary v2 20\.0 %/.test(await page.locator('.charts').innerText()), 'the latest figures are in text too');
+	await shot(page, 'figures-drawn');
+	await page.unroute('**/api/v1/runs/*/figures');
 });

@@ -26,6 +26,8 @@ await main(async ({person}) => {
 	await page.getByRole('link', {name: 'Incidents'}).click();
 	await page.getByRole('link', {name: `Incident ${incId}`}).click();
 	await page.locator('ol.checklist').waitFor();
+	await page.locator('pre.postmortem', {hasText: 'Post-mortem'}).waitFor();
+	ok(true, 'the incident page shows the post-mortem draft');
 	await shot(page, 'incident');
 	const item = page.locator('ol.checklist li[data-item="2"]');
 	await item.getByRole('button', {name: /Tick/}).click();

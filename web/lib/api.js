@@ -22,8 +22,8 @@ export class ApiError extends Error {
 	}
 }
 
-async function request(method, path, body, quiet401) {
-	const opts = {method, credentials: 'same-origin', headers: {Accept: 'application/json'}};
+async function request(method, path, body, quiet401, accept) {
+	const opts = {method, credentials: 'same-origin', headers: {Accept: accept || 'application/json'}};
 	if (method !== 'GET') {
 		opts.headers['Content-Type'] = 'application/json';
 		if (csrf)
@@ -32,6 +32,8 @@ async function request(method, path, body, quiet401) {
 	}
 	const r = await fetch(path, opts);
 	const text = await r.text();
+	if (r.ok && accept)
+		return text;
 	let data = null;
 	try {
 		data = text ? JSON.parse(text) : null;
@@ -48,6 +50,8 @@ async function request(method, path, body, quiet401) {
 
 export const get = (path) => request('GET', path);
 export const post = (path, body) => request('POST', path, body);
+// A text answer (a post-mortem's Markdown) as it is.
+export const getText = (path, accept) => request('GET', path, undefined, false, accept);
 
 // The session calls: a 401 there is an answer, not an expiry.
 export const getSession = () => request('GET', '/api/v1/session', undefined, true);

@@ -48,9 +48,22 @@ function draw(slot, inc, reload) {
 				h('span', {class: 'ev-type'}, words(e.type)),
 				e.source === 'run' ? ` (run ${e.run_id}${e.step ? `, ${e.step}` : ''})` : e.actor ? ` (${e.actor})` : '',
 				' — ', e.message)))),
-		h('section', {'aria-labelledby': 'pm-title'}, h('h2', {id: 'pm-title'}, 'Post-mortem'),
-			h('p', {}, 'The blameless post-mortem draft is made by the CLI from this stored incident: ',
-				h('code', {}, `rollguard postmortem ${inc.id}`), '. The HTTP API does not serve it.')));
+		postmortem(inc));
+}
+
+// The blameless draft the server writes from the stored incident (what
+// `rollguard postmortem ID` prints), shown as its Markdown text.
+function postmortem(inc) {
+	const body = h('pre', {class: 'postmortem'}, 'Loading the draft…');
+	api.getText(`/api/v1/incidents/${inc.id}/postmortem`, 'text/markdown')
+		.then((md) => {
+			body.textContent = md;
+		})
+		.catch((e) => clear(body).append(errorBox(e)));
+	return h('section', {'aria-labelledby': 'pm-title'}, h('h2', {id: 'pm-title'}, 'Post-mortem draft'),
+		h('p', {}, 'Copy it into the incident report and fill in the sections a person writes. ',
+			h('code', {}, `rollguard postmortem ${inc.id}`), ' prints the same.'),
+		body);
 }
 
 function answers(inc, reload) {
