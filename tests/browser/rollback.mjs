@@ -11,8 +11,10 @@ await main(async ({person}) => {
 	ok(r.status === 201, `deploy of v2 started (${r.status})`);
 	const id = r.json.run.id;
 	await page.goto(`${process.env.RG_URL}/#/runs/${id}`);
+	await page.locator('.run-state').waitFor();
+	const first = await page.locator('.run-state').innerText();
 	await page.locator('.run-state', {hasText: 'rolled back'}).waitFor({timeout: 30000});
-	ok(true, 'the run page shows the automatic rollback as it happens');
+	ok(!/rolled back/.test(first), `the run page, opened while it ran (${first}), shows the automatic rollback as it happens`);
 	const dec = page.locator('.decision');
 	await dec.waitFor();
 	const d = await dec.innerText();
@@ -42,6 +44,16 @@ await main(async ({person}) => {
 	await page.locator('.state-acknowledged').first().waitFor();
 	ok(true, 'the incident is acknowledged from the page');
 	await shot(page, 'incident-ticked');
+	await page.getByLabel(/^Note/).fill('customers saw 502s for a minute');
+	await page.getByRole('button', {name: 'Add note'}).click();
+	await page.locator('ol.timeline li', {hasText: 'customers saw 502s'}).waitFor();
+	ok(true, 'a note is added from the page and shows in the timeline');
+	await page.getByLabel(/^Note/).fill('v2 pulled');
+	await page.getByRole('button', {name: 'Resolve'}).click();
+	await page.locator('.state-resolved').first().waitFor();
+	const resolved = await apiAs('olga', 'GET', `/api/v1/incidents/${incId}`);
+	ok(resolved.json.state === 'resolved' && resolved.json.resolved_by === 'olga', 'resolved from the page, by olga');
+	ok(await page.getByRole('button', {name: 'Resolve'}).count() === 0, 'a resolved incident offers no answers');
 
 	// a manual rollback: the plan first, then the environment's name typed
 	await page.goto(`${process.env.RG_URL}/#/`);

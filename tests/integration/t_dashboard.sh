@@ -19,13 +19,18 @@ browser() {
 	[ "$rc" = 0 ] || fail "browser story $1 failed (exit $rc)"
 }
 
-# Two environments, two quick steps, no gates.
+# cfg_dash <<'YAML' — a config of service shop on this test's port and
+# state directory, the rest (environments, steps …) from standard input.
+cfg_dash() {
+	{
+		printf 'service: shop\nserver:\n  listen: 127.0.0.1:@PORT@\n  state: @DIR@/state\n'
+		cat
+	} | rg_config
+}
+
+# Two environments, one quick step, no gates.
 cfg_plain() {
-	rg_config <<'YAML'
-service: shop
-server:
-  listen: 127.0.0.1:@PORT@
-  state: @DIR@/state
+	cfg_dash <<'YAML'
 environments:
   staging: { monitor: 200ms }
   production: { monitor: 200ms }
@@ -57,11 +62,7 @@ t_dashboard_canary_live() {
 # A gated production deploy: the requester is refused, a second person
 # approves.
 t_dashboard_approval() {
-	rg_config <<'YAML'
-service: shop
-server:
-  listen: 127.0.0.1:@PORT@
-  state: @DIR@/state
+	cfg_dash <<'YAML'
 environments:
   production:
     monitor: 200ms
@@ -81,11 +82,7 @@ YAML
 # An automatic rollback with its decision, its incident's checklist, and a
 # manual rollback's plan and typed confirmation.
 t_dashboard_rollback() {
-	rg_config <<'YAML'
-service: shop
-server:
-  listen: 127.0.0.1:@PORT@
-  state: @DIR@/state
+	cfg_dash <<'YAML'
 environments:
   production:
     monitor: 1s
@@ -96,7 +93,7 @@ triggers:
   - { name: health-down, check: health, every: 100ms, failures: 2, severity: P1 }
 deploy:
   - name: app
-    run: @DIR@/mark app sickif v2
+    run: @DIR@/mark app sleepif v2 1.5 sickif v2
     undo: @DIR@/mark undo.app heal
 YAML
 	rg_start
@@ -113,4 +110,44 @@ t_dashboard_cross_site() {
 	cfg_plain
 	rg_start
 	browser crosssite
+}
+
+# History: 22 runs in staging (v5 fails) and one in production, paged and
+# filtered.
+t_dashboard_history() {
+	cfg_dash <<'YAML'
+environments:
+  staging: { monitor: 0s }
+  production: { monitor: 0s }
+deploy:
+  - name: app
+    run: @DIR@/mark app failif v5
+YAML
+	rg_start
+	person carol viewer
+	local i
+	for i in $(seq 1 22); do
+		rg deploy "v$i" --env staging --wait >/dev/null 2>&1
+	done
+	deploy_ok v1 production >/dev/null
+	assert_eq 23 "$(json_len "$(acurl -s "$RG_URL/api/v1/runs?limit=100")" .runs)" "runs made"
+	browser history
+}
+
+# Pause, resume and abort from the run page.
+t_dashboard_controls() {
+	cfg_dash <<'YAML'
+environments:
+  staging: { monitor: 200ms }
+deploy:
+  - name: a
+    run: @DIR@/mark a sleep 1.5
+  - name: b
+    run: @DIR@/mark b sleep 1.5
+  - name: c
+    run: @DIR@/mark c
+YAML
+	rg_start
+	person lena deployer
+	browser controls
 }

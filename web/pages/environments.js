@@ -17,9 +17,10 @@ export function render(root) {
 	return poll(async () => {
 		let status, incidents;
 		try {
+			// the incidents are extra: a refusal of them must not hide the rest
 			[status, incidents] = await Promise.all([
 				api.get('/api/v1/status'),
-				api.get('/api/v1/incidents?open=true&limit=100'),
+				api.get('/api/v1/incidents?open=true&limit=100').catch(() => ({incidents: []})),
 			]);
 		} catch (e) {
 			clear(list).append(errorBox(e));

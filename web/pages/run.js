@@ -45,7 +45,7 @@ export function render(root, {id}) {
 			figuresSection(parts.figures, id);
 		}
 		if (!stopStream && !TERMINAL.has(run.state))
-			stopStream = streamEvents(`/api/v1/runs/${id}/events`, {
+			stopStream = streamEvents(`/api/v1/runs/${id}/events?after=${Math.max(0, ...seen)}`, {
 				onEvent: (ev) => {
 					addEvent(parts.timeline, seen, ev);
 					later();
