@@ -42,4 +42,17 @@ await main(async ({person}) => {
 	await bob.locator('.run-state', {hasText: /succeeded/}).waitFor({timeout: 20000});
 	ok(true, 'the approved run went on to succeed, followed live');
 	await shot(bob, 'run-approved');
+
+	// a rejection needs a reason, and then stops the run
+	const r2 = await apiAs('alice', 'POST', '/api/v1/deploys', {env: 'production', version: 'v2'});
+	await bob.goto(`${process.env.RG_URL}/#/runs/${r2.json.run.id}`);
+	await bob.locator('.needed').waitFor();
+	await bob.getByRole('button', {name: 'Reject'}).click();
+	ok(/needs a reason/.test(await bob.locator('.action-msg').innerText()), 'a rejection without a reason is not sent');
+	await bob.getByLabel(/reason/).fill('not during the freeze');
+	await bob.getByRole('button', {name: 'Reject'}).click();
+	await bob.locator('#ap-title', {hasText: 'rejected'}).waitFor();
+	const rej = await apiAs('admin', 'GET', `/api/v1/runs/${r2.json.run.id}`);
+	ok(rej.json.approval.rejected_by[0].by === 'bob' && rej.json.approval.rejected_by[0].reason === 'not during the freeze',
+		`rejected with its reason (${rej.json.state})`);
 });

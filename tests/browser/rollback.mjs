@@ -44,10 +44,13 @@ await main(async ({person}) => {
 	await page.locator('.state-acknowledged').first().waitFor();
 	ok(true, 'the incident is acknowledged from the page');
 	await shot(page, 'incident-ticked');
-	await page.getByLabel(/^Note/).fill('customers saw 502s for a minute');
+	// markup in a note stays text
+	await page.getByLabel(/^Note/).fill('customers saw 502s <img src=x onerror="window.__owned=1">');
 	await page.getByRole('button', {name: 'Add note'}).click();
-	await page.locator('ol.timeline li', {hasText: 'customers saw 502s'}).waitFor();
-	ok(true, 'a note is added from the page and shows in the timeline');
+	await page.locator('ol.timeline li', {hasText: 'customers saw 502s <img'}).waitFor();
+	ok(true, 'a note is added from the page and shows in the timeline, as text');
+	ok(await page.locator('ol.timeline img').count() === 0 && !(await page.evaluate(() => window.__owned)),
+		'markup in a note never becomes an element or runs');
 	await page.getByLabel(/^Note/).fill('v2 pulled');
 	await page.getByRole('button', {name: 'Resolve'}).click();
 	await page.locator('.state-resolved').first().waitFor();

@@ -61,4 +61,12 @@ await main(async ({person}) => {
 	await page.reload();
 	await page.locator('#signin-view').waitFor();
 	ok(!(await page.locator('#main').isVisible()), 'a reload after sign-out shows only the sign-in');
+
+	// a token limited to staging: only staging, and its buttons only there
+	await signIn(page, 'dan');
+	await page.locator('section.env').first().waitFor();
+	const envs = await page.locator('section.env h2').allInnerTexts();
+	ok(envs.join() === 'staging', `a session limited to staging sees only staging (${envs.join(', ')})`);
+	ok(await page.getByRole('button', {name: 'Roll back staging…'}).count() === 1, 'with its rollback button');
+	ok(/staging/.test(await page.locator('#who-name').innerText()), 'the header names the environments it is limited to');
 });

@@ -46,7 +46,12 @@ t_dashboard_signin() {
 	cfg_plain
 	rg_start
 	person carol viewer
+	# a deployer limited to staging
+	rg token create dan --role deployer --env staging -c "$T/rollguard.yaml" >"$T/token.out" ||
+		fail "token create dan failed"
+	tail -n1 "$T/token.out" >"$T/tok.dan"
 	deploy_ok v1 staging >/dev/null
+	deploy_ok v1 production >/dev/null
 	browser signin
 }
 
