@@ -32,6 +32,7 @@ function showSignin(message) {
 	clear($('main')).hidden = true;
 	$('nav').hidden = true;
 	$('who').hidden = true;
+	$('who-name').textContent = '';
 	$('signin-view').hidden = false;
 	$('signin-error').textContent = message || '';
 	$('token').focus();

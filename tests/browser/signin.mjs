@@ -1,6 +1,8 @@
 // signin.mjs — without a session the page shows the sign-in and nothing
 // else; a bad token is refused; a good one signs in, and the token is
 // never kept by the page; a viewer gets no write buttons; sign-out ends it.
+import {execFileSync} from 'node:child_process';
+import path from 'node:path';
 import {main, ok, signIn, shot, token, URL_} from './lib.mjs';
 
 await main(async ({person}) => {
@@ -69,4 +71,11 @@ await main(async ({person}) => {
 	ok(envs.join() === 'staging', `a session limited to staging sees only staging (${envs.join(', ')})`);
 	ok(await page.getByRole('button', {name: 'Roll back staging…'}).count() === 1, 'with its rollback button');
 	ok(/staging/.test(await page.locator('#who-name').innerText()), 'the header names the environments it is limited to');
+
+	// revoking the token ends its session: the polling page falls back to the sign-in
+	execFileSync(process.env.RG_BIN, ['token', 'revoke', 'dan', '-c', path.join(process.env.TOK_DIR, 'rollguard.yaml')],
+		{stdio: 'ignore'});
+	await page.locator('#signin-error', {hasText: 'session ended'}).waitFor({timeout: 5000});
+	ok(!(await page.locator('#main').isVisible()) && !/staging/.test(await page.locator('body').innerText()),
+		'a revoked token\'s open page returns to the sign-in and shows nothing more');
 });
