@@ -156,3 +156,12 @@ YAML
 	person lena deployer
 	browser controls
 }
+
+# Promote a canary from the run page instead of waiting out its pause.
+t_dashboard_promote() {
+	PAUSE=30s cfg_traffic
+	rg_start
+	deploy_ok v1 prod >/dev/null
+	browser promote
+	stop_apps
+}
