@@ -35,6 +35,11 @@ PACKAGES=(
 	# a real WebSocket client and server on either side of the proxy's
 	# tunnels (tests/integration/t_websocket.sh, run with /usr/bin/python3)
 	python3-websockets
+	# a real browser driving the dashboard's pages (tests/browser/*.mjs, run
+	# by t_dashboard.sh through the playwright-core npm package below), and
+	# a font with the ✅/❌ marks the pages put beside each state's word, so
+	# the screenshots in build/screenshots/ show them
+	chromium fonts-noto-color-emoji
 )
 # Only `make bench` (install-deps.sh bench) needs these: nginx, the second
 # reference beside HAProxy in bench/proxy.sh (run from a temp-dir config,
@@ -58,7 +63,7 @@ node_packages() {
 		return 0
 	fi
 	if ! command -v npm >/dev/null 2>&1; then
-		echo "error: npm is missing (the OpenFeature client of the flag tests needs it);" \
+		echo "error: npm is missing (the OpenFeature client of the flag tests and the browser tests need it);" \
 			"install Node.js 20 or later with npm" >&2
 		return 1
 	fi
