@@ -122,7 +122,8 @@ static rg_err sample_row(sqlite3_stmt *st, void *ctx, rg_error *err)
 	return RG_OK;
 }
 
-rg_err rg_store_figures_json(rg_store *s, int64_t run_id, json_t **out, rg_error *err)
+rg_err rg_store_figures_json(rg_store *s, int64_t run_id, int64_t after_ms, json_t **out,
+			     rg_error *err)
 {
 	*out = NULL;
 	bool found = false;
@@ -134,7 +135,7 @@ rg_err rg_store_figures_json(rg_store *s, int64_t run_id, json_t **out, rg_error
 	if (!e)
 		e = rg_sq_stmt(s, RG_SQ_Q_FIGURES,
 			       "SELECT at, side, version, requests, rps, error_rate, p50_ms, p95_ms,"
-			       " p99_ms FROM run_figures WHERE run_id = ?1"
+			       " p99_ms FROM run_figures WHERE run_id = ?1 AND at > ?2"
 			       " ORDER BY at, side = 'baseline', rowid",
 			       &st, err);
 	if (e)
@@ -146,6 +147,7 @@ rg_err rg_store_figures_json(rg_store *s, int64_t run_id, json_t **out, rg_error
 	}
 	int rc = SQLITE_OK;
 	rg_sq_bind_int(st, 1, run_id, &rc);
+	rg_sq_bind_int(st, 2, after_ms, &rc);
 	e = rg_sq_each_row(s, st, rc, sample_row, samples, "read figures", err);
 	json_t *doc = e ? NULL
 			: json_pack("{s:I,s:I,s:o,s:o}", "run", (json_int_t)run_id, "interval_ms",

@@ -556,8 +556,10 @@ rg_err rg_store_figures_count(rg_store *s, int64_t run_id, int64_t *n, rg_error 
 /* {"run","interval_ms","decision_at_ms" (the first decision's time, null
  * when none),"samples":[{"at","at_ms","side","version","requests","rps",
  * "error_rate","p50_ms","p95_ms","p99_ms"}]} by time, canary before
- * baseline; RG_ENOTFOUND for an unknown run. */
-rg_err rg_store_figures_json(rg_store *s, int64_t run_id, json_t **out, rg_error *err);
+ * baseline, only those taken after after_ms (0: all) so that a chart can
+ * ask for what is new; RG_ENOTFOUND for an unknown run. */
+rg_err rg_store_figures_json(rg_store *s, int64_t run_id, int64_t after_ms, json_t **out,
+			     rg_error *err);
 
 /* ---- retention (retention.c) --------------------------------------------- */
 

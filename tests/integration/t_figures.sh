@@ -105,6 +105,18 @@ t_figures_canary_errors_charted_against_baseline_and_kept_after_sigkill() {
 	assert_eq "$before_n" "$after_n" "samples after SIGKILL and restart"
 	assert_eq "$rows" "$(figures_rows "$T/figures.json")" "the same samples"
 	assert_eq "$decided" "$(json_get "$T/figures.json" .decision_at_ms)"
+	# what is new after a sample: the ones after it
+	local last
+	last=$(awk 'END { print $4 }' "$T/figures.rows")
+	http GET "/api/v1/runs/$id/figures?after=$((last - 1))"
+	assert_eq 200 "$HTTP_CODE"
+	assert_eq "$(awk -v t="$last" '$4 == t { n++ } END { print n + 0 }' "$T/figures.rows")" \
+		"$(figures_rows "$T/resp" | wc -l)" "the last tick's samples after ?after"
+	http GET "/api/v1/runs/$id/figures?after=$last"
+	assert_eq 0 "$(json_len "$T/resp" .samples)" "nothing after the last sample"
+	http GET "/api/v1/runs/$id/figures?after=soon"
+	assert_eq 400 "$HTTP_CODE" "a bad after"
+	assert_match "$(cat "$T/resp")" '"field": *"after"'
 	# an unknown run
 	http GET "/api/v1/runs/9999/figures"
 	assert_eq 404 "$HTTP_CODE" "figures of an unknown run"

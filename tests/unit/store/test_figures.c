@@ -67,7 +67,7 @@ static rg_figure sample(int64_t run_id, int64_t at, rg_figure_side side, const c
 static json_t *figures_of(int64_t run_id)
 {
 	json_t *doc = NULL;
-	cr_assert_eq(rg_store_figures_json(s, run_id, &doc, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_figures_json(s, run_id, 0, &doc, &err), RG_OK, "%s", err.message);
 	return doc;
 }
 
@@ -116,6 +116,14 @@ Test(store_figures, batch_is_read_back_by_time_canary_first)
 	cr_assert_float_eq(json_real_value(json_object_get(o, "p99_ms")), 9.0, 1e-9);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 1), "version")), "v1");
 	json_decref(doc);
+	/* what is new since the first tick */
+	cr_assert_eq(rg_store_figures_json(s, id, 1700000001000, &doc, &err), RG_OK, "%s",
+		     err.message);
+	a = samples_of(doc);
+	cr_assert_eq(json_array_size(a), 2);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(a, 0), "at_ms")),
+		     1700000002000);
+	json_decref(doc);
 }
 
 Test(store_figures, decision_at_is_the_first_decision)
@@ -141,7 +149,7 @@ Test(store_figures, decision_at_is_the_first_decision)
 Test(store_figures, unknown_run_and_run_without_samples)
 {
 	json_t *doc = NULL;
-	cr_assert_eq(rg_store_figures_json(s, 4242, &doc, &err), RG_ENOTFOUND);
+	cr_assert_eq(rg_store_figures_json(s, 4242, 0, &doc, &err), RG_ENOTFOUND);
 	cr_assert_null(doc);
 	int64_t id = new_run("prod", "v1");
 	doc = figures_of(id);
