@@ -1,12 +1,15 @@
 # t_figures.sh — a run's figures over time (GET /api/v1/runs/{id}/figures)
 # with the real binary, the built-in proxy and demo-app releases under
 # load: a canary answering 30 % errors is charted against its baseline up
-# to the decision, and what was stored survives a SIGKILL of serve; a run
-# killed mid-pause keeps its samples and is sampled again after the restart.
+# to the decision, and what was stored survives a SIGKILL of serve (then
+# ?after=, a run no proxy routes, an unknown run, another environment's
+# token); a run killed mid-pause keeps its samples and is sampled again
+# after the restart.
 
 # cfg_figures PAUSE — prod behind the proxy, the canary at 50 % for PAUSE,
 # and a metric trigger that needs 3 s of breach, so the canary is sampled
-# for a while before the decision.
+# for a while before the decision; staging routes through a command, which
+# rollguard cannot measure.
 cfg_figures() {
 	rg_release_app
 	rg_config <<'YAML'
@@ -20,6 +23,8 @@ environments:
     monitor: 300ms
     post_rollback_monitor: 1s
     proxy: { listen: 127.0.0.1:@PORT2@, threads: 2 }
+  staging:
+    router: { command: "true" }
 deploy:
   - name: app
     run: @DIR@/app.sh start
@@ -117,9 +122,18 @@ t_figures_canary_errors_charted_against_baseline_and_kept_after_sigkill() {
 	http GET "/api/v1/runs/$id/figures?after=soon"
 	assert_eq 400 "$HTTP_CODE" "a bad after"
 	assert_match "$(cat "$T/resp")" '"field": *"after"'
-	# an unknown run
+	# a run the built-in proxy does not route has no samples
+	local other
+	other=$(deploy_ok v1 staging)
+	figures_get "$other"
+	assert_eq 0 "$(json_len "$T/figures.json" .samples)" "samples of a run behind a command router"
+	# an unknown run; a token of another environment
 	http GET "/api/v1/runs/9999/figures"
 	assert_eq 404 "$HTTP_CODE" "figures of an unknown run"
+	rg token create eve --role viewer --env staging -c "$T/rollguard.yaml" >"$T/token.out" ||
+		fail "token create eve failed"
+	HTTP_TOKEN=$(tail -n1 "$T/token.out") http GET "/api/v1/runs/$id/figures"
+	assert_eq 403 "$HTTP_CODE" "figures of a run in an environment the token may not see"
 	rg_stop
 	stop_apps
 }
