@@ -15,8 +15,9 @@
 #include "util/timeutil.h"
 
 /* Samples are not a state the engine acts on, so they are buffered and
- * written in one transaction every FLUSH_EVERY_MS, as soon as a sampled run
- * ends, and when serve stops. A SIGKILL loses the batch not yet written: at
+ * written in one transaction every FLUSH_EVERY_MS, at the tick after a
+ * decision (the moment the charts mark) or after a sampled run ended, and
+ * when serve stops. A SIGKILL loses the batch not yet written: at
  * most FLUSH_EVERY_MS of samples, which a chart shows as a gap. */
 #define FLUSH_EVERY_MS 5000
 
@@ -50,6 +51,7 @@ struct rg_figures {
 	rg_figure *buf;           /* taken, not yet written */
 	size_t n_buf, cap_buf;
 	int64_t flushed_mono;
+	bool flush_soon;          /* a decision was stored: write at the next tick */
 	bool write_failing;       /* the last write failed and was logged */
 	int64_t now_wall, now_mono;   /* of the tick in progress */
 };
@@ -75,6 +77,7 @@ void rg_figures_between(const rg_stats_summary *prev, const rg_stats_summary *cu
 static void flush(rg_figures *f)
 {
 	f->flushed_mono = rg_mono_ms();
+	f->flush_soon = false;
 	if (f->n_buf == 0)
 		return;
 	rg_error err = { 0 };
@@ -222,8 +225,17 @@ static void on_tick(uv_timer_t *t)
 		f->n_tracks--;
 		ended = true;
 	}
-	if (ended || f->now_mono - f->flushed_mono >= FLUSH_EVERY_MS)
+	if (ended || f->flush_soon || f->now_mono - f->flushed_mono >= FLUSH_EVERY_MS)
 		flush(f);
+}
+
+/* Someone looking at a run's charts when its decision comes wants the
+ * figures that led to it without waiting for the batch. */
+static void on_news(void *ctx, const rg_news *n)
+{
+	rg_figures *f = ctx;
+	if (n->kind == RG_NEWS_DECISION)
+		f->flush_soon = true;
 }
 
 rg_err rg_figures_start(uv_loop_t *loop, rg_engine *engine, rg_store *store, rg_dataplane *dp,
@@ -237,6 +249,11 @@ rg_err rg_figures_start(uv_loop_t *loop, rg_engine *engine, rg_store *store, rg_
 	f->store = store;
 	f->dp = dp;
 	f->flushed_mono = rg_mono_ms();
+	rg_err rc = dp ? rg_engine_subscribe(engine, on_news, f, err) : RG_OK;
+	if (rc) {
+		free(f);
+		return rc;
+	}
 	uv_timer_init(loop, &f->timer);
 	f->timer.data = f;
 	if (dp)
@@ -257,6 +274,8 @@ void rg_figures_stop(rg_figures *f)
 {
 	if (!f)
 		return;
+	if (f->dp)
+		rg_engine_unsubscribe(f->engine, on_news, f);
 	uv_timer_stop(&f->timer);
 	flush(f);
 	uv_close((uv_handle_t *)&f->timer, on_closed);

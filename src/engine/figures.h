@@ -2,7 +2,8 @@
  * RG_FIGURES_INTERVAL_MS it reads both sides of each deploy run's canary
  * from the built-in proxy (the run's release and its baseline) and keeps
  * them in the store (store.h: run_figures) for the dashboard's charts.
- * Serve wires it; it reads the engine's runs and never acts on a run. */
+ * Serve wires it; it reads the engine's runs and its decision news, and
+ * never acts on a run. */
 #ifndef RG_ENGINE_FIGURES_H
 #define RG_ENGINE_FIGURES_H
 
@@ -17,8 +18,9 @@
 typedef struct rg_figures rg_figures;
 
 /* loop, engine, store and dp are borrowed and must outlive the sampler
- * (dp may be NULL: nothing is ever sampled). *out is freed by
- * rg_figures_stop. */
+ * (dp may be NULL: nothing is ever sampled). It subscribes to the engine
+ * (RG_ECONFLICT when the engine's table is full). *out is freed by
+ * rg_figures_stop, which must come before the engine is freed. */
 rg_err rg_figures_start(uv_loop_t *loop, rg_engine *engine, rg_store *store, rg_dataplane *dp,
 			rg_figures **out, rg_error *err);
 /* Writes the samples still buffered and stops the timer; the sampler is
