@@ -106,7 +106,7 @@ demo: deps
 
 bench:
 	@bash scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory all build/proxy-bench build/detect-bench
+	@$(MAKE) --no-print-directory all build/proxy-bench build/detect-bench build/figures-bench
 	@for b in bench/*.sh; do bash "$$b" || exit 1; done
 
 # The proxy benchmark's driver (bench/proxy.sh): the proxy engine and the
@@ -122,6 +122,13 @@ build/proxy-bench: bench/proxy_bench.c $(BENCH_OBJ)
 build/detect-bench: bench/detect.c build/obj/src/analysis/sprt.o
 	@mkdir -p $(dir $@)
 	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) -lm
+
+# The figures benchmark's driver (bench/figures.sh): the sampler's readings
+# of a built-in proxy and the store's batch write, without serve.
+FIGURES_BENCH_OBJ := $(filter-out build/obj/src/main.o build/obj/src/cmd/%,$(REL_OBJ))
+build/figures-bench: bench/figures.c $(FIGURES_BENCH_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.c %.o,$^) $(LIBS)
 
 # libFuzzer drivers (tests/fuzz/fuzz_*.c), run by hand. Needs clang (Debian:
 # clang, which brings libFuzzer); gcc-only warnings are left out on purpose.

@@ -101,6 +101,47 @@ static void summary_add(rg_stats_summary *into, const rg_stats_summary *s)
 	rg_hist_merge(&into->latency, &s->latency);
 }
 
+/* ---- arithmetic on summaries ----------------------------------------------
+
+   A later reading minus an earlier one of the same shards is what happened
+   between the two. Readers see the workers' counters a few records apart,
+   so each difference saturates at zero rather than wrapping. */
+
+static uint64_t minus(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+static void hist_sub(rg_hist *h, const rg_hist *base)
+{
+	uint64_t count = 0;
+	for (size_t i = 0; i < RG_HIST_BUCKETS; i++) {
+		uint64_t v = minus(atomic_load_explicit(&h->buckets[i], RELAXED),
+				   atomic_load_explicit(&base->buckets[i], RELAXED));
+		atomic_store_explicit(&h->buckets[i], v, RELAXED);
+		count += v;
+	}
+	/* The count follows the buckets, which is what the quantiles use. */
+	atomic_store_explicit(&h->count, count, RELAXED);
+	uint64_t sum = minus(rg_hist_sum(h), rg_hist_sum(base));
+	atomic_store_explicit(&h->sum, count ? sum : 0, RELAXED);
+}
+
+void rg_stats_summary_sub(rg_stats_summary *s, const rg_stats_summary *base)
+{
+	s->requests = minus(s->requests, base->requests);
+	for (int i = 0; i < RG_STATS_CLASSES; i++)
+		s->responses[i] = minus(s->responses[i], base->responses[i]);
+	for (int i = 0; i < RG_UPSTREAM_KINDS; i++)
+		s->upstream_errors[i] = minus(s->upstream_errors[i], base->upstream_errors[i]);
+	hist_sub(&s->latency, &base->latency);
+}
+
+double rg_stats_error_rate(const rg_stats_summary *s)
+{
+	uint64_t bad = s->responses[4];
+	for (int i = 0; i < RG_UPSTREAM_KINDS; i++)
+		bad += s->upstream_errors[i];
+	return s->requests ? (double)bad / (double)s->requests : 0.0;
+}
+
 rg_stats_shard *rg_stats_shard_init(void *mem)
 {
 	rg_stats_shard *s = mem;

@@ -81,4 +81,11 @@ void rg_stats_snapshot(rg_stats_shard *const shards[], size_t n, rg_stats_summar
 rg_err rg_stats_window(rg_stats_shard *const shards[], size_t n, int64_t now_s, int window_s,
 		       rg_stats_summary *out, rg_error *err);
 
+/* s -= base, each counter and histogram bucket saturating at zero: the
+ * figures between an earlier reading (base) and a later one (s) of the same
+ * shards. */
+void rg_stats_summary_sub(rg_stats_summary *s, const rg_stats_summary *base);
+/* (5xx answers + upstream errors) / requests; 0 when there are none. */
+double rg_stats_error_rate(const rg_stats_summary *s);
+
 #endif

@@ -56,6 +56,8 @@ static rg_err h_config_diff(rg_api_ctx *, const rg_request *, const rg_route_mat
 			    rg_error *);
 static rg_err h_events(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 		       rg_error *);
+static rg_err h_figures(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
+			rg_error *);
 static rg_err h_step_log(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
 			 rg_error *);
 static rg_err h_traffic(rg_api_ctx *, const rg_request *, const rg_route_match *, rg_reply *,
@@ -97,6 +99,7 @@ static const struct route {
 	{ "runs",        "GET",  "/api/v1/runs",                       "env limit before", RG_PERM_READ,     h_runs,     NULL },
 	{ "run",         "GET",  "/api/v1/runs/{id}",                  "",          RG_PERM_READ,     h_run,      NULL },
 	{ "run_events",  "GET",  "/api/v1/runs/{id}/events",           "after",     RG_PERM_READ,     h_events,   NULL },
+	{ "run_figures", "GET",  "/api/v1/runs/{id}/figures",          "after",     RG_PERM_READ,     h_figures,  NULL },
 	{ "step_log",    "GET",  "/api/v1/runs/{id}/steps/{name}/log", "",          RG_PERM_READ,     h_step_log, NULL },
 	{ "traffic",     "GET",  "/api/v1/traffic",                    "env",       RG_PERM_READ,     h_traffic,  NULL },
 	{ "backups",     "GET",  "/api/v1/backups",                    "env limit before", RG_PERM_READ,     h_backups,  NULL },
@@ -831,6 +834,24 @@ static rg_err h_events(rg_api_ctx *ctx, const rg_request *req, const rg_route_ma
 	json_t *events = NULL;
 	rc = rg_store_events_json(ctx->store, m->run_id, after, &events, err);
 	return rc ? rc : rg_reply_json(reply, 200, json_pack("{s:o}", "events", events), err);
+}
+
+/* A run's figures over time, for the dashboard's charts: the samples
+ * stored so far (written in batches, so the newest seconds may be missing
+ * while it runs), ?after=MS only the newer ones; a run the built-in proxy
+ * never routed has none. */
+static rg_err h_figures(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,
+			rg_reply *reply, rg_error *err)
+{
+	json_t *figures = NULL;
+	const char *after_text = query_get(req, "after");
+	int64_t after = 0;
+	rg_err rc = after_text ? rg_parse_int(after_text, 0, INT64_MAX, "after", &after, err) : RG_OK;
+	if (!rc)
+		rc = run_access(ctx, req, RG_PERM_READ, m->run_id, reply, err);
+	if (!rc)
+		rc = rg_store_figures_json(ctx->store, m->run_id, after, &figures, err);
+	return rc ? rc : rg_reply_json(reply, 200, figures, err);
 }
 
 static rg_err h_step_log(rg_api_ctx *ctx, const rg_request *req, const rg_route_match *m,

@@ -19,6 +19,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/link.h"
 #include "engine/engine.h"
+#include "engine/figures.h"
 #include "engine/retention.h"
 #include "incident/incident.h"
 #include "notify/notify.h"
@@ -44,6 +45,7 @@ typedef struct server {
 	rg_notifier *notifier;   /* notify/notify.h: the outbox's sender */
 	rg_incidents *incidents; /* incidents and their escalation ladder */
 	rg_retention *retention; /* server.retention's pruner; NULL when it keeps all */
+	rg_figures *figures;     /* samples of each canary's figures for the charts */
 	rg_token_key token_key;  /* checks API tokens; wiped at exit */
 	rg_secrets *secrets;     /* masked in everything the store keeps */
 	bool stopping;
@@ -78,6 +80,8 @@ static void on_signal(uv_signal_t *h, int signum)
 	rg_incidents_stop(s->incidents);
 	rg_retention_stop(s->retention);
 	s->retention = NULL;
+	rg_figures_stop(s->figures);   /* its last batch, while the store is open */
+	s->figures = NULL;
 	rg_engine_shutdown(s->engine, on_engine_stopped, s);
 }
 
@@ -200,6 +204,8 @@ static rg_err start(server *s, rg_error *err)
 				  &s->token_key, &s->api, err);
 	if (!rc)
 		rc = rg_retention_start(&s->loop, &s->cfg.retention, s->store, &s->retention, err);
+	if (!rc)
+		rc = rg_figures_start(&s->loop, s->engine, s->store, s->dp, &s->figures, err);
 	if (rc)
 		return rc;
 	rg_api_set_incidents(s->api, s->incidents);
@@ -222,6 +228,8 @@ static void cleanup(server *s)
 	rg_incidents_stop(s->incidents);
 	rg_retention_stop(s->retention);
 	s->retention = NULL;
+	rg_figures_stop(s->figures);
+	s->figures = NULL;
 	if (s->engine && !s->stopping)
 		rg_engine_shutdown(s->engine, NULL, NULL);
 	if (s->routers)

@@ -20,35 +20,7 @@
    (for "total"), and the figures of that very second (for a window that
    reaches back to it). A window is also cut to the seconds since the
    assignment, so a reused slot never shows its previous owner's traffic.
-   Readers see the workers' counters a few records apart, so each
-   difference saturates at zero. */
-
-static uint64_t minus(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
-
-static void hist_sub(rg_hist *h, const rg_hist *base)
-{
-	uint64_t count = 0;
-	for (size_t i = 0; i < RG_HIST_BUCKETS; i++) {
-		uint64_t v = minus(atomic_load_explicit(&h->buckets[i], memory_order_relaxed),
-				   atomic_load_explicit(&base->buckets[i], memory_order_relaxed));
-		atomic_store_explicit(&h->buckets[i], v, memory_order_relaxed);
-		count += v;
-	}
-	/* The count follows the buckets, which is what the quantiles use. */
-	atomic_store_explicit(&h->count, count, memory_order_relaxed);
-	uint64_t sum = minus(rg_hist_sum(h), rg_hist_sum(base));
-	atomic_store_explicit(&h->sum, count ? sum : 0, memory_order_relaxed);
-}
-
-static void summary_sub(rg_stats_summary *s, const rg_stats_summary *base)
-{
-	s->requests = minus(s->requests, base->requests);
-	for (int i = 0; i < RG_STATS_CLASSES; i++)
-		s->responses[i] = minus(s->responses[i], base->responses[i]);
-	for (int i = 0; i < RG_UPSTREAM_KINDS; i++)
-		s->upstream_errors[i] = minus(s->upstream_errors[i], base->upstream_errors[i]);
-	hist_sub(&s->latency, &base->latency);
-}
+   The difference saturates at zero (rg_stats_summary_sub). */
 
 static int64_t mono_s(void) { return rg_mono_ms() / 1000; }
 
@@ -96,7 +68,7 @@ rg_err dp_slot_figures(dp_proxy *x, int slot, int window_s, rg_stats_summary *ou
 	const dp_slot *s = &x->slots[slot];
 	if (window_s == 0) {
 		snapshot(x, slot, out);
-		summary_sub(out, &s->base_total);
+		rg_stats_summary_sub(out, &s->base_total);
 		return RG_OK;
 	}
 	if (window_s < 1 || window_s > RG_STATS_WINDOW_SLOTS)
@@ -106,7 +78,7 @@ rg_err dp_slot_figures(dp_proxy *x, int slot, int window_s, rg_stats_summary *ou
 	int w = age < 1 ? 1 : age < window_s ? (int)age : window_s;
 	window_now(x, slot, w, &now, out);
 	if (now - w + 1 <= s->since_s)
-		summary_sub(out, &s->base_second);
+		rg_stats_summary_sub(out, &s->base_second);
 	return RG_OK;
 }
 
@@ -157,10 +129,7 @@ static json_t *summary_json(const rg_stats_summary *s)
 	json_object_set_new(up, "connect", json_integer((json_int_t)s->upstream_errors[RG_UPSTREAM_CONNECT]));
 	json_object_set_new(up, "timeout", json_integer((json_int_t)s->upstream_errors[RG_UPSTREAM_TIMEOUT]));
 	json_object_set_new(up, "protocol", json_integer((json_int_t)s->upstream_errors[RG_UPSTREAM_PROTOCOL]));
-	uint64_t bad = s->responses[4];
-	for (int i = 0; i < RG_UPSTREAM_KINDS; i++)
-		bad += s->upstream_errors[i];
-	double rate = s->requests ? (double)bad / (double)s->requests : 0.0;
+	double rate = rg_stats_error_rate(s);
 	return json_pack("{s:I,s:o,s:o,s:f,s:{s:f,s:f,s:f,s:f}}",
 			 "requests", (json_int_t)s->requests, "responses", resp, "upstream_errors", up,
 			 "error_rate", rate, "latency_ms",

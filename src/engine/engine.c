@@ -141,6 +141,13 @@ rg_active *rg_engine_find(rg_engine *e, int64_t run_id)
 	return NULL;
 }
 
+void rg_engine_each_run(rg_engine *e, void (*fn)(void *ctx, const rg_run *run), void *ctx)
+{
+	for (rg_active *a = e->runs; a; a = a->next)
+		if (!a->released)
+			fn(ctx, &a->run);
+}
+
 /* Nothing will ever record the result of a stranded run's step, so its
  * command must not go on unobserved. */
 static void stop_stranded_step(rg_engine *e, int64_t run_id)

@@ -177,6 +177,10 @@ typedef struct rg_alert_in {
  * RG_EINVAL for an unknown env. */
 rg_err rg_engine_alert(rg_engine *e, const rg_alert_in *a, int64_t *run_id, rg_error *err);
 
+/* Calls fn for each run in progress with its committed row (valid during
+ * the call only); fn must not start or change runs. */
+void rg_engine_each_run(rg_engine *e, void (*fn)(void *ctx, const rg_run *run), void *ctx);
+
 /* True while some run cannot record its progress (the store refuses
  * writes); why says which run and the store's error. /health answers 503. */
 bool rg_engine_store_trouble(rg_engine *e, char *why, size_t size);

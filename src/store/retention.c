@@ -37,6 +37,7 @@ static const struct {
 	{ RG_SQ_RET_EVENTS, "DELETE FROM events WHERE run_id" IN_BATCH },
 	{ RG_SQ_RET_STEPS, "DELETE FROM step_runs WHERE run_id" IN_BATCH },
 	{ RG_SQ_RET_DECISIONS, "DELETE FROM decisions WHERE run_id" IN_BATCH },
+	{ RG_SQ_RET_FIGURES, "DELETE FROM run_figures WHERE run_id" IN_BATCH },
 	{ RG_SQ_RET_APPROVALS, "DELETE FROM approvals WHERE run_id" IN_BATCH },
 	{ RG_SQ_RET_BACKUPS, "DELETE FROM backups WHERE run_id" IN_BATCH },
 	{ RG_SQ_RET_INC_RUNS, "DELETE FROM incident_runs WHERE run_id" IN_BATCH },

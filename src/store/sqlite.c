@@ -358,6 +358,22 @@ static const char *const migrations[] = {
 	" expires INTEGER NOT NULL"
 	") STRICT;"
 	"CREATE INDEX sessions_expires ON sessions(expires);",
+	/* 15: a run's figures over time (figures.c): both sides of a canary,
+	 * sampled by engine/figures.c while the built-in proxy routes them.
+	 * Not a state anything acts on; bounded per run, pruned with it. */
+	"CREATE TABLE run_figures ("
+	" run_id INTEGER NOT NULL REFERENCES runs(id),"
+	" at INTEGER NOT NULL,"
+	" side TEXT NOT NULL CHECK (side IN ('canary','baseline')),"
+	" version TEXT NOT NULL,"
+	" requests INTEGER NOT NULL,"
+	" rps REAL NOT NULL,"
+	" error_rate REAL NOT NULL,"
+	" p50_ms REAL NOT NULL,"
+	" p95_ms REAL NOT NULL,"
+	" p99_ms REAL NOT NULL"
+	") STRICT;"
+	"CREATE INDEX run_figures_of ON run_figures(run_id, at);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

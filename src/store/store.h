@@ -539,6 +539,47 @@ rg_err rg_store_notifications_failed_json(rg_store *s, const char *env, int64_t 
 /* When run_id's newest decision was stored (0 when it has none). */
 rg_err rg_store_run_decided_at(rg_store *s, int64_t run_id, int64_t *at, rg_error *err);
 
+/* ---- a run's figures over time (figures.c) ------------------------------------
+ * Samples of both sides of a canary, taken by engine/figures.c every
+ * RG_FIGURES_INTERVAL_MS while the built-in proxy routes them, for the
+ * dashboard's charts (GET /api/v1/runs/{id}/figures). Not a state the
+ * engine acts on: written in batches, at most RG_FIGURES_MAX_PER_RUN rows
+ * per run, deleted with the run by retention. */
+
+#define RG_FIGURES_INTERVAL_MS 1000
+#define RG_FIGURES_MAX_PER_RUN (2 * 3600)
+
+typedef enum rg_figure_side {
+	RG_FIGURE_CANARY = 0,      /* the run's new release */
+	RG_FIGURE_BASELINE,        /* the release it is compared with (stable, or standing by) */
+	RG_FIGURE_SIDE_COUNT
+} rg_figure_side;
+const char *rg_figure_side_name(rg_figure_side s);   /* "canary", "baseline" */
+
+typedef struct rg_figure {
+	int64_t run_id;
+	int64_t at;                /* ms since the epoch */
+	rg_figure_side side;
+	char version[RG_VNAME_LEN];
+	int64_t requests;          /* the release's requests since the proxy was told of it */
+	double rps;                /* requests per second since the previous sample */
+	double error_rate;         /* (5xx + upstream errors) / requests since then; 0 when none */
+	double p50_ms, p95_ms, p99_ms;  /* latency since then; 0 when none */
+} rg_figure;
+
+/* In one transaction: appends rows[0..n) (n may be 0). A row of a run that
+ * is gone (pruned meanwhile) is left out, not an error. */
+rg_err rg_store_figures_add(rg_store *s, const rg_figure *rows, size_t n, rg_error *err);
+/* How many samples run_id has stored. */
+rg_err rg_store_figures_count(rg_store *s, int64_t run_id, int64_t *n, rg_error *err);
+/* {"run","interval_ms","decision_at_ms" (the first decision's time, null
+ * when none),"samples":[{"at","at_ms","side","version","requests","rps",
+ * "error_rate","p50_ms","p95_ms","p99_ms"}]} by time, canary before
+ * baseline, only those taken after after_ms (0: all) so that a chart can
+ * ask for what is new; RG_ENOTFOUND for an unknown run. */
+rg_err rg_store_figures_json(rg_store *s, int64_t run_id, int64_t after_ms, json_t **out,
+			     rg_error *err);
+
 /* ---- retention (retention.c) --------------------------------------------- */
 
 /* What one pruning pass may remove. runs_before: finished runs that ended
@@ -558,7 +599,7 @@ typedef struct rg_retention_pass {
 } rg_retention_pass;
 
 /* In one transaction: deletes the chosen runs with every row that belongs
- * to them (events, steps, decisions, approvals, pruned backups, resolved
+ * to them (events, steps, decisions, figures, approvals, pruned backups, resolved
  * incidents' links, sent notifications; flag overrides and other releases
  * forget the run) and clears the chosen step logs. *runs and *logs are how
  * many went; fewer than the maxima means nothing else is due now. */

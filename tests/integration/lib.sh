@@ -217,6 +217,13 @@ YAML
 	sed -i "s|@PAUSE@|${PAUSE:-600ms}|" "$T/rollguard.yaml"
 }
 
+# load_stop — ends the background load a test started (its pid in LOAD_PID).
+load_stop() {
+	kill "$LOAD_PID" 2>/dev/null
+	wait "$LOAD_PID" 2>/dev/null
+	true
+}
+
 # Sum of one counter series over saved and live demo-app /metrics outputs.
 sum_500() {
 	cat "$T"/metrics-* 2>/dev/null | sed -n 's/^demo_requests_total{code="500"} \([0-9]*\)$/\1/p' |

@@ -40,12 +40,6 @@ load_start() {
 	echo "$LOAD_PID" >>"$T/pids"
 }
 
-load_stop() {
-	kill "$LOAD_PID" 2>/dev/null
-	wait "$LOAD_PID" 2>/dev/null
-	true
-}
-
 SEQUENTIAL='triggers:
   - { name: canary, analysis: sequential, alpha: 0.01, beta: 0.01, min_effect: 2, every: 100ms, severity: P1 }'
 

@@ -1,8 +1,9 @@
 /* test_retention.c — what a retention pass chooses (store.h): old finished
- * runs go with every row that names them; the newest keep_last of an
- * environment, unfinished runs, a known-good release's run, a run whose
- * backup is still on disk and one of an unresolved incident stay; step logs
- * of old steps are cleared, newer ones kept; a full batch says more is due. */
+ * runs go with every row that names them (their figures too); the newest
+ * keep_last of an environment, unfinished runs, a known-good release's run,
+ * a run whose backup is still on disk and one of an unresolved incident
+ * stay; step logs of old steps are cleared, newer ones kept; a full batch
+ * says more is due. */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -76,6 +77,9 @@ static void run(int id, const char *env, const char *state, long long ended)
 	    id);
 	sql("INSERT INTO approvals(run_id, round, gate, who, verdict, at)"
 	    " VALUES (%d, 1, 'g', 'alice', 'approve', 1)", id);
+	sql("INSERT INTO run_figures(run_id, at, side, version, requests, rps, error_rate,"
+	    " p50_ms, p95_ms, p99_ms) VALUES (%d, 1, 'canary', 'v%d', 10, 1.0, 0.0, 1.0, 2.0, 3.0)",
+	    id, id);
 }
 
 static void prune(long long runs_before, long long logs_before, int keep_last, int max_runs,
@@ -115,6 +119,8 @@ Test(store_retention, old_finished_pruned_with_their_rows)
 	cr_assert_eq(count("SELECT COUNT(*) FROM step_runs WHERE run_id IN (1,2)"), 0);
 	cr_assert_eq(count("SELECT COUNT(*) FROM decisions WHERE run_id IN (1,2)"), 0);
 	cr_assert_eq(count("SELECT COUNT(*) FROM approvals WHERE run_id IN (1,2)"), 0);
+	cr_assert_eq(count("SELECT COUNT(*) FROM run_figures WHERE run_id IN (1,2)"), 0);
+	cr_assert_eq(count("SELECT COUNT(*) FROM run_figures WHERE run_id=3"), 1);
 	cr_assert_eq(count("SELECT COUNT(*) FROM backups"), 0);
 	cr_assert_eq(count("SELECT COUNT(*) FROM notifications"), 0);
 	cr_assert_eq(count("SELECT COUNT(*) FROM flag_overrides WHERE run_id IS NULL"), 1,

@@ -112,9 +112,9 @@ Test(store_open, reopen_keeps_data_and_version)
 	int64_t id = insert_run("staging", "v1.0.0", "running");
 	rg_store_free(s);
 	s = NULL;
-	cr_assert_eq(user_version_of(tmp.path), 14);
+	cr_assert_eq(user_version_of(tmp.path), 15);
 	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
-	cr_assert_eq(user_version_of(tmp.path), 14);
+	cr_assert_eq(user_version_of(tmp.path), 15);
 	rg_run r;
 	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK, "%s", err.message);
 	cr_assert_str_eq(r.version, "v1.0.0");
