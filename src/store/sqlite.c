@@ -347,6 +347,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX notifications_run ON notifications(run_id) WHERE run_id != 0;"
 	"CREATE INDEX flag_overrides_run ON flag_overrides(run_id) WHERE run_id IS NOT NULL;"
 	"CREATE INDEX step_runs_log_ended ON step_runs(ended) WHERE log IS NOT NULL;",
+	/* 14, 15: numbered for other changes. */
+	"",
+	"",
+	/* 16: the runs a release names. Without it, deleting a run made the
+	 * foreign key check scan every release, and the pruner asked the same
+	 * of each candidate (a 10-run pass took 50 ms with 100 000 releases). */
+	"CREATE INDEX releases_run ON releases(run_id) WHERE run_id IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
