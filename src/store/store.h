@@ -424,9 +424,14 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 rg_err rg_store_events_json(rg_store *s, int64_t run_id, int64_t after_id, json_t **out,
 			    rg_error *err);
 /* {"runs_by_state":{state:n,…},"rollbacks_total":n,
- *  "step_durations":[{"seconds","count"},…]} for GET /metrics: every finished
- *  step run ever, grouped by duration (rounded up to 10 ms). */
+ *  "step_durations":[{"seconds","count"},…]}: the totals GET /metrics starts
+ *  from (read once, when serve starts; api/counters.h keeps them current).
+ *  Step durations are those of the finished step runs of finished runs,
+ *  grouped by duration (rounded up to 10 ms). */
 rg_err rg_store_metrics_json(rg_store *s, json_t **out, rg_error *err);
+/* The same "step_durations" array for the finished step runs of one run. */
+rg_err rg_store_run_step_durations_json(rg_store *s, int64_t run_id, json_t **out,
+					rg_error *err);
 
 /* ---- people: tokens and the audit log (access.c) -------------------------
  * The store keeps rows; what a token's hash is and how the audit chain is
