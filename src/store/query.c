@@ -526,11 +526,25 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 		json_decref(o);
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
-	rg_err e = status_live(s, env, o, err);
+	/* One read transaction for its five or six statements: one snapshot,
+	 * and the WAL read lock taken once instead of per statement (a tenth
+	 * of GET /status's CPU at 200 environments). */
+	bool own = sqlite3_get_autocommit(s->db);
+	sqlite3_stmt *st = NULL;
+	rg_err e = own ? rg_sq_stmt(s, RG_SQ_Q_READ_BEGIN, "BEGIN", &st, err) : RG_OK;
+	if (!e && own)
+		e = rg_sq_exec(s, st, SQLITE_OK, "status", err);
+	if (!e)
+		e = status_live(s, env, o, err);
 	if (!e)
 		e = status_run(s, env, o, err);
 	if (!e)
 		e = status_last_run(s, env, o, err);
+	if (own && !sqlite3_get_autocommit(s->db)) {
+		rg_error ignored;
+		if (rg_sq_stmt(s, RG_SQ_Q_READ_END, "COMMIT", &st, &ignored) == RG_OK)
+			rg_sq_exec(s, st, SQLITE_OK, "status", &ignored);
+	}
 	if (e) {
 		json_decref(o);
 		return e;
