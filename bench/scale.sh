@@ -12,7 +12,7 @@
 #                  run's traffic_swapped event (us; includes the router command)
 #   status, runs   GET /api/v1/status and /api/v1/runs, p50/p99 over REQUESTS
 #                  (200) curl requests each (ms, time_total)
-#   metrics        GET /metrics, median of 5 scrapes (ms)
+#   metrics        GET /metrics, median of 20 scrapes (ms)
 #   RSS            serve's VmRSS at the end (MB)
 # Targets: linear cost in environments, swap p99 < 5 ms at 200, API p99 < 20
 # ms with 100 000 runs. 127.0.0.1 only; bounded waits; cleans up.
@@ -118,7 +118,7 @@ for n in $sizes; do
 
 	st=$(time_get /api/v1/status)
 	ru=$(time_get /api/v1/runs)
-	me=$(requests=5 time_get /metrics)
+	me=$(requests=20 time_get /metrics)
 	rss=$(( $(bench_rss_kb "$pid") / 1024 ))
 	stop_serve
 	rows+=("$(printf '%5d %8d %9s %6s/%-7s %6s/%-6s %6s/%-6s %7s %5d %s' "$n" "$stored" "$cpu" \

@@ -1,5 +1,5 @@
-/* metrics.c — Prometheus text exposition (format 0.0.4) of the store's figures.
- * Pure: takes a json_t, returns text. Must never emit a malformed line: label
+/* metrics.c — Prometheus text exposition (format 0.0.4) of the controller's
+ * figures. Pure: takes a json_t (and the step histogram), returns text. Must never emit a malformed line: label
  * values are escaped and every sample has its HELP and TYPE lines. */
 #include "api/metrics.h"
 
@@ -18,7 +18,7 @@ static const char *const run_states[] = {
 #define N_RUN_STATES (sizeof run_states / sizeof run_states[0])
 
 /* Steps range from sub-second checks to hour-long infrastructure changes. */
-static const double buckets[] = { 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600 };
+static const double buckets[RG_METRICS_STEP_BUCKETS] = { 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600 };
 #define N_BUCKETS (sizeof buckets / sizeof buckets[0])
 
 static rg_err shape_error(rg_error *err, const char *what)
@@ -82,10 +82,21 @@ static rg_err render_rollbacks(FILE *f, const json_t *total, rg_error *err)
 	return RG_OK;
 }
 
-/* Counts each duration into its first bucket (le is inclusive); the
- * exposition wants cumulative counts, summed up when printing. */
-static rg_err histogram_fill(const json_t *durations, size_t counts[N_BUCKETS + 1],
-			     double *sum, size_t *count, rg_error *err)
+void rg_step_histogram_add(rg_step_histogram *h, double s, uint64_t times)
+{
+	if (isnan(s))
+		return;
+	if (s < 0)
+		s = 0;   /* a wall-clock step backwards, not a negative duration */
+	size_t b = 0;
+	while (b < N_BUCKETS && s > buckets[b])
+		b++;
+	h->counts[b] += times;
+	h->sum += s * (double)times;
+	h->count += times;
+}
+
+rg_err rg_step_histogram_add_json(rg_step_histogram *h, const json_t *durations, rg_error *err)
 {
 	if (durations && !json_is_array(durations))
 		return shape_error(err, "'step_durations' is not an array");
@@ -95,42 +106,28 @@ static rg_err histogram_fill(const json_t *durations, size_t counts[N_BUCKETS + 
 		json_t *secs = json_object_get(d, "seconds");
 		if (!json_is_number(secs))
 			return shape_error(err, "a step duration has no number 'seconds'");
-		double s = json_number_value(secs);
 		json_t *n = json_object_get(d, "count");
-		size_t times = json_is_integer(n) && json_integer_value(n) > 0 ?
-			       (size_t)json_integer_value(n) : 1;
-		if (isnan(s))
-			continue;
-		if (s < 0)
-			s = 0;   /* a wall-clock step backwards, not a negative duration */
-		size_t b = 0;
-		while (b < N_BUCKETS && s > buckets[b])
-			b++;
-		counts[b] += times;
-		*sum += s * (double)times;
-		*count += times;
+		uint64_t times = json_is_integer(n) && json_integer_value(n) > 0 ?
+				 (uint64_t)json_integer_value(n) : 1;
+		rg_step_histogram_add(h, json_number_value(secs), times);
 	}
 	return RG_OK;
 }
 
-static rg_err render_histogram(FILE *f, const json_t *durations, rg_error *err)
+static void render_histogram(FILE *f, const rg_step_histogram *h)
 {
-	size_t counts[N_BUCKETS + 1] = { 0 }, count = 0, cum = 0;
-	double sum = 0;
-	rg_err rc = histogram_fill(durations, counts, &sum, &count, err);
-	if (rc)
-		return rc;
+	uint64_t cum = 0;
 	fputs("# HELP rollguard_step_duration_seconds Duration of finished step runs.\n"
 	      "# TYPE rollguard_step_duration_seconds histogram\n", f);
 	for (size_t b = 0; b < N_BUCKETS; b++) {
-		cum += counts[b];
-		fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"%g\"} %zu\n", buckets[b],
-			cum);
+		cum += h->counts[b];
+		fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[b],
+			(unsigned long long)cum);
 	}
-	fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"+Inf\"} %zu\n", count);
-	fprintf(f, "rollguard_step_duration_seconds_sum %.9g\n", sum);
-	fprintf(f, "rollguard_step_duration_seconds_count %zu\n", count);
-	return RG_OK;
+	fprintf(f, "rollguard_step_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+		(unsigned long long)h->count);
+	fprintf(f, "rollguard_step_duration_seconds_sum %.9g\n", h->sum);
+	fprintf(f, "rollguard_step_duration_seconds_count %llu\n", (unsigned long long)h->count);
 }
 
 /* {env: {action: n}}: decisions since serve started. */
@@ -160,7 +157,8 @@ static rg_err render_decisions(FILE *f, const json_t *by_env, rg_error *err)
 	return RG_OK;
 }
 
-rg_err rg_metrics_render(const json_t *m, char **out, size_t *len, rg_error *err)
+rg_err rg_metrics_render_with(const json_t *m, const rg_step_histogram *steps, char **out,
+			      size_t *len, rg_error *err)
 {
 	*out = NULL;
 	*len = 0;
@@ -175,7 +173,7 @@ rg_err rg_metrics_render(const json_t *m, char **out, size_t *len, rg_error *err
 	if (!rc)
 		rc = render_rollbacks(f, json_object_get(m, "rollbacks_total"), err);
 	if (!rc)
-		rc = render_histogram(f, json_object_get(m, "step_durations"), err);
+		render_histogram(f, steps);
 	if (!rc)
 		rc = render_decisions(f, json_object_get(m, "decisions"), err);
 	bool failed = ferror(f);
@@ -190,4 +188,15 @@ rg_err rg_metrics_render(const json_t *m, char **out, size_t *len, rg_error *err
 	*out = buf;
 	*len = n;
 	return RG_OK;
+}
+
+rg_err rg_metrics_render(const json_t *m, char **out, size_t *len, rg_error *err)
+{
+	*out = NULL;
+	*len = 0;
+	rg_step_histogram h = { 0 };
+	if (!json_is_object(m))
+		return shape_error(err, "figures are not an object");
+	rg_err rc = rg_step_histogram_add_json(&h, json_object_get(m, "step_durations"), err);
+	return rc ? rc : rg_metrics_render_with(m, &h, out, len, err);
 }

@@ -30,7 +30,7 @@ typedef struct rg_api_ctx {
 	rg_sse_hub *sse;
 	rg_dataplane *dp;       /* built-in proxies, or NULL */
 	const rg_alerts_key *alerts_key; /* the secret of alerts:, loaded at start; NULL = none */
-	json_t *decisions;      /* owned: {env: {action: n}} since start, from the engine's news */
+	struct rg_counters *counters; /* api/counters.h: the /metrics figures; NULL: none (503) */
 	const rg_token_key *token_key; /* checks bearer tokens; NULL: none is valid */
 	struct rg_incidents *incidents; /* incident/incident.h; NULL: none (answers 503) */
 	bool tls;               /* server.tls: session cookies are Secure */

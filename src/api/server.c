@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api/alerts.h"
+#include "api/counters.h"
 #include "api/request.h"
 #include "api/routes.h"
 #include "api/sse.h"
@@ -140,21 +141,20 @@ static void on_keepalive(uv_timer_t *t)
 	rg_sse_keepalive(api->ctx.sse);
 }
 
-/* The engine's news: new events wake the run's event streams; each
- * decision is counted for /metrics (rollguard_decisions_total). */
+/* The engine's news: new events wake the run's event streams; run states
+ * and decisions update the /metrics counters. */
 static void on_engine_news(void *ctx, const rg_news *n)
 {
 	rg_api *api = ctx;
 	if (n->kind == RG_NEWS_TIMELINE)
 		return rg_sse_notify(api->ctx.sse, n->run_id);
-	if (n->kind != RG_NEWS_DECISION || !api->ctx.decisions)
-		return;
-	json_t *env = json_object_get(api->ctx.decisions, n->env);
-	if (!env && json_object_set_new(api->ctx.decisions, n->env, env = json_object()) != 0)
-		return;
-	json_t *count = json_object_get(env, n->decision->action);
-	json_object_set_new(env, n->decision->action,
-			    json_integer(count ? json_integer_value(count) + 1 : 1));
+	rg_counters_news(api->ctx.counters, n);
+}
+
+void rg_api_runs_pruned(void *ctx, const rg_retention_result *res)
+{
+	rg_api *api = ctx;
+	rg_counters_pruned(api->ctx.counters, res);
 }
 
 /* Once running, MHD reports per-connection trouble here, mostly clients
@@ -334,7 +334,7 @@ static void api_free(rg_api *api)
 {
 	rg_alerts_key_wipe(&api->alerts_key);
 	rg_tls_pem_release(&api->tls);
-	json_decref(api->ctx.decisions);
+	rg_counters_free(api->ctx.counters);
 	free(api);
 }
 
@@ -433,10 +433,12 @@ rg_err rg_api_start(uv_loop_t *loop, const char *listen, const rg_config *cfg,
 	}
 	*api = (rg_api){ .loop = loop, .port = port,
 			 .ctx = { .cfg = cfg, .engine = engine, .store = store, .dp = dp,
-				  .decisions = json_object(), .token_key = token_key } };
+				  .token_key = token_key } };
 	load_alerts_key(api, cfg);
 	rc = load_tls(api, cfg, err);
 	api->ctx.tls = api->tls.cert != NULL;
+	if (!rc)   /* before the news is subscribed to: nothing is counted twice */
+		rc = rg_counters_load(store, &api->ctx.counters, err);
 	if (!rc)
 		rc = rg_sse_hub_new(store, on_kick, api, &api->ctx.sse, err);
 	if (rc) {

@@ -203,7 +203,8 @@ static rg_err start(server *s, rg_error *err)
 		rc = rg_api_start(&s->loop, s->cfg.listen, &s->cfg, s->engine, s->store, s->dp,
 				  &s->token_key, &s->api, err);
 	if (!rc)
-		rc = rg_retention_start(&s->loop, &s->cfg.retention, s->store, &s->retention, err);
+		rc = rg_retention_start(&s->loop, &s->cfg.retention, s->store, rg_api_runs_pruned,
+					 s->api, &s->retention, err);
 	if (!rc)
 		rc = rg_figures_start(&s->loop, s->engine, s->store, s->dp, &s->figures, err);
 	if (rc)

@@ -526,11 +526,25 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 		json_decref(o);
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	}
-	rg_err e = status_live(s, env, o, err);
+	/* One read transaction for its five or six statements: one snapshot,
+	 * and the WAL read lock taken once instead of per statement (a tenth
+	 * of GET /status's CPU at 200 environments). */
+	bool own = sqlite3_get_autocommit(s->db);
+	sqlite3_stmt *st = NULL;
+	rg_err e = own ? rg_sq_stmt(s, RG_SQ_Q_READ_BEGIN, "BEGIN", &st, err) : RG_OK;
+	if (!e && own)
+		e = rg_sq_exec(s, st, SQLITE_OK, "status", err);
+	if (!e)
+		e = status_live(s, env, o, err);
 	if (!e)
 		e = status_run(s, env, o, err);
 	if (!e)
 		e = status_last_run(s, env, o, err);
+	if (own && !sqlite3_get_autocommit(s->db)) {
+		rg_error ignored;
+		if (rg_sq_stmt(s, RG_SQ_Q_READ_END, "COMMIT", &st, &ignored) == RG_OK)
+			rg_sq_exec(s, st, SQLITE_OK, "status", &ignored);
+	}
 	if (e) {
 		json_decref(o);
 		return e;
@@ -587,6 +601,11 @@ static rg_err metrics_rollbacks(rg_store *s, json_t *o, rg_error *err)
 	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : e;
 }
 
+/* Rounded up to 10 ms so the rows stay few. */
+#define DURATION_SQL                                                                   \
+	"SELECT ((s.ended - s.started + 9) / 10) * 10 AS d, count(*) FROM step_runs s"   \
+	" WHERE s.started > 0 AND s.ended >= s.started AND s.state IN ('succeeded','failed')"
+
 static rg_err metrics_durations(rg_store *s, json_t *o, rg_error *err)
 {
 	json_t *arr;
@@ -594,15 +613,35 @@ static rg_err metrics_durations(rg_store *s, json_t *o, rg_error *err)
 	rg_err e = attach_array(o, "step_durations", &arr, err);
 	if (!e)
 		e = rg_sq_stmt(s, RG_SQ_Q_STEP_DURATIONS,
-			       /* All-time counts, so the histogram never goes down;
-				* rounded up to 10 ms so the rows stay few. */
-			       "SELECT ((ended - started + 9) / 10) * 10 AS d, count(*)"
-			       " FROM step_runs WHERE started > 0 AND ended >= started"
-			       " AND state IN ('succeeded','failed') GROUP BY d ORDER BY d",
+			       /* The steps of finished runs: those of a run still
+				* going are counted when it finishes (api/counters.h). */
+			       DURATION_SQL " AND s.run_id IN (SELECT id FROM runs WHERE state IN "
+			       RG_SQ_TERMINAL ") GROUP BY d ORDER BY d",
 			       &st, err);
 	if (e)
 		return e;
 	return rows_json(s, st, SQLITE_OK, duration_row, arr, NULL, "step durations", err);
+}
+
+rg_err rg_store_run_step_durations_json(rg_store *s, int64_t run_id, json_t **out, rg_error *err)
+{
+	*out = NULL;
+	json_t *arr = json_array();
+	sqlite3_stmt *st = NULL;
+	rg_err e = arr ? rg_sq_stmt(s, RG_SQ_Q_RUN_STEP_DURATIONS,
+				    DURATION_SQL " AND s.run_id = ?1 GROUP BY d ORDER BY d", &st, err)
+		       : rg_fail(err, RG_ENOMEM, NULL, "out of memory");
+	int rc = SQLITE_OK;
+	if (!e) {
+		rg_sq_bind_int(st, 1, run_id, &rc);
+		e = rows_json(s, st, rc, duration_row, arr, NULL, "step durations", err);
+	}
+	if (e) {
+		json_decref(arr);
+		return e;
+	}
+	*out = arr;
+	return RG_OK;
 }
 
 rg_err rg_store_metrics_json(rg_store *s, json_t **out, rg_error *err)

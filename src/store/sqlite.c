@@ -374,6 +374,10 @@ static const char *const migrations[] = {
 	" p99_ms REAL NOT NULL"
 	") STRICT;"
 	"CREATE INDEX run_figures_of ON run_figures(run_id, at);",
+	/* 16: the runs a release names. Without it, deleting a run made the
+	 * foreign key check scan every release, and the pruner asked the same
+	 * of each candidate (a 10-run pass took 50 ms with 100 000 releases). */
+	"CREATE INDEX releases_run ON releases(run_id) WHERE run_id IS NOT NULL;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))

@@ -424,9 +424,14 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 rg_err rg_store_events_json(rg_store *s, int64_t run_id, int64_t after_id, json_t **out,
 			    rg_error *err);
 /* {"runs_by_state":{state:n,…},"rollbacks_total":n,
- *  "step_durations":[{"seconds","count"},…]} for GET /metrics: every finished
- *  step run ever, grouped by duration (rounded up to 10 ms). */
+ *  "step_durations":[{"seconds","count"},…]}: the totals GET /metrics starts
+ *  from (read once, when serve starts; api/counters.h keeps them current).
+ *  Step durations are those of the finished step runs of finished runs,
+ *  grouped by duration (rounded up to 10 ms). */
 rg_err rg_store_metrics_json(rg_store *s, json_t **out, rg_error *err);
+/* The same "step_durations" array for the finished step runs of one run. */
+rg_err rg_store_run_step_durations_json(rg_store *s, int64_t run_id, json_t **out,
+					rg_error *err);
 
 /* ---- people: tokens and the audit log (access.c) -------------------------
  * The store keeps rows; what a token's hash is and how the audit chain is
@@ -589,21 +594,33 @@ rg_err rg_store_figures_json(rg_store *s, int64_t run_id, int64_t after_ms, json
  * one named by a live or known_good release or by one of the two newest
  * verified releases of its environment (a rollback's target), by a route,
  * by a backup still on disk, by an unresolved incident or by a pending
- * notification. At most max_runs runs and max_logs logs go per call. */
+ * notification. A pass looks at the next max_runs finished runs, oldest
+ * ended first, after (after_ended, after_id) — {0, 0}: from the oldest — and
+ * prunes those of them nothing keeps; it clears at most max_logs logs. */
 typedef struct rg_retention_pass {
 	int64_t runs_before;
 	int64_t logs_before;
 	int keep_last;
 	int max_runs;
 	int max_logs;
+	int64_t after_ended, after_id;   /* in/out: moved on by each committed pass */
 } rg_retention_pass;
+
+typedef struct rg_retention_result {
+	int runs;                          /* runs pruned */
+	int logs;                          /* step logs cleared */
+	bool more;                         /* a full window or max_logs: pass again soon */
+	int by_state[RG_RUN_STATE_COUNT];  /* the pruned runs by their state */
+} rg_retention_result;
 
 /* In one transaction: deletes the chosen runs with every row that belongs
  * to them (events, steps, decisions, figures, approvals, pruned backups, resolved
  * incidents' links, sent notifications; flag overrides and other releases
- * forget the run) and clears the chosen step logs. *runs and *logs are how
- * many went; fewer than the maxima means nothing else is due now. */
-rg_err rg_store_retention_prune(rg_store *s, const rg_retention_pass *p, int *runs, int *logs,
+ * forget the run) and clears the chosen step logs. Once committed, p's
+ * cursor names where the next pass resumes ({0, 0} when this one reached the
+ * newest old run: the next sweep starts again from the oldest). A failed
+ * pass leaves p as it was and *out zero. */
+rg_err rg_store_retention_prune(rg_store *s, rg_retention_pass *p, rg_retention_result *out,
 				rg_error *err);
 
 #endif

@@ -1,7 +1,8 @@
 # t_retention.sh — server.retention against the real binary: old finished
 # runs leave `history` (and the store, with their events), the newest
 # keep_last stay, the known-good release's run and the one a rollback would
-# go to stay, step logs are cleared, and serve goes on deploying.
+# go to stay, step logs are cleared, serve goes on deploying, and the
+# /metrics run gauge follows what was pruned.
 
 cfg_retention() {
 	rg_config <<'YAML'
@@ -72,6 +73,16 @@ t_retention_prunes_old_runs_keeps_newest_and_known_good() {
 	id=$(deploy_ok v7)
 	assert_live staging v7
 	assert_eq "$id" "$(latest_run)"
+	# /metrics keeps its figures in memory: the run gauge follows the
+	# pruning (it is what the store holds); the two rolled-back deploys count
+	local m st
+	m=$(acurl -fsS "$RG_URL/metrics") || fail "no /metrics"
+	for st in succeeded rolled_back; do
+		assert_contains "$m" "rollguard_runs{state=\"$st\"} $(db_count "select count(*) from runs where state='$st'")" \
+			"gauge of $st runs is what the store holds"
+	done
+	assert_contains "$m" "rollguard_rollbacks_total 2"
+	assert_contains "$m" 'rollguard_step_duration_seconds_count '
 }
 
 db_logs_cleared() {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/counters.h"
 #include "api/routes.h"
 #include "api/traffic.h"
 #include "cmd/output.h"
@@ -47,12 +48,14 @@ static void setup(void)
 	cr_assert_eq(rg_store_open(tmp.path, &store, &err), RG_OK, "%s", err.message);
 	config_make();
 	ctx = (rg_api_ctx){ .cfg = &cfg, .store = store };
+	cr_assert_eq(rg_counters_load(store, &ctx.counters, &err), RG_OK, "%s", err.message);
 	api_server_start(&ctx);
 }
 
 static void teardown(void)
 {
 	api_server_stop();
+	rg_counters_free(ctx.counters);
 	rg_store_free(store);
 	store = NULL;
 	store_dir_remove(&tmp);

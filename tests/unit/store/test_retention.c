@@ -2,8 +2,8 @@
  * runs go with every row that names them (their figures too); the newest
  * keep_last of an environment, unfinished runs, a known-good release's run,
  * a run whose backup is still on disk and one of an unresolved incident
- * stay; step logs of old steps are cleared, newer ones kept; a full batch
- * says more is due. */
+ * stay; step logs of old steps are cleared, newer ones kept; a pass looks at
+ * a window of max_runs old runs and says where the next one resumes. */
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -12,6 +12,7 @@
 
 #include "store/store.h"
 
+#include "../support/sql_fixture.h"
 #include "../support/store_dir.h"
 
 static store_dir tmp;
@@ -37,16 +38,7 @@ static void teardown(void)
 
 TestSuite(store_retention, .init = setup, .fini = teardown);
 
-static void sql(const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	char *msg = NULL;
-	cr_assert_eq(sqlite3_exec(db, buf, NULL, NULL, &msg), SQLITE_OK, "%s: %s", buf, msg);
-}
+#define sql(...) sql_fixture(db, __VA_ARGS__)
 
 static long long count(const char *fmt, ...)
 {
@@ -82,12 +74,17 @@ static void run(int id, const char *env, const char *state, long long ended)
 	    id, id);
 }
 
+static rg_retention_result last;   /* of the newest prune() */
+
+/* One pass from the oldest run, as the pruner's first of a sweep. */
 static void prune(long long runs_before, long long logs_before, int keep_last, int max_runs,
 		  int *runs, int *logs)
 {
 	rg_retention_pass p = { .runs_before = runs_before, .logs_before = logs_before,
 				.keep_last = keep_last, .max_runs = max_runs, .max_logs = 100 };
-	cr_assert_eq(rg_store_retention_prune(s, &p, runs, logs, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_retention_prune(s, &p, &last, &err), RG_OK, "%s", err.message);
+	*runs = last.runs;
+	*logs = last.logs;
 }
 
 static bool exists(int id)
@@ -218,4 +215,65 @@ Test(store_retention, nothing_configured_is_nothing_done)
 	cr_assert_eq(runs, 0);
 	cr_assert_eq(logs, 0);
 	cr_assert(exists(1));
+}
+
+Test(store_retention, pruned_counted_by_state)
+{
+	run(1, "production", "succeeded", 100);
+	run(2, "production", "rolled_back", 110);
+	run(3, "production", "succeeded", 120);
+	int runs, logs;
+	prune(1000, 0, 0, 200, &runs, &logs);
+	cr_assert_eq(runs, 3);
+	cr_assert_eq(last.by_state[RG_RUN_SUCCEEDED], 2);
+	cr_assert_eq(last.by_state[RG_RUN_ROLLED_BACK], 1);
+	cr_assert_eq(last.by_state[RG_RUN_FAILED], 0);
+	cr_assert_not(last.more, "the window was not full");
+}
+
+/* Runs every pass must keep (here a quiet environment's newest) are looked
+ * at once per sweep: the window moves past them, so a pass never grows with
+ * how many there are. */
+Test(store_retention, window_moves_past_what_is_kept)
+{
+	for (int i = 1; i <= 4; i++)
+		run(i, "quiet", "succeeded", 100 + i);       /* all kept: keep_last 4 */
+	for (int i = 5; i <= 10; i++)
+		run(i, "busy", "succeeded", 200 + i);
+	rg_retention_pass p = { .runs_before = 1000, .keep_last = 4, .max_runs = 3 };
+	rg_retention_result r;
+	int pruned = 0, passes = 0;
+	do {
+		cr_assert_eq(rg_store_retention_prune(s, &p, &r, &err), RG_OK, "%s", err.message);
+		cr_assert_leq(r.runs, 3);
+		pruned += r.runs;
+		passes++;
+	} while (r.more && passes < 10);
+	cr_assert_eq(pruned, 2, "busy keeps its newest 4 of 6");
+	cr_assert_eq(passes, 4, "10 runs in windows of 3: the sweep ends at the 4th");
+	cr_assert_eq(p.after_ended, 0, "a finished sweep starts again from the oldest");
+	cr_assert_eq(p.after_id, 0);
+	cr_assert(exists(1) && exists(4) && exists(7) && exists(10));
+	cr_assert_not(exists(5));
+	cr_assert_not(exists(6));
+	cr_assert_eq(rg_store_retention_prune(s, &p, &r, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(r.runs, 0, "nothing more is due");
+}
+
+Test(store_retention, window_resumes_after_its_last_run)
+{
+	for (int i = 1; i <= 5; i++)
+		run(i, "production", "succeeded", 100);     /* the same ended: id breaks the tie */
+	rg_retention_pass p = { .runs_before = 1000, .max_runs = 2 };
+	rg_retention_result r;
+	cr_assert_eq(rg_store_retention_prune(s, &p, &r, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(r.runs, 2);
+	cr_assert(r.more);
+	cr_assert_eq(p.after_ended, 100);
+	cr_assert_eq(p.after_id, 2);
+	cr_assert_eq(rg_store_retention_prune(s, &p, &r, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(r.runs, 2);
+	cr_assert(exists(5));
+	cr_assert_not(exists(3));
+	cr_assert_not(exists(4));
 }

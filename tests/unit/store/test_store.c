@@ -112,9 +112,9 @@ Test(store_open, reopen_keeps_data_and_version)
 	int64_t id = insert_run("staging", "v1.0.0", "running");
 	rg_store_free(s);
 	s = NULL;
-	cr_assert_eq(user_version_of(tmp.path), 15);
+	cr_assert_eq(user_version_of(tmp.path), 16);
 	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK, "%s", err.message);
-	cr_assert_eq(user_version_of(tmp.path), 15);
+	cr_assert_eq(user_version_of(tmp.path), 16);
 	rg_run r;
 	cr_assert_eq(rg_store_run_get(s, id, &r, &err), RG_OK, "%s", err.message);
 	cr_assert_str_eq(r.version, "v1.0.0");
@@ -903,6 +903,9 @@ Test(store_routes, version_1_database_is_migrated)
 		" exit_code INTEGER NOT NULL DEFAULT -1, pgid INTEGER NOT NULL DEFAULT 0,"
 		" started INTEGER NOT NULL DEFAULT 0, ended INTEGER NOT NULL DEFAULT 0,"
 		" error TEXT NOT NULL DEFAULT '', log TEXT, PRIMARY KEY (run_id, phase, idx)) STRICT;"
+		"CREATE TABLE releases (env TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL,"
+		" created INTEGER NOT NULL, updated INTEGER NOT NULL, verified_at INTEGER NOT NULL DEFAULT 0,"
+		" run_id INTEGER REFERENCES runs(id), PRIMARY KEY (env, version)) STRICT;"
 		"INSERT INTO runs(env, kind, version, state, created) VALUES ('prod','deploy','v1','succeeded',1);"
 		"INSERT INTO step_runs(run_id, phase, idx, name, state, pgid) VALUES (1,'forward',0,'app','running',77);"
 		"INSERT INTO decisions VALUES (1, 'health', 'P0', 'rollback', 'x', 'y', 'because', 5);"
