@@ -4,12 +4,14 @@
 # serve (release build), every environment with a command router and a fake
 # app step, a store pre-filled with RUNS (100 000) finished runs (sqlite3
 # into the state.db serve created, serve stopped meanwhile). Then a canary
-# starts in every environment at once, and each is rolled back. Prints per
-# size:
+# starts in every environment at once; v1's check fails, so each one's
+# trigger decides during its canary (on its own check's clock) and the run
+# rolls back, traffic first. Prints per size:
 #   CPU/run        serve's utime+stime over the canaries and their rollbacks,
 #                  divided by the environments (ms per run)
 #   swap p50/p99   decision -> traffic swapped, the engine's figure in each
 #                  run's traffic_swapped event (us; includes the router command)
+#   own p50/p99    the same less the router's own time: the controller's part
 #   status, runs   GET /api/v1/status and /api/v1/runs, p50/p99 over REQUESTS
 #                  (200) curl requests each (ms, time_total)
 #   metrics        GET /metrics, median of 20 scrapes (ms)
@@ -69,10 +71,18 @@ for n in $sizes; do
 		for i in $(seq "$n"); do
 			echo "  e$i: { timeout: 10m, post_rollback_monitor: 0s, router: { command: \"true\" } }"
 		done
+		# v1 is sick: its check fails, and the trigger decides during the
+		# canary, each environment on its own check's clock (staggered as
+		# the deploys start), so decision -> swap is the engine's own
+		# figure for a canary taken out of traffic.
+		echo "checks:"
+		echo "  sick: { run: 'test \"\$ROLLGUARD_VERSION\" != v1', timeout: 5s }"
+		echo "triggers:"
+		echo "  - { name: sick, check: sick, every: 2s, failures: 1, severity: P1 }"
 		echo "deploy:"
 		echo "  - { name: app, run: $dir/app.sh, undo: \"true\" }"
-		# The pause covers the time it takes to start every canary; then
-		# smoke fails v1 everywhere and each run rolls back (traffic first).
+		# The pause covers the time it takes to start every canary; should a
+		# trigger not fire, smoke fails v1 and the run rolls back after it.
 		echo "  - { name: canary, traffic: { backend: app.backend, steps: [10, 100], pause: $((5 + n / 10))s } }"
 		echo "  - { name: smoke, run: 'test \"\$ROLLGUARD_VERSION\" != v1' }"
 	} >"$sd/rollguard.yaml"
@@ -102,18 +112,21 @@ for n in $sizes; do
 	# A canary in every environment at once, then every one fails its smoke step and rolls back.
 	before=$(bench_cpu_ticks "$pid")
 	for i in $(seq "$n"); do "$rg" deploy v1 --env "e$i" >/dev/null; done
-	wait_runs "canary_version = 'v1' AND canary_weight > 0" "$n" routes
+	# Every run took its canary step; its trigger takes it out again.
+	wait_runs "type = 'traffic_swapped' AND run_id IN (SELECT id FROM runs WHERE version = 'v1')" "$n" events
 	wait_runs "version = 'v1' AND state NOT IN ('queued','running','paused','verifying','monitoring','rolling_back')" "$n"
 	sleep 0.5
 	after=$(bench_cpu_ticks "$pid")
 	cpu=$(awk -v d=$((after - before)) -v hz="$hz" -v n="$n" 'BEGIN { printf "%.1f", d * 1000 / hz / n }')
-	# The engine's µs figure when the swap came during the canary; for a
-	# rollback after it (this pipeline), the stored events' ms timestamps.
-	swaps=$( { q "SELECT message FROM events WHERE type = 'traffic_swapped' AND run_id IN
-		(SELECT id FROM runs WHERE version = 'v1')" | sed -n 's/.* \([0-9][0-9]*\) us after the decision.*/\1/p'
-		q "SELECT (t.at - d.at) * 1000 FROM events d JOIN events t ON t.run_id = d.run_id
-			AND t.type = 'traffic_restored' WHERE d.type = 'decision' AND d.run_id IN
-			(SELECT id FROM runs WHERE version = 'v1')"; } )
+	# The engine's µs figures of each swap: decision -> traffic swapped, and
+	# what of it the router took (a command router: a process started and
+	# waited for); the rest is the controller's own part.
+	swapmsgs=$(q "SELECT message FROM events WHERE type = 'traffic_swapped' AND run_id IN
+		(SELECT id FROM runs WHERE version = 'v1')")
+	swaps=$(printf '%s\n' "$swapmsgs" | sed -n 's/.* \([0-9][0-9]*\) us after the decision.*/\1/p')
+	own=$(printf '%s\n' "$swapmsgs" |
+		sed -n 's/.* \([0-9][0-9]*\) us after the decision (the router took \([0-9][0-9]*\) us).*/\1 \2/p' |
+		awk '{ print $1 - $2 }')
 	nswap=$(printf '%s\n' "$swaps" | grep -c . || true)
 
 	st=$(time_get /api/v1/status)
@@ -121,8 +134,9 @@ for n in $sizes; do
 	me=$(requests=20 time_get /metrics)
 	rss=$(( $(bench_rss_kb "$pid") / 1024 ))
 	stop_serve
-	rows+=("$(printf '%5d %8d %9s %6s/%-7s %6s/%-6s %6s/%-6s %7s %5d %s' "$n" "$stored" "$cpu" \
+	rows+=("$(printf '%5d %8d %9s %6s/%-7s %5s/%-5s %6s/%-6s %6s/%-6s %7s %5d %s' "$n" "$stored" "$cpu" \
 		"$(printf '%s\n' "$swaps" | bench_pct 50)" "$(printf '%s\n' "$swaps" | bench_pct 99)" \
+		"$(printf '%s\n' "$own" | bench_pct 50)" "$(printf '%s\n' "$own" | bench_pct 99)" \
 		"$(printf '%s\n' "$st" | bench_pct 50)" "$(printf '%s\n' "$st" | bench_pct 99)" \
 		"$(printf '%s\n' "$ru" | bench_pct 50)" "$(printf '%s\n' "$ru" | bench_pct 99)" \
 		"$(printf '%s\n' "$me" | bench_pct 50)" "$rss" "(swaps $nswap/$n)")")
@@ -131,7 +145,8 @@ for n in $sizes; do
 done
 
 echo "one controller, N environments each with a canary at once, then rolled back:"
-echo " envs  runs-in  CPU/run  swap p50/p99  status p50/p99 runs p50/p99 metrics  RSS"
-echo "                  (ms)        (us)          (ms)          (ms)        (ms)  (MB)"
+echo " envs  runs-in  CPU/run  swap p50/p99  own p50/p99  status p50/p99 runs p50/p99 metrics  RSS"
+echo "                  (ms)        (us)         (us)         (ms)          (ms)        (ms)  (MB)"
 printf '%s\n' "${rows[@]}"
+echo "swap: decision -> traffic swapped; own: the same less the router's time (the command router starts a process)"
 echo "targets: CPU/run flat as envs grow (linear total), swap p99 < 5000 us at 200, API p99 < 20 ms"

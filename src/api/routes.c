@@ -673,19 +673,23 @@ static rg_err env_status(rg_api_ctx *ctx, const char *env, json_t **out, rg_erro
 static rg_err all_status(rg_api_ctx *ctx, const rg_request *req, rg_reply *reply, rg_error *err)
 {
 	json_t *list = json_array();
+	bool began = false;
 	if (!list)
 		return rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-	for (size_t i = 0; i < ctx->cfg->n_envs; i++) {
+	/* Every environment from one snapshot, the read lock taken once. */
+	rg_err rc = rg_store_read_begin(ctx->store, &began, err);
+	for (size_t i = 0; !rc && i < ctx->cfg->n_envs; i++) {
 		json_t *st = NULL;
 		if (req->who && !rg_principal_env_allowed(req->who, ctx->cfg->envs[i].name))
 			continue;   /* a token limited to some environments sees those */
-		rg_err rc = env_status(ctx, ctx->cfg->envs[i].name, &st, err);
+		rc = env_status(ctx, ctx->cfg->envs[i].name, &st, err);
 		if (!rc && json_array_append_new(list, st) != 0)
 			rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
-		if (rc) {
-			json_decref(list);
-			return rc;
-		}
+	}
+	rg_store_read_end(ctx->store, began);
+	if (rc) {
+		json_decref(list);
+		return rc;
 	}
 	return rg_reply_json(reply, 200, json_pack("{s:o}", "environments", list), err);
 }

@@ -516,6 +516,29 @@ static rg_err status_last_run(rg_store *s, const char *env, json_t *o, rg_error 
 	return bad ? rg_fail(err, RG_ENOMEM, NULL, "out of memory") : e;
 }
 
+rg_err rg_store_read_begin(rg_store *s, bool *began, rg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	*began = false;
+	if (!sqlite3_get_autocommit(s->db))
+		return RG_OK;   /* inside a transaction already: its snapshot */
+	rg_err e = rg_sq_stmt(s, RG_SQ_Q_READ_BEGIN, "BEGIN", &st, err);
+	if (!e)
+		e = rg_sq_exec(s, st, SQLITE_OK, "begin reading", err);
+	*began = !e;
+	return e;
+}
+
+void rg_store_read_end(rg_store *s, bool began)
+{
+	sqlite3_stmt *st = NULL;
+	rg_error ignored;
+	if (!began || sqlite3_get_autocommit(s->db))
+		return;
+	if (rg_sq_stmt(s, RG_SQ_Q_READ_END, "COMMIT", &st, &ignored) == RG_OK)
+		rg_sq_exec(s, st, SQLITE_OK, "end reading", &ignored);
+}
+
 rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error *err)
 {
 	*out = NULL;
@@ -529,22 +552,15 @@ rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error
 	/* One read transaction for its five or six statements: one snapshot,
 	 * and the WAL read lock taken once instead of per statement (a tenth
 	 * of GET /status's CPU at 200 environments). */
-	bool own = sqlite3_get_autocommit(s->db);
-	sqlite3_stmt *st = NULL;
-	rg_err e = own ? rg_sq_stmt(s, RG_SQ_Q_READ_BEGIN, "BEGIN", &st, err) : RG_OK;
-	if (!e && own)
-		e = rg_sq_exec(s, st, SQLITE_OK, "status", err);
+	bool began = false;
+	rg_err e = rg_store_read_begin(s, &began, err);
 	if (!e)
 		e = status_live(s, env, o, err);
 	if (!e)
 		e = status_run(s, env, o, err);
 	if (!e)
 		e = status_last_run(s, env, o, err);
-	if (own && !sqlite3_get_autocommit(s->db)) {
-		rg_error ignored;
-		if (rg_sq_stmt(s, RG_SQ_Q_READ_END, "COMMIT", &st, &ignored) == RG_OK)
-			rg_sq_exec(s, st, SQLITE_OK, "status", &ignored);
-	}
+	rg_store_read_end(s, began);
 	if (e) {
 		json_decref(o);
 		return e;

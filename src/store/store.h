@@ -420,6 +420,14 @@ rg_err rg_store_runs_json(rg_store *s, const char *env, int64_t before, int limi
 			  rg_error *err);
 /* {"env","live":{"version","state"}|null,"run":{"id","kind","version","state","step"}|null} */
 rg_err rg_store_status_json(rg_store *s, const char *env, json_t **out, rg_error *err);
+/* One read snapshot for a series of reads (GET /status over every
+ * environment): the WAL read lock is taken once instead of per statement.
+ * *began says whether this call began it (false inside a transaction
+ * already, whose snapshot the reads then share); hand it to
+ * rg_store_read_end, which commits only what it began. Reads only: a
+ * write inside would be committed with it. */
+rg_err rg_store_read_begin(rg_store *s, bool *began, rg_error *err);
+void rg_store_read_end(rg_store *s, bool began);
 /* Events with id > after_id, oldest first: [{"id","at","type","step","message"}]. */
 rg_err rg_store_events_json(rg_store *s, int64_t run_id, int64_t after_id, json_t **out,
 			    rg_error *err);
