@@ -939,3 +939,25 @@ Test(store_routes, version_1_database_is_migrated)
 	sqlite3_close(db);
 	cr_assert_eq(rg_store_open(tmp.path, &s, &err), RG_OK);
 }
+
+/* GET /status's snapshot: begun once, nested in a transaction it did not
+ * begin without ending that one. */
+Test(store_runs, a_read_snapshot_ends_only_what_it_began)
+{
+	bool began = false, inner = true;
+	json_t *st = NULL;
+	cr_assert_eq(rg_store_read_begin(s, &began, &err), RG_OK, "%s", err.message);
+	cr_assert(began);
+	cr_assert_eq(rg_store_read_begin(s, &inner, &err), RG_OK, "%s", err.message);
+	cr_assert_not(inner, "already inside one: not begun again");
+	cr_assert_eq(rg_store_status_json(s, "staging", &st, &err), RG_OK, "%s", err.message);
+	json_decref(st);
+	rg_store_read_end(s, inner);
+	rg_store_read_end(s, began);
+	/* ended: a write transaction can begin */
+	cr_assert_eq(rg_store_begin(s, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(rg_store_read_begin(s, &inner, &err), RG_OK, "%s", err.message);
+	cr_assert_not(inner);
+	rg_store_read_end(s, inner);
+	cr_assert_eq(rg_store_commit(s, &err), RG_OK, "%s", err.message);
+}
