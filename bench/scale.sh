@@ -20,6 +20,11 @@
 # ms with 100 000 runs. 127.0.0.1 only; bounded waits; cleans up.
 . "$(dirname "$0")/lib.sh"
 sizes=${SIZES:-10 50 200}
+# ROUTER=command (default): each environment's router is a command (`true`);
+# ROUTER=proxy: each has a built-in proxy of its own (one thread, a port of
+# its own), all in the one proxy process serve starts.
+router=${ROUTER:-command}
+case $router in command | proxy) ;; *) echo "bench: ROUTER must be command or proxy" >&2; exit 2 ;; esac
 nruns=${RUNS:-100000}
 requests=${REQUESTS:-200}
 bench_need "$rg"
@@ -58,18 +63,39 @@ time_get() {
 	done | awk '{ printf "%.2f\n", $1 * 1000 }'
 }
 
+# pick_ports N: N distinct free ports in ports[1..N] (ROUTER=proxy), below
+# the kernel's ephemeral range so no outgoing connection takes one meanwhile.
+pick_ports() {
+	local -A taken=()
+	local p i=1
+	ports=()
+	while [ "$i" -le "$1" ]; do
+		p=$((20000 + RANDOM % 12000))
+		[ -n "${taken[$p]:-}" ] && continue
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		taken[$p]=1
+		ports[i]=$p
+		i=$((i + 1))
+	done
+}
+
 hz=$(getconf CLK_TCK)
 rows=()
 for n in $sizes; do
 	sd=$dir/s$n
 	mkdir -p "$sd"
 	port=$(bench_free_port)
+	[ "$router" = proxy ] && pick_ports "$n"
 	{
 		echo "service: bench"
 		echo "server: { listen: 127.0.0.1:$port, state: $sd/state }"
 		echo "environments:"
 		for i in $(seq "$n"); do
-			echo "  e$i: { timeout: 10m, post_rollback_monitor: 0s, router: { command: \"true\" } }"
+			if [ "$router" = proxy ]; then
+				echo "  e$i: { timeout: 10m, post_rollback_monitor: 0s, proxy: { listen: 127.0.0.1:${ports[i]}, threads: 1 } }"
+			else
+				echo "  e$i: { timeout: 10m, post_rollback_monitor: 0s, router: { command: \"true\" } }"
+			fi
 		done
 		# v1 is sick: its check fails, and the trigger decides during the
 		# canary, each environment on its own check's clock (staggered as
@@ -144,7 +170,7 @@ for n in $sizes; do
 	[ -n "${KEEP:-}" ] || rm -rf "$sd"
 done
 
-echo "one controller, N environments each with a canary at once, then rolled back:"
+echo "one controller, N environments each with a canary at once, then rolled back ($router routers):"
 echo " envs  runs-in  CPU/run  swap p50/p99  own p50/p99  status p50/p99 runs p50/p99 metrics  RSS"
 echo "                  (ms)        (us)         (us)         (ms)          (ms)        (ms)  (MB)"
 printf '%s\n' "${rows[@]}"
