@@ -364,8 +364,10 @@ act "Done: v1.0.1 went live in three traffic steps, production went back to v1.0
 # The dashboard is served by the same server: signing in takes a token (the
 # first admin token serve wrote into its state directory, mode 0600).
 echo
-echo "dashboard: $ROLLGUARD_URL/ (sign in with the token in $demo/.rollguard/admin.token)"
-if [ -n "${DEMO_KEEP:-}" ]; then
+if [ -z "${DEMO_KEEP:-}" ]; then
+	echo "dashboard: $ROLLGUARD_URL/ while the demo runs; DEMO_KEEP=1 make demo leaves it up for a look"
+else
+	echo "dashboard: $ROLLGUARD_URL/ (sign in with the token in $demo/.rollguard/admin.token)"
 	keep_s=${DEMO_KEEP_SECONDS:-3600}
 	echo "DEMO_KEEP: the server stays up for a look for ${keep_s}s; Ctrl-C stops it and cleans up"
 	for _ in $(seq "$keep_s"); do

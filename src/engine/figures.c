@@ -1,6 +1,7 @@
 /* figures.c — the sampler of a run's figures over time (figures.h). One
  * timer for every run, so 200 environments cost one tick and, every few
- * seconds, one store transaction, never one per run. It only reads the
+ * seconds, one store transaction, never one per run; a run's news (its
+ * canary routed, its decision) samples that run at once as well. It only reads the
  * proxy's shared figures and the stored route; it must never fail, hold or
  * change a run: a sample that cannot be taken or kept is skipped. */
 #include "engine/figures.h"
@@ -20,6 +21,9 @@
  * when serve stops. A SIGKILL loses the batch not yet written: at
  * most FLUSH_EVERY_MS of samples, which a chart shows as a gap. */
 #define FLUSH_EVERY_MS 5000
+/* A reading closer than this to the last one of its side adds no sample
+ * (its rate would be noise); the next one covers the span. */
+#define MIN_SPAN_MS 100
 
 /* One release of a run: its last whole-life reading, so that the next
  * sample is what happened in between. */
@@ -52,6 +56,10 @@ struct rg_figures {
 	size_t n_buf, cap_buf;
 	int64_t flushed_mono;
 	bool flush_soon;          /* a decision was stored: write at the next tick */
+	uv_timer_t soon;          /* samples the runs in pending, just after their news */
+	int64_t *pending;         /* runs with news since the last tick or soon */
+	size_t n_pending, cap_pending;
+	int open_handles;
 	bool write_failing;       /* the last write failed and was logged */
 	int64_t now_wall, now_mono;   /* of the tick in progress */
 };
@@ -146,6 +154,8 @@ static void take(rg_figures *f, track *k, rg_figure_side side, const char *versi
 	side_track *s = &k->side[side];
 	bool follows = s->have && strcmp(s->version, version) == 0 &&
 		       cur->requests >= s->prev.requests;
+	if (follows && f->now_mono - s->prev_mono < MIN_SPAN_MS)
+		return;
 	if (follows && k->stored >= RG_FIGURES_MAX_PER_RUN && !k->capped) {
 		rg_info("figures: run %lld has %d samples, the most kept; no more are taken",
 			(long long)k->run_id, RG_FIGURES_MAX_PER_RUN);
@@ -205,11 +215,37 @@ static void sample_run(void *ctx, const rg_run *run)
 		k->side[RG_FIGURE_BASELINE].have = false;
 }
 
+/* A run with news (its canary routed, a check failed, its decision) is
+ * sampled at once rather than at the next tick: a sequential test may
+ * decide within a second of the canary taking traffic, and its chart
+ * should still show the figures that led to the decision. */
+static void sample_pending(void *ctx, const rg_run *run)
+{
+	rg_figures *f = ctx;
+	for (size_t i = 0; i < f->n_pending; i++)
+		if (f->pending[i] == run->id) {
+			sample_run(f, run);
+			return;
+		}
+}
+
+static void on_soon(uv_timer_t *t)
+{
+	rg_figures *f = t->data;
+	f->now_wall = rg_now_ms();
+	f->now_mono = rg_mono_ms();
+	rg_engine_each_run(f->engine, sample_pending, f);
+	f->n_pending = 0;
+	if (f->flush_soon)
+		flush(f);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	rg_figures *f = t->data;
 	f->now_wall = rg_now_ms();
 	f->now_mono = rg_mono_ms();
+	f->n_pending = 0;
 	for (size_t i = 0; i < f->n_tracks; i++)
 		f->tracks[i].seen = false;
 	rg_engine_each_run(f->engine, sample_run, f);
@@ -236,6 +272,16 @@ static void on_news(void *ctx, const rg_news *n)
 	rg_figures *f = ctx;
 	if (n->kind == RG_NEWS_DECISION)
 		f->flush_soon = true;
+	if (n->kind != RG_NEWS_TIMELINE && n->kind != RG_NEWS_DECISION)
+		return;
+	for (size_t i = 0; i < f->n_pending; i++)
+		if (f->pending[i] == n->run_id)
+			return;
+	if (RG_ALLOC_GROW(f->pending, f->n_pending + 1, f->cap_pending) != RG_OK)
+		return;   /* the next tick samples it */
+	f->pending[f->n_pending++] = n->run_id;
+	/* not from inside the engine's news: just after it, from the loop */
+	uv_timer_start(&f->soon, on_soon, 0, 0);
 }
 
 rg_err rg_figures_start(uv_loop_t *loop, rg_engine *engine, rg_store *store, rg_dataplane *dp,
@@ -256,6 +302,9 @@ rg_err rg_figures_start(uv_loop_t *loop, rg_engine *engine, rg_store *store, rg_
 	}
 	uv_timer_init(loop, &f->timer);
 	f->timer.data = f;
+	uv_timer_init(loop, &f->soon);
+	f->soon.data = f;
+	f->open_handles = 2;
 	if (dp)
 		uv_timer_start(&f->timer, on_tick, RG_FIGURES_INTERVAL_MS, RG_FIGURES_INTERVAL_MS);
 	*out = f;
@@ -265,6 +314,9 @@ rg_err rg_figures_start(uv_loop_t *loop, rg_engine *engine, rg_store *store, rg_
 static void on_closed(uv_handle_t *h)
 {
 	rg_figures *f = h->data;
+	if (--f->open_handles > 0)
+		return;
+	free(f->pending);
 	free(f->tracks);
 	free(f->buf);
 	free(f);
@@ -277,6 +329,8 @@ void rg_figures_stop(rg_figures *f)
 	if (f->dp)
 		rg_engine_unsubscribe(f->engine, on_news, f);
 	uv_timer_stop(&f->timer);
+	uv_timer_stop(&f->soon);
 	flush(f);
 	uv_close((uv_handle_t *)&f->timer, on_closed);
+	uv_close((uv_handle_t *)&f->soon, on_closed);
 }

@@ -1,8 +1,9 @@
 /* figures.h — the sampler of a run's figures over time: every
  * RG_FIGURES_INTERVAL_MS it reads both sides of each deploy run's canary
  * from the built-in proxy (the run's release and its baseline) and keeps
- * them in the store (store.h: run_figures) for the dashboard's charts.
- * Serve wires it; it reads the engine's runs and its decision news, and
+ * them in the store (store.h: run_figures) for the dashboard's charts;
+ * a run's timeline news and its decision sample it at once as well.
+ * Serve wires it; it reads the engine's runs and their news, and
  * never acts on a run. */
 #ifndef RG_ENGINE_FIGURES_H
 #define RG_ENGINE_FIGURES_H

@@ -163,3 +163,30 @@ t_figures_sigkill_mid_pause_keeps_samples_and_sampling_goes_on() {
 	rg_stop
 	stop_apps
 }
+
+# A trigger that decides within a second of the canary taking traffic: the
+# sampler takes a reading when the canary is routed and another at the
+# decision, so the chart still holds the figures the decision was made on
+# (a sample in the half second before it, or just after), not only the next tick's.
+t_figures_quick_decision_keeps_the_figures_it_was_made_on() {
+	cfg_figures 20s
+	sed -i 's/for: 3s, every: 200ms/for: 300ms, every: 100ms/' "$T/rollguard.yaml"
+	grep -q 'for: 300ms' "$T/rollguard.yaml" || fail "the trigger was not shortened"
+	rg_start
+	deploy_ok v1 prod >/dev/null
+	figures_load_start
+	local id decided near
+	id=$(deploy_start v2-errors prod)
+	assert_run_ends "$id" rolled_back 60
+	load_stop
+	wait_for -t 5 figures_at_least "$id" canary 1 || fail "no canary samples: $(cat "$T/figures.json")"
+	figures_get "$id"
+	decided=$(json_get "$T/figures.json" .decision_at_ms)
+	assert_match "$decided" '^[0-9]+$' "decision_at_ms is set"
+	figures_rows "$T/figures.json" >"$T/figures.rows"
+	near=$(awk -v d="$decided" '$1 == "canary" && $2 == "v2-errors" && $4 >= d - 500 && $4 <= d + 300 && $3 > 0.1 { n++ }
+		END { print n + 0 }' "$T/figures.rows")
+	[ "$near" -ge 1 ] || fail "no canary sample with its errors at the decision ($decided): $(cat "$T/figures.rows")"
+	rg_stop
+	stop_apps
+}

@@ -1,0 +1,21 @@
+// one-off: screenshots of the demo's dashboard for the README
+import {createRequire} from 'node:module';
+const require = createRequire(import.meta.url);
+const {chromium} = require('playwright-core');
+const [url, token, run, out] = process.argv.slice(2);
+const b = await chromium.launch({executablePath: '/usr/bin/chromium', args: ['--no-sandbox']});
+const ctx = await b.newContext({viewport: {width: 1100, height: 900}});
+const p = await ctx.newPage();
+await p.goto(url + '/');
+await p.fill('#token', token);
+await p.click('button[type=submit]');
+await p.waitForSelector('#main:not([hidden])');
+await p.waitForTimeout(1500);
+await p.screenshot({path: `${out}/dashboard-environments.png`, fullPage: true});
+await p.goto(`${url}/#/runs/${run}`);
+await p.waitForTimeout(2500);
+await p.screenshot({path: `${out}/dashboard-run.png`, fullPage: true});
+await p.goto(`${url}/#/runs/${run}/figures`);
+await p.waitForTimeout(2500);
+await p.screenshot({path: `${out}/dashboard-figures.png`, fullPage: true});
+await b.close();
