@@ -45,6 +45,16 @@ typedef struct track {
 	side_track side[RG_FIGURE_SIDE_COUNT];
 } track;
 
+/* A run with news, to sample just after it. At its decision the canary is
+ * read at once: by the time the loop comes back the swap may have taken
+ * the release out of the proxy, and with it the figures the decision was
+ * made on. */
+typedef struct pending_run {
+	int64_t run_id;
+	bool has_canary;
+	rg_stats_summary canary;  /* the canary's reading at the decision */
+} pending_run;
+
 struct rg_figures {
 	uv_timer_t timer;
 	rg_engine *engine;
@@ -57,7 +67,7 @@ struct rg_figures {
 	int64_t flushed_mono;
 	bool flush_soon;          /* a decision was stored: write at the next tick */
 	uv_timer_t soon;          /* samples the runs in pending, just after their news */
-	int64_t *pending;         /* runs with news since the last tick or soon */
+	pending_run *pending;     /* runs with news since the last tick or soon */
 	size_t n_pending, cap_pending;
 	int open_handles;
 	bool write_failing;       /* the last write failed and was logged */
@@ -146,12 +156,19 @@ static track *add_track(rg_figures *f, int64_t run_id)
 
 /* One side's sample: what happened since its last reading. The first
  * reading of a release (the run's first tick, after a restart, or when the
- * baseline changed) only starts the count; so does a reading lower than
- * the last one (the proxy counts the release afresh). */
+ * baseline changed) only starts the count — unless routed_at says when the
+ * proxy began counting it from zero (a canary routed just now); so does a
+ * reading lower than the last one (the proxy counts the release afresh). */
 static void take(rg_figures *f, track *k, rg_figure_side side, const char *version,
-		 const rg_stats_summary *cur)
+		 const rg_stats_summary *cur, int64_t routed_at)
 {
 	side_track *s = &k->side[side];
+	if (!s->have && routed_at > 0 && routed_at < f->now_wall) {
+		memset(&s->prev, 0, sizeof s->prev);
+		s->have = true;
+		snprintf(s->version, sizeof s->version, "%s", version);
+		s->prev_mono = f->now_mono - (f->now_wall - routed_at);
+	}
 	bool follows = s->have && strcmp(s->version, version) == 0 &&
 		       cur->requests >= s->prev.requests;
 	if (follows && f->now_mono - s->prev_mono < MIN_SPAN_MS)
@@ -185,11 +202,26 @@ static bool reading(rg_figures *f, const char *env, const char *version, rg_stat
 	return rg_dataplane_release_stats(f->dp, env, version, 0, out, &err) == RG_OK;
 }
 
+/* When the proxy began counting the run's canary from zero, if that was
+ * just now: the stored route that names it was written by this run within
+ * the last two intervals (its first traffic step; the proxy gives a newly
+ * named release a fresh slot). 0 otherwise — the first reading then only
+ * starts the count. A sequential test may decide within a second of the
+ * canary taking traffic, before any tick: this keeps those figures. */
+static int64_t canary_routed_at(const rg_run *run, const rg_route_state *st, int64_t now)
+{
+	bool named = strcmp(st->canary_version, run->version) == 0 ||
+		     strcmp(st->stable_version, run->version) == 0;
+	if (st->run_id != run->id || !named || st->updated <= 0 ||
+	    now - st->updated > 2 * RG_FIGURES_INTERVAL_MS)
+		return 0;
+	return st->updated;
+}
+
 /* A deploy run is sampled from the moment the proxy routes its release
  * until it ends; a rollback-kind run has no canary to chart. */
-static void sample_run(void *ctx, const rg_run *run)
+static void sample_run_with(rg_figures *f, const rg_run *run, const pending_run *p)
 {
-	rg_figures *f = ctx;
 	if (run->kind != RG_KIND_DEPLOY || !rg_dataplane_serves(f->dp, run->env))
 		return;
 	rg_route_state st;
@@ -199,20 +231,29 @@ static void sample_run(void *ctx, const rg_run *run)
 	rg_stats_summary cur;
 	track *k = find_track(f, run->id);
 	bool routed = reading(f, run->env, run->version, &cur);
+	if (!routed && p && p->has_canary) {
+		memcpy(&cur, &p->canary, sizeof cur);
+		routed = true;
+	}
 	if (!k && routed)
 		k = add_track(f, run->id);
 	if (!k)
 		return;
 	k->seen = true;
 	if (routed)
-		take(f, k, RG_FIGURE_CANARY, run->version, &cur);
+		take(f, k, RG_FIGURE_CANARY, run->version, &cur, canary_routed_at(run, &st, f->now_wall));
 	else
 		k->side[RG_FIGURE_CANARY].have = false;
 	const char *base = baseline_of(&st, run->version);
 	if (base && reading(f, run->env, base, &cur))
-		take(f, k, RG_FIGURE_BASELINE, base, &cur);
+		take(f, k, RG_FIGURE_BASELINE, base, &cur, 0);
 	else
 		k->side[RG_FIGURE_BASELINE].have = false;
+}
+
+static void sample_run(void *ctx, const rg_run *run)
+{
+	sample_run_with(ctx, run, NULL);
 }
 
 /* A run with news (its canary routed, a check failed, its decision) is
@@ -223,8 +264,8 @@ static void sample_pending(void *ctx, const rg_run *run)
 {
 	rg_figures *f = ctx;
 	for (size_t i = 0; i < f->n_pending; i++)
-		if (f->pending[i] == run->id) {
-			sample_run(f, run);
+		if (f->pending[i].run_id == run->id) {
+			sample_run_with(f, run, &f->pending[i]);
 			return;
 		}
 }
@@ -274,12 +315,21 @@ static void on_news(void *ctx, const rg_news *n)
 		f->flush_soon = true;
 	if (n->kind != RG_NEWS_TIMELINE && n->kind != RG_NEWS_DECISION)
 		return;
-	for (size_t i = 0; i < f->n_pending; i++)
-		if (f->pending[i] == n->run_id)
-			return;
-	if (RG_ALLOC_GROW(f->pending, f->n_pending + 1, f->cap_pending) != RG_OK)
+	pending_run *p = NULL;
+	for (size_t i = 0; i < f->n_pending && !p; i++)
+		if (f->pending[i].run_id == n->run_id)
+			p = &f->pending[i];
+	if (!p && RG_ALLOC_GROW(f->pending, f->n_pending + 1, f->cap_pending) != RG_OK)
 		return;   /* the next tick samples it */
-	f->pending[f->n_pending++] = n->run_id;
+	if (!p) {
+		p = &f->pending[f->n_pending++];
+		p->run_id = n->run_id;
+		p->has_canary = false;
+	}
+	/* one read of the shared figures (a few µs) before the swap is applied */
+	if (n->kind == RG_NEWS_DECISION && n->env && n->version &&
+	    rg_dataplane_serves(f->dp, n->env))
+		p->has_canary = reading(f, n->env, n->version, &p->canary);
 	/* not from inside the engine's news: just after it, from the loop */
 	uv_timer_start(&f->soon, on_soon, 0, 0);
 }

@@ -66,6 +66,8 @@ await main(async ({person}) => {
 	ok(await page.locator('svg.chart polyline.line-canary').count() === 5 &&
 		await page.locator('svg.chart polyline.line-baseline').count() === 5, 'each with a canary and a baseline line');
 	ok(await page.locator('svg.chart line.mark').count() === 5, 'and the decision moment marked');
+	ok(await page.locator('svg.chart circle.dot.line-canary').count() >= 5 &&
+		await page.locator('svg.chart rect.dot.line-baseline').count() >= 5, 'each sample marked: circles for the canary, squares for the baseline');
 	ok(/canary v2 20\.0 %/.test(await page.locator('.charts').innerText()), 'the latest figures are in text too');
 	await shot(page, 'figures-drawn');
 	await page.unroute('**/api/v1/runs/*/figures');

@@ -4,8 +4,9 @@
 import {h, s} from './dom.js';
 
 const W = 360, H = 150, L = 44, R = 8, T = 10, B = 24;
+const MAX_MARKS = 60;   // beyond, the marks would cover the line
 
-// series: [{name, cls, points: [[at_ms, value], …]}]
+// series: [{name, cls, marker: 'circle'|'square', points: [[at_ms, value], …]}]
 export function lineChart({title, unit, series, markAt, markLabel}) {
 	const all = series.flatMap((x) => x.points);
 	const xs = all.map((p) => p[0]).concat(markAt ? [markAt] : []);
@@ -31,6 +32,13 @@ export function lineChart({title, unit, series, markAt, markLabel}) {
 			continue;
 		svg.append(s('polyline', {class: `line ${x.cls}`, fill: 'none',
 			points: x.points.map(([a, b]) => `${sx(a).toFixed(1)},${sy(b).toFixed(1)}`).join(' ')}));
+		// Each sample a mark of its own shape (a canary decided within a
+		// second has one sample, which a line alone would not show).
+		if (x.points.length <= MAX_MARKS)
+			for (const [a, b] of x.points)
+				svg.append(x.marker === 'square'
+					? s('rect', {x: (sx(a) - 2.5).toFixed(1), y: (sy(b) - 2.5).toFixed(1), width: 5, height: 5, class: `dot ${x.cls}`})
+					: s('circle', {cx: sx(a).toFixed(1), cy: sy(b).toFixed(1), r: 3, class: `dot ${x.cls}`}));
 	}
 	if (markAt)
 		svg.append(s('line', {x1: sx(markAt), y1: T, x2: sx(markAt), y2: sy(0), class: 'mark'}),

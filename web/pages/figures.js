@@ -47,11 +47,13 @@ export async function figuresSection(slot, id) {
 			series: sides.map((side) => ({
 				name: `${side}${version(side) ? ` ${version(side)}` : ''}`,
 				cls: `line-${side}`,
+				marker: side === 'canary' ? 'circle' : 'square',
 				points: samples.filter((x) => x.side === side && Number.isFinite(pick(x)))
 					.map((x) => [x.at_ms, pick(x)]),
 			})),
 		}));
 	}
-	sec.append(h('p', {}, `One sample every ${f.interval_ms} ms.`,
+	sec.append(h('p', {}, `A sample every ${f.interval_ms} ms, and at the run's events;`,
+		' canary: solid line and circles, baseline: dashed line and squares.',
 		f.decision_at_ms ? ' The vertical line marks the decision.' : ''), grid);
 }
