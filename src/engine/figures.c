@@ -16,9 +16,9 @@
 #include "util/timeutil.h"
 
 /* Samples are not a state the engine acts on, so they are buffered and
- * written in one transaction every FLUSH_EVERY_MS, at the tick after a
- * decision (the moment the charts mark) or after a sampled run ended, and
- * when serve stops. A SIGKILL loses the batch not yet written: at
+ * written in one transaction every FLUSH_EVERY_MS, just after a decision
+ * (the moment the charts mark) and as soon as a sampled run ends, and when
+ * serve stops. A SIGKILL loses the batch not yet written: at
  * most FLUSH_EVERY_MS of samples, which a chart shows as a gap. */
 #define FLUSH_EVERY_MS 5000
 /* A reading closer than this to the last one of its side adds no sample
@@ -306,6 +306,15 @@ static void on_tick(uv_timer_t *t)
 		flush(f);
 }
 
+/* A run the sampler follows reached its end: nothing more is sampled for
+ * it, so what it has buffered can be written. */
+static bool ended_sampled_run(rg_figures *f, const rg_news *n)
+{
+	rg_run_state to;
+	return n->to && rg_run_state_parse(n->to, &to) && rg_run_state_terminal(to) &&
+	       find_track(f, n->run_id) != NULL;
+}
+
 /* Someone looking at a run's charts when its decision comes wants the
  * figures that led to it without waiting for the batch. */
 static void on_news(void *ctx, const rg_news *n)
@@ -313,6 +322,12 @@ static void on_news(void *ctx, const rg_news *n)
 	rg_figures *f = ctx;
 	if (n->kind == RG_NEWS_DECISION)
 		f->flush_soon = true;
+	if (n->kind == RG_NEWS_RUN_STATE && ended_sampled_run(f, n)) {
+		/* its chart is whole as soon as it is over, not a tick later */
+		f->flush_soon = true;
+		uv_timer_start(&f->soon, on_soon, 0, 0);
+		return;
+	}
 	if (n->kind != RG_NEWS_TIMELINE && n->kind != RG_NEWS_DECISION)
 		return;
 	pending_run *p = NULL;
