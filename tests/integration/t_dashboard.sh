@@ -8,15 +8,28 @@ BROWSER_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../browser" && pwd)"
 # browser STORY — runs tests/browser/STORY.mjs against this test's serve,
 # with the tokens of the people made so far (person, and tok.admin).
 browser() {
+	browser_start "$1"
+	browser_wait
+}
+
+# browser_start STORY — the same in the background (its pid in BROWSER_PID),
+# for a story the test acts on while it runs; browser_wait ends it.
+browser_start() {
 	[ -x /usr/bin/chromium ] || fail "chromium is missing: run scripts/install-deps.sh"
 	[ -d "$BROWSER_DIR/../node/node_modules/playwright-core" ] ||
 		fail "tests/node has no playwright-core: run scripts/install-deps.sh"
 	rg_admin_token >"$T/tok.admin"
-	local rc=0
+	BROWSER_STORY=$1
 	RG_URL=$RG_URL TOK_DIR=$T EVIL_PORT=$RG_PORT2 SHOT_DIR="$ROOT/build/screenshots" \
-		node "$BROWSER_DIR/$1.mjs" >"$T/browser.out" 2>&1 || rc=$?
+		node "$BROWSER_DIR/$1.mjs" >"$T/browser.out" 2>&1 &
+	BROWSER_PID=$!
+}
+
+browser_wait() {
+	local rc=0
+	wait "$BROWSER_PID" || rc=$?
 	sed 's/^/    /' "$T/browser.out"
-	[ "$rc" = 0 ] || fail "browser story $1 failed (exit $rc)"
+	[ "$rc" = 0 ] || fail "browser story $BROWSER_STORY failed (exit $rc)"
 }
 
 # cfg_dash <<'YAML' — a config of service shop on this test's port and
@@ -163,5 +176,22 @@ t_dashboard_promote() {
 	rg_start
 	deploy_ok v1 prod >/dev/null
 	browser promote
+	stop_apps
+}
+
+# A run page left open while serve is SIGKILLed and started again: the page
+# follows the resumed run to its end without a reload.
+t_dashboard_stream_comes_back_after_a_restart() {
+	PAUSE=60s cfg_traffic
+	rg_start
+	person rita deployer
+	deploy_ok v1 prod >/dev/null
+	browser_start reconnect
+	wait_for -t 60 test -e "$T/restart.want" || { browser_wait; fail "the story never asked for the restart"; }
+	rg_kill9
+	rg_start
+	touch "$T/restart.done"
+	browser_wait
+	rg_stop
 	stop_apps
 }
