@@ -658,9 +658,11 @@ static rg_err env_status(rg_api_ctx *ctx, const char *env, json_t **out, rg_erro
 			json_object_set(run, "approval", json_object_get(full, "approval"));
 		json_decref(full);
 	}
+	const rg_env *conf = rg_config_env(ctx->cfg, env);
 	if (!rc)
-		rc = rg_api_status_traffic(ctx->store, rg_config_env(ctx->cfg, env), &traffic, err);
-	if (!rc && json_object_set_new(st, "traffic", traffic) != 0)
+		rc = rg_api_status_traffic(ctx->store, conf, &traffic, err);
+	if (!rc && (json_object_set_new(st, "traffic", traffic) != 0 ||
+		    json_object_set_new(st, "production", json_boolean(conf && conf->production)) != 0))
 		rc = rg_fail(err, RG_ENOMEM, NULL, "out of memory");
 	if (rc) {
 		json_decref(st);

@@ -144,6 +144,9 @@ typedef struct rg_env {
 	int64_t kill_grace_ms;            /* SIGTERM → SIGKILL of step commands; default 10s */
 	int64_t monitor_ms;               /* default 0 */
 	int64_t post_rollback_monitor_ms; /* default 0 */
+	bool production;                  /* asks people to confirm more (a typed name before
+					   * a rollback on the dashboard); default: named prod
+					   * or production */
 	rg_evidence monitor_evidence;     /* min_requests, max_monitor, on_insufficient_data */
 	rg_kv *vars;                      /* exported to every command */
 	size_t n_vars;

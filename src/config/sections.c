@@ -18,7 +18,7 @@ static const char *const top_keys[] = { "service", "server",   "environments", "
 static const char *const env_keys[] = { "timeout", "monitor", "post_rollback_monitor", "vars",
 					"proxy",   "router",  "kill_grace", "min_requests", "max_monitor",
 					"on_insufficient_data", "approvals", "config_files",
-					"secret_keys", NULL };
+					"secret_keys", "production", NULL };
 static const char *const metrics_keys[] = { "prometheus", NULL };
 
 static void load_service(rg_loader *l, const rg_ynode *root)
@@ -87,6 +87,7 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 	if (!rg_name_valid(k->text))
 		rg_problem(l, k, "invalid environment name '%s' (use %s)", k->text, RG_NAME_RULE);
 	rg_ld_evidence(l, NULL, "max_monitor", "monitor", 0, &e->monitor_evidence);
+	e->production = !strcmp(k->text, "prod") || !strcmp(k->text, "production");
 	if (rg_ynode_is_null(v))
 		return; /* "staging:" alone: every default */
 	if (!rg_ld_expect(l, v, RG_YMAP, k->text))
@@ -96,6 +97,7 @@ static void load_env(rg_loader *l, const rg_ynode *k, const rg_ynode *v, rg_env 
 	rg_ld_positive_duration(l, v, "kill_grace", &e->kill_grace_ms);
 	rg_ld_duration(l, v, "monitor", &e->monitor_ms);
 	rg_ld_duration(l, v, "post_rollback_monitor", &e->post_rollback_monitor_ms);
+	rg_ld_bool(l, v, "production", &e->production);
 	rg_ld_evidence(l, v, "max_monitor", "monitor", e->monitor_ms, &e->monitor_evidence);
 	if (rg_ld_value(v, "vars"))
 		load_vars(l, rg_ld_value(v, "vars"), e);

@@ -36,6 +36,7 @@ t_api_deploy_and_read() {
 	http GET /api/v1/status?env=staging
 	assert_eq 200 "$HTTP_CODE"
 	assert_eq v1 "$(json_get "$T/resp" .live.version)"
+	assert_eq false "$(json_get "$T/resp" .production)" "staging is not marked production"
 	http GET '/api/v1/runs?env=staging&limit=5'
 	assert_eq 200 "$HTTP_CODE"
 	grep -q "\"v1\"" "$T/resp" || fail "runs list: $(cat "$T/resp")"

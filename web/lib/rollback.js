@@ -1,10 +1,9 @@
 // rollback.js — a manual rollback, in two steps: the dry-run plan first
 // (POST /api/v1/rollbacks {"dry_run": true}: nothing starts), then the
-// real request once a person has read it — in production only after
-// typing the environment's name.
+// real request once a person has read it — in an environment marked
+// production (GET /api/v1/status) only after typing its name.
 
 import * as api from './api.js';
-import * as session from './session.js';
 import {h, clear, errorBox, say, attempt} from './dom.js';
 
 export async function rollbackPanel(slot, env) {
@@ -12,9 +11,12 @@ export async function rollbackPanel(slot, env) {
 	const box = h('section', {class: 'card panel', 'aria-labelledby': 'rb-title'},
 		h('h2', {id: 'rb-title'}, `Roll back ${env}`), h('p', {}, 'Asking for the plan (dry run)…'));
 	slot.append(box);
-	let plan;
+	let plan, production;
 	try {
-		plan = (await api.post('/api/v1/rollbacks', {env, dry_run: true})).plan;
+		const [dry, status] = await Promise.all([api.post('/api/v1/rollbacks', {env, dry_run: true}),
+			api.get(`/api/v1/status?env=${encodeURIComponent(env)}`)]);
+		plan = dry.plan;
+		production = status.production === true;
 	} catch (e) {
 		box.append(errorBox(e), closeButton(slot));
 		return;
@@ -25,7 +27,7 @@ export async function rollbackPanel(slot, env) {
 	const form = h('form', {class: 'stack'},
 		h('label', {for: 'rb-reason'}, 'Reason (one line)'), reason);
 	const go = h('button', {type: 'submit', class: 'danger'}, `Roll back ${env} to ${plan.to}`);
-	if (session.isProduction(env)) {
+	if (production) {
 		const confirm = h('input', {id: 'rb-confirm', type: 'text', autocomplete: 'off', spellcheck: 'false'});
 		go.disabled = true;
 		confirm.addEventListener('input', () => {

@@ -33,9 +33,3 @@ export function can(perm, env) {
 		return false;
 	return !env || !current.envs || current.envs.includes(env);
 }
-
-// An environment where a mistake costs most: the page asks for its name
-// typed before a rollback. The config has no such mark, so it goes by name.
-export function isProduction(env) {
-	return /^prod(uction)?$/i.test(env || '');
-}

@@ -283,6 +283,24 @@ Test(config_load, env_vars_proxy_and_null_env)
 	cfg_release(&L);
 }
 
+/* The mark that makes people confirm more: by name unless it is said. */
+Test(config_load, production_by_name_or_said)
+{
+	cfg_loaded L;
+	cfg_load_ok(&L, "service: shop\nenvironments:\n  staging:\n  prod:\n"
+			"  production: { production: false }\n  live: { production: true }\n"
+			"deploy: [ { name: a, run: ./a } ]\n");
+	cr_assert_not(rg_config_env(&L.cfg, "staging")->production);
+	cr_assert(rg_config_env(&L.cfg, "prod")->production, "named prod");
+	cr_assert_not(rg_config_env(&L.cfg, "production")->production, "said false");
+	cr_assert(rg_config_env(&L.cfg, "live")->production, "said true");
+	cfg_release(&L);
+	cfg_load(&L, "service: shop\nenvironments:\n  live: { production: yes }\n"
+		     "deploy: [ { name: a, run: ./a } ]\n");
+	cfg_expect_only(&L, 3, 23, "expected true or false for 'production' (got 'yes')");
+	cfg_release(&L);
+}
+
 Test(config_load, thresholds_take_every_form)
 {
 	cfg_loaded L;
