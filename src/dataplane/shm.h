@@ -25,7 +25,7 @@
 #include "store/store.h"
 #include "util/err.h"
 
-#define DP_SHM_VERSION 1
+#define DP_SHM_VERSION 2   /* 2: backend lists of RG_BACKENDS_LEN 4096 */
 #define DP_SHM_GENS 2
 #define DP_SHM_MAX_BACKENDS (3 * RG_ROUTES_MAX_BACKENDS)
 #define DP_SHM_ADDR_LEN 64

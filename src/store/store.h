@@ -385,7 +385,9 @@ void rg_outputs_free(rg_output *o, size_t n);
  * rollback is a swap). Backends are HOST:PORT (util/hostport.h) joined by
  * commas; "" for none. Written in the transaction of the run change that decided it,
  * before any router is told; serve re-applies every stored row at start. */
-#define RG_BACKENDS_LEN 1024
+/* 64 backends (routeplan.h) of the longest HOST:PORT with its comma:
+ * 64 × RG_HOSTPORT_LEN (util/hostport.h). */
+#define RG_BACKENDS_LEN 4096
 typedef struct rg_route_state {
 	char env[RG_VNAME_LEN];
 	char stable_version[RG_VNAME_LEN];

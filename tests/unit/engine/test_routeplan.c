@@ -1,5 +1,6 @@
 /* Unit tests for routeplan: the route states of traffic steps and rollbacks. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/routeplan.h"
@@ -23,6 +24,25 @@ Test(routeplan, normalizes_backend_lists)
 	cr_assert_eq(rg_backends_normalize("[::1]:9002, [0:0::1]:9003 localhost:9004", out, sizeof out,
 					   &err), RG_OK);
 	cr_assert_str_eq(out, "[::1]:9002,[::1]:9003,127.0.0.1:9004");
+}
+
+/* 64 backends of the longest IPv6 form fit, a 65th is refused. */
+Test(routeplan, sixty_four_long_ipv6_backends_fit)
+{
+	static char in[65 * 64], out[RG_BACKENDS_LEN];
+	size_t used = 0;
+	for (int i = 0; i < 65; i++)
+		used += (size_t)snprintf(in + used, sizeof in - used, "%s[fd00:1111:2222:3333:4444:5555:6666:%04x]:65535",
+					 i ? "," : "", i + 0xa000);
+	rg_error err = { 0 };
+	char *last = strrchr(in, ',');
+	*last = '\0';
+	cr_assert_eq(rg_backends_normalize(in, out, sizeof out, &err), RG_OK, "%s", err.message);
+	cr_assert_eq(strlen(out), 64 * 47 + 63);
+	cr_assert(strstr(out, "[fd00:1111:2222:3333:4444:5555:6666:a03f]:65535"));
+	*last = ',';
+	cr_assert_eq(rg_backends_normalize(in, out, sizeof out, &err), RG_EINVAL);
+	cr_assert(strstr(err.message, "at most 64"), "%s", err.message);
 }
 
 Test(routeplan, rejects_bad_backends_naming_them)
