@@ -35,6 +35,7 @@ const char rg_config_starter[] =
 	"    proxy:\n"
 	"      listen: 127.0.0.1:8081        # the built-in proxy that traffic steps drive\n"
 	"  production:\n"
+	"    production: true                # a rollback asks for the name typed (default by name)\n"
 	"    timeout: 1h\n"
 	"    monitor: 15m\n"
 	"    post_rollback_monitor: 5m\n"
