@@ -145,17 +145,22 @@ static void front_door(const rg_env *env, size_t n_proxies, rg_proxy_opts *o)
 	o->https = env->proxy_https;
 }
 
-static rg_err proxy_start(dp_proxy *x, int listen_fd, rg_error *err)
+/* The router comes before the workers, so a routing table kept from an
+ * earlier proxy process is in place before the first connection is
+ * accepted: a socket handed over is never served without routes. */
+static rg_err proxy_prepare(dp_proxy *x, int listen_fd, rg_error *err)
 {
-	const rg_env *env = x->env;
-	rg_err rc = check_sticky(env, err);
+	rg_err rc = check_sticky(x->env, err);
 	if (!rc)
 		rc = rg_router_new(&x->router, err);
-	if (rc) {
-		if (listen_fd >= 0)
-			close(listen_fd);
-		return rc;
-	}
+	if (rc && listen_fd >= 0)
+		close(listen_fd);
+	return rc;
+}
+
+static rg_err proxy_listen(dp_proxy *x, int listen_fd, rg_error *err)
+{
+	const rg_env *env = x->env;
 	rg_proxy_opts o;
 	rg_proxy_opts_default(&o);
 	o.listen = env->proxy_listen;
@@ -271,6 +276,21 @@ static void close_fds(const rg_dataplane_opts *o, size_t from, size_t n)
 			close(o->listen_fds[i]);
 }
 
+/* Proxy i failed in phase 0 (prepared, nothing accepting yet: every other
+ * inherited socket is still ours to close) or phase 1 (those before it are
+ * owned by their proxies). Its own socket is closed by the step that failed. */
+static rg_err start_failed(rg_dataplane *dp, const rg_dataplane_opts *o, int phase, size_t i,
+			   const rg_error *e, rg_err rc, rg_error *err)
+{
+	if (phase == 0)
+		close_fds(o, 0, i);
+	close_fds(o, i + 1, dp->n);
+	const char *name = dp->proxies[i].env->name;
+	rg_fail(err, rc, e->field[0] ? e->field : NULL, "environment '%s': %s", name, e->message);
+	rg_dataplane_stop(dp);
+	return rc;
+}
+
 rg_err rg_dataplane_start_with(const rg_config *cfg, const rg_dataplane_opts *o,
 				rg_dataplane **out, rg_error *err)
 {
@@ -287,19 +307,19 @@ rg_err rg_dataplane_start_with(const rg_config *cfg, const rg_dataplane_opts *o,
 		close_fds(o, 0, n);
 		return rc;
 	}
-	for (size_t i = 0; i < dp->n; i++) {
-		rg_error e = { 0 };
-		rc = proxy_start(&dp->proxies[i], o && o->listen_fds ? o->listen_fds[i] : -1, &e);
-		if (rc) {
-			close_fds(o, i + 1, n);
-			const char *name = dp->proxies[i].env->name;
-			rg_dataplane_stop(dp);
-			return rg_fail(err, rc, e.field[0] ? e.field : NULL, "environment '%s': %s",
-				       name, e.message);
+	for (int phase = 0; phase < 2; phase++) {
+		for (size_t i = 0; i < dp->n; i++) {
+			int fd = o && o->listen_fds ? o->listen_fds[i] : -1;
+			rg_error e = { 0 };
+			rc = phase == 0 ? proxy_prepare(&dp->proxies[i], fd, &e)
+					: proxy_listen(&dp->proxies[i], fd, &e);
+			if (rc)
+				return start_failed(dp, o, phase, i, &e, rc, err);
 		}
+		for (size_t i = 0; phase == 0 && !fresh && i < dp->n; i++)
+			restore(&dp->proxies[i]);
 	}
-	for (size_t i = 0; !fresh && i < dp->n; i++)
-		restore(&dp->proxies[i]);
+	rg_dataplane_publish(dp);
 	*out = dp;
 	return RG_OK;
 }
@@ -565,7 +585,8 @@ static void publish(dp_proxy *x)
 	dp_shm_view *v = x->view;
 	v->applied = x->applied;
 	v->routable = atomic_load(&x->routable);
-	v->port = rg_proxy_port(x->proxy);
+	if (x->proxy) /* before the workers start, the port kept in the region stays */
+		v->port = rg_proxy_port(x->proxy);
 	v->st = x->st;
 	memcpy(v->slots, x->slots, sizeof v->slots);
 	v->n_backends = 0;
@@ -638,7 +659,7 @@ static void retire_tunnels(dp_proxy *x, const plan *p)
 		bool routed = p->tag[DP_STABLE] == s || p->tag[DP_CANARY] == s;
 		/* a slot given to a new release keeps its old release's pending
 		 * retirement: only that release routed again cancels it */
-		if (routed != x->routed[s] && !(routed && p->fresh[s]))
+		if (x->proxy && routed != x->routed[s] && !(routed && p->fresh[s]))
 			rg_proxy_retire_tunnels(x->proxy, s, routed ? -1 : after_ms);
 		x->routed[s] = routed;
 	}
