@@ -168,3 +168,61 @@ Test(dataplane_shared, another_layout_is_replaced_not_misread)
 	cr_assert_eq(rg_dataplane_release_stats(proxy, "prod", "v1", 0, &s, NULL), RG_ENOTFOUND);
 	rg_dataplane_stop(proxy);
 }
+
+/* A listening socket of our own, as a hand-over passes one: non-blocking,
+ * bound to a free loopback port. */
+static int listener(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof a;
+	cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 64) == 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int connect_and_send(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	const char req[] = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(write(fd, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+	return fd;
+}
+
+/* Connections that reach the socket between two proxies wait in its
+ * backlog; the successor restores the last table before its workers take
+ * them, so each is routed (counted for v1), none answered as unrouted. */
+Test(dataplane_shared, connections_waiting_at_a_hand_over_are_routed)
+{
+	enum { WAITING = 16 };
+	int port, lfd = listener(&port);
+	int fds[1] = { dup(lfd) };
+	rg_dataplane_opts o = { .shm_path = shm_path, .listen_fds = fds };
+	rg_dataplane *proxy;
+	rg_error err = { 0 };
+	cr_assert_eq(rg_dataplane_start_with(&cfg, &o, &proxy, &err), RG_OK, "%s", err.message);
+	rg_route_state st = v1_state();
+	cr_assert_eq(rg_dataplane_apply(proxy, &st, NULL, &err), RG_OK, "%s", err.message);
+	cr_assert_geq(get(port), 502);
+	rg_dataplane_stop(proxy);
+
+	int waiting[WAITING];
+	for (int i = 0; i < WAITING; i++)
+		waiting[i] = connect_and_send(port);
+	fds[0] = dup(lfd);
+	cr_assert_eq(rg_dataplane_start_with(&cfg, &o, &proxy, &err), RG_OK, "%s", err.message);
+	for (int i = 0; i < WAITING; i++) {
+		char buf[512];
+		ssize_t n = read(waiting[i], buf, sizeof buf - 1);
+		cr_assert_gt(n, 0, "connection %d got an answer", i);
+		close(waiting[i]);
+	}
+	cr_assert_eq(requests_of(proxy, "v1"), 1 + WAITING, "every waiting request was routed");
+	rg_dataplane_stop(proxy);
+	close(lfd);
+}
