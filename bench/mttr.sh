@@ -67,6 +67,9 @@ deploy:
     traffic: { backend: app.backend, steps: [10, 50, 100], pause: 1m, drain: 1s }
 triggers:
   - { name: canary, analysis: sequential, alpha: 0.01, beta: 0.01, min_effect: 2, every: 100ms, severity: P1 }
+# every round is a bad canary rolled back on purpose: without this the
+# rollback-loop guard holds the fourth for a person
+actions: { max_auto_rollbacks: 0 }
 YAML
 "$rg" serve -c "$dir/rollguard.yaml" 2>"$dir/serve.log" &
 pid=$!
