@@ -267,18 +267,24 @@ static void restore(dp_proxy *x)
 			x->env->name, e.message);
 }
 
+static int inherited_fd(const rg_dataplane_opts *o, size_t i)
+{
+	return o && o->listen_fds ? o->listen_fds[i] : -1;
+}
+
 /* Inherited sockets not yet given to a proxy, from index `from` on: the
  * dataplane owns them all from rg_dataplane_start_with on. */
 static void close_fds(const rg_dataplane_opts *o, size_t from, size_t n)
 {
-	for (size_t i = from; o && o->listen_fds && i < n; i++)
-		if (o->listen_fds[i] >= 0)
-			close(o->listen_fds[i]);
+	for (size_t i = from; i < n; i++)
+		if (inherited_fd(o, i) >= 0)
+			close(inherited_fd(o, i));
 }
 
-/* Proxy i failed in phase 0 (prepared, nothing accepting yet: every other
- * inherited socket is still ours to close) or phase 1 (those before it are
- * owned by their proxies). Its own socket is closed by the step that failed. */
+/* Proxy i failed to prepare (phase 0: no proxy owns a socket yet, every
+ * other inherited one is ours to close) or to start (phase 1: those before
+ * it are owned by their proxies). Its own socket is closed by the step
+ * that failed. */
 static rg_err start_failed(rg_dataplane *dp, const rg_dataplane_opts *o, int phase, size_t i,
 			   const rg_error *e, rg_err rc, rg_error *err)
 {
@@ -307,18 +313,16 @@ rg_err rg_dataplane_start_with(const rg_config *cfg, const rg_dataplane_opts *o,
 		close_fds(o, 0, n);
 		return rc;
 	}
-	for (int phase = 0; phase < 2; phase++) {
-		for (size_t i = 0; i < dp->n; i++) {
-			int fd = o && o->listen_fds ? o->listen_fds[i] : -1;
-			rg_error e = { 0 };
-			rc = phase == 0 ? proxy_prepare(&dp->proxies[i], fd, &e)
-					: proxy_listen(&dp->proxies[i], fd, &e);
-			if (rc)
-				return start_failed(dp, o, phase, i, &e, rc, err);
-		}
-		for (size_t i = 0; phase == 0 && !fresh && i < dp->n; i++)
-			restore(&dp->proxies[i]);
-	}
+	rg_error e = { 0 };
+	for (size_t i = 0; i < dp->n; i++)
+		if ((rc = proxy_prepare(&dp->proxies[i], inherited_fd(o, i), &e)))
+			return start_failed(dp, o, 0, i, &e, rc, err);
+	/* the kept tables are in place before any worker accepts */
+	for (size_t i = 0; !fresh && i < dp->n; i++)
+		restore(&dp->proxies[i]);
+	for (size_t i = 0; i < dp->n; i++)
+		if ((rc = proxy_listen(&dp->proxies[i], inherited_fd(o, i), &e)))
+			return start_failed(dp, o, 1, i, &e, rc, err);
 	rg_dataplane_publish(dp);
 	*out = dp;
 	return RG_OK;
